@@ -1,0 +1,152 @@
+//! `Client`: the entry point. Owns the telemetry pipeline; starts sessions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::SpanContext;
+use opentelemetry_sdk::trace::SdkTracer;
+
+use crate::config::OtelConfig;
+use crate::error::Error;
+use crate::session::Session;
+use crate::telemetry::manager::TelemetryManager;
+use crate::telemetry::stats::Stats;
+
+struct ClientInner {
+    manager: Option<TelemetryManager>,
+    shutdown_timeout: Duration,
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        if let Some(m) = &self.manager {
+            // Bounded: returns by the configured deadline whatever the endpoint does.
+            if let Err(e) = m.shutdown(self.shutdown_timeout) {
+                log::warn!("agentops: shutdown on drop: {e}");
+            }
+        }
+    }
+}
+
+/// The AgentOps client. Cheap to clone (clones share the pipeline), `Send + Sync`.
+/// When the last clone is dropped the pipeline shuts down, waiting at most the
+/// configured shutdown timeout.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("disabled", &self.inner.manager.is_none())
+            .finish()
+    }
+}
+
+/// Options for [`Client::session`].
+#[derive(Debug)]
+pub struct SessionBuilder<'a> {
+    client: &'a Client,
+    tags: Vec<String>,
+    parent: Option<SpanContext>,
+}
+
+impl SessionBuilder<'_> {
+    /// Adds tags.
+    pub fn tags<S: AsRef<str>>(mut self, tags: &[S]) -> Self {
+        self.tags.extend(tags.iter().map(|t| t.as_ref().to_owned()));
+        self
+    }
+
+    /// Continues a trace from elsewhere: the session's root becomes a child of this
+    /// (remote) span, and the session id is that trace's id.
+    pub fn parent(mut self, remote: SpanContext) -> Self {
+        self.parent = Some(remote);
+        self
+    }
+
+    /// Starts the session. Does no I/O and never blocks.
+    pub fn start(self) -> Session {
+        let m = self.client.inner.manager.as_ref();
+        Session::start(
+            m.map(TelemetryManager::create_session_tracer),
+            m.map(|m| m.pipeline().clone()),
+            self.tags,
+            self.parent,
+        )
+    }
+}
+
+impl Client {
+    /// A client for `config`. Starts the export thread; does no network I/O. Fails
+    /// only if a local resource (a traces file, the thread) cannot be had.
+    pub fn new(config: OtelConfig) -> Result<Client, Error> {
+        let shutdown_timeout = config.shutdown_timeout;
+        let manager = if config.disabled {
+            None
+        } else {
+            Some(TelemetryManager::new(config)?)
+        };
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                manager,
+                shutdown_timeout,
+            }),
+        })
+    }
+
+    /// A client configured from the environment ([`OtelConfig::from_env`]).
+    pub fn from_env() -> Result<Client, Error> {
+        Client::new(OtelConfig::from_env()?)
+    }
+
+    /// Starts a session with these tags. Does no I/O and never blocks.
+    pub fn start_session<S: AsRef<str>>(&self, tags: &[S]) -> Session {
+        self.session().tags(tags).start()
+    }
+
+    /// A builder for a session with more options.
+    pub fn session(&self) -> SessionBuilder<'_> {
+        SessionBuilder {
+            client: self,
+            tags: Vec::new(),
+            parent: None,
+        }
+    }
+
+    /// The tracer of this client's provider, for the application's own spans (start
+    /// them in [`Session::context`] to put them in a session). `None` when disabled.
+    pub fn tracer(&self) -> Option<&SdkTracer> {
+        self.inner.manager.as_ref().map(TelemetryManager::create_session_tracer)
+    }
+
+    /// Exports everything recorded before this call; waits at most `timeout`.
+    /// `Err(Error::Export)` if spans were dropped since the previous flush.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.inner.manager {
+            Some(m) => m.force_flush(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// Drains the queue, exports, and stops the export thread; returns by `timeout`
+    /// whatever the endpoint does. Idempotent. Spans ending afterwards are counted
+    /// as dropped.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.inner.manager {
+            Some(m) => m.shutdown(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// A snapshot of the pipeline's counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.manager.as_ref().map(TelemetryManager::stats).unwrap_or_default()
+    }
+
+    /// Whether telemetry is off.
+    pub fn is_disabled(&self) -> bool {
+        self.inner.manager.is_none()
+    }
+}

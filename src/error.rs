@@ -1,0 +1,75 @@
+//! The public error type.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::ConfigError;
+
+/// Everything the public API can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// A flush or shutdown did not finish within its timeout. Nothing is lost by
+    /// this alone: spans still in flight are counted in [`Stats`](crate::Stats).
+    Timeout {
+        /// `flush` or `shutdown`.
+        operation: &'static str,
+        /// The timeout that was exceeded.
+        timeout: Duration,
+    },
+    /// Spans could not be exported; they are counted as dropped in
+    /// [`Stats`](crate::Stats).
+    Export {
+        /// How many spans were dropped since the previous flush.
+        dropped: u64,
+        /// The latest export error.
+        message: String,
+    },
+    /// The client was already shut down.
+    ShutDown,
+    /// A local file could not be opened or written.
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The export thread could not be started.
+    Thread(std::io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(e) => e.fmt(f),
+            Error::Timeout { operation, timeout } => {
+                write!(f, "{operation} did not finish within {timeout:?}")
+            }
+            Error::Export { dropped, message } => {
+                write!(f, "{dropped} span(s) could not be exported: {message}")
+            }
+            Error::ShutDown => f.write_str("the client has been shut down"),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Thread(e) => write!(f, "could not start the export thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Config(e) => Some(e),
+            Error::Io { source, .. } => Some(source),
+            Error::Thread(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}

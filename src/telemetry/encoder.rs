@@ -1,0 +1,704 @@
+//! `EventToSpanEncoder`: turns events into span definitions per the span schema in
+//! DESIGN.md. Every attribute name the crate writes lives here.
+//!
+//! It runs on the export thread: the caller only moves the event into the queue, and
+//! the JSON encoding of content, truncation and attribute building happen here.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{
+    Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use serde_json::Value as Json;
+
+use crate::event::{ActionEvent, ChatMessage, Content, ErrorEvent, Event, LlmEvent, ToolEvent};
+
+/// Attribute names.
+pub mod attr {
+    /// The session (= trace) id, as a UUID string, on every span.
+    pub const SESSION_ID: &str = "session.id";
+    /// GenAI conversation id: the session id.
+    pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+    /// `session`, `llm`, `tool`, `action` or `error`.
+    pub const SPAN_KIND: &str = "agentops.span.kind";
+    /// The event's UUID.
+    pub const EVENT_ID: &str = "agentops.event.id";
+    /// `llms`, `actions`, `tools` or `errors`.
+    pub const EVENT_TYPE: &str = "agentops.event.type";
+    /// The agent that produced the event.
+    pub const AGENT_ID: &str = "agentops.agent.id";
+
+    /// Session tags (string array).
+    pub const SESSION_TAGS: &str = "agentops.session.tags";
+    /// `Success`, `Fail` or `Indeterminate`.
+    pub const SESSION_END_STATE: &str = "agentops.session.end_state";
+    /// Why the session ended so.
+    pub const SESSION_END_STATE_REASON: &str = "agentops.session.end_state_reason";
+    /// Prefix of the per-type event counts on the session span (`…llms`, `…tools`, …).
+    pub const SESSION_EVENT_COUNT_PREFIX: &str = "agentops.session.event_counts.";
+    /// Total input tokens of the session.
+    pub const SESSION_INPUT_TOKENS: &str = "agentops.session.input_tokens";
+    /// Total output tokens of the session.
+    pub const SESSION_OUTPUT_TOKENS: &str = "agentops.session.output_tokens";
+    /// Total cost of the session in USD.
+    pub const SESSION_COST: &str = "agentops.session.cost";
+
+    /// GenAI operation (`chat`, `execute_tool`, …).
+    pub const GEN_AI_OPERATION: &str = "gen_ai.operation.name";
+    /// GenAI provider.
+    pub const GEN_AI_PROVIDER: &str = "gen_ai.provider.name";
+    /// Requested model.
+    pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+    /// Answering model.
+    pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+    /// Input tokens.
+    pub const GEN_AI_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    /// Output tokens.
+    pub const GEN_AI_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    /// Prompt messages (JSON, content).
+    pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+    /// Completion messages (JSON, content).
+    pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+    /// Request temperature.
+    pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+    /// Request max tokens.
+    pub const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+    /// Request top_p.
+    pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+    /// Cost of an LLM call in USD.
+    pub const LLM_COST: &str = "agentops.llm.cost";
+    /// Thread id of an LLM call.
+    pub const LLM_THREAD_ID: &str = "agentops.llm.thread_id";
+    /// All request parameters (JSON, content).
+    pub const LLM_PARAMS: &str = "agentops.llm.params";
+
+    /// Tool name.
+    pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
+    /// Tool call id.
+    pub const GEN_AI_TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+    /// Tool arguments (JSON, content).
+    pub const GEN_AI_TOOL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+    /// Tool result (JSON, content).
+    pub const GEN_AI_TOOL_RESULT: &str = "gen_ai.tool.call.result";
+    /// Tool logs (content).
+    pub const TOOL_LOGS: &str = "agentops.tool.logs";
+
+    /// Action type.
+    pub const ACTION_TYPE: &str = "agentops.action.type";
+    /// Action params (JSON, content).
+    pub const ENTITY_INPUT: &str = "agentops.entity.input";
+    /// Action returns (JSON, content).
+    pub const ENTITY_OUTPUT: &str = "agentops.entity.output";
+    /// Action logs (content).
+    pub const ACTION_LOGS: &str = "agentops.action.logs";
+    /// Action screenshot URL.
+    pub const ACTION_SCREENSHOT: &str = "agentops.action.screenshot";
+
+    /// Error type.
+    pub const ERROR_TYPE: &str = "error.type";
+    /// Error code.
+    pub const ERROR_CODE: &str = "agentops.error.code";
+    /// The triggering event's id.
+    pub const ERROR_TRIGGER_ID: &str = "agentops.error.trigger_event.id";
+    /// The triggering event's type.
+    pub const ERROR_TRIGGER_TYPE: &str = "agentops.error.trigger_event.type";
+    /// Exception event: type.
+    pub const EXCEPTION_TYPE: &str = "exception.type";
+    /// Exception event: message.
+    pub const EXCEPTION_MESSAGE: &str = "exception.message";
+    /// Exception event: stack trace / logs.
+    pub const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
+    /// Set when a string value was cut: the original length in bytes.
+    pub const TRUNCATED_SUFFIX: &str = "…[truncated]";
+}
+
+/// Where an event sits: its trace, its parent, its session.
+#[derive(Debug, Clone)]
+pub(crate) struct Placement {
+    pub trace_id: TraceId,
+    pub parent_span_id: SpanId,
+    pub session_id: Arc<str>,
+}
+
+/// A finished event on its way to the export thread.
+#[derive(Debug)]
+pub(crate) struct RecordedEvent {
+    pub event: Event,
+    pub placement: Placement,
+    /// An error propagated into this event's span (action scopes).
+    pub errored: bool,
+}
+
+/// The span id of an event: the low 64 bits of its UUID, so an error's link to its
+/// trigger can be built from the trigger's id alone.
+pub(crate) fn event_span_id(id: &uuid::Uuid) -> SpanId {
+    let low = id.as_u64_pair().1;
+    SpanId::from_bytes(if low == 0 { 1u64 } else { low }.to_be_bytes())
+}
+
+/// A span, described before it becomes exportable data.
+#[derive(Debug)]
+pub(crate) struct SpanDefinition {
+    pub name: Cow<'static, str>,
+    pub kind: SpanKind,
+    pub attributes: Vec<KeyValue>,
+    pub status: Status,
+    pub start: SystemTime,
+    pub end: SystemTime,
+    pub links: Vec<Link>,
+    pub events: Vec<SpanEvent>,
+}
+
+impl SpanDefinition {
+    pub fn into_span_data(
+        self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_span_id: SpanId,
+        scope: InstrumentationScope,
+    ) -> SpanData {
+        let mut events = SpanEvents::default();
+        events.events = self.events;
+        let mut links = SpanLinks::default();
+        links.links = self.links;
+        SpanData {
+            span_context: SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, false, TraceState::NONE),
+            parent_span_id,
+            parent_span_is_remote: false,
+            span_kind: self.kind,
+            name: self.name,
+            start_time: self.start,
+            end_time: self.end.max(self.start),
+            attributes: self.attributes,
+            dropped_attributes_count: 0,
+            events,
+            links,
+            status: self.status,
+            instrumentation_scope: scope,
+        }
+    }
+}
+
+/// Deepest JSON nesting encoded; deeper values are replaced by a note (and freed
+/// without recursion), so hostile input cannot overflow the export thread's stack.
+const MAX_JSON_DEPTH: usize = 64;
+
+/// Turns events into spans.
+#[derive(Debug, Clone)]
+pub struct EventToSpanEncoder {
+    capture_content: bool,
+    max_value_len: usize,
+    scope: InstrumentationScope,
+}
+
+impl EventToSpanEncoder {
+    /// An encoder; `max_value_len` is the longest string value in bytes.
+    pub fn new(capture_content: bool, max_value_len: usize) -> Self {
+        EventToSpanEncoder {
+            capture_content,
+            max_value_len,
+            scope: instrumentation_scope(),
+        }
+    }
+
+    /// Cuts `s` to the length limit at a character boundary, with a marker.
+    pub fn cut(&self, mut s: String) -> String {
+        if s.len() <= self.max_value_len {
+            return s;
+        }
+        let marker = attr::TRUNCATED_SUFFIX;
+        let mut at = self.max_value_len.saturating_sub(marker.len());
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+        s.push_str(marker);
+        s
+    }
+
+    fn str_kv(&self, key: &'static str, s: String) -> KeyValue {
+        KeyValue::new(key, self.cut(s))
+    }
+
+    fn json_kv(&self, key: &'static str, v: Json) -> KeyValue {
+        KeyValue::new(key, self.cut(json_string(v)))
+    }
+
+    /// Encodes a finished event into exportable span data.
+    pub(crate) fn encode(&self, rec: RecordedEvent) -> SpanData {
+        let RecordedEvent {
+            event,
+            placement,
+            errored,
+        } = rec;
+        let span_id = event_span_id(&event.common().id);
+        let trace_id = placement.trace_id;
+        let parent = placement.parent_span_id;
+        let mut def = self.define(event, &placement);
+        if errored && !matches!(def.status, Status::Error { .. }) {
+            def.status = Status::error("an error was recorded inside this action");
+        }
+        def.into_span_data(trace_id, span_id, parent, self.scope.clone())
+    }
+
+    /// The span definition of an event.
+    pub(crate) fn define(&self, event: Event, placement: &Placement) -> SpanDefinition {
+        let event_type = event.event_type();
+        let common = event.common().clone();
+        let mut attributes = Vec::with_capacity(16);
+        attributes.push(KeyValue::new(attr::SESSION_ID, StringValue::from(placement.session_id.clone())));
+        attributes.push(KeyValue::new(
+            attr::CONVERSATION_ID,
+            StringValue::from(placement.session_id.clone()),
+        ));
+        attributes.push(KeyValue::new(attr::EVENT_ID, common.id.to_string()));
+        attributes.push(KeyValue::new(attr::EVENT_TYPE, event_type.as_str()));
+        if let Some(a) = common.agent_id {
+            attributes.push(self.str_kv(attr::AGENT_ID, a));
+        }
+        let start = common.started_at;
+        let end = common.ended_at.unwrap_or(start);
+        let mut def = SpanDefinition {
+            name: Cow::Borrowed(""),
+            kind: SpanKind::Internal,
+            attributes,
+            status: Status::Unset,
+            start,
+            end,
+            links: Vec::new(),
+            events: Vec::new(),
+        };
+        match event {
+            Event::Llm(e) => self.llm(e, &mut def),
+            Event::Tool(e) => self.tool(e, &mut def),
+            Event::Action(e) => self.action(e, &mut def),
+            Event::Error(e) => self.error(e, placement, &mut def),
+        }
+        def
+    }
+
+    fn llm(&self, e: LlmEvent, def: &mut SpanDefinition) {
+        let a = &mut def.attributes;
+        let op = e.operation.unwrap_or_else(|| "chat".to_owned());
+        let model = self.cut(e.model);
+        def.name = span_name(&op, &model);
+        def.kind = SpanKind::Client;
+        a.push(KeyValue::new(attr::SPAN_KIND, "llm"));
+        a.push(self.str_kv(attr::GEN_AI_OPERATION, op));
+        if let Some(p) = e.provider {
+            a.push(self.str_kv(attr::GEN_AI_PROVIDER, p));
+        }
+        a.push(KeyValue::new(
+            attr::GEN_AI_RESPONSE_MODEL,
+            e.response_model.map(|m| self.cut(m)).unwrap_or_else(|| model.clone()),
+        ));
+        a.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, model));
+        if let Some(t) = e.input_tokens {
+            a.push(KeyValue::new(attr::GEN_AI_INPUT_TOKENS, clamp_i64(t)));
+        }
+        if let Some(t) = e.output_tokens {
+            a.push(KeyValue::new(attr::GEN_AI_OUTPUT_TOKENS, clamp_i64(t)));
+        }
+        if let Some(c) = e.cost {
+            a.push(number_kv(attr::LLM_COST, c));
+        }
+        if let Some(t) = e.thread_id {
+            a.push(self.str_kv(attr::LLM_THREAD_ID, t));
+        }
+        if let Some(p) = e.params {
+            for (name, key) in [
+                ("temperature", attr::GEN_AI_REQUEST_TEMPERATURE),
+                ("top_p", attr::GEN_AI_REQUEST_TOP_P),
+            ] {
+                if let Some(x) = p.get(name).and_then(Json::as_f64) {
+                    a.push(number_kv(key, x));
+                }
+            }
+            if let Some(x) = p.get("max_tokens").and_then(Json::as_i64) {
+                a.push(KeyValue::new(attr::GEN_AI_REQUEST_MAX_TOKENS, x));
+            }
+            if self.capture_content {
+                a.push(self.json_kv(attr::LLM_PARAMS, p));
+            }
+        }
+        if self.capture_content {
+            if let Some(p) = e.prompt {
+                a.push(self.str_kv(attr::GEN_AI_INPUT_MESSAGES, messages_json(p, "user", false)));
+            }
+            if let Some(c) = e.completion {
+                a.push(self.str_kv(attr::GEN_AI_OUTPUT_MESSAGES, messages_json(c, "assistant", true)));
+            }
+        }
+    }
+
+    fn tool(&self, e: ToolEvent, def: &mut SpanDefinition) {
+        let a = &mut def.attributes;
+        let name = self.cut(e.name);
+        def.name = span_name("execute_tool", &name);
+        a.push(KeyValue::new(attr::SPAN_KIND, "tool"));
+        a.push(KeyValue::new(attr::GEN_AI_OPERATION, "execute_tool"));
+        a.push(KeyValue::new(attr::GEN_AI_TOOL_NAME, name));
+        if let Some(id) = e.call_id {
+            a.push(self.str_kv(attr::GEN_AI_TOOL_CALL_ID, id));
+        }
+        if self.capture_content {
+            if let Some(p) = e.params {
+                a.push(self.json_kv(attr::GEN_AI_TOOL_ARGUMENTS, p));
+            }
+            if let Some(r) = e.returns {
+                a.push(self.json_kv(attr::GEN_AI_TOOL_RESULT, r));
+            }
+            if let Some(l) = e.logs {
+                a.push(self.str_kv(attr::TOOL_LOGS, l));
+            }
+        }
+    }
+
+    fn action(&self, e: ActionEvent, def: &mut SpanDefinition) {
+        let a = &mut def.attributes;
+        let action_type = self.cut(e.action_type);
+        def.name = if action_type.is_empty() {
+            Cow::Borrowed("action")
+        } else {
+            Cow::Owned(action_type.clone())
+        };
+        a.push(KeyValue::new(attr::SPAN_KIND, "action"));
+        a.push(KeyValue::new(attr::ACTION_TYPE, action_type));
+        if let Some(s) = e.screenshot {
+            a.push(self.str_kv(attr::ACTION_SCREENSHOT, s));
+        }
+        if self.capture_content {
+            if let Some(p) = e.params {
+                a.push(self.json_kv(attr::ENTITY_INPUT, p));
+            }
+            if let Some(r) = e.returns {
+                a.push(self.json_kv(attr::ENTITY_OUTPUT, r));
+            }
+            if let Some(l) = e.logs {
+                a.push(self.str_kv(attr::ACTION_LOGS, l));
+            }
+        }
+    }
+
+    fn error(&self, e: ErrorEvent, placement: &Placement, def: &mut SpanDefinition) {
+        let a = &mut def.attributes;
+        let error_type = self.cut(e.error_type);
+        def.name = span_name("error", &error_type);
+        a.push(KeyValue::new(attr::SPAN_KIND, "error"));
+        a.push(KeyValue::new(attr::ERROR_TYPE, error_type.clone()));
+        if let Some(c) = e.code {
+            a.push(self.str_kv(attr::ERROR_CODE, c));
+        }
+        let details = e.details.map(|d| self.cut(d));
+        def.status = Status::error(details.clone().unwrap_or_else(|| error_type.clone()));
+        let mut ex = vec![KeyValue::new(attr::EXCEPTION_TYPE, error_type)];
+        if let Some(d) = details {
+            ex.push(KeyValue::new(attr::EXCEPTION_MESSAGE, d));
+        }
+        if self.capture_content {
+            if let Some(l) = e.logs {
+                ex.push(self.str_kv(attr::EXCEPTION_STACKTRACE, l));
+            }
+        }
+        def.events.push(SpanEvent::new("exception", def.start, ex, 0));
+        if let Some(t) = e.trigger {
+            a.push(KeyValue::new(attr::ERROR_TRIGGER_ID, t.id.to_string()));
+            a.push(KeyValue::new(attr::ERROR_TRIGGER_TYPE, t.event_type.as_str()));
+            let sc = SpanContext::new(
+                placement.trace_id,
+                event_span_id(&t.id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            );
+            def.links.push(Link::new(
+                sc,
+                vec![KeyValue::new(attr::EVENT_TYPE, t.event_type.as_str())],
+                0,
+            ));
+        }
+    }
+}
+
+/// The crate's instrumentation scope.
+pub(crate) fn instrumentation_scope() -> InstrumentationScope {
+    InstrumentationScope::builder("agentops")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+fn span_name(op: &str, subject: &str) -> Cow<'static, str> {
+    match (op.is_empty(), subject.is_empty()) {
+        (true, true) => Cow::Borrowed("unnamed"),
+        (false, true) => Cow::Owned(op.to_owned()),
+        (true, false) => Cow::Owned(subject.to_owned()),
+        (false, false) => Cow::Owned(format!("{op} {subject}")),
+    }
+}
+
+fn clamp_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A number attribute; NaN and infinities (which OTLP JSON cannot carry as numbers)
+/// become strings, so the value is kept and the payload stays valid.
+fn number_kv(key: &'static str, v: f64) -> KeyValue {
+    if v.is_finite() {
+        KeyValue::new(key, v)
+    } else {
+        KeyValue::new(key, v.to_string())
+    }
+}
+
+/// The GenAI semantic-convention message list:
+/// `[{"role": "...", "parts": [{"type": "text", "content": "..."}]}]`.
+fn messages_json(c: Content, default_role: &str, output: bool) -> String {
+    #[derive(serde::Serialize)]
+    struct Part<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        content: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Msg<'a> {
+        role: &'a str,
+        parts: [Part<'a>; 1],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        finish_reason: Option<&'static str>,
+    }
+    let msgs: Vec<ChatMessage> = match c {
+        Content::Text(t) => vec![ChatMessage {
+            role: default_role.to_owned(),
+            content: t,
+        }],
+        Content::Messages(m) => m,
+    };
+    let out: Vec<Msg<'_>> = msgs
+        .iter()
+        .map(|m| Msg {
+            role: &m.role,
+            parts: [Part {
+                kind: "text",
+                content: &m.content,
+            }],
+            finish_reason: output.then_some("stop"),
+        })
+        .collect();
+    serde_json::to_string(&out).unwrap_or_default()
+}
+
+/// Serializes JSON, replacing values nested too deeply to encode safely.
+pub(crate) fn json_string(v: Json) -> String {
+    if json_depth(&v) > MAX_JSON_DEPTH {
+        drop_iteratively(v);
+        return format!("<value nested deeper than {MAX_JSON_DEPTH} levels was dropped>");
+    }
+    // Non-finite floats cannot exist in serde_json::Value, so this cannot fail.
+    serde_json::to_string(&v).unwrap_or_default()
+}
+
+fn json_depth(v: &Json) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(v, 1usize)];
+    while let Some((v, d)) = stack.pop() {
+        max = max.max(d);
+        if d > MAX_JSON_DEPTH {
+            break;
+        }
+        match v {
+            Json::Array(a) => stack.extend(a.iter().map(|x| (x, d + 1))),
+            Json::Object(o) => stack.extend(o.values().map(|x| (x, d + 1))),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Frees a JSON value without recursion (serde_json's own drop recurses).
+pub(crate) fn drop_iteratively(v: Json) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Json::Array(a) => stack.extend(a),
+            Json::Object(o) => stack.extend(o.into_iter().map(|(_, x)| x)),
+            _ => {}
+        }
+    }
+}
+
+/// A string-array attribute value.
+pub(crate) fn string_array(items: &[String]) -> Value {
+    Value::Array(Array::String(items.iter().map(|s| StringValue::from(s.clone())).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventRef, EventType};
+
+    fn placement() -> Placement {
+        Placement {
+            trace_id: TraceId::from_bytes([7; 16]),
+            parent_span_id: SpanId::from_bytes([9; 8]),
+            session_id: Arc::from("07070707-0707-0707-0707-070707070707"),
+        }
+    }
+
+    fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
+        s.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| &kv.value)
+    }
+
+    fn enc(e: impl Into<Event>) -> SpanData {
+        EventToSpanEncoder::new(true, 1000).encode(RecordedEvent {
+            event: e.into(),
+            placement: placement(),
+            errored: false,
+        })
+    }
+
+    fn common_ok(s: &SpanData, ty: &str) {
+        assert_eq!(get(s, attr::SESSION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
+        assert_eq!(get(s, attr::CONVERSATION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
+        assert_eq!(get(s, attr::EVENT_TYPE).unwrap().as_str(), ty);
+        assert!(uuid::Uuid::parse_str(&get(s, attr::EVENT_ID).unwrap().as_str()).is_ok());
+        assert_eq!(s.span_context.trace_id(), TraceId::from_bytes([7; 16]));
+        assert_eq!(s.parent_span_id, SpanId::from_bytes([9; 8]));
+        assert!(s.span_context.is_sampled());
+        assert!(s.start_time <= s.end_time);
+    }
+
+    #[test]
+    fn llm_event() {
+        let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+        let e = LlmEvent::new("gpt-4o")
+            .provider("openai")
+            .prompt(vec![ChatMessage::new("system", "be brief"), ChatMessage::new("user", "hi")])
+            .completion("hello")
+            .tokens(12, 40)
+            .cost(0.5)
+            .params(&serde_json::json!({"temperature": 0.2, "max_tokens": 99}))
+            .started_at(t0)
+            .ended_at(t0 + std::time::Duration::from_millis(5));
+        let s = enc(e);
+        common_ok(&s, "llms");
+        assert_eq!(s.name, "chat gpt-4o");
+        assert_eq!(s.span_kind, SpanKind::Client);
+        assert_eq!(s.start_time, t0);
+        assert_eq!(s.end_time, t0 + std::time::Duration::from_millis(5));
+        assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "llm");
+        assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "chat");
+        assert_eq!(get(&s, attr::GEN_AI_PROVIDER).unwrap().as_str(), "openai");
+        assert_eq!(get(&s, attr::GEN_AI_REQUEST_MODEL).unwrap().as_str(), "gpt-4o");
+        assert_eq!(get(&s, attr::GEN_AI_RESPONSE_MODEL).unwrap().as_str(), "gpt-4o");
+        assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(12)));
+        assert_eq!(get(&s, attr::GEN_AI_OUTPUT_TOKENS), Some(&Value::I64(40)));
+        assert_eq!(get(&s, attr::LLM_COST), Some(&Value::F64(0.5)));
+        assert_eq!(get(&s, attr::GEN_AI_REQUEST_TEMPERATURE), Some(&Value::F64(0.2)));
+        assert_eq!(get(&s, attr::GEN_AI_REQUEST_MAX_TOKENS), Some(&Value::I64(99)));
+        let input: Json = serde_json::from_str(&get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str()).unwrap();
+        assert_eq!(input[0]["role"], "system");
+        assert_eq!(input[1]["parts"][0]["content"], "hi");
+        let output: Json = serde_json::from_str(&get(&s, attr::GEN_AI_OUTPUT_MESSAGES).unwrap().as_str()).unwrap();
+        assert_eq!(output[0]["role"], "assistant");
+        assert_eq!(output[0]["parts"][0]["content"], "hello");
+        assert_eq!(s.status, Status::Unset);
+    }
+
+    #[test]
+    fn content_capture_off_keeps_metadata_only() {
+        let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
+            event: LlmEvent::new("m").prompt("secret").completion("secret").tokens(1, 2).into(),
+            placement: placement(),
+            errored: false,
+        });
+        assert!(get(&s, attr::GEN_AI_INPUT_MESSAGES).is_none());
+        assert!(get(&s, attr::GEN_AI_OUTPUT_MESSAGES).is_none());
+        assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(1)));
+        let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
+            event: ToolEvent::new("t").params(&"secret").returns(&"secret").into(),
+            placement: placement(),
+            errored: false,
+        });
+        assert!(!format!("{:?}", s.attributes).contains("secret"));
+    }
+
+    #[test]
+    fn tool_event() {
+        let s = enc(ToolEvent::new("search").call_id("c1").params(&serde_json::json!({"q": "rust"})).returns(&vec![1, 2]));
+        common_ok(&s, "tools");
+        assert_eq!(s.name, "execute_tool search");
+        assert_eq!(s.span_kind, SpanKind::Internal);
+        assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "tool");
+        assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "execute_tool");
+        assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "search");
+        assert_eq!(get(&s, attr::GEN_AI_TOOL_CALL_ID).unwrap().as_str(), "c1");
+        assert_eq!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str(), r#"{"q":"rust"}"#);
+        assert_eq!(get(&s, attr::GEN_AI_TOOL_RESULT).unwrap().as_str(), "[1,2]");
+    }
+
+    #[test]
+    fn action_event() {
+        let s = enc(ActionEvent::new("plan").params(&1).returns(&"ok").logs("l").screenshot("http://s"));
+        common_ok(&s, "actions");
+        assert_eq!(s.name, "plan");
+        assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "action");
+        assert_eq!(get(&s, attr::ENTITY_INPUT).unwrap().as_str(), "1");
+        assert_eq!(get(&s, attr::ENTITY_OUTPUT).unwrap().as_str(), "\"ok\"");
+        assert_eq!(get(&s, attr::ACTION_LOGS).unwrap().as_str(), "l");
+        assert_eq!(get(&s, attr::ACTION_SCREENSHOT).unwrap().as_str(), "http://s");
+    }
+
+    #[test]
+    fn error_event_with_trigger() {
+        let trigger = EventRef {
+            id: uuid::Uuid::from_u128(0xabcdef),
+            event_type: EventType::Tool,
+        };
+        let s = enc(ErrorEvent::new("Timeout").code("504").details("took too long").logs("trace").trigger(trigger));
+        common_ok(&s, "errors");
+        assert_eq!(s.name, "error Timeout");
+        assert_eq!(s.status, Status::error("took too long"));
+        assert_eq!(get(&s, attr::ERROR_TYPE).unwrap().as_str(), "Timeout");
+        assert_eq!(get(&s, attr::ERROR_CODE).unwrap().as_str(), "504");
+        assert_eq!(get(&s, attr::ERROR_TRIGGER_TYPE).unwrap().as_str(), "tools");
+        let ev = &s.events.events[0];
+        assert_eq!(ev.name, "exception");
+        let ev_attr = |k: &str| ev.attributes.iter().find(|kv| kv.key.as_str() == k).unwrap().value.as_str().into_owned();
+        assert_eq!(ev_attr(attr::EXCEPTION_TYPE), "Timeout");
+        assert_eq!(ev_attr(attr::EXCEPTION_MESSAGE), "took too long");
+        assert_eq!(ev_attr(attr::EXCEPTION_STACKTRACE), "trace");
+        let link = &s.links.links[0];
+        assert_eq!(link.span_context.span_id(), event_span_id(&trigger.id));
+        assert_eq!(link.span_context.trace_id(), s.span_context.trace_id());
+    }
+
+    #[test]
+    fn long_values_are_cut_with_a_marker_at_a_char_boundary() {
+        let e = EventToSpanEncoder::new(true, 100);
+        let cut = e.cut("é".repeat(200));
+        assert!(cut.len() <= 100, "{}", cut.len());
+        assert!(cut.ends_with(attr::TRUNCATED_SUFFIX));
+        assert_eq!(e.cut("short".into()), "short");
+    }
+
+    #[test]
+    fn odd_values_stay_encodable() {
+        let s = enc(LlmEvent::new("").cost(f64::NAN).operation(""));
+        assert_eq!(s.name, "unnamed");
+        assert_eq!(get(&s, attr::LLM_COST).unwrap().as_str(), "NaN");
+        let mut deep = Json::Null;
+        for _ in 0..100_000 {
+            deep = Json::Array(vec![deep]);
+        }
+        let s = enc(ToolEvent::new("\u{0}\u{1b}[31m").params(&1).returns(&0).logs("x"));
+        assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "\u{0}\u{1b}[31m");
+        let mut t = ToolEvent::new("deep");
+        t.params = Some(deep);
+        let s = enc(t);
+        assert!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str().contains("deeper than"));
+    }
+}
