@@ -118,7 +118,10 @@ impl Client {
     /// The tracer of this client's provider, for the application's own spans (start
     /// them in [`Session::context`] to put them in a session). `None` when disabled.
     pub fn tracer(&self) -> Option<&SdkTracer> {
-        self.inner.manager.as_ref().map(TelemetryManager::create_session_tracer)
+        self.inner
+            .manager
+            .as_ref()
+            .map(TelemetryManager::create_session_tracer)
     }
 
     /// Exports everything recorded before this call; waits at most `timeout`.
@@ -142,7 +145,11 @@ impl Client {
 
     /// A snapshot of the pipeline's counters.
     pub fn stats(&self) -> Stats {
-        self.inner.manager.as_ref().map(TelemetryManager::stats).unwrap_or_default()
+        self.inner
+            .manager
+            .as_ref()
+            .map(TelemetryManager::stats)
+            .unwrap_or_default()
     }
 
     /// Whether telemetry is off.

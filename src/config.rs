@@ -318,7 +318,10 @@ fn percent_decode(setting: &str, s: &str) -> Result<String, ConfigError> {
 
 /// Parses the W3C-baggage-like `k1=v1,k2=v2` lists used by
 /// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`.
-pub(crate) fn parse_key_values(setting: &str, v: &str) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn parse_key_values(
+    setting: &str,
+    v: &str,
+) -> Result<Vec<(String, String)>, ConfigError> {
     let mut out = Vec::new();
     for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (k, val) = item
@@ -340,7 +343,13 @@ pub(crate) fn validate_url(setting: &str, url: &str) -> Result<(), ConfigError> 
         .map_err(|e| ConfigError::new(setting, url, format!("not a URL: {e}")))?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
-        _ => return Err(ConfigError::new(setting, url, "must start with http:// or https://")),
+        _ => {
+            return Err(ConfigError::new(
+                setting,
+                url,
+                "must start with http:// or https://",
+            ))
+        }
     }
     if uri.host().map_or(true, str::is_empty) {
         return Err(ConfigError::new(setting, url, "has no host"));
@@ -352,7 +361,11 @@ fn validate_header(setting: &str, name: &str, value: &str) -> Result<(), ConfigE
     ureq::http::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| ConfigError::new(setting, name, "not a valid HTTP header name"))?;
     ureq::http::HeaderValue::from_str(value).map_err(|_| {
-        ConfigError::new(setting, format!("{name}=…"), "header value has characters HTTP forbids")
+        ConfigError::new(
+            setting,
+            format!("{name}=…"),
+            "header value has characters HTTP forbids",
+        )
     })?;
     Ok(())
 }
@@ -408,16 +421,23 @@ impl OtelConfigBuilder {
             if let Some(p) = protocol {
                 otlp.protocol = p;
             }
-            for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
+            for var in [
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            ] {
                 if let Some(v) = get(var) {
                     for (k, val) in parse_key_values(var, &v)? {
                         validate_header(var, &k, &val)?;
-                        otlp.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+                        otlp.headers
+                            .retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
                         otlp.headers.push((k, val));
                     }
                 }
             }
-            for var in ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] {
+            for var in [
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            ] {
                 if let Some(v) = get(var) {
                     otlp.timeout = Duration::from_millis(parse_num(var, &v)?);
                 }
@@ -439,13 +459,11 @@ impl OtelConfigBuilder {
                 "always_on" | "parentbased_always_on" => 1.0,
                 "always_off" | "parentbased_always_off" => 0.0,
                 "traceidratio" | "parentbased_traceidratio" => ratio(1.0)?,
-                other => {
-                    return Err(ConfigError::new(
-                        "OTEL_TRACES_SAMPLER",
-                        other,
-                        "supported: always_on, always_off, traceidratio and their parentbased_ forms",
-                    ))
-                }
+                other => return Err(ConfigError::new(
+                    "OTEL_TRACES_SAMPLER",
+                    other,
+                    "supported: always_on, always_off, traceidratio and their parentbased_ forms",
+                )),
             };
         }
 
@@ -501,8 +519,8 @@ impl OtelConfigBuilder {
         self.resource_attributes.push((key.into(), value.into()));
         self
     }
-    /// Adds an OTLP/HTTP exporter. Exporters added in code replace those the
-    /// environment configured.
+    /// Adds an OTLP/HTTP exporter. An OTLP exporter added in code replaces the one
+    /// configured by `OTEL_EXPORTER_OTLP_*` variables.
     pub fn otlp(mut self, otlp: OtlpConfig) -> Self {
         self.exporters.push(ExporterSpec::Otlp(otlp));
         self
@@ -524,7 +542,8 @@ impl OtelConfigBuilder {
     }
     /// Adds a custom exporter.
     pub fn exporter(mut self, exporter: impl Exporter + 'static) -> Self {
-        self.exporters.push(ExporterSpec::Custom(Box::new(exporter)));
+        self.exporters
+            .push(ExporterSpec::Custom(Box::new(exporter)));
         self
     }
     /// Keeps each session (whole) with this probability, 0..=1 (default 1).
@@ -618,17 +637,28 @@ impl OtelConfigBuilder {
             ));
         }
         if self.shutdown_timeout.is_zero() {
-            return Err(ConfigError::new("shutdown_timeout", "0s", "must be positive"));
+            return Err(ConfigError::new(
+                "shutdown_timeout",
+                "0s",
+                "must be positive",
+            ));
         }
         self.retry.validate()?;
 
-        // Exporters set in code win; otherwise the environment's; otherwise the
-        // embedded default: a console summary and a local OTLP JSON-lines file.
-        let mut exporters = if self.exporters.is_empty() {
-            self.env_exporters
-        } else {
-            self.exporters
-        };
+        // An OTLP exporter set in code replaces the one the environment configured;
+        // other exporters set in code (file, console, memory, custom) come in
+        // addition. With nothing configured anywhere, the embedded default: a
+        // console summary and a local OTLP JSON-lines file.
+        let code_has_otlp = self
+            .exporters
+            .iter()
+            .any(|e| matches!(e, ExporterSpec::Otlp(_)));
+        let mut exporters: Vec<ExporterSpec> = self
+            .env_exporters
+            .into_iter()
+            .filter(|e| !(code_has_otlp && matches!(e, ExporterSpec::Otlp(_))))
+            .collect();
+        exporters.extend(self.exporters);
         if exporters.is_empty() {
             exporters.push(ExporterSpec::Console(ConsoleMode::Summary));
             exporters.push(ExporterSpec::File(
@@ -699,8 +729,13 @@ mod tests {
         let c = env(&[]).unwrap();
         assert_eq!(c.service_name, "agentops-app");
         assert_eq!(c.exporters.len(), 2);
-        assert!(matches!(c.exporters[0], ExporterSpec::Console(ConsoleMode::Summary)));
-        assert!(matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from(DEFAULT_TRACES_FILE)));
+        assert!(matches!(
+            c.exporters[0],
+            ExporterSpec::Console(ConsoleMode::Summary)
+        ));
+        assert!(
+            matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from(DEFAULT_TRACES_FILE))
+        );
         assert_eq!(c.batch, BatchConfig::default());
     }
 
@@ -709,9 +744,15 @@ mod tests {
         let c = env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=abc%20def, x-team = ml"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "api-key=abc%20def, x-team = ml",
+            ),
             ("OTEL_SERVICE_NAME", "svc"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=ignored,team=ml,deployment.environment.name=prod"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=ignored,team=ml,deployment.environment.name=prod",
+            ),
             ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
@@ -724,9 +765,15 @@ mod tests {
         assert_eq!(o.protocol, Protocol::HttpJson);
         assert_eq!(
             o.headers,
-            vec![("api-key".into(), "abc def".into()), ("x-team".into(), "ml".into())]
+            vec![
+                ("api-key".into(), "abc def".into()),
+                ("x-team".into(), "ml".into())
+            ]
         );
-        assert_eq!(c.service_name, "svc", "OTEL_SERVICE_NAME wins over the resource list");
+        assert_eq!(
+            c.service_name, "svc",
+            "OTEL_SERVICE_NAME wins over the resource list"
+        );
         assert_eq!(c.environment.as_deref(), Some("prod"));
         assert_eq!(c.resource_attributes, vec![("team".into(), "ml".into())]);
         assert_eq!(c.sample_ratio, 0.25);
@@ -737,7 +784,11 @@ mod tests {
 
     #[test]
     fn traces_endpoint_is_used_as_is_and_code_wins() {
-        let c = env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://x.example/custom")]).unwrap();
+        let c = env(&[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "https://x.example/custom",
+        )])
+        .unwrap();
         assert_eq!(otlp(&c).traces_url, "https://x.example/custom");
         assert_eq!(otlp(&c).protocol, Protocol::HttpProtobuf);
 
@@ -753,29 +804,121 @@ mod tests {
     #[test]
     fn invalid_values_name_the_setting() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")], "OTEL_EXPORTER_OTLP_ENDPOINT"),
-            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://h")], "OTEL_EXPORTER_OTLP_ENDPOINT"),
-            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")], "OTEL_EXPORTER_OTLP_PROTOCOL"),
-            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "novalue")], "OTEL_EXPORTER_OTLP_HEADERS"),
-            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "bad key=v")], "OTEL_EXPORTER_OTLP_HEADERS"),
-            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz")], "OTEL_EXPORTER_OTLP_HEADERS"),
-            (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")], "sample_ratio"),
-            (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "x")], "OTEL_TRACES_SAMPLER_ARG"),
-            (&[("OTEL_TRACES_SAMPLER", "jaeger_remote")], "OTEL_TRACES_SAMPLER"),
-            (&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")], "OTEL_BSP_MAX_QUEUE_SIZE"),
-            (&[("OTEL_BSP_MAX_QUEUE_SIZE", "-5")], "OTEL_BSP_MAX_QUEUE_SIZE"),
-            (&[("OTEL_BSP_MAX_QUEUE_SIZE", "999999999999")], "OTEL_BSP_MAX_QUEUE_SIZE"),
-            (&[("OTEL_BSP_MAX_QUEUE_SIZE", "10"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20")], "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"),
-            (&[("OTEL_BSP_SCHEDULE_DELAY", "0")], "OTEL_BSP_SCHEDULE_DELAY"),
+            (
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")],
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+            ),
+            (
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://h")],
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+            ),
+            (
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ],
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+            ),
+            (
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
+                    ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+                ],
+                "OTEL_EXPORTER_OTLP_HEADERS",
+            ),
+            (
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
+                    ("OTEL_EXPORTER_OTLP_HEADERS", "bad key=v"),
+                ],
+                "OTEL_EXPORTER_OTLP_HEADERS",
+            ),
+            (
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
+                    ("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz"),
+                ],
+                "OTEL_EXPORTER_OTLP_HEADERS",
+            ),
+            (
+                &[
+                    ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                    ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+                ],
+                "sample_ratio",
+            ),
+            (
+                &[
+                    ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                    ("OTEL_TRACES_SAMPLER_ARG", "x"),
+                ],
+                "OTEL_TRACES_SAMPLER_ARG",
+            ),
+            (
+                &[("OTEL_TRACES_SAMPLER", "jaeger_remote")],
+                "OTEL_TRACES_SAMPLER",
+            ),
+            (
+                &[("OTEL_BSP_MAX_QUEUE_SIZE", "0")],
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+            ),
+            (
+                &[("OTEL_BSP_MAX_QUEUE_SIZE", "-5")],
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+            ),
+            (
+                &[("OTEL_BSP_MAX_QUEUE_SIZE", "999999999999")],
+                "OTEL_BSP_MAX_QUEUE_SIZE",
+            ),
+            (
+                &[
+                    ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+                    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20"),
+                ],
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            ),
+            (
+                &[("OTEL_BSP_SCHEDULE_DELAY", "0")],
+                "OTEL_BSP_SCHEDULE_DELAY",
+            ),
             (&[("OTEL_SDK_DISABLED", "maybe")], "OTEL_SDK_DISABLED"),
-            (&[("AGENTOPS_MAX_VALUE_LENGTH", "3")], "AGENTOPS_MAX_VALUE_LENGTH"),
-            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_TIMEOUT", "0")], "OTEL_EXPORTER_OTLP_TIMEOUT"),
+            (
+                &[("AGENTOPS_MAX_VALUE_LENGTH", "3")],
+                "AGENTOPS_MAX_VALUE_LENGTH",
+            ),
+            (
+                &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
+                    ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+                ],
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+            ),
         ];
         for (vars, setting) in cases {
             let err = env(vars).expect_err(&format!("{vars:?} should be rejected"));
             assert_eq!(&err.setting, setting, "{vars:?} -> {err}");
             assert!(err.to_string().contains(setting));
         }
+    }
+
+    #[test]
+    fn code_otlp_replaces_env_otlp_and_other_exporters_add_up() {
+        let m: HashMap<&str, &str> = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")].into();
+        let lookup = |k: &str| m.get(k).map(|v| v.to_string());
+        let c = OtelConfigBuilder::from_lookup(lookup)
+            .unwrap()
+            .console(ConsoleMode::Tree)
+            .build()
+            .unwrap();
+        assert_eq!(c.exporters.len(), 2);
+        assert_eq!(otlp(&c).traces_url, "http://env:4318/v1/traces");
+        let c = OtelConfigBuilder::from_lookup(lookup)
+            .unwrap()
+            .otlp(OtlpConfig::new("http://code:4318"))
+            .build()
+            .unwrap();
+        assert_eq!(c.exporters.len(), 1);
+        assert_eq!(otlp(&c).traces_url, "http://code:4318/v1/traces");
     }
 
     #[test]

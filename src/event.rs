@@ -157,8 +157,7 @@ impl From<Vec<ChatMessage>> for Content {
 /// Serializes any value into JSON for `params`/`returns`; a value that cannot be
 /// serialized is kept as a JSON string describing why, so the event is not lost.
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Value {
-    serde_json::to_value(value)
-        .unwrap_or_else(|e| Value::String(format!("<unserializable: {e}>")))
+    serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("<unserializable: {e}>")))
 }
 
 macro_rules! common_setters {

@@ -39,16 +39,20 @@ mod session;
 pub mod telemetry;
 
 pub use client::{Client, SessionBuilder};
-pub use config::{BatchConfig, ConfigError, Formatter, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol, DEFAULT_TRACES_FILE};
+pub use config::{
+    BatchConfig, ConfigError, Formatter, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol,
+    DEFAULT_TRACES_FILE,
+};
 pub use error::Error;
 pub use event::{
-    ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, ToolEvent,
+    ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType,
+    LlmEvent, ToolEvent,
 };
 pub use session::{ActionScope, EndState, EventCounts, Session, SessionSummary};
 pub use telemetry::encoder::EventToSpanEncoder;
 pub use telemetry::exporters::{
-    ConsoleExporter, ConsoleMode, ExportBatch, ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter,
-    FileExporter, InMemoryExporter, OtlpExporter,
+    ConsoleExporter, ConsoleMode, ExportBatch, ExportContext, ExportError, ExportErrorKind,
+    ExportOutcome, Exporter, FileExporter, InMemoryExporter, OtlpExporter,
 };
 pub use telemetry::retry::RetryPolicy;
 pub use telemetry::stats::{ExporterStats, Stats};

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
+    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    TraceState, Tracer as _,
 };
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
@@ -219,7 +220,12 @@ impl Session {
             // Telemetry disabled: a session that only counts and summarizes.
             None => {
                 let u = ids::new_uuid();
-                (None, TraceId::from_bytes(*u.as_bytes()), ids::new_span_id(), false)
+                (
+                    None,
+                    TraceId::from_bytes(*u.as_bytes()),
+                    ids::new_span_id(),
+                    false,
+                )
             }
         };
         let id = Uuid::from_bytes(trace_id.to_bytes());
@@ -293,7 +299,11 @@ impl Session {
 
     /// Runs `f` inside an action scope and ends the scope after it. If `f` panics,
     /// the session ends as `Fail` with the panic message and the panic goes on.
-    pub fn action<T>(&self, action_type: impl Into<String>, f: impl FnOnce(&ActionScope) -> T) -> T {
+    pub fn action<T>(
+        &self,
+        action_type: impl Into<String>,
+        f: impl FnOnce(&ActionScope) -> T,
+    ) -> T {
         let scope = self.start_action(action_type);
         let out = guard_panic(&self.inner, None, || f(&scope));
         scope.end();
@@ -303,7 +313,12 @@ impl Session {
     /// Runs a tool call and records it: its arguments, its result, its timing. An
     /// `Err` also records an [`ErrorEvent`] linked to the call. If `f` panics, the
     /// session ends as `Fail` with the panic message and the panic goes on.
-    pub fn tool<A, T, E>(&self, name: impl Into<String>, args: &A, f: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    pub fn tool<A, T, E>(
+        &self,
+        name: impl Into<String>,
+        args: &A,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
     where
         A: Serialize + ?Sized,
         T: Serialize,
@@ -323,7 +338,8 @@ impl Session {
     /// summary and changes nothing.
     pub fn end(&self, state: EndState, reason: impl Into<String>) -> SessionSummary {
         let reason = reason.into();
-        self.inner.end(state, (!reason.is_empty()).then_some(reason))
+        self.inner
+            .end(state, (!reason.is_empty()).then_some(reason))
     }
 }
 
@@ -344,7 +360,9 @@ impl SessionInner {
     }
 
     fn send(&self, event: Event, parent_span_id: SpanId, errored: bool) {
-        let Some(pipeline) = &self.pipeline else { return };
+        let Some(pipeline) = &self.pipeline else {
+            return;
+        };
         if !self.sampled {
             Counters::add(&pipeline.counters.sampled_out, 1);
             return;
@@ -387,7 +405,12 @@ impl SessionInner {
             cost: f64::from_bits(get(&self.cost_bits)),
             sampled: self.sampled,
         };
-        if let Some(mut root) = self.root.lock().take() {
+        let root = self.root.lock().take();
+        if let (Some(p), false) = (&self.pipeline, self.sampled) {
+            // A dropped root is a non-recording SDK span: no processor sees it end.
+            Counters::add(&p.counters.sampled_out, 1);
+        }
+        if let Some(mut root) = root.filter(|_| self.sampled) {
             let mut attrs = vec![
                 KeyValue::new(attr::SESSION_END_STATE, state.as_str()),
                 KeyValue::new(attr::SESSION_INPUT_TOKENS, summary.input_tokens as i64),
@@ -406,9 +429,16 @@ impl SessionInner {
             root.set_attributes(attrs);
             let errored = self.errored.load(Ordering::Relaxed);
             root.set_status(match state {
-                EndState::Fail => Status::error(summary.end_state_reason.clone().unwrap_or_else(|| "Fail".into())),
+                EndState::Fail => Status::error(
+                    summary
+                        .end_state_reason
+                        .clone()
+                        .unwrap_or_else(|| "Fail".into()),
+                ),
                 EndState::Success => Status::Ok,
-                EndState::Indeterminate if errored => Status::error("an error was recorded in the session"),
+                EndState::Indeterminate if errored => {
+                    Status::error("an error was recorded in the session")
+                }
                 EndState::Indeterminate => Status::Unset,
             });
             root.end_with_timestamp(ended_at);
@@ -424,24 +454,37 @@ impl Drop for SessionInner {
             if std::thread::panicking() {
                 self.end(EndState::Fail, Some("dropped while panicking".into()));
             } else {
-                self.end(EndState::Indeterminate, Some("session dropped without end()".into()));
+                self.end(
+                    EndState::Indeterminate,
+                    Some("session dropped without end()".into()),
+                );
             }
         }
     }
 }
 
 fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
-    let flags = if session.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+    let flags = if session.sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
     // Marked not remote: the span lives in this process, its children are local.
     let sc = SpanContext::new(session.trace_id, span_id, flags, false, TraceState::NONE);
-    Context::new().with_remote_span_context(sc).with_value(SessionMark {
-        session_id: session.id_str.clone(),
-    })
+    Context::new()
+        .with_remote_span_context(sc)
+        .with_value(SessionMark {
+            session_id: session.id_str.clone(),
+        })
 }
 
 /// Records `event` under `scope` (or the session root), counting it and propagating
 /// an error to every open ancestor.
-fn record_under(session: &Arc<SessionInner>, scope: Option<&Arc<ScopeInner>>, mut event: Event) -> EventRef {
+fn record_under(
+    session: &Arc<SessionInner>,
+    scope: Option<&Arc<ScopeInner>>,
+    mut event: Event,
+) -> EventRef {
     let common = event.common_mut();
     if common.ended_at.is_none() {
         common.ended_at = Some(SystemTime::now());
@@ -463,12 +506,20 @@ fn record_under(session: &Arc<SessionInner>, scope: Option<&Arc<ScopeInner>>, mu
 
 /// Runs `f`; on panic, records the panic as an error, ends the session as `Fail`
 /// with the message, and resumes the panic.
-fn guard_panic<T>(session: &Arc<SessionInner>, scope: Option<&Arc<ScopeInner>>, f: impl FnOnce() -> T) -> T {
+fn guard_panic<T>(
+    session: &Arc<SessionInner>,
+    scope: Option<&Arc<ScopeInner>>,
+    f: impl FnOnce() -> T,
+) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(v) => v,
         Err(payload) => {
             let msg = panic_message(&*payload);
-            record_under(session, scope, ErrorEvent::new("panic").details(msg.clone()).into());
+            record_under(
+                session,
+                scope,
+                ErrorEvent::new("panic").details(msg.clone()).into(),
+            );
             session.end(EndState::Fail, Some(format!("panic: {msg}")));
             resume_unwind(payload)
         }
@@ -495,7 +546,9 @@ where
         }
         Err(e) => {
             let tool = record_under(session, scope, event.logs(format!("error: {e}")).into());
-            let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
+            let err = ErrorEvent::new(std::any::type_name::<E>())
+                .details(e.to_string())
+                .trigger(tool);
             record_under(session, scope, err.into());
         }
     }
@@ -521,12 +574,18 @@ pub struct ActionScope {
 
 impl fmt::Debug for ActionScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ActionScope").field("span_id", &self.inner.span_id).finish()
+        f.debug_struct("ActionScope")
+            .field("span_id", &self.inner.span_id)
+            .finish()
     }
 }
 
 impl ActionScope {
-    fn open(session: Arc<SessionInner>, parent: Option<Arc<ScopeInner>>, event: ActionEvent) -> ActionScope {
+    fn open(
+        session: Arc<SessionInner>,
+        parent: Option<Arc<ScopeInner>>,
+        event: ActionEvent,
+    ) -> ActionScope {
         // Counted when opened: a summary taken while it is open includes it.
         session.counts[EventType::Action.index()].fetch_add(1, Ordering::Relaxed);
         ActionScope {
@@ -576,11 +635,20 @@ impl ActionScope {
 
     /// Opens a nested action.
     pub fn start_action(&self, action_type: impl Into<String>) -> ActionScope {
-        ActionScope::open(self.inner.session.clone(), Some(self.inner.clone()), ActionEvent::new(action_type))
+        ActionScope::open(
+            self.inner.session.clone(),
+            Some(self.inner.clone()),
+            ActionEvent::new(action_type),
+        )
     }
 
     /// Runs a tool call inside this action; see [`Session::tool`].
-    pub fn tool<A, T, E>(&self, name: impl Into<String>, args: &A, f: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    pub fn tool<A, T, E>(
+        &self,
+        name: impl Into<String>,
+        args: &A,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
     where
         A: Serialize + ?Sized,
         T: Serialize,
@@ -602,10 +670,15 @@ impl ActionScope {
 
 impl ScopeInner {
     fn finish(&self, panicking: bool) {
-        let Some(mut event) = self.event.lock().take() else { return };
+        let Some(mut event) = self.event.lock().take() else {
+            return;
+        };
         event.common.ended_at = Some(SystemTime::now());
         let errored = self.errored.load(Ordering::Relaxed) || panicking;
-        let parent = self.parent.as_ref().map_or(self.session.root_span_id, |p| p.span_id);
+        let parent = self
+            .parent
+            .as_ref()
+            .map_or(self.session.root_span_id, |p| p.span_id);
         self.session.send(Event::Action(event), parent, errored);
     }
 }
@@ -630,7 +703,12 @@ mod tests {
             started_at: SystemTime::UNIX_EPOCH,
             ended_at: SystemTime::UNIX_EPOCH,
             duration: Duration::from_millis(62_300),
-            event_counts: EventCounts { llms: 2, tools: 1, actions: 1, errors: 1 },
+            event_counts: EventCounts {
+                llms: 2,
+                tools: 1,
+                actions: 1,
+                errors: 1,
+            },
             input_tokens: 0,
             output_tokens: 0,
             cost: 0.001234,
@@ -651,9 +729,21 @@ mod tests {
         a.record(ErrorEvent::new("x"));
         a.end();
         let sum = s.end(EndState::Success, "ok");
-        assert_eq!(sum.event_counts, EventCounts { llms: 2, tools: 0, actions: 1, errors: 1 });
+        assert_eq!(
+            sum.event_counts,
+            EventCounts {
+                llms: 2,
+                tools: 0,
+                actions: 1,
+                errors: 1
+            }
+        );
         assert_eq!((sum.input_tokens, sum.output_tokens), (4, 5));
         assert_eq!(sum.cost, 0.5);
-        assert_eq!(s.end(EndState::Fail, "again"), sum, "second end changes nothing");
+        assert_eq!(
+            s.end(EndState::Fail, "again"),
+            sum,
+            "second end changes nothing"
+        );
     }
 }

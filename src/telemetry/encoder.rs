@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{
-    Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId,
+    TraceState,
 };
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
@@ -166,7 +167,13 @@ impl SpanDefinition {
         let mut links = SpanLinks::default();
         links.links = self.links;
         SpanData {
-            span_context: SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, false, TraceState::NONE),
+            span_context: SpanContext::new(
+                trace_id,
+                span_id,
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::NONE,
+            ),
             parent_span_id,
             parent_span_is_remote: false,
             span_kind: self.kind,
@@ -250,7 +257,10 @@ impl EventToSpanEncoder {
         let event_type = event.event_type();
         let common = event.common().clone();
         let mut attributes = Vec::with_capacity(16);
-        attributes.push(KeyValue::new(attr::SESSION_ID, StringValue::from(placement.session_id.clone())));
+        attributes.push(KeyValue::new(
+            attr::SESSION_ID,
+            StringValue::from(placement.session_id.clone()),
+        ));
         attributes.push(KeyValue::new(
             attr::CONVERSATION_ID,
             StringValue::from(placement.session_id.clone()),
@@ -294,7 +304,9 @@ impl EventToSpanEncoder {
         }
         a.push(KeyValue::new(
             attr::GEN_AI_RESPONSE_MODEL,
-            e.response_model.map(|m| self.cut(m)).unwrap_or_else(|| model.clone()),
+            e.response_model
+                .map(|m| self.cut(m))
+                .unwrap_or_else(|| model.clone()),
         ));
         a.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, model));
         if let Some(t) = e.input_tokens {
@@ -330,7 +342,10 @@ impl EventToSpanEncoder {
                 a.push(self.str_kv(attr::GEN_AI_INPUT_MESSAGES, messages_json(p, "user", false)));
             }
             if let Some(c) = e.completion {
-                a.push(self.str_kv(attr::GEN_AI_OUTPUT_MESSAGES, messages_json(c, "assistant", true)));
+                a.push(self.str_kv(
+                    attr::GEN_AI_OUTPUT_MESSAGES,
+                    messages_json(c, "assistant", true),
+                ));
             }
         }
     }
@@ -404,10 +419,14 @@ impl EventToSpanEncoder {
                 ex.push(self.str_kv(attr::EXCEPTION_STACKTRACE, l));
             }
         }
-        def.events.push(SpanEvent::new("exception", def.start, ex, 0));
+        def.events
+            .push(SpanEvent::new("exception", def.start, ex, 0));
         if let Some(t) = e.trigger {
             a.push(KeyValue::new(attr::ERROR_TRIGGER_ID, t.id.to_string()));
-            a.push(KeyValue::new(attr::ERROR_TRIGGER_TYPE, t.event_type.as_str()));
+            a.push(KeyValue::new(
+                attr::ERROR_TRIGGER_TYPE,
+                t.event_type.as_str(),
+            ));
             let sc = SpanContext::new(
                 placement.trace_id,
                 event_span_id(&t.id),
@@ -532,7 +551,9 @@ pub(crate) fn drop_iteratively(v: Json) {
 
 /// A string-array attribute value.
 pub(crate) fn string_array(items: &[String]) -> Value {
-    Value::Array(Array::String(items.iter().map(|s| StringValue::from(s.clone())).collect()))
+    Value::Array(Array::String(
+        items.iter().map(|s| StringValue::from(s.clone())).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -549,7 +570,10 @@ mod tests {
     }
 
     fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
-        s.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| &kv.value)
+        s.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == k)
+            .map(|kv| &kv.value)
     }
 
     fn enc(e: impl Into<Event>) -> SpanData {
@@ -561,8 +585,14 @@ mod tests {
     }
 
     fn common_ok(s: &SpanData, ty: &str) {
-        assert_eq!(get(s, attr::SESSION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
-        assert_eq!(get(s, attr::CONVERSATION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
+        assert_eq!(
+            get(s, attr::SESSION_ID).unwrap().as_str(),
+            "07070707-0707-0707-0707-070707070707"
+        );
+        assert_eq!(
+            get(s, attr::CONVERSATION_ID).unwrap().as_str(),
+            "07070707-0707-0707-0707-070707070707"
+        );
         assert_eq!(get(s, attr::EVENT_TYPE).unwrap().as_str(), ty);
         assert!(uuid::Uuid::parse_str(&get(s, attr::EVENT_ID).unwrap().as_str()).is_ok());
         assert_eq!(s.span_context.trace_id(), TraceId::from_bytes([7; 16]));
@@ -576,7 +606,10 @@ mod tests {
         let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
         let e = LlmEvent::new("gpt-4o")
             .provider("openai")
-            .prompt(vec![ChatMessage::new("system", "be brief"), ChatMessage::new("user", "hi")])
+            .prompt(vec![
+                ChatMessage::new("system", "be brief"),
+                ChatMessage::new("user", "hi"),
+            ])
             .completion("hello")
             .tokens(12, 40)
             .cost(0.5)
@@ -592,17 +625,31 @@ mod tests {
         assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "llm");
         assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "chat");
         assert_eq!(get(&s, attr::GEN_AI_PROVIDER).unwrap().as_str(), "openai");
-        assert_eq!(get(&s, attr::GEN_AI_REQUEST_MODEL).unwrap().as_str(), "gpt-4o");
-        assert_eq!(get(&s, attr::GEN_AI_RESPONSE_MODEL).unwrap().as_str(), "gpt-4o");
+        assert_eq!(
+            get(&s, attr::GEN_AI_REQUEST_MODEL).unwrap().as_str(),
+            "gpt-4o"
+        );
+        assert_eq!(
+            get(&s, attr::GEN_AI_RESPONSE_MODEL).unwrap().as_str(),
+            "gpt-4o"
+        );
         assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(12)));
         assert_eq!(get(&s, attr::GEN_AI_OUTPUT_TOKENS), Some(&Value::I64(40)));
         assert_eq!(get(&s, attr::LLM_COST), Some(&Value::F64(0.5)));
-        assert_eq!(get(&s, attr::GEN_AI_REQUEST_TEMPERATURE), Some(&Value::F64(0.2)));
-        assert_eq!(get(&s, attr::GEN_AI_REQUEST_MAX_TOKENS), Some(&Value::I64(99)));
-        let input: Json = serde_json::from_str(&get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str()).unwrap();
+        assert_eq!(
+            get(&s, attr::GEN_AI_REQUEST_TEMPERATURE),
+            Some(&Value::F64(0.2))
+        );
+        assert_eq!(
+            get(&s, attr::GEN_AI_REQUEST_MAX_TOKENS),
+            Some(&Value::I64(99))
+        );
+        let input: Json =
+            serde_json::from_str(&get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str()).unwrap();
         assert_eq!(input[0]["role"], "system");
         assert_eq!(input[1]["parts"][0]["content"], "hi");
-        let output: Json = serde_json::from_str(&get(&s, attr::GEN_AI_OUTPUT_MESSAGES).unwrap().as_str()).unwrap();
+        let output: Json =
+            serde_json::from_str(&get(&s, attr::GEN_AI_OUTPUT_MESSAGES).unwrap().as_str()).unwrap();
         assert_eq!(output[0]["role"], "assistant");
         assert_eq!(output[0]["parts"][0]["content"], "hello");
         assert_eq!(s.status, Status::Unset);
@@ -611,7 +658,11 @@ mod tests {
     #[test]
     fn content_capture_off_keeps_metadata_only() {
         let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
-            event: LlmEvent::new("m").prompt("secret").completion("secret").tokens(1, 2).into(),
+            event: LlmEvent::new("m")
+                .prompt("secret")
+                .completion("secret")
+                .tokens(1, 2)
+                .into(),
             placement: placement(),
             errored: false,
         });
@@ -619,7 +670,10 @@ mod tests {
         assert!(get(&s, attr::GEN_AI_OUTPUT_MESSAGES).is_none());
         assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(1)));
         let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
-            event: ToolEvent::new("t").params(&"secret").returns(&"secret").into(),
+            event: ToolEvent::new("t")
+                .params(&"secret")
+                .returns(&"secret")
+                .into(),
             placement: placement(),
             errored: false,
         });
@@ -628,28 +682,44 @@ mod tests {
 
     #[test]
     fn tool_event() {
-        let s = enc(ToolEvent::new("search").call_id("c1").params(&serde_json::json!({"q": "rust"})).returns(&vec![1, 2]));
+        let s = enc(ToolEvent::new("search")
+            .call_id("c1")
+            .params(&serde_json::json!({"q": "rust"}))
+            .returns(&vec![1, 2]));
         common_ok(&s, "tools");
         assert_eq!(s.name, "execute_tool search");
         assert_eq!(s.span_kind, SpanKind::Internal);
         assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "tool");
-        assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "execute_tool");
+        assert_eq!(
+            get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(),
+            "execute_tool"
+        );
         assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "search");
         assert_eq!(get(&s, attr::GEN_AI_TOOL_CALL_ID).unwrap().as_str(), "c1");
-        assert_eq!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str(), r#"{"q":"rust"}"#);
+        assert_eq!(
+            get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str(),
+            r#"{"q":"rust"}"#
+        );
         assert_eq!(get(&s, attr::GEN_AI_TOOL_RESULT).unwrap().as_str(), "[1,2]");
     }
 
     #[test]
     fn action_event() {
-        let s = enc(ActionEvent::new("plan").params(&1).returns(&"ok").logs("l").screenshot("http://s"));
+        let s = enc(ActionEvent::new("plan")
+            .params(&1)
+            .returns(&"ok")
+            .logs("l")
+            .screenshot("http://s"));
         common_ok(&s, "actions");
         assert_eq!(s.name, "plan");
         assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "action");
         assert_eq!(get(&s, attr::ENTITY_INPUT).unwrap().as_str(), "1");
         assert_eq!(get(&s, attr::ENTITY_OUTPUT).unwrap().as_str(), "\"ok\"");
         assert_eq!(get(&s, attr::ACTION_LOGS).unwrap().as_str(), "l");
-        assert_eq!(get(&s, attr::ACTION_SCREENSHOT).unwrap().as_str(), "http://s");
+        assert_eq!(
+            get(&s, attr::ACTION_SCREENSHOT).unwrap().as_str(),
+            "http://s"
+        );
     }
 
     #[test]
@@ -658,7 +728,11 @@ mod tests {
             id: uuid::Uuid::from_u128(0xabcdef),
             event_type: EventType::Tool,
         };
-        let s = enc(ErrorEvent::new("Timeout").code("504").details("took too long").logs("trace").trigger(trigger));
+        let s = enc(ErrorEvent::new("Timeout")
+            .code("504")
+            .details("took too long")
+            .logs("trace")
+            .trigger(trigger));
         common_ok(&s, "errors");
         assert_eq!(s.name, "error Timeout");
         assert_eq!(s.status, Status::error("took too long"));
@@ -667,7 +741,15 @@ mod tests {
         assert_eq!(get(&s, attr::ERROR_TRIGGER_TYPE).unwrap().as_str(), "tools");
         let ev = &s.events.events[0];
         assert_eq!(ev.name, "exception");
-        let ev_attr = |k: &str| ev.attributes.iter().find(|kv| kv.key.as_str() == k).unwrap().value.as_str().into_owned();
+        let ev_attr = |k: &str| {
+            ev.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == k)
+                .unwrap()
+                .value
+                .as_str()
+                .into_owned()
+        };
         assert_eq!(ev_attr(attr::EXCEPTION_TYPE), "Timeout");
         assert_eq!(ev_attr(attr::EXCEPTION_MESSAGE), "took too long");
         assert_eq!(ev_attr(attr::EXCEPTION_STACKTRACE), "trace");
@@ -694,11 +776,20 @@ mod tests {
         for _ in 0..100_000 {
             deep = Json::Array(vec![deep]);
         }
-        let s = enc(ToolEvent::new("\u{0}\u{1b}[31m").params(&1).returns(&0).logs("x"));
-        assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "\u{0}\u{1b}[31m");
+        let s = enc(ToolEvent::new("\u{0}\u{1b}[31m")
+            .params(&1)
+            .returns(&0)
+            .logs("x"));
+        assert_eq!(
+            get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(),
+            "\u{0}\u{1b}[31m"
+        );
         let mut t = ToolEvent::new("deep");
         t.params = Some(deep);
         let s = enc(t);
-        assert!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str().contains("deeper than"));
+        assert!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS)
+            .unwrap()
+            .as_str()
+            .contains("deeper than"));
     }
 }

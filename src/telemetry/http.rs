@@ -214,10 +214,16 @@ mod tests {
     #[test]
     fn statuses_are_classified_per_the_otlp_spec() {
         for s in [200, 202, 204] {
-            assert!(matches!(classify_status(s, vec![], None), Outcome::Success(_)));
+            assert!(matches!(
+                classify_status(s, vec![], None),
+                Outcome::Success(_)
+            ));
         }
         for s in [429, 502, 503, 504] {
-            assert!(matches!(classify_status(s, vec![], None), Outcome::Retryable { .. }), "{s}");
+            assert!(
+                matches!(classify_status(s, vec![], None), Outcome::Retryable { .. }),
+                "{s}"
+            );
         }
         for s in [400, 401, 403, 404, 413, 500, 501, 301] {
             assert!(
@@ -236,7 +242,13 @@ mod tests {
             .unwrap()
             .port();
         let c = HttpClient::new(Duration::from_secs(2));
-        let out = c.post(&format!("http://127.0.0.1:{port}/v1/traces"), &[], "application/json", b"{}", None);
+        let out = c.post(
+            &format!("http://127.0.0.1:{port}/v1/traces"),
+            &[],
+            "application/json",
+            b"{}",
+            None,
+        );
         assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
     }
 }

@@ -68,10 +68,12 @@ fn host_name() -> Option<String> {
 fn build_exporter(spec: ExporterSpec, config: &OtelConfig) -> Result<Box<dyn Exporter>, Error> {
     Ok(match spec {
         ExporterSpec::Otlp(o) => Box::new(OtlpExporter::new(o, config.batch.max_request_bytes)),
-        ExporterSpec::File(path) => Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
-            context: format!("opening the traces file {}", path.display()),
-            source,
-        })?),
+        ExporterSpec::File(path) => {
+            Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
+                context: format!("opening the traces file {}", path.display()),
+                source,
+            })?)
+        }
         ExporterSpec::Console(mode) => Box::new(ConsoleExporter::new(mode)),
         ExporterSpec::Memory(m) => Box::new(m),
         ExporterSpec::Custom(e) => e,
@@ -97,11 +99,15 @@ impl TelemetryManager {
         })?;
         // Sampling is decided once, at the session root; everything in the session
         // follows the root's decision, so a session is kept or dropped whole.
-        let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sample_ratio)));
+        let sampler =
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sample_ratio)));
         let provider = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_sampler(sampler)
-            .with_span_processor(EventProcessor::new(pipeline.clone(), config.shutdown_timeout))
+            .with_span_processor(EventProcessor::new(
+                pipeline.clone(),
+                config.shutdown_timeout,
+            ))
             .build();
         let tracer = provider.tracer_with_scope(instrumentation_scope());
         Ok(TelemetryManager {
@@ -141,6 +147,8 @@ impl Drop for TelemetryManager {
     fn drop(&mut self) {
         // The pipeline is closed by now (Client::drop shuts it down first), so the
         // processor's shutdown returns at once.
-        let _ = self.provider.shutdown_with_timeout(Duration::from_millis(10));
+        let _ = self
+            .provider
+            .shutdown_with_timeout(Duration::from_millis(10));
     }
 }

@@ -7,8 +7,8 @@
 
 pub mod encoder;
 pub mod exporters;
-pub(crate) mod ids;
 pub(crate) mod http;
+pub(crate) mod ids;
 pub(crate) mod manager;
 pub(crate) mod processor;
 pub mod retry;

@@ -87,7 +87,8 @@ impl RetryPolicy {
             return ra.min(self.max_retry_after);
         }
         let exp = self.multiplier.powi(retry.saturating_sub(1).min(64) as i32);
-        let ceiling = (self.initial_backoff.as_secs_f64() * exp).min(self.max_backoff.as_secs_f64());
+        let ceiling =
+            (self.initial_backoff.as_secs_f64() * exp).min(self.max_backoff.as_secs_f64());
         // Keep at least a millisecond so a zero draw cannot turn into a busy loop.
         Duration::from_secs_f64((ceiling * unit_random.clamp(0.0, 1.0)).max(0.001))
     }
@@ -169,8 +170,14 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_capped() {
         let p = RetryPolicy::default();
-        assert_eq!(p.backoff(1, Some(Duration::from_secs(2)), 0.3), Duration::from_secs(2));
-        assert_eq!(p.backoff(1, Some(Duration::from_secs(3600)), 0.3), Duration::from_secs(30));
+        assert_eq!(
+            p.backoff(1, Some(Duration::from_secs(2)), 0.3),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            p.backoff(1, Some(Duration::from_secs(3600)), 0.3),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]
@@ -181,20 +188,41 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
             Some(Duration::from_secs(7))
         );
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now), None);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now),
+            None
+        );
         assert_eq!(parse_retry_after("-1", now), None);
     }
 
     #[test]
     fn invalid_policies_are_rejected() {
         let bad = [
-            RetryPolicy { max_attempts: 0, ..Default::default() },
-            RetryPolicy { multiplier: 0.5, ..Default::default() },
-            RetryPolicy { multiplier: f64::NAN, ..Default::default() },
-            RetryPolicy { max_backoff: Duration::from_millis(1), ..Default::default() },
-            RetryPolicy { max_elapsed: Duration::ZERO, ..Default::default() },
+            RetryPolicy {
+                max_attempts: 0,
+                ..Default::default()
+            },
+            RetryPolicy {
+                multiplier: 0.5,
+                ..Default::default()
+            },
+            RetryPolicy {
+                multiplier: f64::NAN,
+                ..Default::default()
+            },
+            RetryPolicy {
+                max_backoff: Duration::from_millis(1),
+                ..Default::default()
+            },
+            RetryPolicy {
+                max_elapsed: Duration::ZERO,
+                ..Default::default()
+            },
         ];
         for p in bad {
             assert!(p.validate().is_err(), "{p:?}");

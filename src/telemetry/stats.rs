@@ -46,7 +46,10 @@ impl Counters {
     /// Logs `msg` the first time `cond` happens; later occurrences only count.
     pub fn warn_once(&self, cond: Warn, msg: impl FnOnce() -> String) {
         if !self.warned[cond as usize].swap(true, Ordering::Relaxed) {
-            log::warn!("agentops: {} (further occurrences are only counted in stats())", msg());
+            log::warn!(
+                "agentops: {} (further occurrences are only counted in stats())",
+                msg()
+            );
         }
     }
 

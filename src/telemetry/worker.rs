@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{
+    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
+};
 use opentelemetry::Context;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
@@ -115,7 +117,10 @@ impl Pipeline {
                 exporter,
             })
             .collect();
-        let exporter_counters = exporters.iter().map(|s| (s.name.clone(), s.counters.clone())).collect();
+        let exporter_counters = exporters
+            .iter()
+            .map(|s| (s.name.clone(), s.counters.clone()))
+            .collect();
         let resource_attrs = Arc::new(ResourceAttributesWithSchema::from(&setup.resource));
         let worker = Worker {
             rx,
@@ -155,7 +160,9 @@ impl Pipeline {
         Counters::add(&c.recorded, 1);
         if self.is_closed() {
             Counters::add(&c.dropped_after_shutdown, 1);
-            c.warn_once(Warn::AfterShutdown, || "a span ended after shutdown and was dropped".into());
+            c.warn_once(Warn::AfterShutdown, || {
+                "a span ended after shutdown and was dropped".into()
+            });
             return;
         }
         match self.tx.try_send(msg) {
@@ -172,16 +179,30 @@ impl Pipeline {
         }
     }
 
-    fn request(&self, make: impl FnOnce(Sender<FlushReport>) -> Message, deadline: Instant, what: &'static str, timeout: Duration) -> Result<FlushReport, Error> {
+    fn request(
+        &self,
+        make: impl FnOnce(Sender<FlushReport>) -> Message,
+        deadline: Instant,
+        what: &'static str,
+        timeout: Duration,
+    ) -> Result<FlushReport, Error> {
         let (ack_tx, ack_rx) = bounded(1);
         match self.tx.send_deadline(make(ack_tx), deadline) {
             Ok(()) => {}
-            Err(SendTimeoutError::Timeout(_)) => return Err(Error::Timeout { operation: what, timeout }),
+            Err(SendTimeoutError::Timeout(_)) => {
+                return Err(Error::Timeout {
+                    operation: what,
+                    timeout,
+                })
+            }
             Err(SendTimeoutError::Disconnected(_)) => return Err(Error::ShutDown),
         }
         match ack_rx.recv_deadline(deadline) {
             Ok(r) => Ok(r),
-            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout { operation: what, timeout }),
+            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout {
+                operation: what,
+                timeout,
+            }),
             Err(RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
         }
     }
@@ -303,13 +324,19 @@ impl Worker {
             Err(_) => {
                 Counters::add(&self.counters.export_panics, 1);
                 Counters::add(&self.counters.dropped_export_failed, 1);
-                self.counters.set_last_error("encoding an event panicked; the event was dropped".into());
+                self.counters
+                    .set_last_error("encoding an event panicked; the event was dropped".into());
                 None
             }
         }
     }
 
-    fn push(&mut self, span: SpanData, batch_deadline: &mut Option<Instant>, report: &mut FlushReport) {
+    fn push(
+        &mut self,
+        span: SpanData,
+        batch_deadline: &mut Option<Instant>,
+        report: &mut FlushReport,
+    ) {
         if self.batch.is_empty() {
             *batch_deadline = Some(Instant::now() + self.delay);
         }
@@ -348,7 +375,12 @@ impl Worker {
             };
             let exporter = &mut slot.exporter;
             if let Ok(Err(e)) | Err(e) = catch_unwind(AssertUnwindSafe(|| exporter.shutdown(&cx)))
-                .map_err(|_| super::exporters::ExportError::new(ExportErrorKind::Failed, "exporter panicked in shutdown"))
+                .map_err(|_| {
+                    super::exporters::ExportError::new(
+                        ExportErrorKind::Failed,
+                        "exporter panicked in shutdown",
+                    )
+                })
             {
                 self.counters.set_last_error(format!("{}: {e}", slot.name));
             }
@@ -391,8 +423,11 @@ impl Worker {
         Counters::add(&self.counters.filtered, (before - kept.len()) as u64);
         if panicked > 0 {
             Counters::add(&self.counters.export_panics, panicked);
-            self.counters.set_last_error(format!("a formatter panicked; {panicked} span(s) dropped"));
-            self.counters.warn_once(Warn::Panic, || "a formatter panicked; its spans are dropped".into());
+            self.counters
+                .set_last_error(format!("a formatter panicked; {panicked} span(s) dropped"));
+            self.counters.warn_once(Warn::Panic, || {
+                "a formatter panicked; its spans are dropped".into()
+            });
         }
         kept
     }
@@ -464,10 +499,12 @@ impl Worker {
         match failure {
             Some((kind, msg)) => {
                 match kind {
-                    ExportErrorKind::Rejected { .. } | ExportErrorKind::Encode | ExportErrorKind::Unauthorized => {
-                        Counters::add(&c.dropped_rejected, n)
+                    ExportErrorKind::Rejected { .. }
+                    | ExportErrorKind::Encode
+                    | ExportErrorKind::Unauthorized => Counters::add(&c.dropped_rejected, n),
+                    ExportErrorKind::Failed | ExportErrorKind::Cancelled => {
+                        Counters::add(&c.dropped_export_failed, n)
                     }
-                    ExportErrorKind::Failed | ExportErrorKind::Cancelled => Counters::add(&c.dropped_export_failed, n),
                 }
                 report.dropped += n;
                 report.error = Some(msg);

@@ -39,7 +39,9 @@ pub struct ConsoleExporter {
 
 impl std::fmt::Debug for ConsoleExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsoleExporter").field("mode", &self.mode).finish()
+        f.debug_struct("ConsoleExporter")
+            .field("mode", &self.mode)
+            .finish()
     }
 }
 
@@ -68,7 +70,10 @@ impl ConsoleExporter {
 }
 
 fn attr_of<'a>(s: &'a SpanData, key: &str) -> Option<&'a Value> {
-    s.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
+    s.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
 }
 
 fn is_session_root(s: &SpanData) -> bool {
@@ -95,7 +100,9 @@ fn duration_of(s: &SpanData) -> Duration {
 
 fn summary_line(root: &SpanData) -> String {
     let get = |k: &str| attr_of(root, k).map(|v| v.as_str().into_owned());
-    let count = |t: &str| get(&format!("{}{t}", attr::SESSION_EVENT_COUNT_PREFIX)).unwrap_or_else(|| "0".into());
+    let count = |t: &str| {
+        get(&format!("{}{t}", attr::SESSION_EVENT_COUNT_PREFIX)).unwrap_or_else(|| "0".into())
+    };
     format!(
         "agentops session {} {} ({}) | {} | LLMs: {} | Tools: {} | Actions: {} | Errors: {} | tokens in/out: {}/{} | cost: ${}\n",
         get(attr::SESSION_ID).unwrap_or_default(),
@@ -114,8 +121,16 @@ fn summary_line(root: &SpanData) -> String {
 
 fn describe(s: &SpanData) -> String {
     let get = |k: &str| attr_of(s, k).map(|v| v.as_str().into_owned());
-    let mut line = format!("{} [{}] {}", s.name, get(attr::SPAN_KIND).unwrap_or_else(|| "span".into()), human_duration(duration_of(s)));
-    if let (Some(i), Some(o)) = (get(attr::GEN_AI_INPUT_TOKENS), get(attr::GEN_AI_OUTPUT_TOKENS)) {
+    let mut line = format!(
+        "{} [{}] {}",
+        s.name,
+        get(attr::SPAN_KIND).unwrap_or_else(|| "span".into()),
+        human_duration(duration_of(s))
+    );
+    if let (Some(i), Some(o)) = (
+        get(attr::GEN_AI_INPUT_TOKENS),
+        get(attr::GEN_AI_OUTPUT_TOKENS),
+    ) {
         let _ = write!(line, " tokens {i}→{o}");
     }
     if let Some(c) = get(attr::LLM_COST) {
@@ -129,7 +144,8 @@ fn describe(s: &SpanData) -> String {
 
 fn tree(spans: &[SpanData]) -> String {
     let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
-    let ids: std::collections::HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    let ids: std::collections::HashSet<SpanId> =
+        spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut roots = Vec::new();
     for (i, s) in spans.iter().enumerate() {
         if ids.contains(&s.parent_span_id) {
@@ -144,13 +160,22 @@ fn tree(spans: &[SpanData]) -> String {
     roots.sort_by_key(|&i| spans[i].start_time);
     let mut out = String::new();
     // Iterative walk: (index, prefix, is_last, depth).
-    let mut stack: Vec<(usize, String, bool, usize)> = roots.iter().rev().map(|&i| (i, String::new(), true, 0)).collect();
+    let mut stack: Vec<(usize, String, bool, usize)> = roots
+        .iter()
+        .rev()
+        .map(|&i| (i, String::new(), true, 0))
+        .collect();
     while let Some((i, prefix, last, depth)) = stack.pop() {
         let s = &spans[i];
         if depth == 0 {
             let _ = writeln!(out, "{}", describe(s));
         } else {
-            let _ = writeln!(out, "{prefix}{}{}", if last { "└─ " } else { "├─ " }, describe(s));
+            let _ = writeln!(
+                out,
+                "{prefix}{}{}",
+                if last { "└─ " } else { "├─ " },
+                describe(s)
+            );
         }
         let child_prefix = if depth == 0 {
             String::new()
@@ -171,7 +196,11 @@ impl Exporter for ConsoleExporter {
         "console"
     }
 
-    fn export(&mut self, batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
+    fn export(
+        &mut self,
+        batch: &ExportBatch,
+        _cx: &ExportContext<'_>,
+    ) -> Result<ExportOutcome, ExportError> {
         let mut text = String::new();
         for span in batch.spans() {
             match self.mode {
@@ -192,7 +221,12 @@ impl Exporter for ConsoleExporter {
                         text.push_str(&summary_line(span));
                     } else if self.held_count > MAX_HELD_SPANS {
                         // Print the biggest held session early rather than grow.
-                        if let Some(big) = self.held.iter().max_by_key(|(_, v)| v.len()).map(|(k, _)| *k) {
+                        if let Some(big) = self
+                            .held
+                            .iter()
+                            .max_by_key(|(_, v)| v.len())
+                            .map(|(k, _)| *k)
+                        {
                             let spans = self.held.remove(&big).unwrap_or_default();
                             self.held_count -= spans.len();
                             text.push_str("(session still open; spans so far)\n");

@@ -38,7 +38,11 @@ impl Exporter for FileExporter {
         "file"
     }
 
-    fn export(&mut self, batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
+    fn export(
+        &mut self,
+        batch: &ExportBatch,
+        _cx: &ExportContext<'_>,
+    ) -> Result<ExportOutcome, ExportError> {
         let io = |e: std::io::Error| {
             ExportError::new(
                 ExportErrorKind::Failed,
@@ -46,7 +50,10 @@ impl Exporter for FileExporter {
             )
         };
         serde_json::to_writer(&mut self.out, batch.to_otlp()).map_err(|e| {
-            ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}"))
+            ExportError::new(
+                ExportErrorKind::Encode,
+                format!("JSON encoding failed: {e}"),
+            )
         })?;
         self.out.write_all(b"\n").map_err(io)?;
         // Flushed per batch: a crash loses at most the batch being written.

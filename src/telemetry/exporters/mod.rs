@@ -36,7 +36,11 @@ pub trait Exporter: Send {
 
     /// Exports one batch. Must not return before it is done with it: the batch is
     /// counted as exported (or dropped, on `Err`) when this returns.
-    fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError>;
+    fn export(
+        &mut self,
+        batch: &ExportBatch,
+        cx: &ExportContext<'_>,
+    ) -> Result<ExportOutcome, ExportError>;
 
     /// Called once when the pipeline shuts down, after the last batch.
     fn shutdown(&mut self, _cx: &ExportContext<'_>) -> Result<(), ExportError> {
@@ -144,7 +148,8 @@ impl ExportBatch {
     /// The batch as one OTLP request, built once and shared by every exporter that
     /// asks for it.
     pub fn to_otlp(&self) -> &ExportTraceServiceRequest {
-        self.otlp.get_or_init(|| to_otlp_request(&self.spans, &self.resource_attrs))
+        self.otlp
+            .get_or_init(|| to_otlp_request(&self.spans, &self.resource_attrs))
     }
 }
 
@@ -158,7 +163,10 @@ pub(crate) fn to_otlp_request(
     let mut scopes: Vec<ScopeSpans> = Vec::new();
     let mut scope_keys: Vec<&opentelemetry::InstrumentationScope> = Vec::new();
     for span in spans {
-        let idx = match scope_keys.iter().position(|s| **s == span.instrumentation_scope) {
+        let idx = match scope_keys
+            .iter()
+            .position(|s| **s == span.instrumentation_scope)
+        {
             Some(i) => i,
             None => {
                 let scope = &span.instrumentation_scope;
@@ -229,6 +237,8 @@ impl ExportContext<'_> {
 
     pub(crate) fn count_request(&self, bytes: usize) {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        self.counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.counters
+            .bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }

@@ -40,8 +40,12 @@ pub(crate) fn content_type(p: Protocol) -> &'static str {
 fn encode(req: &ExportTraceServiceRequest, p: Protocol) -> Result<Vec<u8>, ExportError> {
     match p {
         Protocol::HttpProtobuf => Ok(req.encode_to_vec()),
-        Protocol::HttpJson => serde_json::to_vec(req)
-            .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}"))),
+        Protocol::HttpJson => serde_json::to_vec(req).map_err(|e| {
+            ExportError::new(
+                ExportErrorKind::Encode,
+                format!("JSON encoding failed: {e}"),
+            )
+        }),
     }
 }
 
@@ -55,7 +59,9 @@ fn span_count(req: &ExportTraceServiceRequest) -> usize {
 
 /// Splits a request into two with about half the spans each, keeping resource and
 /// scope of every span.
-fn halve(req: &ExportTraceServiceRequest) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
+fn halve(
+    req: &ExportTraceServiceRequest,
+) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
     let total = span_count(req);
     let mut left_budget = total / 2;
     let mut left = Vec::new();
@@ -88,8 +94,12 @@ fn halve(req: &ExportTraceServiceRequest) -> (ExportTraceServiceRequest, ExportT
         }
     }
     (
-        ExportTraceServiceRequest { resource_spans: left },
-        ExportTraceServiceRequest { resource_spans: right },
+        ExportTraceServiceRequest {
+            resource_spans: left,
+        },
+        ExportTraceServiceRequest {
+            resource_spans: right,
+        },
     )
 }
 
@@ -155,9 +165,14 @@ impl Exporter for OtlpExporter {
         "otlp"
     }
 
-    fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
+    fn export(
+        &mut self,
+        batch: &ExportBatch,
+        cx: &ExportContext<'_>,
+    ) -> Result<ExportOutcome, ExportError> {
         let protocol = self.config.protocol;
-        let (requests, too_large) = encode_requests(batch.to_otlp(), protocol, self.max_request_bytes)?;
+        let (requests, too_large) =
+            encode_requests(batch.to_otlp(), protocol, self.max_request_bytes)?;
         let mut outcome = ExportOutcome::default();
         if too_large > 0 {
             outcome.rejected_spans += too_large as u64;
@@ -184,7 +199,8 @@ impl Exporter for OtlpExporter {
                     delivered_any = true;
                     if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol) {
                         outcome.rejected_spans += rejected.min(req.spans as u64);
-                        outcome.message = Some(format!("receiver rejected {rejected} span(s): {msg}"));
+                        outcome.message =
+                            Some(format!("receiver rejected {rejected} span(s): {msg}"));
                     }
                 }
                 Err(e) => {
@@ -245,7 +261,9 @@ mod tests {
             for part in &parts {
                 assert!(part.body.len() <= 10_000);
                 let decoded: ExportTraceServiceRequest = match p {
-                    Protocol::HttpProtobuf => ExportTraceServiceRequest::decode(&part.body[..]).unwrap(),
+                    Protocol::HttpProtobuf => {
+                        ExportTraceServiceRequest::decode(&part.body[..]).unwrap()
+                    }
                     Protocol::HttpJson => serde_json::from_slice(&part.body).unwrap(),
                 };
                 for s in &decoded.resource_spans[0].scope_spans[0].spans {
@@ -274,9 +292,15 @@ mod tests {
             }),
         };
         let pb = resp.encode_to_vec();
-        assert_eq!(decode_partial_success(&pb, Protocol::HttpProtobuf), Some((3, "too old".into())));
+        assert_eq!(
+            decode_partial_success(&pb, Protocol::HttpProtobuf),
+            Some((3, "too old".into()))
+        );
         let js = serde_json::to_vec(&resp).unwrap();
-        assert_eq!(decode_partial_success(&js, Protocol::HttpJson), Some((3, "too old".into())));
+        assert_eq!(
+            decode_partial_success(&js, Protocol::HttpJson),
+            Some((3, "too old".into()))
+        );
         assert_eq!(decode_partial_success(b"{}", Protocol::HttpJson), None);
         assert_eq!(decode_partial_success(b"", Protocol::HttpProtobuf), None);
     }

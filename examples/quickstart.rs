@@ -1,0 +1,111 @@
+//! A simulated agent session, end to end.
+//!
+//! Offline (no environment set) it prints the session as a tree on the console and
+//! appends OTLP JSON lines to `agentops-traces.jsonl` (or `$AGENTOPS_TRACES_FILE`).
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set it also exports there, over
+//! `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf` by default, or `http/json`).
+//!
+//! Exits 0 only if every span was exported.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agentops::{
+    ChatMessage, Client, ConsoleMode, EndState, LlmEvent, OtelConfig, OtelConfigBuilder,
+    DEFAULT_TRACES_FILE,
+};
+
+#[derive(Debug)]
+struct SearchError(String);
+impl std::fmt::Display for SearchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "search backend unavailable: {}", self.0)
+    }
+}
+impl std::error::Error for SearchError {}
+
+/// Stands in for a model call: takes a while, returns text and token counts.
+fn fake_llm(model: &str, prompt: &str) -> (String, u64, u64) {
+    std::thread::sleep(Duration::from_millis(15));
+    let answer = format!("[{model}] thoughts about: {prompt}");
+    (answer, prompt.len() as u64 / 4 + 1, 24)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let traces_file = std::env::var_os("AGENTOPS_TRACES_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_TRACES_FILE));
+    let config: OtelConfig = OtelConfigBuilder::from_env()?
+        .service_name("agentops-quickstart")
+        .console(ConsoleMode::Tree)
+        .file(&traces_file)
+        .build()?;
+    let client = Client::new(config)?;
+
+    let session = client.start_session(&["quickstart", "demo"]);
+    let question = "What is the population of the largest city in Japan?";
+
+    session.action("research", |plan| {
+        plan.params(&serde_json::json!({ "question": question }));
+
+        // The event is created before the call, so its span carries the call's
+        // true start; it ends when recorded.
+        let call = LlmEvent::new("gpt-4o");
+        let (thought, tin, tout) = fake_llm("gpt-4o", question);
+        plan.record(
+            call.provider("openai")
+                .prompt(vec![
+                    ChatMessage::new("system", "You are a careful research agent."),
+                    ChatMessage::new("user", question),
+                ])
+                .completion(thought.clone())
+                .tokens(tin, tout)
+                .cost(0.000_42),
+        );
+
+        // The first search fails; the agent records the error and retries.
+        let first: Result<String, SearchError> =
+            plan.tool("web_search", &"largest city japan", || {
+                Err(SearchError("timeout after 2s".into()))
+            });
+        assert!(first.is_err());
+        let result: Result<String, SearchError> =
+            plan.tool("web_search", &"largest city japan population", || {
+                Ok("Tokyo: 37.4 million".into())
+            });
+
+        let call = LlmEvent::new("gpt-4o-mini");
+        let (answer, tin, tout) = fake_llm("gpt-4o-mini", &result.unwrap_or_default());
+        plan.record(
+            call.provider("openai")
+                .prompt(thought)
+                .completion(answer.clone())
+                .tokens(tin, tout)
+                .cost(0.000_08),
+        );
+        plan.returns(&answer);
+    });
+
+    let summary = session.end(EndState::Success, "answered the question");
+    println!("\n{summary}");
+
+    let shutdown = client.shutdown(Duration::from_secs(10));
+    let stats = client.stats();
+    println!(
+        "spans recorded: {}, exported: {}, dropped: {}",
+        stats.spans_recorded,
+        stats.spans_exported,
+        stats.spans_dropped()
+    );
+    let path = std::fs::canonicalize(&traces_file).unwrap_or(traces_file);
+    println!("OTLP JSON lines appended to {}", path.display());
+    if let Err(e) = shutdown {
+        eprintln!("export failed: {e}");
+        std::process::exit(1);
+    }
+    if stats.spans_dropped() > 0 || stats.spans_exported != stats.spans_recorded {
+        eprintln!("export incomplete: {:?}", stats.last_error);
+        std::process::exit(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! A real HTTP/1.1 server on 127.0.0.1 for integration tests: keep-alive, records
+//! every request, answers through a handler that can also inject faults (close the
+//! connection without an answer, answer late, any status and headers).
+#![allow(dead_code)]
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+/// One request as the server read it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// 1-based number of the request on this server.
+    pub n: u64,
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The status answered (0 when the connection was closed without an answer).
+    pub status: u16,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+
+    /// Decodes an OTLP trace request by its Content-Type.
+    pub fn otlp(&self) -> ExportTraceServiceRequest {
+        match self.header("content-type") {
+            Some("application/x-protobuf") => ExportTraceServiceRequest::decode(&self.body[..])
+                .expect("protobuf ExportTraceServiceRequest"),
+            Some("application/json") => {
+                serde_json::from_slice(&self.body).expect("OTLP JSON ExportTraceServiceRequest")
+            }
+            other => panic!("unexpected content type {other:?}"),
+        }
+    }
+}
+
+/// What the handler tells the server to do.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Answer with this status, headers and body.
+    Status(u16, Vec<(String, String)>, Vec<u8>),
+    /// Close the connection without answering.
+    Close,
+    /// Wait, then do the inner reply.
+    Delay(Duration, Box<Reply>),
+}
+
+impl Reply {
+    pub fn ok() -> Reply {
+        Reply::Status(200, vec![], vec![])
+    }
+    pub fn status(code: u16) -> Reply {
+        Reply::Status(code, vec![], vec![])
+    }
+    pub fn json(code: u16, v: serde_json::Value) -> Reply {
+        Reply::Status(
+            code,
+            vec![("Content-Type".into(), "application/json".into())],
+            serde_json::to_vec(&v).unwrap(),
+        )
+    }
+}
+
+type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
+
+struct Shared {
+    requests: Mutex<Vec<Request>>,
+    count: AtomicU64,
+    stop: AtomicBool,
+    handler: Box<Handler>,
+}
+
+pub struct TestServer {
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl TestServer {
+    /// Starts a server answering every request through `handler`.
+    pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared {
+            requests: Mutex::new(Vec::new()),
+            count: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            handler: Box::new(handler),
+        });
+        let s = shared.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let s = s.clone();
+                std::thread::spawn(move || serve(conn, &s));
+            }
+        });
+        TestServer { addr, shared }
+    }
+
+    /// A server that accepts every OTLP request with 200.
+    pub fn otlp() -> TestServer {
+        TestServer::start(|_| Reply::ok())
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn traces_url(&self) -> String {
+        format!("http://{}/v1/traces", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    pub fn requests_to(&self, path: &str) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+
+    /// Every span of every request answered 2xx to `/v1/traces`, with its resource's
+    /// attributes.
+    pub fn accepted_spans(&self) -> Vec<(Span, Vec<KeyValue>)> {
+        let mut out = Vec::new();
+        for r in self.requests_to("/v1/traces") {
+            if !(200..300).contains(&r.status) {
+                continue;
+            }
+            for rs in r.otlp().resource_spans {
+                let res = rs.resource.map(|r| r.attributes).unwrap_or_default();
+                for ss in rs.scope_spans {
+                    for s in ss.spans {
+                        out.push((s, res.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits (polling, up to a generous limit) until `pred` holds; returns whether it did.
+    pub fn wait_until(&self, limit: Duration, pred: impl Fn(&TestServer) -> bool) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if pred(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        pred(self)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve(conn: TcpStream, s: &Shared) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(conn.try_clone().expect("clone stream"));
+    let mut writer = conn;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
+        }
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let n = s.count.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut req = Request {
+            n,
+            method,
+            path,
+            headers,
+            body,
+            status: 0,
+        };
+        let mut reply = (s.handler)(&req);
+        while let Reply::Delay(d, inner) = reply {
+            std::thread::sleep(d);
+            reply = *inner;
+        }
+        match reply {
+            Reply::Close => {
+                s.requests.lock().unwrap().push(req);
+                let _ = writer.shutdown(Shutdown::Both);
+                return;
+            }
+            Reply::Status(code, hdrs, body) => {
+                req.status = code;
+                s.requests.lock().unwrap().push(req);
+                let mut out = format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\n", body.len());
+                for (k, v) in hdrs {
+                    out.push_str(&format!("{k}: {v}\r\n"));
+                }
+                out.push_str("\r\n");
+                if writer
+                    .write_all(out.as_bytes())
+                    .and_then(|_| writer.write_all(&body))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Reply::Delay(..) => unreachable!(),
+        }
+    }
+}
+
+/// The string value of an attribute.
+pub fn attr_str<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        }
+    })
+}
+
+/// The integer value of an attribute.
+pub fn attr_int(attrs: &[KeyValue], key: &str) -> Option<i64> {
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::IntValue(i) => Some(*i),
+            _ => None,
+        }
+    })
+}
+
+/// The float value of an attribute.
+pub fn attr_f64(attrs: &[KeyValue], key: &str) -> Option<f64> {
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::DoubleValue(f) => Some(*f),
+            _ => None,
+        }
+    })
+}
+
+/// Counts spans by (trace id, span id); panics on duplicates.
+pub fn unique_span_ids(spans: &[(Span, Vec<KeyValue>)]) -> HashSet<(Vec<u8>, Vec<u8>)> {
+    let mut seen = HashSet::new();
+    for (s, _) in spans {
+        assert!(
+            seen.insert((s.trace_id.clone(), s.span_id.clone())),
+            "duplicate span {}",
+            s.name
+        );
+    }
+    seen
+}
+
+/// Spans grouped by trace id.
+pub fn by_trace(spans: &[(Span, Vec<KeyValue>)]) -> HashMap<Vec<u8>, Vec<Span>> {
+    let mut m: HashMap<Vec<u8>, Vec<Span>> = HashMap::new();
+    for (s, _) in spans {
+        m.entry(s.trace_id.clone()).or_default().push(s.clone());
+    }
+    m
+}
+
+/// A free loopback port with nothing listening (bound then released).
+pub fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
