@@ -36,6 +36,10 @@ pub struct Client {
     inner: Arc<ClientInner>,
 }
 
+// See the note on Session: nothing a panic interrupts leaves the client inconsistent.
+impl std::panic::UnwindSafe for Client {}
+impl std::panic::RefUnwindSafe for Client {}
+
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")

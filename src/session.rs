@@ -163,6 +163,13 @@ pub struct Session {
     inner: Arc<SessionInner>,
 }
 
+// A panic cannot leave a session half-updated: counters are atomics and the locks
+// (parking_lot) do not poison, so sessions may cross `catch_unwind`.
+impl std::panic::UnwindSafe for Session {}
+impl std::panic::RefUnwindSafe for Session {}
+impl std::panic::UnwindSafe for ActionScope {}
+impl std::panic::RefUnwindSafe for ActionScope {}
+
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")

@@ -42,13 +42,23 @@ impl Request {
 
     /// Decodes an OTLP trace request by its Content-Type.
     pub fn otlp(&self) -> ExportTraceServiceRequest {
+        let body = match self.header("content-encoding") {
+            Some("gzip") => {
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(&self.body[..])
+                    .read_to_end(&mut out)
+                    .expect("gzip body");
+                out
+            }
+            _ => self.body.clone(),
+        };
         match self.header("content-type") {
-            Some("application/x-protobuf") => ExportTraceServiceRequest::decode(&self.body[..])
+            Some("application/x-protobuf") => ExportTraceServiceRequest::decode(&body[..])
                 .expect("protobuf ExportTraceServiceRequest"),
             Some("application/json") => {
-                serde_json::from_slice(&self.body).expect("OTLP JSON ExportTraceServiceRequest")
+                serde_json::from_slice(&body).expect("OTLP JSON ExportTraceServiceRequest")
             }
-            other => panic!("unexpected content type {other:?}"),
+            other => panic!("unexpected content type {other:?} in {:?}", self.headers),
         }
     }
 }
@@ -97,7 +107,15 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server answering every request through `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        Self::start_on(0, handler)
+    }
+
+    /// Like [`start`](Self::start), on a given port (0 = any free one).
+    pub fn start_on(
+        port: u16,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
@@ -288,6 +306,15 @@ pub fn attr_f64(attrs: &[KeyValue], key: &str) -> Option<f64> {
             _ => None,
         }
     })
+}
+
+/// The number of distinct (trace id, span id) pairs, duplicates allowed.
+pub fn distinct_spans(spans: &[(Span, Vec<KeyValue>)]) -> usize {
+    spans
+        .iter()
+        .map(|(s, _)| (s.trace_id.clone(), s.span_id.clone()))
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 /// Counts spans by (trace id, span id); panics on duplicates.

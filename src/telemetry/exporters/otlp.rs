@@ -149,15 +149,34 @@ pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, S
     if body.is_empty() {
         return None;
     }
-    let resp: ExportTraceServiceResponse = match p {
-        Protocol::HttpProtobuf => ExportTraceServiceResponse::decode(body).ok()?,
-        Protocol::HttpJson => serde_json::from_slice(body).ok()?,
+    let (rejected, message) = match p {
+        Protocol::HttpProtobuf => {
+            let ps = ExportTraceServiceResponse::decode(body)
+                .ok()?
+                .partial_success?;
+            (ps.rejected_spans, ps.error_message)
+        }
+        // OTLP/JSON writes int64 as a string ("2") and decoders must accept a number
+        // too, which opentelemetry-proto's serde types do not: read it by hand.
+        Protocol::HttpJson => {
+            let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+            let ps = v.get("partialSuccess")?;
+            let rejected = match ps.get("rejectedSpans") {
+                Some(serde_json::Value::String(s)) => s.parse().ok()?,
+                Some(n) => n.as_i64()?,
+                None => 0,
+            };
+            let msg = ps
+                .get("errorMessage")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default();
+            (rejected, msg.to_owned())
+        }
     };
-    let ps = resp.partial_success?;
-    if ps.rejected_spans <= 0 && ps.error_message.is_empty() {
+    if rejected <= 0 && message.is_empty() {
         return None;
     }
-    Some((ps.rejected_spans.max(0) as u64, ps.error_message))
+    Some((rejected.max(0) as u64, message))
 }
 
 impl Exporter for OtlpExporter {
@@ -300,6 +319,15 @@ mod tests {
         assert_eq!(
             decode_partial_success(&js, Protocol::HttpJson),
             Some((3, "too old".into()))
+        );
+        let js = br#"{"partialSuccess":{"rejectedSpans":"4","errorMessage":"x"}}"#;
+        assert_eq!(
+            decode_partial_success(js, Protocol::HttpJson),
+            Some((4, "x".into()))
+        );
+        assert_eq!(
+            decode_partial_success(br#"{"partialSuccess":{}}"#, Protocol::HttpJson),
+            None
         );
         assert_eq!(decode_partial_success(b"{}", Protocol::HttpJson), None);
         assert_eq!(decode_partial_success(b"", Protocol::HttpProtobuf), None);

@@ -1,0 +1,455 @@
+//! The export path under faults, against a real local HTTP server that injects them.
+//! Every test checks exact span counts on both sides and the accounting invariant.
+//! No timed assertions: deadlines are generous and checks count things.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentops::{
+    BatchConfig, Client, EndState, ExportBatch, ExportContext, ExportError, ExportOutcome,
+    Exporter, InMemoryExporter, LlmEvent, OtelConfig, OtlpConfig, Protocol, RetryPolicy, Stats,
+    ToolEvent,
+};
+use common::{closed_port, distinct_spans, unique_span_ids, Reply, TestServer};
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 8,
+        initial_backoff: Duration::from_millis(10),
+        multiplier: 2.0,
+        max_backoff: Duration::from_millis(200),
+        max_elapsed: Duration::from_secs(30),
+        max_retry_after: Duration::from_secs(2),
+    }
+}
+
+fn client_for(url: &str, retry: RetryPolicy, timeout: Duration) -> Client {
+    Client::new(
+        OtelConfig::builder()
+            .otlp(OtlpConfig::new(url).timeout(timeout))
+            .retry(retry)
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Records one session with `n` events (n + 1 spans with the root).
+fn one_session(client: &Client, n: usize) {
+    let s = client.start_session(&["faults"]);
+    for i in 0..n {
+        s.record(LlmEvent::new("m").tokens(i as u64, 1));
+    }
+    s.end(EndState::Success, "");
+}
+
+fn assert_accounted(s: &Stats) {
+    assert_eq!(
+        s.spans_recorded,
+        s.spans_exported + s.spans_dropped() + s.spans_filtered + s.spans_queued,
+        "{s:#?}"
+    );
+}
+
+#[test]
+fn first_requests_answered_503_are_retried_until_delivered() {
+    let server = TestServer::start(|r| {
+        if r.n <= 3 {
+            Reply::status(503)
+        } else {
+            Reply::ok()
+        }
+    });
+    let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(10));
+    one_session(&client, 20);
+    client.shutdown(LONG).unwrap();
+    assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 21);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 4, "3 refusals then one success");
+    assert!(
+        reqs.windows(2).all(|w| w[0].body == w[1].body),
+        "the same body is resent"
+    );
+    let s = client.stats();
+    assert_eq!(
+        (s.spans_exported, s.spans_dropped(), s.retries, s.requests),
+        (21, 0, 3, 4)
+    );
+    assert_accounted(&s);
+}
+
+#[test]
+fn status_429_with_retry_after_is_honoured() {
+    let server = TestServer::start(|r| {
+        if r.n == 1 {
+            Reply::Status(429, vec![("Retry-After".into(), "1".into())], vec![])
+        } else {
+            Reply::ok()
+        }
+    });
+    let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(10));
+    let t0 = Instant::now();
+    one_session(&client, 5);
+    client.shutdown(LONG).unwrap();
+    assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 6);
+    assert_eq!(server.requests().len(), 2);
+    // A lower bound only (it cannot be made to fail by a slow machine): the backoff
+    // alone would have waited at most 10 ms; Retry-After asked for a second.
+    assert!(
+        t0.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(client.stats().retries, 1);
+}
+
+#[test]
+fn a_connection_closed_without_a_response_is_retried() {
+    let server = TestServer::start(|r| if r.n <= 2 { Reply::Close } else { Reply::ok() });
+    let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(10));
+    one_session(&client, 10);
+    client.shutdown(LONG).unwrap();
+    assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 11);
+    assert_eq!(server.requests().len(), 3);
+    let s = client.stats();
+    assert_eq!((s.spans_exported, s.retries), (11, 2));
+    assert_accounted(&s);
+}
+
+#[test]
+fn a_response_slower_than_the_timeout_is_retried_at_least_once_delivery() {
+    let server = TestServer::start(|r| {
+        if r.n == 1 {
+            Reply::Delay(Duration::from_secs(3), Box::new(Reply::ok()))
+        } else {
+            Reply::ok()
+        }
+    });
+    let client = client_for(&server.base_url(), fast_retry(), Duration::from_millis(300));
+    one_session(&client, 10);
+    client.shutdown(LONG).unwrap();
+    // The slow first answer may still count at the receiver: at-least-once, so the
+    // receiver sees every span, possibly twice, and the client counts each once.
+    assert!(server.wait_until(LONG, |s| s.requests().len() == 2));
+    assert_eq!(distinct_spans(&server.accepted_spans()), 11);
+    let s = client.stats();
+    assert_eq!((s.spans_exported, s.spans_dropped(), s.retries), (11, 0, 1));
+    assert!(s.last_error.is_none(), "{:?}", s.last_error);
+}
+
+#[test]
+fn an_endpoint_down_at_start_then_up_gets_everything() {
+    let port = closed_port();
+    let client = client_for(
+        &format!("http://127.0.0.1:{port}"),
+        fast_retry(),
+        Duration::from_secs(5),
+    );
+    one_session(&client, 10);
+    // Wait (generously) until the exporter has failed at least once, then come up.
+    let deadline = Instant::now() + LONG;
+    while client.stats().retries == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(client.stats().retries >= 1);
+    let server = TestServer::start_on(port, |_| Reply::ok());
+    client.shutdown(LONG).unwrap();
+    assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 11);
+    let s = client.stats();
+    assert_eq!((s.spans_exported, s.spans_dropped()), (11, 0));
+    assert_accounted(&s);
+}
+
+#[test]
+fn status_400_is_dropped_counted_and_not_retried() {
+    let server =
+        TestServer::start(|_| Reply::json(400, serde_json::json!({"message": "bad span"})));
+    let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(5));
+    one_session(&client, 10);
+    let err = client.shutdown(LONG).unwrap_err();
+    assert!(
+        matches!(err, agentops::Error::Export { dropped: 11, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("HTTP 400"), "{err}");
+    assert_eq!(server.requests().len(), 1, "never retried");
+    let s = client.stats();
+    assert_eq!(
+        (s.spans_exported, s.spans_dropped_rejected, s.retries),
+        (0, 11, 0)
+    );
+    assert!(s.last_error.unwrap().contains("bad span"));
+    assert_accounted(&client.stats());
+}
+
+#[test]
+fn partial_success_is_a_success_with_the_rejected_count_recorded() {
+    let server = TestServer::start(|_| {
+        Reply::json(
+            200,
+            serde_json::json!({"partialSuccess": {"rejectedSpans": "2", "errorMessage": "too old"}}),
+        )
+    });
+    let client = Client::new(
+        OtelConfig::builder()
+            .otlp(OtlpConfig::new(server.base_url()).protocol(Protocol::HttpJson))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    one_session(&client, 9);
+    let err = client.shutdown(LONG).unwrap_err();
+    assert!(err.to_string().contains("too old"), "{err}");
+    assert_eq!(server.requests().len(), 1, "not retried");
+    let s = client.stats();
+    assert_eq!((s.spans_exported, s.spans_dropped_rejected), (8, 2));
+    assert_accounted(&s);
+}
+
+#[test]
+fn an_endpoint_down_for_good_costs_bounded_memory_and_a_bounded_shutdown() {
+    let port = closed_port();
+    let client = Client::new(
+        OtelConfig::builder()
+            .otlp(OtlpConfig::new(format!("http://127.0.0.1:{port}")))
+            .retry(fast_retry())
+            .batch(BatchConfig {
+                max_queue_size: 100,
+                max_export_batch_size: 10,
+                ..BatchConfig::default()
+            })
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let s = client.start_session(&["down"]);
+    for _ in 0..5_000 {
+        s.record(ToolEvent::new("t"));
+    }
+    s.end(EndState::Fail, "");
+    let mid = client.stats();
+    assert!(mid.spans_dropped_queue_full >= 5_001 - 100 - 10, "{mid:#?}");
+    assert!(
+        mid.spans_queued <= 100 + 10,
+        "the queue bounds memory: {mid:#?}"
+    );
+    assert_accounted(&mid);
+
+    // Short deadline: returns (with a timeout error or an export error), never hangs.
+    let r = client.shutdown(Duration::from_millis(300));
+    assert!(r.is_err());
+    // The thread gives up at the deadline and counts the rest.
+    let deadline = Instant::now() + LONG;
+    while client.stats().spans_queued > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let end = client.stats();
+    assert_eq!(end.spans_queued, 0, "{end:#?}");
+    assert_eq!(end.spans_exported, 0);
+    assert_eq!(end.spans_recorded, 5_001);
+    assert_eq!(end.spans_dropped(), 5_001);
+    assert_accounted(&end);
+}
+
+#[test]
+fn a_hanging_endpoint_does_not_hang_shutdown() {
+    let server =
+        TestServer::start(|_| Reply::Delay(Duration::from_secs(3600), Box::new(Reply::ok())));
+    let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(600));
+    one_session(&client, 3);
+    std::thread::sleep(Duration::from_millis(50));
+    let r = client.shutdown(Duration::from_millis(500));
+    assert!(
+        matches!(
+            r,
+            Err(agentops::Error::Timeout {
+                operation: "shutdown",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    // A second shutdown is harmless and immediate.
+    client.shutdown(Duration::from_millis(500)).unwrap();
+    let s = client.stats();
+    assert_eq!(s.spans_recorded, 4);
+    assert_accounted(&s);
+}
+
+#[test]
+fn large_batches_are_split_under_the_byte_cap() {
+    let server = TestServer::otlp();
+    let client = Client::new(
+        OtelConfig::builder()
+            .otlp(OtlpConfig::new(server.base_url()))
+            .batch(BatchConfig {
+                max_request_bytes: 8 * 1024,
+                ..BatchConfig::default()
+            })
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let s = client.start_session(&["big"]);
+    for _ in 0..50 {
+        s.record(LlmEvent::new("m").prompt("p".repeat(1024)));
+    }
+    s.end(EndState::Success, "");
+    client.shutdown(LONG).unwrap();
+    let reqs = server.requests();
+    assert!(reqs.len() >= 7, "{} requests", reqs.len());
+    assert!(reqs.iter().all(|r| r.body.len() <= 8 * 1024));
+    assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 51);
+}
+
+struct Panicky {
+    calls: Arc<AtomicU64>,
+}
+
+impl Exporter for Panicky {
+    fn name(&self) -> &str {
+        "panicky"
+    }
+    fn export(
+        &mut self,
+        _batch: &ExportBatch,
+        _cx: &ExportContext<'_>,
+    ) -> Result<ExportOutcome, ExportError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("exporter bug");
+        }
+        Ok(ExportOutcome::default())
+    }
+}
+
+#[test]
+fn a_panicking_exporter_is_caught_counted_and_the_thread_goes_on() {
+    let calls = Arc::new(AtomicU64::new(0));
+    let memory = InMemoryExporter::new();
+    let client = Client::new(
+        OtelConfig::builder()
+            .exporter(Panicky {
+                calls: calls.clone(),
+            })
+            .in_memory(memory.clone())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let s = client.start_session(&["p"]);
+    s.record(ToolEvent::new("a"));
+    assert!(
+        client.flush(LONG).is_err(),
+        "the batch with the panic is reported"
+    );
+    s.record(ToolEvent::new("b"));
+    s.end(EndState::Success, "");
+    client.shutdown(LONG).unwrap();
+    let st = client.stats();
+    assert_eq!(st.export_panics, 1);
+    assert_eq!((st.spans_dropped_export_failed, st.spans_exported), (1, 2));
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(memory.len(), 3, "the other exporter got every batch");
+    assert_accounted(&st);
+}
+
+#[test]
+fn a_panic_inside_a_helper_fails_the_session_and_keeps_unwinding() {
+    let memory = InMemoryExporter::new();
+    let client = Client::new(
+        OtelConfig::builder()
+            .in_memory(memory.clone())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let session = client.start_session(&["boom"]);
+    let s2 = session.clone();
+    let r = std::panic::catch_unwind(move || {
+        let _: Result<(), std::io::Error> = s2.tool("explode", &(), || panic!("tool blew up"));
+    });
+    assert!(r.is_err(), "the panic propagated");
+    assert!(session.is_ended());
+    let summary = session.end(EndState::Success, "too late");
+    assert_eq!(summary.end_state, EndState::Fail);
+    assert_eq!(
+        summary.end_state_reason.as_deref(),
+        Some("panic: tool blew up")
+    );
+    assert_eq!(summary.event_counts.errors, 1);
+
+    let session = client.start_session(&["boom2"]);
+    let s3 = session.clone();
+    let r = std::panic::catch_unwind(move || s3.action("step", |_| panic!("in action")));
+    assert!(r.is_err());
+    assert_eq!(session.end(EndState::Success, "").end_state, EndState::Fail);
+    client.shutdown(LONG).unwrap();
+    let spans = memory.spans();
+    let root_errors = spans
+        .iter()
+        .filter(|s| {
+            s.name == "session" && matches!(s.status, opentelemetry::trace::Status::Error { .. })
+        })
+        .count();
+    assert_eq!(root_errors, 2);
+    let step = spans
+        .iter()
+        .find(|s| s.name == "step")
+        .expect("the action span was ended");
+    assert!(matches!(
+        step.status,
+        opentelemetry::trace::Status::Error { .. }
+    ));
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_without_blocking() {
+    // The exporter blocks until released: the queue fills behind it.
+    let gate = Arc::new(parking_lot::Mutex::new(()));
+    struct Gated(Arc<parking_lot::Mutex<()>>);
+    impl Exporter for Gated {
+        fn name(&self) -> &str {
+            "gated"
+        }
+        fn export(
+            &mut self,
+            _b: &ExportBatch,
+            _cx: &ExportContext<'_>,
+        ) -> Result<ExportOutcome, ExportError> {
+            drop(self.0.lock());
+            Ok(ExportOutcome::default())
+        }
+    }
+    let held = gate.lock();
+    let client = Client::new(
+        OtelConfig::builder()
+            .exporter(Gated(gate.clone()))
+            .batch(BatchConfig {
+                max_queue_size: 50,
+                max_export_batch_size: 10,
+                ..BatchConfig::default()
+            })
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let s = client.start_session(&["q"]);
+    for _ in 0..1_000 {
+        s.record(ToolEvent::new("t"));
+    }
+    let mid = client.stats();
+    assert!(mid.spans_dropped_queue_full >= 1_000 - 50 - 10, "{mid:#?}");
+    assert_accounted(&mid);
+    drop(held);
+    s.end(EndState::Success, "");
+    client.shutdown(LONG).unwrap();
+    let end = client.stats();
+    assert_eq!(end.spans_recorded, 1_001);
+    assert_eq!(end.spans_exported + end.spans_dropped_queue_full, 1_001);
+    assert_accounted(&end);
+}
