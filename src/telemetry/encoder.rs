@@ -13,10 +13,12 @@ use opentelemetry::trace::{
     TraceState,
 };
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_proto::tonic::common::v1 as otlp_common;
+use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use serde_json::Value as Json;
 
-use crate::event::{ActionEvent, ChatMessage, Content, ErrorEvent, Event, LlmEvent, ToolEvent};
+use crate::event::{ActionEvent, Content, ErrorEvent, Event, LlmEvent, ToolEvent};
 
 /// Attribute names.
 pub mod attr {
@@ -154,7 +156,77 @@ pub(crate) struct SpanDefinition {
     pub events: Vec<SpanEvent>,
 }
 
+fn unix_nanos(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// An attribute in OTLP form. Strings are moved, not copied (opentelemetry-proto's
+/// own conversion copies every value); other values use its conversion.
+fn otlp_key_value(kv: KeyValue) -> otlp_common::KeyValue {
+    let value = match kv.value {
+        Value::String(s) => otlp_common::AnyValue {
+            value: Some(otlp_common::any_value::Value::StringValue(String::from(s))),
+        },
+        other => other.into(),
+    };
+    otlp_common::KeyValue {
+        key: kv.key.as_str().to_owned(),
+        value: Some(value),
+        key_strindex: 0,
+    }
+}
+
 impl SpanDefinition {
+    /// The span as an OTLP message, built with opentelemetry-proto's types.
+    pub fn into_otlp_span(
+        self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_span_id: SpanId,
+    ) -> otlp_trace::Span {
+        let status_code = otlp_trace::status::StatusCode::from(&self.status);
+        otlp_trace::Span {
+            trace_id: trace_id.to_bytes().to_vec(),
+            span_id: span_id.to_bytes().to_vec(),
+            trace_state: String::new(),
+            parent_span_id: if parent_span_id == SpanId::INVALID {
+                Vec::new()
+            } else {
+                parent_span_id.to_bytes().to_vec()
+            },
+            // Sampled, and "the parent's remoteness is known" (it is local).
+            flags: u32::from(TraceFlags::SAMPLED.to_u8())
+                | otlp_trace::SpanFlags::ContextHasIsRemoteMask as u32,
+            name: self.name.into_owned(),
+            kind: otlp_trace::span::SpanKind::from(self.kind) as i32,
+            start_time_unix_nano: unix_nanos(self.start),
+            end_time_unix_nano: unix_nanos(self.end.max(self.start)),
+            attributes: self.attributes.into_iter().map(otlp_key_value).collect(),
+            dropped_attributes_count: 0,
+            events: self
+                .events
+                .into_iter()
+                .map(|e| otlp_trace::span::Event {
+                    time_unix_nano: unix_nanos(e.timestamp),
+                    name: e.name.into_owned(),
+                    attributes: e.attributes.into_iter().map(otlp_key_value).collect(),
+                    dropped_attributes_count: 0,
+                })
+                .collect(),
+            dropped_events_count: 0,
+            links: self.links.into_iter().map(Into::into).collect(),
+            dropped_links_count: 0,
+            status: Some(otlp_trace::Status {
+                code: status_code as i32,
+                message: match self.status {
+                    Status::Error { description } => description.into_owned(),
+                    _ => String::new(),
+                },
+            }),
+        }
+    }
+
     pub fn into_span_data(
         self,
         trace_id: TraceId,
@@ -212,6 +284,10 @@ impl EventToSpanEncoder {
         }
     }
 
+    pub(crate) fn scope(&self) -> &InstrumentationScope {
+        &self.scope
+    }
+
     /// Cuts `s` to the length limit at a character boundary, with a marker.
     pub fn cut(&self, mut s: String) -> String {
         if s.len() <= self.max_value_len {
@@ -237,19 +313,29 @@ impl EventToSpanEncoder {
 
     /// Encodes a finished event into exportable span data.
     pub(crate) fn encode(&self, rec: RecordedEvent) -> SpanData {
+        let (trace_id, span_id, parent, def) = self.prepare(rec);
+        def.into_span_data(trace_id, span_id, parent, self.scope.clone())
+    }
+
+    /// Encodes a finished event straight into an OTLP span (no `SpanData` between).
+    pub(crate) fn encode_otlp(&self, rec: RecordedEvent) -> otlp_trace::Span {
+        let (trace_id, span_id, parent, def) = self.prepare(rec);
+        def.into_otlp_span(trace_id, span_id, parent)
+    }
+
+    fn prepare(&self, rec: RecordedEvent) -> (TraceId, SpanId, SpanId, SpanDefinition) {
         let RecordedEvent {
             event,
             placement,
             errored,
         } = rec;
         let span_id = event_span_id(&event.common().id);
-        let trace_id = placement.trace_id;
-        let parent = placement.parent_span_id;
+        let (trace_id, parent) = (placement.trace_id, placement.parent_span_id);
         let mut def = self.define(event, &placement);
         if errored && !matches!(def.status, Status::Error { .. }) {
             def.status = Status::error("an error was recorded inside this action");
         }
-        def.into_span_data(trace_id, span_id, parent, self.scope.clone())
+        (trace_id, span_id, parent, def)
     }
 
     /// The span definition of an event.
@@ -476,38 +562,88 @@ fn number_kv(key: &'static str, v: f64) -> KeyValue {
 /// The GenAI semantic-convention message list:
 /// `[{"role": "...", "parts": [{"type": "text", "content": "..."}]}]`.
 fn messages_json(c: Content, default_role: &str, output: bool) -> String {
-    #[derive(serde::Serialize)]
-    struct Part<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        content: &'a str,
+    let msgs: Vec<(&str, &str)>;
+    let owned;
+    match &c {
+        Content::Text(t) => msgs = vec![(default_role, t.as_str())],
+        Content::Messages(m) => {
+            owned = m;
+            msgs = owned
+                .iter()
+                .map(|m| (m.role.as_str(), m.content.as_str()))
+                .collect();
+        }
     }
-    #[derive(serde::Serialize)]
-    struct Msg<'a> {
-        role: &'a str,
-        parts: [Part<'a>; 1],
-        #[serde(skip_serializing_if = "Option::is_none")]
-        finish_reason: Option<&'static str>,
+    let size: usize = msgs.iter().map(|(r, c)| r.len() + c.len() + 80).sum();
+    let mut out = String::with_capacity(size + 2);
+    out.push('[');
+    for (i, (role, content)) in msgs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"role\":");
+        push_json_str(&mut out, role);
+        out.push_str(",\"parts\":[{\"type\":\"text\",\"content\":");
+        push_json_str(&mut out, content);
+        out.push_str("}]");
+        if output {
+            out.push_str(",\"finish_reason\":\"stop\"");
+        }
+        out.push('}');
     }
-    let msgs: Vec<ChatMessage> = match c {
-        Content::Text(t) => vec![ChatMessage {
-            role: default_role.to_owned(),
-            content: t,
-        }],
-        Content::Messages(m) => m,
-    };
-    let out: Vec<Msg<'_>> = msgs
-        .iter()
-        .map(|m| Msg {
-            role: &m.role,
-            parts: [Part {
-                kind: "text",
-                content: &m.content,
-            }],
-            finish_reason: output.then_some("stop"),
-        })
-        .collect();
-    serde_json::to_string(&out).unwrap_or_default()
+    out.push(']');
+    out
+}
+
+/// Whether any of the 8 bytes in `w` is `"`, `\\` or a control character (may say
+/// yes for a word that needs nothing; never says no for one that does).
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    zero_byte(w ^ (ONES * u64::from(b'"')))
+        || zero_byte(w ^ (ONES * u64::from(b'\\')))
+        || w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0
+}
+
+/// Appends `s` as a JSON string literal. Prompts are long and mostly need no
+/// escaping, so eight bytes are checked at a time.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let b = s.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        if let Some(word) = b.get(i..i + 8) {
+            if !word_needs_escape(u64::from_le_bytes(word.try_into().unwrap_or([0; 8]))) {
+                i += 8;
+                continue;
+            }
+        }
+        let c = b[i];
+        if c < 0x20 || c == b'"' || c == b'\\' {
+            // `i` is at an ASCII byte, so both slices end on character boundaries.
+            out.push_str(&s[start..i]);
+            match c {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b'\n' => out.push_str("\\n"),
+                b'\r' => out.push_str("\\r"),
+                b'\t' => out.push_str("\\t"),
+                0x08 => out.push_str("\\b"),
+                0x0c => out.push_str("\\f"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.push_str("\\u00");
+                    out.push(HEX[usize::from(c >> 4)] as char);
+                    out.push(HEX[usize::from(c & 0xf)] as char);
+                }
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Serializes JSON, replacing values nested too deeply to encode safely.
@@ -559,7 +695,7 @@ pub(crate) fn string_array(items: &[String]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{EventRef, EventType};
+    use crate::event::{ChatMessage, EventRef, EventType};
 
     fn placement() -> Placement {
         Placement {
@@ -756,6 +892,64 @@ mod tests {
         let link = &s.links.links[0];
         assert_eq!(link.span_context.span_id(), event_span_id(&trigger.id));
         assert_eq!(link.span_context.trace_id(), s.span_context.trace_id());
+    }
+
+    #[test]
+    fn direct_otlp_encoding_equals_the_proto_crates_transform() {
+        let trigger = EventRef {
+            id: uuid::Uuid::from_u128(77),
+            event_type: EventType::Llm,
+        };
+        let events: Vec<Event> = vec![
+            LlmEvent::new("gpt-4o")
+                .prompt("a \"q\"")
+                .completion("b")
+                .tokens(1, 2)
+                .cost(0.1)
+                .agent_id("ag")
+                .into(),
+            ToolEvent::new("t")
+                .params(&serde_json::json!({"x": [1, 2]}))
+                .returns(&"r")
+                .into(),
+            ActionEvent::new("plan").params(&1).logs("l").into(),
+            ErrorEvent::new("E")
+                .code("c")
+                .details("d")
+                .logs("st")
+                .trigger(trigger)
+                .into(),
+        ];
+        let enc = EventToSpanEncoder::new(true, 1000);
+        for errored in [false, true] {
+            for e in &events {
+                let rec = || RecordedEvent {
+                    event: e.clone(),
+                    placement: placement(),
+                    errored,
+                };
+                let direct = enc.encode_otlp(rec());
+                let via_sdk = otlp_trace::Span::from(enc.encode(rec()));
+                assert_eq!(direct, via_sdk, "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn json_strings_match_serde_json() {
+        let cases = [
+            String::new(),
+            "plain ascii text that is long enough for words".into(),
+            "quote \" backslash \\ newline \n tab \t cr \r bell \u{7} nul \u{0} del \u{7f}".into(),
+            "ünïcödé ✓ 🦀 \u{1f} mixed \"\"\"".into(),
+            "p".repeat(1031),
+            "\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\u{9}".into(),
+        ];
+        for c in cases {
+            let mut ours = String::new();
+            push_json_str(&mut ours, &c);
+            assert_eq!(ours, serde_json::to_string(&c).unwrap(), "{c:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! requests travel in the same FIFO, so an acknowledgement means everything queued
 //! before the request was handled. One thread drains the channel, batches by size,
 //! by delay, on flush and on shutdown, and runs the exporters.
+//!
+//! The thread does not sleep on the data channel: if it did, every `try_send` would
+//! have to wake it (a futex syscall on the caller's thread). It sleeps on a one-slot
+//! wake channel instead, until the next scheduled export, or until a caller signals
+//! that a full batch is waiting or that a flush or shutdown was queued.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,9 +18,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
+    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 use opentelemetry::Context;
+use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
@@ -27,6 +33,32 @@ use super::retry::RetryPolicy;
 use super::stats::{Counters, Stats, Warn};
 use crate::config::{BatchConfig, Formatter};
 use crate::error::Error;
+
+/// Spans waiting for the next export, in the form the exporters will need.
+enum Pending {
+    /// For formatters, or exporters that read `SpanData`.
+    Spans(Vec<SpanData>),
+    /// Straight to OTLP: no exporter reads `SpanData` and there are no formatters,
+    /// so events are encoded into OTLP spans directly, moving their strings.
+    Otlp(Vec<OtlpSpan>),
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        match self {
+            Pending::Spans(v) => v.len(),
+            Pending::Otlp(v) => v.len(),
+        }
+    }
+
+    /// Takes the pending spans, leaving an empty batch of the same form.
+    fn take(&mut self, capacity: usize) -> Pending {
+        match self {
+            Pending::Spans(v) => Pending::Spans(std::mem::replace(v, Vec::with_capacity(capacity))),
+            Pending::Otlp(v) => Pending::Otlp(std::mem::replace(v, Vec::with_capacity(capacity))),
+        }
+    }
+}
 
 pub(crate) enum Message {
     Span(Box<SpanData>),
@@ -86,6 +118,8 @@ impl Cancel {
 /// The caller-side handle of the export thread.
 pub(crate) struct Pipeline {
     tx: Sender<Message>,
+    wake: Sender<()>,
+    wake_at: usize,
     pub counters: Arc<Counters>,
     cancel: Arc<Cancel>,
     closed: AtomicBool,
@@ -106,6 +140,7 @@ impl Pipeline {
     /// Starts the export thread.
     pub fn start(setup: WorkerSetup) -> Result<Arc<Pipeline>, Error> {
         let (tx, rx) = bounded(setup.batch.max_queue_size);
+        let (wake, wake_rx) = bounded(1);
         let counters = Arc::new(Counters::default());
         let cancel = Arc::new(Cancel::default());
         let exporters: Vec<Slot> = setup
@@ -122,8 +157,17 @@ impl Pipeline {
             .map(|s| (s.name.clone(), s.counters.clone()))
             .collect();
         let resource_attrs = Arc::new(ResourceAttributesWithSchema::from(&setup.resource));
+        let otlp_only = exporters.iter().all(|s| !s.exporter.reads_spans());
+        let cap = setup.batch.max_export_batch_size;
+        let pending = if otlp_only && setup.formatters.is_empty() {
+            Pending::Otlp(Vec::with_capacity(cap))
+        } else {
+            Pending::Spans(Vec::with_capacity(cap))
+        };
         let worker = Worker {
+            otlp_only,
             rx,
+            wake_rx,
             exporters,
             encoder: setup.encoder,
             formatters: setup.formatters,
@@ -134,7 +178,7 @@ impl Pipeline {
             counters: counters.clone(),
             resource: Arc::new(setup.resource),
             resource_attrs,
-            batch: Vec::with_capacity(setup.batch.max_export_batch_size),
+            pending,
         };
         let handle = std::thread::Builder::new()
             .name("agentops-export".into())
@@ -142,6 +186,8 @@ impl Pipeline {
             .map_err(Error::Thread)?;
         Ok(Arc::new(Pipeline {
             tx,
+            wake,
+            wake_at: setup.batch.max_export_batch_size,
             counters,
             cancel,
             closed: AtomicBool::new(false),
@@ -166,7 +212,13 @@ impl Pipeline {
             return;
         }
         match self.tx.try_send(msg) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.tx.len() >= self.wake_at {
+                    // A full batch is waiting. The slot holds one signal: if one is
+                    // already pending this fails at once, without a syscall.
+                    let _ = self.wake.try_send(());
+                }
+            }
             Err(TrySendError::Full(_)) => {
                 Counters::add(&c.dropped_queue_full, 1);
                 c.warn_once(Warn::QueueFull, || {
@@ -188,7 +240,9 @@ impl Pipeline {
     ) -> Result<FlushReport, Error> {
         let (ack_tx, ack_rx) = bounded(1);
         match self.tx.send_deadline(make(ack_tx), deadline) {
-            Ok(()) => {}
+            Ok(()) => {
+                let _ = self.wake.try_send(());
+            }
             Err(SendTimeoutError::Timeout(_)) => {
                 return Err(Error::Timeout {
                     operation: what,
@@ -258,7 +312,10 @@ struct Slot {
 }
 
 struct Worker {
+    /// No exporter reads `SpanData`: batches are converted to OTLP by moving.
+    otlp_only: bool,
     rx: Receiver<Message>,
+    wake_rx: Receiver<()>,
     exporters: Vec<Slot>,
     encoder: EventToSpanEncoder,
     formatters: Vec<Formatter>,
@@ -269,101 +326,99 @@ struct Worker {
     counters: Arc<Counters>,
     resource: Arc<Resource>,
     resource_attrs: Arc<ResourceAttributesWithSchema>,
-    batch: Vec<SpanData>,
+    pending: Pending,
 }
 
 impl Worker {
     fn run(mut self) {
         // Nothing this thread does (HTTP, encoding) may produce telemetry of its own.
         let _suppressed = Context::enter_telemetry_suppressed_scope();
-        let mut batch_deadline: Option<Instant> = None;
         let mut report = FlushReport::default();
-        loop {
-            let msg = match batch_deadline {
-                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => self.rx.recv_deadline(d),
-            };
-            match msg {
-                Ok(Message::Span(s)) => self.push(*s, &mut batch_deadline, &mut report),
-                Ok(Message::Event(e)) => {
-                    let span = self.encode(*e);
-                    if let Some(span) = span {
-                        self.push(span, &mut batch_deadline, &mut report)
+        let mut next_export = Instant::now() + self.delay;
+        'run: loop {
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Message::Span(s)) => self.push_span(*s, &mut report),
+                    Ok(Message::Event(e)) => self.push_event(*e, &mut report),
+                    Ok(Message::Flush(ack)) => {
+                        self.export_pending(&mut report);
+                        let _ = ack.send(std::mem::take(&mut report));
+                    }
+                    Ok(Message::Shutdown(ack)) => {
+                        self.drain(&mut report);
+                        self.finish();
+                        let _ = ack.send(std::mem::take(&mut report));
+                        break 'run;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.export_pending(&mut report);
+                        self.finish();
+                        break 'run;
                     }
                 }
-                Ok(Message::Flush(ack)) => {
-                    self.export_pending(&mut batch_deadline, &mut report);
-                    let _ = ack.send(std::mem::take(&mut report));
-                }
-                Ok(Message::Shutdown(ack)) => {
-                    self.drain(&mut batch_deadline, &mut report);
-                    self.finish();
-                    let _ = ack.send(std::mem::take(&mut report));
-                    break;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    // The report keeps accumulating: the next flush answers for
-                    // everything dropped since the previous one.
-                    self.export_pending(&mut batch_deadline, &mut report);
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.export_pending(&mut batch_deadline, &mut report);
-                    self.finish();
-                    break;
-                }
             }
+            if Instant::now() >= next_export {
+                // The report keeps accumulating: the next flush answers for
+                // everything dropped since the previous one.
+                self.export_pending(&mut report);
+                next_export = Instant::now() + self.delay;
+            }
+            // Sleep until the next scheduled export or a caller's signal. If every
+            // sender is gone this returns at once and the drain above sees it.
+            let _ = self.wake_rx.recv_deadline(next_export);
         }
         // From here on stats() reports anything that raced into the channel after
         // the last drain as dropped after shutdown, not as queued.
         self.counters.worker_finished.store(true, Ordering::Release);
     }
 
-    fn encode(&self, rec: RecordedEvent) -> Option<SpanData> {
-        match catch_unwind(AssertUnwindSafe(|| self.encoder.encode(rec))) {
-            Ok(s) => Some(s),
-            Err(_) => {
-                Counters::add(&self.counters.export_panics, 1);
-                Counters::add(&self.counters.dropped_export_failed, 1);
-                self.counters
-                    .set_last_error("encoding an event panicked; the event was dropped".into());
-                None
-            }
+    /// Queues a span made by the SDK (a session root, the application's own span).
+    fn push_span(&mut self, span: SpanData, report: &mut FlushReport) {
+        match &mut self.pending {
+            Pending::Spans(v) => v.push(span),
+            Pending::Otlp(v) => v.push(span.into()),
         }
+        self.export_if_full(report);
     }
 
-    fn push(
-        &mut self,
-        span: SpanData,
-        batch_deadline: &mut Option<Instant>,
-        report: &mut FlushReport,
-    ) {
-        if self.batch.is_empty() {
-            *batch_deadline = Some(Instant::now() + self.delay);
+    /// Encodes a recorded event into the pending batch's form and queues it.
+    fn push_event(&mut self, rec: RecordedEvent, report: &mut FlushReport) {
+        let encoder = &self.encoder;
+        let pending = &mut self.pending;
+        let encoded = catch_unwind(AssertUnwindSafe(|| match pending {
+            Pending::Spans(v) => v.push(encoder.encode(rec)),
+            Pending::Otlp(v) => v.push(encoder.encode_otlp(rec)),
+        }));
+        if encoded.is_err() {
+            Counters::add(&self.counters.export_panics, 1);
+            Counters::add(&self.counters.dropped_export_failed, 1);
+            self.counters
+                .set_last_error("encoding an event panicked; the event was dropped".into());
         }
-        self.batch.push(span);
-        if self.batch.len() >= self.max_batch {
-            self.export_pending(batch_deadline, report);
+        self.export_if_full(report);
+    }
+
+    fn export_if_full(&mut self, report: &mut FlushReport) {
+        if self.pending.len() >= self.max_batch {
+            self.export_pending(report);
         }
     }
 
     /// Takes everything still in the channel (shutdown), answering any flush that is
     /// waiting behind the shutdown.
-    fn drain(&mut self, batch_deadline: &mut Option<Instant>, report: &mut FlushReport) {
+    fn drain(&mut self, report: &mut FlushReport) {
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
-                Message::Span(s) => self.push(*s, batch_deadline, report),
-                Message::Event(e) => {
-                    if let Some(s) = self.encode(*e) {
-                        self.push(s, batch_deadline, report)
-                    }
-                }
+                Message::Span(s) => self.push_span(*s, report),
+                Message::Event(e) => self.push_event(*e, report),
                 Message::Flush(ack) | Message::Shutdown(ack) => {
-                    self.export_pending(batch_deadline, report);
+                    self.export_pending(report);
                     let _ = ack.send(report.clone());
                 }
             }
         }
-        self.export_pending(batch_deadline, report);
+        self.export_pending(report);
     }
 
     fn finish(&mut self) {
@@ -387,13 +442,12 @@ impl Worker {
         }
     }
 
-    fn export_pending(&mut self, batch_deadline: &mut Option<Instant>, report: &mut FlushReport) {
-        *batch_deadline = None;
-        if self.batch.is_empty() {
+    fn export_pending(&mut self, report: &mut FlushReport) {
+        if self.pending.len() == 0 {
             return;
         }
-        let spans = std::mem::replace(&mut self.batch, Vec::with_capacity(self.max_batch));
-        self.export(spans, report);
+        let pending = self.pending.take(self.max_batch);
+        self.export(pending, report);
     }
 
     fn apply_formatters(&self, spans: Vec<SpanData>) -> Vec<SpanData> {
@@ -432,12 +486,15 @@ impl Worker {
         kept
     }
 
-    fn export(&mut self, spans: Vec<SpanData>, report: &mut FlushReport) {
-        let spans = self.apply_formatters(spans);
-        if spans.is_empty() {
+    fn export(&mut self, pending: Pending, report: &mut FlushReport) {
+        let pending = match pending {
+            Pending::Spans(spans) => Pending::Spans(self.apply_formatters(spans)),
+            otlp => otlp,
+        };
+        let n = pending.len() as u64;
+        if n == 0 {
             return;
         }
-        let n = spans.len() as u64;
         let c = self.counters.clone();
         Counters::add(&c.batches, 1);
         if self.cancel.expired() {
@@ -448,7 +505,16 @@ impl Worker {
             report.error = Some(msg);
             return;
         }
-        let batch = ExportBatch::new(spans, self.resource.clone(), self.resource_attrs.clone());
+        let (res, attrs) = (self.resource.clone(), self.resource_attrs.clone());
+        let batch = match pending {
+            Pending::Otlp(spans) => {
+                ExportBatch::from_otlp_spans(spans, self.encoder.scope(), res, attrs)
+            }
+            Pending::Spans(spans) if self.otlp_only => {
+                ExportBatch::moved_to_otlp(spans, res, attrs)
+            }
+            Pending::Spans(spans) => ExportBatch::new(spans, res, attrs),
+        };
         // The batch's fate is its worst outcome over all exporters.
         let mut failure: Option<(ExportErrorKind, String)> = None;
         let mut rejected = 0u64;

@@ -38,6 +38,10 @@ impl Exporter for FileExporter {
         "file"
     }
 
+    fn reads_spans(&self) -> bool {
+        false
+    }
+
     fn export(
         &mut self,
         batch: &ExportBatch,

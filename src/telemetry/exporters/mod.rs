@@ -42,6 +42,13 @@ pub trait Exporter: Send {
         cx: &ExportContext<'_>,
     ) -> Result<ExportOutcome, ExportError>;
 
+    /// Whether this exporter reads [`ExportBatch::spans`]. One that only uses
+    /// [`ExportBatch::to_otlp`] returns `false`; when no exporter reads the spans,
+    /// the pipeline builds the OTLP request by moving them instead of copying.
+    fn reads_spans(&self) -> bool {
+        true
+    }
+
     /// Called once when the pipeline shuts down, after the last batch.
     fn shutdown(&mut self, _cx: &ExportContext<'_>) -> Result<(), ExportError> {
         Ok(())
@@ -106,6 +113,7 @@ impl std::error::Error for ExportError {}
 /// One batch of finished spans and the resource they belong to.
 pub struct ExportBatch {
     spans: Vec<SpanData>,
+    len: usize,
     resource: Arc<Resource>,
     resource_attrs: Arc<ResourceAttributesWithSchema>,
     otlp: OnceCell<ExportTraceServiceRequest>,
@@ -118,6 +126,7 @@ impl ExportBatch {
         resource_attrs: Arc<ResourceAttributesWithSchema>,
     ) -> Self {
         ExportBatch {
+            len: spans.len(),
             spans,
             resource,
             resource_attrs,
@@ -125,19 +134,65 @@ impl ExportBatch {
         }
     }
 
-    /// The spans, in the order they finished.
+    /// A batch converted to OTLP up front by moving the spans; `spans()` is empty.
+    pub(crate) fn moved_to_otlp(
+        spans: Vec<SpanData>,
+        resource: Arc<Resource>,
+        resource_attrs: Arc<ResourceAttributesWithSchema>,
+    ) -> Self {
+        let len = spans.len();
+        let otlp = OnceCell::from(to_otlp_request(spans, &resource_attrs));
+        ExportBatch {
+            spans: Vec::new(),
+            len,
+            resource,
+            resource_attrs,
+            otlp,
+        }
+    }
+
+    /// A batch of spans already in OTLP form, all of one instrumentation scope.
+    pub(crate) fn from_otlp_spans(
+        spans: Vec<opentelemetry_proto::tonic::trace::v1::Span>,
+        scope: &opentelemetry::InstrumentationScope,
+        resource: Arc<Resource>,
+        resource_attrs: Arc<ResourceAttributesWithSchema>,
+    ) -> Self {
+        let len = spans.len();
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(otlp_resource(&resource_attrs)),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some((scope, None).into()),
+                    schema_url: scope.schema_url().unwrap_or_default().to_owned(),
+                    spans,
+                }],
+                schema_url: resource_attrs.schema_url.clone().unwrap_or_default(),
+            }],
+        };
+        ExportBatch {
+            spans: Vec::new(),
+            len,
+            resource,
+            resource_attrs,
+            otlp: OnceCell::from(request),
+        }
+    }
+
+    /// The spans, in the order they finished. Empty when every exporter declared
+    /// it does not read them ([`Exporter::reads_spans`]).
     pub fn spans(&self) -> &[SpanData] {
         &self.spans
     }
 
     /// Number of spans.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.len
     }
 
     /// Whether the batch is empty (never true for batches given to exporters).
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.len == 0
     }
 
     /// The resource (service, host, process, SDK, user attributes).
@@ -149,7 +204,7 @@ impl ExportBatch {
     /// asks for it.
     pub fn to_otlp(&self) -> &ExportTraceServiceRequest {
         self.otlp
-            .get_or_init(|| to_otlp_request(&self.spans, &self.resource_attrs))
+            .get_or_init(|| to_otlp_request(self.spans.iter().cloned(), &self.resource_attrs))
     }
 }
 
@@ -157,21 +212,21 @@ impl ExportBatch {
 /// of this crate shares one instrumentation scope, so a single `ScopeSpans` is made
 /// per scope, in first-seen order.
 pub(crate) fn to_otlp_request(
-    spans: &[SpanData],
+    spans: impl IntoIterator<Item = SpanData>,
     resource: &ResourceAttributesWithSchema,
 ) -> ExportTraceServiceRequest {
     let mut scopes: Vec<ScopeSpans> = Vec::new();
-    let mut scope_keys: Vec<&opentelemetry::InstrumentationScope> = Vec::new();
+    let mut scope_keys: Vec<opentelemetry::InstrumentationScope> = Vec::new();
     for span in spans {
         let idx = match scope_keys
             .iter()
-            .position(|s| **s == span.instrumentation_scope)
+            .position(|s| *s == span.instrumentation_scope)
         {
             Some(i) => i,
             None => {
-                let scope = &span.instrumentation_scope;
+                let scope = span.instrumentation_scope.clone();
                 scopes.push(ScopeSpans {
-                    scope: Some((scope, None).into()),
+                    scope: Some((&scope, None).into()),
                     schema_url: scope.schema_url().unwrap_or_default().to_owned(),
                     spans: Vec::new(),
                 });
@@ -179,18 +234,24 @@ pub(crate) fn to_otlp_request(
                 scopes.len() - 1
             }
         };
-        scopes[idx].spans.push(span.clone().into());
+        scopes[idx].spans.push(span.into());
     }
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(opentelemetry_proto::tonic::resource::v1::Resource {
-                attributes: resource.attributes.0.clone(),
-                dropped_attributes_count: 0,
-                entity_refs: vec![],
-            }),
+            resource: Some(otlp_resource(resource)),
             scope_spans: scopes,
             schema_url: resource.schema_url.clone().unwrap_or_default(),
         }],
+    }
+}
+
+fn otlp_resource(
+    resource: &ResourceAttributesWithSchema,
+) -> opentelemetry_proto::tonic::resource::v1::Resource {
+    opentelemetry_proto::tonic::resource::v1::Resource {
+        attributes: resource.attributes.0.clone(),
+        dropped_attributes_count: 0,
+        entity_refs: vec![],
     }
 }
 

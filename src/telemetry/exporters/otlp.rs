@@ -116,6 +116,21 @@ pub(crate) fn encode_requests(
     p: Protocol,
     max_bytes: usize,
 ) -> Result<(Vec<EncodedRequest>, usize), ExportError> {
+    // The common case: the whole batch fits, encoded straight from the borrowed request.
+    if p == Protocol::HttpProtobuf && req.encoded_len() <= max_bytes || p == Protocol::HttpJson {
+        let body = encode(req, p)?;
+        if body.len() <= max_bytes {
+            let spans = span_count(req);
+            return Ok((
+                if spans == 0 {
+                    vec![]
+                } else {
+                    vec![EncodedRequest { body, spans }]
+                },
+                0,
+            ));
+        }
+    }
     let mut out = Vec::new();
     let mut too_large = 0;
     let mut stack = vec![req.clone()];
@@ -182,6 +197,10 @@ pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, S
 impl Exporter for OtlpExporter {
     fn name(&self) -> &str {
         "otlp"
+    }
+
+    fn reads_spans(&self) -> bool {
+        false
     }
 
     fn export(

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# compare.sh — agentops vs the OpenTelemetry Rust pipeline (../shared/bench/otel-anchor)
+# on one otlp-sink, in one run: A B A B … (--pairs, at least 3), then per-key medians
+# and the ratios project/anchor. Every run is checked: the sink's unique span count
+# must equal the run's spans_sent.
+#
+# Usage: benches/compare.sh [--pairs N] [workload flags passed to both…]
+#   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol json
+#   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol protobuf
+# Environment: SINK_JSON_MODE (default fast, as run-anchor.sh), CARGO_TARGET_DIR for
+# the shared tools (default /tmp/bench-target), RESULTS=file to keep the raw lines.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=${SHARED_BENCH:-$repo/../shared/bench}
+pairs=3
+args=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --pairs) pairs=$2; shift 2 ;;
+    --pairs=*) pairs=${1#--pairs=}; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+(( pairs >= 3 )) || { echo "compare.sh: --pairs must be at least 3" >&2; exit 2; }
+
+tools=${CARGO_TARGET_DIR:-/tmp/bench-target}
+echo "building otlp-sink and otel-anchor ($tools)…" >&2
+CARGO_TARGET_DIR=$tools cargo build --release --quiet --manifest-path "$shared/sink/Cargo.toml"
+CARGO_TARGET_DIR=$tools cargo build --release --quiet --manifest-path "$shared/otel-anchor/Cargo.toml"
+echo "building the agentops pipeline bench…" >&2
+project=$(cd "$repo" && cargo bench --bench pipeline --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "pipeline" and m.get("executable"):
+        print(m["executable"])')
+[[ -x $project ]] || { echo "compare.sh: could not build benches/pipeline.rs" >&2; exit 1; }
+anchor=$tools/release/otel-anchor
+sink_bin=$tools/release/otlp-sink
+
+tmp=$(mktemp -d)
+sink_pid=""
+cleanup() {
+  [[ -n $sink_pid ]] && { kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; }
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+"$sink_bin" --port 0 --exit-after 3600 --json-mode "${SINK_JSON_MODE:-fast}" >"$tmp/sink.out" 2>"$tmp/sink.err" &
+sink_pid=$!
+port=""
+for _ in $(seq 1 100); do
+  line=$(head -n1 "$tmp/sink.out" 2>/dev/null || true)
+  [[ $line == "listening on 127.0.0.1:"* ]] && { port=${line##*:}; break; }
+  sleep 0.05
+done
+[[ -n $port ]] || { echo "compare.sh: sink did not start" >&2; cat "$tmp/sink.err" >&2; exit 1; }
+url=http://127.0.0.1:$port
+
+results=$tmp/results.jsonl
+run() { # who binary
+  curl -sS -X POST "$url/reset" >/dev/null
+  local out
+  out=$("$2" --endpoint "$url/v1/traces" "${args[@]}" 2>"$tmp/$1.err") || {
+    echo "compare.sh: $1 failed" >&2; cat "$tmp/$1.err" >&2; exit 1; }
+  local stats
+  stats=$(curl -sS --max-time 10 "$url/stats")
+  python3 - "$1" "$out" "$stats" >>"$results" <<'PY'
+import json, sys
+who, run, sink = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+ok = sink["unique_spans"] == run["spans_sent"]
+run.update(who=who, sink_unique_spans=sink["unique_spans"], sink_duplicates=sink["duplicates"], check_ok=ok)
+print(json.dumps(run))
+status = "ok" if ok else "MISMATCH"
+print(f"  {who:8} spans_sent={run['spans_sent']} sink_unique={sink['unique_spans']} dropped={run.get('spans_dropped')} "
+      f"spans/s={run['spans_per_s']} p50={run['caller_p50_ns']}ns p99={run['caller_p99_ns']}ns rss={run['peak_rss_kb']}kB  check {status}",
+      file=sys.stderr)
+PY
+}
+for i in $(seq 1 "$pairs"); do
+  echo "pair $i/$pairs" >&2
+  run anchor "$anchor"
+  run agentops "$project"
+done
+[[ -n ${RESULTS:-} ]] && cp "$results" "$RESULTS"
+
+python3 - "$results" "${args[*]}" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+keys = ["caller_p50_ns", "caller_p99_ns", "caller_p999_ns", "caller_max_ns", "caller_mean_ns",
+        "spans_per_s", "wall_s", "peak_rss_kb", "cpu_s", "spans_sent", "spans_dropped"]
+med = {}
+for who in ("anchor", "agentops"):
+    rs = [r for r in rows if r["who"] == who]
+    med[who] = {k: statistics.median(r[k] for r in rs) for k in keys if all(k in r for r in rs)}
+print(f"workload: {sys.argv[2]}   (medians of {len(rows)//2} runs each, alternating)")
+print()
+print("| metric | otel-anchor | agentops | agentops / anchor |")
+print("|---|---:|---:|---:|")
+for k in keys:
+    a, b = med["anchor"].get(k), med["agentops"].get(k)
+    if a is None or b is None:
+        continue
+    ratio = f"{b / a:.2f}" if a else "—"
+    fmt = (lambda v: f"{v:.3f}") if isinstance(a, float) and a < 100 else (lambda v: f"{v:,.0f}")
+    print(f"| {k} | {fmt(a)} | {fmt(b)} | {ratio} |")
+bad = [r for r in rows if not r["check_ok"]]
+print()
+print("span-count check (sink unique_spans == spans_sent):", "all runs ok" if not bad else f"{len(bad)} MISMATCH(ES)")
+sys.exit(3 if bad else 0)
+PY

@@ -1,0 +1,263 @@
+//! End-to-end pipeline benchmark, the same workload and output as
+//! `../shared/bench/otel-anchor` so the two can be compared on one sink.
+//!
+//! Per producer thread: one session, then N/T LLM events (model `gpt-4o`, token
+//! counts, a B-byte prompt and a B/2-byte completion copied inside the timed region,
+//! as a caller's dynamic strings would be) recorded through the public API. Every
+//! `record` call is timed on the caller's thread; then flush and shut down.
+//!
+//! `cargo bench --bench pipeline -- --endpoint http://127.0.0.1:4318/v1/traces`
+//! Prints exactly one JSON line on stdout.
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use agentops::{BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol};
+
+const USAGE: &str = "\
+pipeline bench: agentops end to end (same workload and output as otel-anchor)
+
+USAGE: cargo bench --bench pipeline -- [FLAGS]
+  --endpoint URL          OTLP/HTTP traces URL (default http://127.0.0.1:4318/v1/traces)
+  --events N              events in total (default 100000)
+  --threads T             producer threads, one session each (default 1)
+  --prompt-bytes B        prompt size; the completion is B/2 (default 1024)
+  --protocol P            json or protobuf (default json, as the anchor)
+  --queue-size Q          max queue size (default 65536, as the anchor)
+  --batch-size S          max export batch size (default 512)
+  --scheduled-delay-ms D  batch delay (default 5000, the anchor's SDK default)
+";
+
+struct Args {
+    endpoint: String,
+    events: u64,
+    threads: u64,
+    prompt_bytes: usize,
+    protocol: Protocol,
+    queue_size: usize,
+    batch_size: usize,
+    scheduled_delay_ms: u64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        endpoint: "http://127.0.0.1:4318/v1/traces".into(),
+        events: 100_000,
+        threads: 1,
+        prompt_bytes: 1024,
+        protocol: Protocol::HttpJson,
+        queue_size: 65536,
+        batch_size: 512,
+        scheduled_delay_ms: 5000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let (flag, inline) = match flag.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (flag, None),
+        };
+        let mut val = || -> Result<String, String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it.next().ok_or_else(|| format!("{flag} needs a value")),
+            }
+        };
+        fn num<T: std::str::FromStr>(s: String) -> Result<T, String> {
+            s.parse().map_err(|_| format!("bad number {s:?}"))
+        }
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            // cargo bench passes --bench to harness = false targets.
+            "--bench" => {}
+            "--endpoint" => a.endpoint = val()?,
+            "--events" => a.events = num(val()?)?,
+            "--threads" => a.threads = num::<u64>(val()?)?.max(1),
+            "--prompt-bytes" => a.prompt_bytes = num(val()?)?,
+            "--protocol" => {
+                a.protocol = match val()?.as_str() {
+                    "json" | "http-json" => Protocol::HttpJson,
+                    "protobuf" | "proto" | "http-protobuf" => Protocol::HttpProtobuf,
+                    other => return Err(format!("--protocol: json or protobuf, not {other:?}")),
+                }
+            }
+            "--queue-size" => a.queue_size = num(val()?)?,
+            "--batch-size" => a.batch_size = num(val()?)?,
+            "--scheduled-delay-ms" => a.scheduled_delay_ms = num(val()?)?,
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(a)
+}
+
+fn proc_status(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn process_cpu_s() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
+/// Nearest-rank percentile on a sorted slice (as the anchor computes it).
+fn pct(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("pipeline: {e}");
+            std::process::exit(2);
+        }
+    };
+    let config = OtelConfig::builder()
+        .service_name("agentops-bench")
+        .otlp(OtlpConfig::traces_url(args.endpoint.clone()).protocol(args.protocol))
+        .batch(BatchConfig {
+            max_queue_size: args.queue_size,
+            max_export_batch_size: args.batch_size,
+            scheduled_delay: Duration::from_millis(args.scheduled_delay_ms),
+            ..BatchConfig::default()
+        })
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("pipeline: {e}");
+            std::process::exit(2);
+        });
+    let client = Client::new(config).unwrap_or_else(|e| {
+        eprintln!("pipeline: {e}");
+        std::process::exit(1);
+    });
+
+    let threads = args.threads;
+    let prompt: String = "p".repeat(args.prompt_bytes);
+    let completion: String = "c".repeat(args.prompt_bytes / 2);
+    let barrier = Arc::new(Barrier::new(threads as usize));
+    let mut handles = Vec::new();
+    for t in 0..threads {
+        let n = args.events / threads + u64::from(t < args.events % threads);
+        let client = client.clone();
+        let (prompt, completion) = (prompt.clone(), completion.clone());
+        let barrier = barrier.clone();
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("producer-{t}"))
+                .spawn(move || {
+                    let mut lat: Vec<u64> = Vec::with_capacity(n as usize);
+                    barrier.wait();
+                    let first = Instant::now();
+                    let session = client.start_session(&["bench"]);
+                    for i in 0..n {
+                        let t0 = Instant::now();
+                        session.record(
+                            LlmEvent::new("gpt-4o")
+                                .tokens(100 + i % 900, 50 + i % 450)
+                                .prompt(prompt.clone())
+                                .completion(completion.clone()),
+                        );
+                        lat.push(t0.elapsed().as_nanos() as u64);
+                    }
+                    session.end(EndState::Success, "");
+                    (first, lat)
+                })
+                .expect("spawn producer"),
+        );
+    }
+    let mut first: Option<Instant> = None;
+    let mut all: Vec<u64> = Vec::with_capacity(args.events as usize);
+    for h in handles {
+        let (f, lat) = h.join().expect("producer panicked");
+        first = Some(first.map_or(f, |x: Instant| x.min(f)));
+        all.extend_from_slice(&lat);
+    }
+    let first = first.expect("at least one producer");
+    let produced = first.elapsed();
+    let flush = client.flush(Duration::from_secs(600));
+    let wall = first.elapsed();
+    if let Err(e) = &flush {
+        eprintln!("pipeline: flush: {e}");
+    }
+    let cpu_s = process_cpu_s();
+    let t_shutdown = Instant::now();
+    let shutdown = client.shutdown(Duration::from_secs(60));
+    let shutdown_ms = t_shutdown.elapsed().as_secs_f64() * 1e3;
+    if let Err(e) = &shutdown {
+        eprintln!("pipeline: shutdown: {e}");
+    }
+    let stats = client.stats();
+
+    // An idle pipeline's shutdown and a session start, timed on a fresh client
+    // (sampled out, so the sink's span count stays the workload's).
+    let idle = Client::new(
+        OtelConfig::builder()
+            .otlp(OtlpConfig::traces_url(args.endpoint.clone()))
+            .sample_ratio(0.0)
+            .build()
+            .expect("config"),
+    )
+    .expect("client");
+    let t = Instant::now();
+    let s = idle.start_session(&["idle"]);
+    let start_session_us = t.elapsed().as_secs_f64() * 1e6;
+    s.end(EndState::Success, "");
+    let t = Instant::now();
+    idle.shutdown(Duration::from_secs(60)).ok();
+    let idle_shutdown_ms = t.elapsed().as_secs_f64() * 1e3;
+
+    all.sort_unstable();
+    let wall_s = wall.as_secs_f64();
+    println!(
+        concat!(
+            "{{\"caller_p50_ns\":{},\"caller_p99_ns\":{},\"caller_p999_ns\":{},\"caller_max_ns\":{},",
+            "\"wall_s\":{:.4},\"spans_per_s\":{:.0},\"peak_rss_kb\":{},\"spans_sent\":{},",
+            "\"spans_dropped\":{},\"spans_recorded\":{},\"export_batches\":{},\"requests\":{},\"bytes_sent\":{},",
+            "\"produce_s\":{:.4},\"flush_ok\":{},\"shutdown_ms\":{:.3},\"idle_shutdown_ms\":{:.3},",
+            "\"start_session_us\":{:.1},\"caller_mean_ns\":{:.0},\"events\":{},\"threads\":{},",
+            "\"prompt_bytes\":{},\"protocol\":\"{}\",\"queue_size\":{},\"batch_size\":{},\"cpu_s\":{:.2}}}"
+        ),
+        pct(&all, 0.50),
+        pct(&all, 0.99),
+        pct(&all, 0.999),
+        all.last().copied().unwrap_or(0),
+        wall_s,
+        stats.spans_exported as f64 / wall_s,
+        proc_status("VmHWM:").unwrap_or(0),
+        stats.spans_exported,
+        stats.spans_dropped(),
+        stats.spans_recorded,
+        stats.batches,
+        stats.requests,
+        stats.bytes_sent,
+        produced.as_secs_f64(),
+        flush.is_ok(),
+        shutdown_ms,
+        idle_shutdown_ms,
+        start_session_us,
+        if all.is_empty() { 0.0 } else { all.iter().sum::<u64>() as f64 / all.len() as f64 },
+        args.events,
+        threads,
+        args.prompt_bytes,
+        match args.protocol {
+            Protocol::HttpProtobuf => "protobuf",
+            Protocol::HttpJson => "json",
+        },
+        args.queue_size,
+        args.batch_size,
+        cpu_s,
+    );
+}
