@@ -1,8 +1,13 @@
 //! The HTTP client: one ureq agent per exporter (keep-alive, connect and global
 //! timeouts), the classification of every outcome, and the retry loop.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::time::{Duration, Instant, SystemTime};
+
+use parking_lot::Mutex;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::exporters::{ExportContext, ExportError, ExportErrorKind};
 use super::retry::parse_retry_after;
@@ -34,6 +39,43 @@ pub(crate) enum Outcome {
 /// not make us buffer megabytes.
 const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
 
+/// How long a resolved address is reused.
+const DNS_TTL: Duration = Duration::from_secs(30);
+
+/// ureq resolves the host on every request, even over a pooled connection, and
+/// with a timeout set its default resolver spawns a thread per lookup: a thread per
+/// export. This keeps each answer for a while (failures are not kept).
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: DefaultResolver,
+    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or_default(),
+            uri.authority().map(|a| a.as_str()).unwrap_or_default()
+        );
+        if let Some((at, addrs)) = self.cache.lock().get(&key) {
+            if at.elapsed() < DNS_TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        self.cache
+            .lock()
+            .insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
+    }
+}
+
 /// A blocking HTTP client.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
@@ -51,7 +93,11 @@ impl HttpClient {
             .user_agent(concat!("agentops-rust/", env!("CARGO_PKG_VERSION")))
             .build();
         HttpClient {
-            agent: config.into(),
+            agent: ureq::Agent::with_parts(
+                config,
+                DefaultConnector::new(),
+                CachingResolver::default(),
+            ),
             timeout,
         }
     }

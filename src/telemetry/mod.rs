@@ -12,6 +12,7 @@ pub(crate) mod ids;
 pub(crate) mod manager;
 pub(crate) mod processor;
 pub mod retry;
+pub(crate) mod sender;
 pub(crate) mod stats;
 pub(crate) mod worker;
 

@@ -41,12 +41,6 @@ impl EventProcessor {
     }
 }
 
-impl std::fmt::Debug for Pipeline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Pipeline")
-    }
-}
-
 impl SpanProcessor for EventProcessor {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         // Copy what on_end needs now: the context is not available there.

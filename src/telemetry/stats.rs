@@ -23,7 +23,9 @@ pub(crate) enum Warn {
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub recorded: AtomicU64,
+    /// Spans and events the export thread took from the queue (its own counter, so
+    /// callers never write a shared cache line on the way in).
+    pub received: AtomicU64,
     pub exported: AtomicU64,
     pub dropped_queue_full: AtomicU64,
     pub dropped_export_failed: AtomicU64,
@@ -119,10 +121,19 @@ impl Stats {
             + self.spans_dropped_after_shutdown
     }
 
-    pub(crate) fn snapshot(c: &Counters, exporters: &[(String, Arc<ExporterCounters>)]) -> Stats {
+    /// `in_queue`: messages in the queue now (a flush or shutdown request among them
+    /// may count as one span for a moment).
+    pub(crate) fn snapshot(
+        c: &Counters,
+        exporters: &[(String, Arc<ExporterCounters>)],
+        in_queue: u64,
+    ) -> Stats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut s = Stats {
-            spans_recorded: get(&c.recorded),
+            spans_recorded: get(&c.received)
+                + in_queue
+                + get(&c.dropped_queue_full)
+                + get(&c.dropped_after_shutdown),
             spans_queued: 0,
             spans_exported: get(&c.exported),
             spans_dropped_queue_full: get(&c.dropped_queue_full),

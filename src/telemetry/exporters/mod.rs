@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
 use super::retry::RetryPolicy;
-use super::worker::Cancel;
+use super::sender::Cancel;
 
 pub(crate) mod console;
 mod file;

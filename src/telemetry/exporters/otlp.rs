@@ -17,6 +17,8 @@ pub struct OtlpExporter {
     config: OtlpConfig,
     http: HttpClient,
     max_request_bytes: usize,
+    /// The last request's body, kept for its allocation.
+    buf: Vec<u8>,
 }
 
 impl OtlpExporter {
@@ -26,6 +28,7 @@ impl OtlpExporter {
             http: HttpClient::new(config.timeout),
             config,
             max_request_bytes,
+            buf: Vec::new(),
         }
     }
 }
@@ -38,9 +41,30 @@ pub(crate) fn content_type(p: Protocol) -> &'static str {
 }
 
 fn encode(req: &ExportTraceServiceRequest, p: Protocol) -> Result<Vec<u8>, ExportError> {
+    let mut buf = Vec::new();
+    encode_into(req, p, &mut buf)?;
+    Ok(buf)
+}
+
+/// Encodes into `buf` (cleared first), so one buffer can serve every request.
+fn encode_into(
+    req: &ExportTraceServiceRequest,
+    p: Protocol,
+    buf: &mut Vec<u8>,
+) -> Result<(), ExportError> {
+    buf.clear();
     match p {
-        Protocol::HttpProtobuf => Ok(req.encode_to_vec()),
-        Protocol::HttpJson => serde_json::to_vec(req).map_err(|e| {
+        Protocol::HttpProtobuf => {
+            buf.reserve(req.encoded_len());
+            // Cannot fail: the buffer grows as needed.
+            req.encode(buf).map_err(|e| {
+                ExportError::new(
+                    ExportErrorKind::Encode,
+                    format!("protobuf encoding failed: {e}"),
+                )
+            })
+        }
+        Protocol::HttpJson => serde_json::to_writer(buf, req).map_err(|e| {
             ExportError::new(
                 ExportErrorKind::Encode,
                 format!("JSON encoding failed: {e}"),
@@ -111,15 +135,19 @@ pub(crate) struct EncodedRequest {
 
 /// Encodes `req`, splitting it until every body fits in `max_bytes`. Returns the
 /// bodies and the number of spans that alone exceed the limit (left out).
+/// `buf` is used for the body of an unsplit request (the common case), so the
+/// caller can hand the same allocation back next time.
 pub(crate) fn encode_requests(
     req: &ExportTraceServiceRequest,
     p: Protocol,
     max_bytes: usize,
+    buf: &mut Vec<u8>,
 ) -> Result<(Vec<EncodedRequest>, usize), ExportError> {
     // The common case: the whole batch fits, encoded straight from the borrowed request.
-    if p == Protocol::HttpProtobuf && req.encoded_len() <= max_bytes || p == Protocol::HttpJson {
-        let body = encode(req, p)?;
-        if body.len() <= max_bytes {
+    if p == Protocol::HttpJson || req.encoded_len() <= max_bytes {
+        encode_into(req, p, buf)?;
+        if buf.len() <= max_bytes {
+            let body = std::mem::take(buf);
             let spans = span_count(req);
             return Ok((
                 if spans == 0 {
@@ -209,8 +237,12 @@ impl Exporter for OtlpExporter {
         cx: &ExportContext<'_>,
     ) -> Result<ExportOutcome, ExportError> {
         let protocol = self.config.protocol;
-        let (requests, too_large) =
-            encode_requests(batch.to_otlp(), protocol, self.max_request_bytes)?;
+        let (mut requests, too_large) = encode_requests(
+            batch.to_otlp(),
+            protocol,
+            self.max_request_bytes,
+            &mut self.buf,
+        )?;
         let mut outcome = ExportOutcome::default();
         if too_large > 0 {
             outcome.rejected_spans += too_large as u64;
@@ -246,6 +278,9 @@ impl Exporter for OtlpExporter {
                     last_err = Some(e);
                 }
             }
+        }
+        if let [only] = requests.as_mut_slice() {
+            self.buf = std::mem::take(&mut only.body);
         }
         match last_err {
             // Nothing of the batch got through: report the failure as such.
@@ -291,7 +326,7 @@ mod tests {
     fn large_requests_are_split_in_order_and_keep_every_span() {
         for p in [Protocol::HttpProtobuf, Protocol::HttpJson] {
             let req = request(100, 1000);
-            let (parts, too_large) = encode_requests(&req, p, 10_000).unwrap();
+            let (parts, too_large) = encode_requests(&req, p, 10_000, &mut Vec::new()).unwrap();
             assert_eq!(too_large, 0);
             assert!(parts.len() >= 10, "{}", parts.len());
             assert_eq!(parts.iter().map(|r| r.spans).sum::<usize>(), 100);
@@ -316,7 +351,8 @@ mod tests {
     fn a_single_span_over_the_limit_is_left_out_and_counted() {
         let mut req = request(3, 10);
         req.resource_spans[0].scope_spans[0].spans[1].name = "y".repeat(5000);
-        let (parts, too_large) = encode_requests(&req, Protocol::HttpProtobuf, 2000).unwrap();
+        let (parts, too_large) =
+            encode_requests(&req, Protocol::HttpProtobuf, 2000, &mut Vec::new()).unwrap();
         assert_eq!(too_large, 1);
         assert_eq!(parts.iter().map(|r| r.spans).sum::<usize>(), 2);
     }
