@@ -7,8 +7,10 @@
 //! true times, after the fact) and an optional agent id.
 //!
 //! Events are plain owned data built with chained setters; building one does no I/O
-//! and takes no lock.
+//! and takes no lock. Names that are usually literals (model, provider, tool name,
+//! action and error types) are `Cow<'static, str>`: a literal costs no allocation.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -194,13 +196,13 @@ pub struct LlmEvent {
     /// Common fields.
     pub common: EventCommon,
     /// Requested model, e.g. `gpt-4o` (`gen_ai.request.model`).
-    pub model: String,
+    pub model: Cow<'static, str>,
     /// Model that answered, if it differs (`gen_ai.response.model`).
-    pub response_model: Option<String>,
+    pub response_model: Option<Cow<'static, str>>,
     /// Provider, e.g. `openai` (`gen_ai.provider.name`).
-    pub provider: Option<String>,
+    pub provider: Option<Cow<'static, str>>,
     /// Operation name (`gen_ai.operation.name`); `chat` when not set.
-    pub operation: Option<String>,
+    pub operation: Option<Cow<'static, str>>,
     /// What was sent to the model.
     pub prompt: Option<Content>,
     /// What the model answered.
@@ -219,7 +221,7 @@ pub struct LlmEvent {
 
 impl LlmEvent {
     /// An LLM call to `model`, started now.
-    pub fn new(model: impl Into<String>) -> Self {
+    pub fn new(model: impl Into<Cow<'static, str>>) -> Self {
         LlmEvent {
             common: EventCommon::now(),
             model: model.into(),
@@ -237,17 +239,17 @@ impl LlmEvent {
     }
     common_setters!();
     /// Sets the provider (`openai`, `anthropic`, …).
-    pub fn provider(mut self, p: impl Into<String>) -> Self {
+    pub fn provider(mut self, p: impl Into<Cow<'static, str>>) -> Self {
         self.provider = Some(p.into());
         self
     }
     /// Sets the model that answered.
-    pub fn response_model(mut self, m: impl Into<String>) -> Self {
+    pub fn response_model(mut self, m: impl Into<Cow<'static, str>>) -> Self {
         self.response_model = Some(m.into());
         self
     }
     /// Sets the operation name (default `chat`).
-    pub fn operation(mut self, op: impl Into<String>) -> Self {
+    pub fn operation(mut self, op: impl Into<Cow<'static, str>>) -> Self {
         self.operation = Some(op.into());
         self
     }
@@ -292,7 +294,7 @@ pub struct ActionEvent {
     /// Common fields.
     pub common: EventCommon,
     /// What kind of action, e.g. `plan` (the span name).
-    pub action_type: String,
+    pub action_type: Cow<'static, str>,
     /// Inputs of the action.
     pub params: Option<Value>,
     /// Outputs of the action.
@@ -305,7 +307,7 @@ pub struct ActionEvent {
 
 impl ActionEvent {
     /// An action of the given type, started now.
-    pub fn new(action_type: impl Into<String>) -> Self {
+    pub fn new(action_type: impl Into<Cow<'static, str>>) -> Self {
         ActionEvent {
             common: EventCommon::now(),
             action_type: action_type.into(),
@@ -344,7 +346,7 @@ pub struct ToolEvent {
     /// Common fields.
     pub common: EventCommon,
     /// Tool name (`gen_ai.tool.name`).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// The model's id for this call (`gen_ai.tool.call.id`).
     pub call_id: Option<String>,
     /// Arguments.
@@ -357,7 +359,7 @@ pub struct ToolEvent {
 
 impl ToolEvent {
     /// A call of the named tool, started now.
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
         ToolEvent {
             common: EventCommon::now(),
             name: name.into(),
@@ -397,7 +399,7 @@ pub struct ErrorEvent {
     /// Common fields.
     pub common: EventCommon,
     /// Error type, e.g. the Rust type name or an error class (`error.type`).
-    pub error_type: String,
+    pub error_type: Cow<'static, str>,
     /// An error code, if there is one.
     pub code: Option<String>,
     /// Human-readable details (`exception.message`).
@@ -410,7 +412,7 @@ pub struct ErrorEvent {
 
 impl ErrorEvent {
     /// An error of the given type, now.
-    pub fn new(error_type: impl Into<String>) -> Self {
+    pub fn new(error_type: impl Into<Cow<'static, str>>) -> Self {
         ErrorEvent {
             common: EventCommon::now(),
             error_type: error_type.into(),

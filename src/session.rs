@@ -5,6 +5,7 @@
 //! its end time, and moved into the export queue. Everything else (attributes,
 //! truncation, JSON) happens on the export thread.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -300,7 +301,7 @@ impl Session {
 
     /// Opens an action scope: a span that stays open until [`ActionScope::end`] (or
     /// drop), with what is recorded through it nested under it.
-    pub fn start_action(&self, action_type: impl Into<String>) -> ActionScope {
+    pub fn start_action(&self, action_type: impl Into<Cow<'static, str>>) -> ActionScope {
         ActionScope::open(self.inner.clone(), None, ActionEvent::new(action_type))
     }
 
@@ -308,7 +309,7 @@ impl Session {
     /// the session ends as `Fail` with the panic message and the panic goes on.
     pub fn action<T>(
         &self,
-        action_type: impl Into<String>,
+        action_type: impl Into<Cow<'static, str>>,
         f: impl FnOnce(&ActionScope) -> T,
     ) -> T {
         let scope = self.start_action(action_type);
@@ -322,7 +323,7 @@ impl Session {
     /// session ends as `Fail` with the panic message and the panic goes on.
     pub fn tool<A, T, E>(
         &self,
-        name: impl Into<String>,
+        name: impl Into<Cow<'static, str>>,
         args: &A,
         f: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E>
@@ -536,7 +537,7 @@ fn guard_panic<T>(
 fn run_tool<A, T, E>(
     session: &Arc<SessionInner>,
     scope: Option<&Arc<ScopeInner>>,
-    name: String,
+    name: Cow<'static, str>,
     args: &A,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E>
@@ -641,7 +642,7 @@ impl ActionScope {
     }
 
     /// Opens a nested action.
-    pub fn start_action(&self, action_type: impl Into<String>) -> ActionScope {
+    pub fn start_action(&self, action_type: impl Into<Cow<'static, str>>) -> ActionScope {
         ActionScope::open(
             self.inner.session.clone(),
             Some(self.inner.clone()),
@@ -652,7 +653,7 @@ impl ActionScope {
     /// Runs a tool call inside this action; see [`Session::tool`].
     pub fn tool<A, T, E>(
         &self,
-        name: impl Into<String>,
+        name: impl Into<Cow<'static, str>>,
         args: &A,
         f: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, E>

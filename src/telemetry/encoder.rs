@@ -307,6 +307,14 @@ impl EventToSpanEncoder {
         KeyValue::new(key, self.cut(s))
     }
 
+    /// A name attribute; a literal stays borrowed (no copy until export).
+    fn name_kv(&self, key: &'static str, s: Cow<'static, str>) -> KeyValue {
+        match s {
+            Cow::Borrowed(b) if b.len() <= self.max_value_len => KeyValue::new(key, b),
+            other => KeyValue::new(key, self.cut(other.into_owned())),
+        }
+    }
+
     fn json_kv(&self, key: &'static str, v: Json) -> KeyValue {
         KeyValue::new(key, self.cut(json_string(v)))
     }
@@ -379,21 +387,19 @@ impl EventToSpanEncoder {
 
     fn llm(&self, e: LlmEvent, def: &mut SpanDefinition) {
         let a = &mut def.attributes;
-        let op = e.operation.unwrap_or_else(|| "chat".to_owned());
-        let model = self.cut(e.model);
+        let op = e.operation.unwrap_or(Cow::Borrowed("chat"));
+        let model = self.cut(e.model.into_owned());
         def.name = span_name(&op, &model);
         def.kind = SpanKind::Client;
         a.push(KeyValue::new(attr::SPAN_KIND, "llm"));
-        a.push(self.str_kv(attr::GEN_AI_OPERATION, op));
+        a.push(self.name_kv(attr::GEN_AI_OPERATION, op));
         if let Some(p) = e.provider {
-            a.push(self.str_kv(attr::GEN_AI_PROVIDER, p));
+            a.push(self.name_kv(attr::GEN_AI_PROVIDER, p));
         }
-        a.push(KeyValue::new(
-            attr::GEN_AI_RESPONSE_MODEL,
-            e.response_model
-                .map(|m| self.cut(m))
-                .unwrap_or_else(|| model.clone()),
-        ));
+        // Only when known: the semantic conventions want the model that answered.
+        if let Some(m) = e.response_model {
+            a.push(self.name_kv(attr::GEN_AI_RESPONSE_MODEL, m));
+        }
         a.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, model));
         if let Some(t) = e.input_tokens {
             a.push(KeyValue::new(attr::GEN_AI_INPUT_TOKENS, clamp_i64(t)));
@@ -438,7 +444,7 @@ impl EventToSpanEncoder {
 
     fn tool(&self, e: ToolEvent, def: &mut SpanDefinition) {
         let a = &mut def.attributes;
-        let name = self.cut(e.name);
+        let name = self.cut(e.name.into_owned());
         def.name = span_name("execute_tool", &name);
         a.push(KeyValue::new(attr::SPAN_KIND, "tool"));
         a.push(KeyValue::new(attr::GEN_AI_OPERATION, "execute_tool"));
@@ -461,7 +467,7 @@ impl EventToSpanEncoder {
 
     fn action(&self, e: ActionEvent, def: &mut SpanDefinition) {
         let a = &mut def.attributes;
-        let action_type = self.cut(e.action_type);
+        let action_type = self.cut(e.action_type.into_owned());
         def.name = if action_type.is_empty() {
             Cow::Borrowed("action")
         } else {
@@ -487,7 +493,7 @@ impl EventToSpanEncoder {
 
     fn error(&self, e: ErrorEvent, placement: &Placement, def: &mut SpanDefinition) {
         let a = &mut def.attributes;
-        let error_type = self.cut(e.error_type);
+        let error_type = self.cut(e.error_type.into_owned());
         def.name = span_name("error", &error_type);
         a.push(KeyValue::new(attr::SPAN_KIND, "error"));
         a.push(KeyValue::new(attr::ERROR_TYPE, error_type.clone()));
@@ -765,9 +771,9 @@ mod tests {
             get(&s, attr::GEN_AI_REQUEST_MODEL).unwrap().as_str(),
             "gpt-4o"
         );
-        assert_eq!(
-            get(&s, attr::GEN_AI_RESPONSE_MODEL).unwrap().as_str(),
-            "gpt-4o"
+        assert!(
+            get(&s, attr::GEN_AI_RESPONSE_MODEL).is_none(),
+            "not given, not guessed"
         );
         assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(12)));
         assert_eq!(get(&s, attr::GEN_AI_OUTPUT_TOKENS), Some(&Value::I64(40)));
