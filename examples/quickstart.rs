@@ -11,8 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agentops::{
-    ChatMessage, Client, ConsoleMode, EndState, LlmEvent, OtelConfig, OtelConfigBuilder,
-    DEFAULT_TRACES_FILE,
+    ChatMessage, Client, ConsoleMode, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, DEFAULT_TRACES_FILE,
 };
 
 #[derive(Debug)]
@@ -65,23 +64,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         // The first search fails; the agent records the error and retries.
         let first: Result<String, SearchError> =
-            plan.tool("web_search", &"largest city japan", || {
-                Err(SearchError("timeout after 2s".into()))
-            });
+            plan.tool("web_search", &"largest city japan", || Err(SearchError("timeout after 2s".into())));
         assert!(first.is_err());
         let result: Result<String, SearchError> =
-            plan.tool("web_search", &"largest city japan population", || {
-                Ok("Tokyo: 37.4 million".into())
-            });
+            plan.tool("web_search", &"largest city japan population", || Ok("Tokyo: 37.4 million".into()));
 
         let call = LlmEvent::new("gpt-4o-mini");
         let (answer, tin, tout) = fake_llm("gpt-4o-mini", &result.unwrap_or_default());
         plan.record(
-            call.provider("openai")
-                .prompt(thought)
-                .completion(answer.clone())
-                .tokens(tin, tout)
-                .cost(0.000_08),
+            call.provider("openai").prompt(thought).completion(answer.clone()).tokens(tin, tout).cost(0.000_08),
         );
         plan.returns(&answer);
     });

@@ -42,9 +42,7 @@ impl std::panic::RefUnwindSafe for Client {}
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("disabled", &self.inner.manager.is_none())
-            .finish()
+        f.debug_struct("Client").field("disabled", &self.inner.manager.is_none()).finish()
     }
 }
 
@@ -76,6 +74,7 @@ impl SessionBuilder<'_> {
         Session::start(
             m.map(TelemetryManager::create_session_tracer),
             m.map(|m| m.pipeline().clone()),
+            m.and_then(TelemetryManager::agentops),
             self.tags,
             self.parent,
         )
@@ -87,17 +86,8 @@ impl Client {
     /// only if a local resource (a traces file, the thread) cannot be had.
     pub fn new(config: OtelConfig) -> Result<Client, Error> {
         let shutdown_timeout = config.shutdown_timeout;
-        let manager = if config.disabled {
-            None
-        } else {
-            Some(TelemetryManager::new(config)?)
-        };
-        Ok(Client {
-            inner: Arc::new(ClientInner {
-                manager,
-                shutdown_timeout,
-            }),
-        })
+        let manager = if config.disabled { None } else { Some(TelemetryManager::new(config)?) };
+        Ok(Client { inner: Arc::new(ClientInner { manager, shutdown_timeout }) })
     }
 
     /// A client configured from the environment ([`OtelConfig::from_env`]).
@@ -112,20 +102,13 @@ impl Client {
 
     /// A builder for a session with more options.
     pub fn session(&self) -> SessionBuilder<'_> {
-        SessionBuilder {
-            client: self,
-            tags: Vec::new(),
-            parent: None,
-        }
+        SessionBuilder { client: self, tags: Vec::new(), parent: None }
     }
 
     /// The tracer of this client's provider, for the application's own spans (start
     /// them in [`Session::context`] to put them in a session). `None` when disabled.
     pub fn tracer(&self) -> Option<&SdkTracer> {
-        self.inner
-            .manager
-            .as_ref()
-            .map(TelemetryManager::create_session_tracer)
+        self.inner.manager.as_ref().map(TelemetryManager::create_session_tracer)
     }
 
     /// Exports everything recorded before this call; waits at most `timeout`.
@@ -149,11 +132,7 @@ impl Client {
 
     /// A snapshot of the pipeline's counters.
     pub fn stats(&self) -> Stats {
-        self.inner
-            .manager
-            .as_ref()
-            .map(TelemetryManager::stats)
-            .unwrap_or_default()
+        self.inner.manager.as_ref().map(TelemetryManager::stats).unwrap_or_default()
     }
 
     /// Whether telemetry is off.

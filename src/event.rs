@@ -35,12 +35,7 @@ pub enum EventType {
 
 impl EventType {
     /// All event types, in a fixed order (used for per-type counters).
-    pub const ALL: [EventType; 4] = [
-        EventType::Llm,
-        EventType::Action,
-        EventType::Tool,
-        EventType::Error,
-    ];
+    pub const ALL: [EventType; 4] = [EventType::Llm, EventType::Action, EventType::Tool, EventType::Error];
 
     /// The AgentOps wire name: `llms`, `actions`, `tools` or `errors`.
     pub fn as_str(self) -> &'static str {
@@ -83,12 +78,7 @@ pub struct EventCommon {
 
 impl EventCommon {
     fn now() -> Self {
-        EventCommon {
-            id: ids::new_uuid(),
-            started_at: SystemTime::now(),
-            ended_at: None,
-            agent_id: None,
-        }
+        EventCommon { id: ids::new_uuid(), started_at: SystemTime::now(), ended_at: None, agent_id: None }
     }
 }
 
@@ -114,10 +104,7 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A message with the given role and content.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        ChatMessage {
-            role: role.into(),
-            content: content.into(),
-        }
+        ChatMessage { role: role.into(), content: content.into() }
     }
 }
 
@@ -505,10 +492,7 @@ impl Event {
 
     /// A reference to this event, for [`ErrorEvent::trigger`].
     pub fn as_ref(&self) -> EventRef {
-        EventRef {
-            id: self.common().id,
-            event_type: self.event_type(),
-        }
+        EventRef { id: self.common().id, event_type: self.event_type() }
     }
 }
 

@@ -40,19 +40,20 @@ pub mod telemetry;
 
 pub use client::{Client, SessionBuilder};
 pub use config::{
-    BatchConfig, ConfigError, Formatter, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol,
-    DEFAULT_TRACES_FILE,
+    AgentOpsConfig, AgentOpsProtocol, ApiKey, DEFAULT_API_ENDPOINT, DEFAULT_APP_URL, DEFAULT_EXPORTER_ENDPOINT,
+};
+pub use config::{
+    BatchConfig, ConfigError, Formatter, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol, DEFAULT_TRACES_FILE,
 };
 pub use error::Error;
 pub use event::{
-    ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType,
-    LlmEvent, ToolEvent,
+    ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, ToolEvent,
 };
 pub use session::{ActionScope, EndState, EventCounts, Session, SessionSummary};
 pub use telemetry::encoder::EventToSpanEncoder;
 pub use telemetry::exporters::{
-    ConsoleExporter, ConsoleMode, ExportBatch, ExportContext, ExportError, ExportErrorKind,
-    ExportOutcome, Exporter, FileExporter, InMemoryExporter, OtlpExporter,
+    ConsoleExporter, ConsoleMode, ExportBatch, ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter,
+    FileExporter, InMemoryExporter, LegacySessionExporter, OtlpExporter, SessionExporter, SessionStart,
 };
 pub use telemetry::retry::RetryPolicy;
 pub use telemetry::stats::{ExporterStats, Stats};

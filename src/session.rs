@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
-    TraceState, Tracer as _,
+    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
 };
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
@@ -22,9 +21,11 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::config::AgentOpsConfig;
 use crate::event::{ActionEvent, ErrorEvent, Event, EventRef, EventType, ToolEvent};
 use crate::telemetry::encoder::{attr, event_span_id, string_array, Placement, RecordedEvent};
 use crate::telemetry::exporters::console::human_duration;
+use crate::telemetry::exporters::SessionStart;
 use crate::telemetry::ids;
 use crate::telemetry::processor::SessionMark;
 use crate::telemetry::stats::Counters;
@@ -116,6 +117,11 @@ pub struct SessionSummary {
     pub cost: f64,
     /// Whether the session was sampled (exported).
     pub sampled: bool,
+    /// The session's page on the AgentOps dashboard, when exporting to AgentOps.
+    pub replay_url: Option<String>,
+    /// The cost AgentOps computed for the session (legacy v2 protocol), filled in
+    /// by [`Session::end_and_flush`]; `None` otherwise.
+    pub token_cost: Option<f64>,
 }
 
 impl fmt::Display for SessionSummary {
@@ -152,6 +158,7 @@ pub(crate) struct SessionInner {
     errored: AtomicBool,
     summary: Mutex<Option<SessionSummary>>,
     pipeline: Option<Arc<Pipeline>>,
+    replay_url: Option<String>,
 }
 
 /// One agent run: a trace whose root span is the session. Cheap to clone; clones
@@ -185,9 +192,7 @@ fn add_f64(a: &AtomicU64, v: f64) {
     if !v.is_finite() {
         return;
     }
-    let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
-        Some((f64::from_bits(bits) + v).to_bits())
-    });
+    let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + v).to_bits()));
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -203,6 +208,7 @@ impl Session {
     pub(crate) fn start(
         tracer: Option<&SdkTracer>,
         pipeline: Option<Arc<Pipeline>>,
+        agentops: Option<&AgentOpsConfig>,
         tags: Vec<String>,
         parent: Option<SpanContext>,
     ) -> Session {
@@ -228,12 +234,7 @@ impl Session {
             // Telemetry disabled: a session that only counts and summarizes.
             None => {
                 let u = ids::new_uuid();
-                (
-                    None,
-                    TraceId::from_bytes(*u.as_bytes()),
-                    ids::new_span_id(),
-                    false,
-                )
+                (None, TraceId::from_bytes(*u.as_bytes()), ids::new_span_id(), false)
             }
         };
         let id = Uuid::from_bytes(trace_id.to_bytes());
@@ -245,6 +246,13 @@ impl Session {
             span.set_attribute(KeyValue::new(attr::CONVERSATION_ID, v));
             span
         });
+        let replay_url = agentops.map(|a| a.replay_url(&id));
+        if let Some(p) = pipeline.as_ref().filter(|_| sampled) {
+            p.session_started(SessionStart { session_id: id, tags: tags.clone(), started_at });
+        }
+        if let Some(url) = &replay_url {
+            log::info!(target: "agentops", "session {id} started; replay: {url}");
+        }
         Session {
             inner: Arc::new(SessionInner {
                 id,
@@ -263,6 +271,7 @@ impl Session {
                 errored: AtomicBool::new(false),
                 summary: Mutex::new(None),
                 pipeline,
+                replay_url,
             }),
         }
     }
@@ -307,11 +316,7 @@ impl Session {
 
     /// Runs `f` inside an action scope and ends the scope after it. If `f` panics,
     /// the session ends as `Fail` with the panic message and the panic goes on.
-    pub fn action<T>(
-        &self,
-        action_type: impl Into<Cow<'static, str>>,
-        f: impl FnOnce(&ActionScope) -> T,
-    ) -> T {
+    pub fn action<T>(&self, action_type: impl Into<Cow<'static, str>>, f: impl FnOnce(&ActionScope) -> T) -> T {
         let scope = self.start_action(action_type);
         let out = guard_panic(&self.inner, None, || f(&scope));
         scope.end();
@@ -346,8 +351,35 @@ impl Session {
     /// summary and changes nothing.
     pub fn end(&self, state: EndState, reason: impl Into<String>) -> SessionSummary {
         let reason = reason.into();
-        self.inner
-            .end(state, (!reason.is_empty()).then_some(reason))
+        self.inner.end(state, (!reason.is_empty()).then_some(reason))
+    }
+
+    /// Ends the session like [`end`](Self::end), then waits (at most `timeout`)
+    /// until everything recorded so far is exported, and fills in what the
+    /// backend answered ([`SessionSummary::token_cost`] with the legacy AgentOps
+    /// protocol). The one session call that waits on the network, by request.
+    pub fn end_and_flush(
+        &self,
+        state: EndState,
+        reason: impl Into<String>,
+        timeout: Duration,
+    ) -> Result<SessionSummary, crate::Error> {
+        let mut summary = self.end(state, reason);
+        if let Some(p) = &self.inner.pipeline {
+            p.flush(timeout)?;
+            if let Some(cost) = p.costs.take(&self.inner.id) {
+                summary.token_cost = Some(cost);
+                if let Some(stored) = self.inner.summary.lock().as_mut() {
+                    stored.token_cost = Some(cost);
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The session's page on the AgentOps dashboard, when exporting to AgentOps.
+    pub fn replay_url(&self) -> Option<&str> {
+        self.inner.replay_url.as_deref()
     }
 }
 
@@ -377,11 +409,7 @@ impl SessionInner {
         }
         pipeline.submit(Message::Event(Box::new(RecordedEvent {
             event,
-            placement: Placement {
-                trace_id: self.trace_id,
-                parent_span_id,
-                session_id: self.id_str.clone(),
-            },
+            placement: Placement { trace_id: self.trace_id, parent_span_id, session_id: self.id_str.clone() },
             errored,
         })));
     }
@@ -412,6 +440,8 @@ impl SessionInner {
             output_tokens: get(&self.output_tokens),
             cost: f64::from_bits(get(&self.cost_bits)),
             sampled: self.sampled,
+            replay_url: self.replay_url.clone(),
+            token_cost: None,
         };
         let root = self.root.lock().take();
         if let (Some(p), false) = (&self.pipeline, self.sampled) {
@@ -437,19 +467,17 @@ impl SessionInner {
             root.set_attributes(attrs);
             let errored = self.errored.load(Ordering::Relaxed);
             root.set_status(match state {
-                EndState::Fail => Status::error(
-                    summary
-                        .end_state_reason
-                        .clone()
-                        .unwrap_or_else(|| "Fail".into()),
-                ),
+                EndState::Fail => Status::error(summary.end_state_reason.clone().unwrap_or_else(|| "Fail".into())),
                 EndState::Success => Status::Ok,
-                EndState::Indeterminate if errored => {
-                    Status::error("an error was recorded in the session")
-                }
+                EndState::Indeterminate if errored => Status::error("an error was recorded in the session"),
                 EndState::Indeterminate => Status::Unset,
             });
             root.end_with_timestamp(ended_at);
+        }
+        if let Some(url) = &self.replay_url {
+            log::info!(target: "agentops", "session {} ended ({state}); {summary}; replay: {url}", self.id);
+        } else {
+            log::info!(target: "agentops", "session {} ended ({state}); {summary}", self.id);
         }
         *slot = Some(summary.clone());
         summary
@@ -462,37 +490,22 @@ impl Drop for SessionInner {
             if std::thread::panicking() {
                 self.end(EndState::Fail, Some("dropped while panicking".into()));
             } else {
-                self.end(
-                    EndState::Indeterminate,
-                    Some("session dropped without end()".into()),
-                );
+                self.end(EndState::Indeterminate, Some("session dropped without end()".into()));
             }
         }
     }
 }
 
 fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
-    let flags = if session.sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
+    let flags = if session.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
     // Marked not remote: the span lives in this process, its children are local.
     let sc = SpanContext::new(session.trace_id, span_id, flags, false, TraceState::NONE);
-    Context::new()
-        .with_remote_span_context(sc)
-        .with_value(SessionMark {
-            session_id: session.id_str.clone(),
-        })
+    Context::new().with_remote_span_context(sc).with_value(SessionMark { session_id: session.id_str.clone() })
 }
 
 /// Records `event` under `scope` (or the session root), counting it and propagating
 /// an error to every open ancestor.
-fn record_under(
-    session: &Arc<SessionInner>,
-    scope: Option<&Arc<ScopeInner>>,
-    mut event: Event,
-) -> EventRef {
+fn record_under(session: &Arc<SessionInner>, scope: Option<&Arc<ScopeInner>>, mut event: Event) -> EventRef {
     let common = event.common_mut();
     if common.ended_at.is_none() {
         common.ended_at = Some(SystemTime::now());
@@ -514,20 +527,12 @@ fn record_under(
 
 /// Runs `f`; on panic, records the panic as an error, ends the session as `Fail`
 /// with the message, and resumes the panic.
-fn guard_panic<T>(
-    session: &Arc<SessionInner>,
-    scope: Option<&Arc<ScopeInner>>,
-    f: impl FnOnce() -> T,
-) -> T {
+fn guard_panic<T>(session: &Arc<SessionInner>, scope: Option<&Arc<ScopeInner>>, f: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(v) => v,
         Err(payload) => {
             let msg = panic_message(&*payload);
-            record_under(
-                session,
-                scope,
-                ErrorEvent::new("panic").details(msg.clone()).into(),
-            );
+            record_under(session, scope, ErrorEvent::new("panic").details(msg.clone()).into());
             session.end(EndState::Fail, Some(format!("panic: {msg}")));
             resume_unwind(payload)
         }
@@ -554,9 +559,7 @@ where
         }
         Err(e) => {
             let tool = record_under(session, scope, event.logs(format!("error: {e}")).into());
-            let err = ErrorEvent::new(std::any::type_name::<E>())
-                .details(e.to_string())
-                .trigger(tool);
+            let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
             record_under(session, scope, err.into());
         }
     }
@@ -582,18 +585,12 @@ pub struct ActionScope {
 
 impl fmt::Debug for ActionScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ActionScope")
-            .field("span_id", &self.inner.span_id)
-            .finish()
+        f.debug_struct("ActionScope").field("span_id", &self.inner.span_id).finish()
     }
 }
 
 impl ActionScope {
-    fn open(
-        session: Arc<SessionInner>,
-        parent: Option<Arc<ScopeInner>>,
-        event: ActionEvent,
-    ) -> ActionScope {
+    fn open(session: Arc<SessionInner>, parent: Option<Arc<ScopeInner>>, event: ActionEvent) -> ActionScope {
         // Counted when opened: a summary taken while it is open includes it.
         session.counts[EventType::Action.index()].fetch_add(1, Ordering::Relaxed);
         ActionScope {
@@ -609,10 +606,7 @@ impl ActionScope {
 
     /// The action's event reference.
     pub fn event_ref(&self) -> Option<EventRef> {
-        self.inner.event.lock().as_ref().map(|e| EventRef {
-            id: e.common.id,
-            event_type: EventType::Action,
-        })
+        self.inner.event.lock().as_ref().map(|e| EventRef { id: e.common.id, event_type: EventType::Action })
     }
 
     /// Sets the action's inputs.
@@ -643,11 +637,7 @@ impl ActionScope {
 
     /// Opens a nested action.
     pub fn start_action(&self, action_type: impl Into<Cow<'static, str>>) -> ActionScope {
-        ActionScope::open(
-            self.inner.session.clone(),
-            Some(self.inner.clone()),
-            ActionEvent::new(action_type),
-        )
+        ActionScope::open(self.inner.session.clone(), Some(self.inner.clone()), ActionEvent::new(action_type))
     }
 
     /// Runs a tool call inside this action; see [`Session::tool`].
@@ -683,10 +673,7 @@ impl ScopeInner {
         };
         event.common.ended_at = Some(SystemTime::now());
         let errored = self.errored.load(Ordering::Relaxed) || panicking;
-        let parent = self
-            .parent
-            .as_ref()
-            .map_or(self.session.root_span_id, |p| p.span_id);
+        let parent = self.parent.as_ref().map_or(self.session.root_span_id, |p| p.span_id);
         self.session.send(Event::Action(event), parent, errored);
     }
 }
@@ -711,16 +698,13 @@ mod tests {
             started_at: SystemTime::UNIX_EPOCH,
             ended_at: SystemTime::UNIX_EPOCH,
             duration: Duration::from_millis(62_300),
-            event_counts: EventCounts {
-                llms: 2,
-                tools: 1,
-                actions: 1,
-                errors: 1,
-            },
+            event_counts: EventCounts { llms: 2, tools: 1, actions: 1, errors: 1 },
             input_tokens: 0,
             output_tokens: 0,
             cost: 0.001234,
             sampled: true,
+            replay_url: None,
+            token_cost: None,
         };
         assert_eq!(
             s.to_string(),
@@ -730,28 +714,16 @@ mod tests {
 
     #[test]
     fn disabled_sessions_still_summarize() {
-        let s = Session::start(None, None, vec!["t".into()], None);
+        let s = Session::start(None, None, None, vec!["t".into()], None);
         s.record(crate::LlmEvent::new("m").tokens(3, 4).cost(0.5));
         s.record(crate::LlmEvent::new("m").tokens(1, 1).cost(f64::NAN));
         let a = s.start_action("plan");
         a.record(ErrorEvent::new("x"));
         a.end();
         let sum = s.end(EndState::Success, "ok");
-        assert_eq!(
-            sum.event_counts,
-            EventCounts {
-                llms: 2,
-                tools: 0,
-                actions: 1,
-                errors: 1
-            }
-        );
+        assert_eq!(sum.event_counts, EventCounts { llms: 2, tools: 0, actions: 1, errors: 1 });
         assert_eq!((sum.input_tokens, sum.output_tokens), (4, 5));
         assert_eq!(sum.cost, 0.5);
-        assert_eq!(
-            s.end(EndState::Fail, "again"),
-            sum,
-            "second end changes nothing"
-        );
+        assert_eq!(s.end(EndState::Fail, "again"), sum, "second end changes nothing");
     }
 }

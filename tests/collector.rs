@@ -39,10 +39,7 @@ fn rotel_bin() -> Option<PathBuf> {
 #[test]
 fn sessions_pass_through_a_real_collector_in_both_encodings() {
     let Some(bin) = rotel_bin() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install rotel (see .ci/run)"
-        );
+        assert!(std::env::var_os("CI").is_none(), "CI must install rotel (see .ci/run)");
         eprintln!("skipped: rotel not installed (run .ci/run, or set ROTEL_BIN)");
         return;
     };
@@ -52,24 +49,10 @@ fn sessions_pass_through_a_real_collector_in_both_encodings() {
     let log = std::env::temp_dir().join(format!("rotel-{http_port}.log"));
     let _rotel = KillOnDrop(
         Command::new(&bin)
-            .args([
-                "start",
-                "--otlp-http-endpoint",
-                &format!("127.0.0.1:{http_port}"),
-            ])
+            .args(["start", "--otlp-http-endpoint", &format!("127.0.0.1:{http_port}")])
             .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc_port}")])
-            .args([
-                "--exporter",
-                "otlp",
-                "--otlp-exporter-endpoint",
-                &sink.base_url(),
-            ])
-            .args([
-                "--otlp-exporter-protocol",
-                "http",
-                "--batch-timeout",
-                "100ms",
-            ])
+            .args(["--exporter", "otlp", "--otlp-exporter-endpoint", &sink.base_url()])
+            .args(["--otlp-exporter-protocol", "http", "--batch-timeout", "100ms"])
             .arg("--log-file")
             .arg(&log)
             .stdout(Stdio::null())
@@ -94,12 +77,7 @@ fn sessions_pass_through_a_real_collector_in_both_encodings() {
         )
         .unwrap();
         let s = client.start_session(&[format!("{protocol:?}")]);
-        s.record(
-            LlmEvent::new("gpt-4o")
-                .prompt("hi")
-                .completion("hello")
-                .tokens(2, 3),
-        );
+        s.record(LlmEvent::new("gpt-4o").prompt("hi").completion("hello").tokens(2, 3));
         let scope = s.start_action("plan");
         scope.record(ToolEvent::new("search").params(&"q"));
         scope.end();
@@ -110,9 +88,7 @@ fn sessions_pass_through_a_real_collector_in_both_encodings() {
     }
 
     assert!(
-        sink.wait_until(Duration::from_secs(60), |s| distinct_spans(
-            &s.accepted_spans()
-        ) >= 8),
+        sink.wait_until(Duration::from_secs(60), |s| distinct_spans(&s.accepted_spans()) >= 8),
         "the collector forwarded {} of 8 spans",
         distinct_spans(&sink.accepted_spans())
     );
@@ -122,18 +98,10 @@ fn sessions_pass_through_a_real_collector_in_both_encodings() {
     for id in sessions {
         let t = &traces[&id.as_bytes().to_vec()];
         let names: std::collections::BTreeSet<&str> = t.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(
-            names,
-            ["chat gpt-4o", "execute_tool search", "plan", "session"].into()
-        );
+        assert_eq!(names, ["chat gpt-4o", "execute_tool search", "plan", "session"].into());
         for s in t {
-            assert_eq!(
-                attr_str(&s.attributes, "session.id"),
-                Some(id.to_string().as_str())
-            );
+            assert_eq!(attr_str(&s.attributes, "session.id"), Some(id.to_string().as_str()));
         }
     }
-    assert!(spans
-        .iter()
-        .all(|(_, res)| attr_str(res, "service.name") == Some("collector-interop")));
+    assert!(spans.iter().all(|(_, res)| attr_str(res, "service.name") == Some("collector-interop")));
 }

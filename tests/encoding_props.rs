@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use agentops::otel::ExportTraceServiceRequest;
 use agentops::{
-    ActionEvent, ChatMessage, Client, EndState, ErrorEvent, Event, ExportBatch, ExportContext,
-    ExportError, ExportOutcome, Exporter, LlmEvent, OtelConfig, ToolEvent,
+    ActionEvent, ChatMessage, Client, EndState, ErrorEvent, Event, ExportBatch, ExportContext, ExportError,
+    ExportOutcome, Exporter, LlmEvent, OtelConfig, ToolEvent,
 };
 use opentelemetry_proto::tonic::common::v1::any_value;
 use parking_lot::Mutex;
@@ -28,11 +28,7 @@ impl Exporter for RoundTrip {
     fn name(&self) -> &str {
         "round-trip"
     }
-    fn export(
-        &mut self,
-        batch: &ExportBatch,
-        _cx: &ExportContext<'_>,
-    ) -> Result<ExportOutcome, ExportError> {
+    fn export(&mut self, batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let req = batch.to_otlp();
         let mut problems = self.problems.lock();
         let pb = req.encode_to_vec();
@@ -41,9 +37,7 @@ impl Exporter for RoundTrip {
             Ok(_) => problems.push("protobuf round trip changed the request".into()),
             Err(e) => problems.push(format!("protobuf does not decode: {e}")),
         }
-        match serde_json::to_vec(req)
-            .map(|js| serde_json::from_slice::<ExportTraceServiceRequest>(&js))
-        {
+        match serde_json::to_vec(req).map(|js| serde_json::from_slice::<ExportTraceServiceRequest>(&js)) {
             Ok(Ok(back)) if &back == req => {}
             Ok(Ok(back)) => {
                 let (a, b) = (format!("{req:#?}"), format!("{back:#?}"));
@@ -59,17 +53,10 @@ impl Exporter for RoundTrip {
             Ok(Err(e)) => problems.push(format!("JSON does not decode: {e}")),
             Err(e) => problems.push(format!("JSON does not encode: {e}")),
         }
-        for span in req
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-        {
+        for span in req.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
             *self.spans.lock() += 1;
             for kv in &span.attributes {
-                if let Some(any_value::Value::StringValue(s)) =
-                    kv.value.as_ref().and_then(|v| v.value.as_ref())
-                {
+                if let Some(any_value::Value::StringValue(s)) = kv.value.as_ref().and_then(|v| v.value.as_ref()) {
                     if s.len() > LIMIT {
                         problems.push(format!("{} is {} bytes, over the limit", kv.key, s.len()));
                     }
@@ -98,26 +85,13 @@ fn json() -> impl Strategy<Value = Json> {
 }
 
 fn number() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        any::<f64>(),
-        Just(f64::NAN),
-        Just(f64::INFINITY),
-        Just(f64::NEG_INFINITY),
-        Just(-0.0)
-    ]
+    prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(-0.0)]
 }
 
 fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
-        (
-            any::<String>(),
-            any::<String>(),
-            any::<String>(),
-            any::<u64>(),
-            number(),
-            json()
-        )
-            .prop_map(|(model, prompt, completion, tokens, cost, params)| {
+        (any::<String>(), any::<String>(), any::<String>(), any::<u64>(), number(), json()).prop_map(
+            |(model, prompt, completion, tokens, cost, params)| {
                 let mut e = LlmEvent::new(model)
                     .prompt(vec![ChatMessage::new(prompt.clone(), prompt)])
                     .completion(completion)
@@ -125,7 +99,8 @@ fn event() -> impl Strategy<Value = Event> {
                     .cost(cost);
                 e.params = Some(params);
                 Event::from(e)
-            }),
+            }
+        ),
         (any::<String>(), json(), json(), any::<String>()).prop_map(|(name, p, r, logs)| {
             let mut e = ToolEvent::new(name).call_id(logs.clone()).logs(logs);
             e.params = Some(p);
@@ -138,12 +113,7 @@ fn event() -> impl Strategy<Value = Event> {
             Event::from(e)
         }),
         (any::<String>(), any::<String>(), any::<String>()).prop_map(|(ty, code, details)| {
-            Event::from(
-                ErrorEvent::new(ty)
-                    .code(code)
-                    .details(details.clone())
-                    .logs(details),
-            )
+            Event::from(ErrorEvent::new(ty).code(code).details(details.clone()).logs(details))
         }),
     ]
 }
@@ -154,10 +124,7 @@ fn arbitrary_events_always_encode_to_decodable_otlp() {
     let spans = Arc::new(Mutex::new(0));
     let client = Client::new(
         OtelConfig::builder()
-            .exporter(RoundTrip {
-                problems: problems.clone(),
-                spans: spans.clone(),
-            })
+            .exporter(RoundTrip { problems: problems.clone(), spans: spans.clone() })
             .max_value_len(LIMIT)
             .build()
             .unwrap(),
@@ -166,31 +133,25 @@ fn arbitrary_events_always_encode_to_decodable_otlp() {
     let recorded = std::cell::Cell::new(0usize);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(300));
     runner
-        .run(
-            &(
-                prop::collection::vec(event(), 1..6),
-                prop::collection::vec(any::<String>(), 0..3),
-            ),
-            |(events, tags)| {
-                let session = client.start_session(&tags);
-                let scope = session.start_action("scope");
-                for (i, e) in events.into_iter().enumerate() {
-                    if i % 2 == 0 {
-                        session.record(e);
-                    } else {
-                        scope.record(e);
-                    }
-                    recorded.set(recorded.get() + 1);
+        .run(&(prop::collection::vec(event(), 1..6), prop::collection::vec(any::<String>(), 0..3)), |(events, tags)| {
+            let session = client.start_session(&tags);
+            let scope = session.start_action("scope");
+            for (i, e) in events.into_iter().enumerate() {
+                if i % 2 == 0 {
+                    session.record(e);
+                } else {
+                    scope.record(e);
                 }
-                scope.end();
-                session.end(EndState::Indeterminate, "\u{0}odd\nreason");
-                recorded.set(recorded.get() + 2);
-                client.flush(Duration::from_secs(30)).unwrap();
-                let p = std::mem::take(&mut *problems.lock());
-                prop_assert!(p.is_empty(), "{:?}", p);
-                Ok(())
-            },
-        )
+                recorded.set(recorded.get() + 1);
+            }
+            scope.end();
+            session.end(EndState::Indeterminate, "\u{0}odd\nreason");
+            recorded.set(recorded.get() + 2);
+            client.flush(Duration::from_secs(30)).unwrap();
+            let p = std::mem::take(&mut *problems.lock());
+            prop_assert!(p.is_empty(), "{:?}", p);
+            Ok(())
+        })
         .unwrap();
     client.shutdown(Duration::from_secs(30)).unwrap();
     assert_eq!(*spans.lock(), recorded.get());

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentops::{
-    BatchConfig, Client, EndState, ExportBatch, ExportContext, ExportError, ExportOutcome,
-    Exporter, InMemoryExporter, LlmEvent, OtelConfig, OtlpConfig, Protocol, RetryPolicy, Stats,
-    ToolEvent,
+    BatchConfig, Client, EndState, ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter, InMemoryExporter,
+    LlmEvent, OtelConfig, OtlpConfig, Protocol, RetryPolicy, Stats, ToolEvent,
 };
 use common::{closed_port, distinct_spans, unique_span_ids, Reply, TestServer};
 
@@ -29,14 +28,8 @@ fn fast_retry() -> RetryPolicy {
 }
 
 fn client_for(url: &str, retry: RetryPolicy, timeout: Duration) -> Client {
-    Client::new(
-        OtelConfig::builder()
-            .otlp(OtlpConfig::new(url).timeout(timeout))
-            .retry(retry)
-            .build()
-            .unwrap(),
-    )
-    .unwrap()
+    Client::new(OtelConfig::builder().otlp(OtlpConfig::new(url).timeout(timeout)).retry(retry).build().unwrap())
+        .unwrap()
 }
 
 /// Records one session with `n` events (n + 1 spans with the root).
@@ -49,37 +42,21 @@ fn one_session(client: &Client, n: usize) {
 }
 
 fn assert_accounted(s: &Stats) {
-    assert_eq!(
-        s.spans_recorded,
-        s.spans_exported + s.spans_dropped() + s.spans_filtered + s.spans_queued,
-        "{s:#?}"
-    );
+    assert_eq!(s.spans_recorded, s.spans_exported + s.spans_dropped() + s.spans_filtered + s.spans_queued, "{s:#?}");
 }
 
 #[test]
 fn first_requests_answered_503_are_retried_until_delivered() {
-    let server = TestServer::start(|r| {
-        if r.n <= 3 {
-            Reply::status(503)
-        } else {
-            Reply::ok()
-        }
-    });
+    let server = TestServer::start(|r| if r.n <= 3 { Reply::status(503) } else { Reply::ok() });
     let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(10));
     one_session(&client, 20);
     client.shutdown(LONG).unwrap();
     assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 21);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 4, "3 refusals then one success");
-    assert!(
-        reqs.windows(2).all(|w| w[0].body == w[1].body),
-        "the same body is resent"
-    );
+    assert!(reqs.windows(2).all(|w| w[0].body == w[1].body), "the same body is resent");
     let s = client.stats();
-    assert_eq!(
-        (s.spans_exported, s.spans_dropped(), s.retries, s.requests),
-        (21, 0, 3, 4)
-    );
+    assert_eq!((s.spans_exported, s.spans_dropped(), s.retries, s.requests), (21, 0, 3, 4));
     assert_accounted(&s);
 }
 
@@ -100,11 +77,7 @@ fn status_429_with_retry_after_is_honoured() {
     assert_eq!(server.requests().len(), 2);
     // A lower bound only (it cannot be made to fail by a slow machine): the backoff
     // alone would have waited at most 10 ms; Retry-After asked for a second.
-    assert!(
-        t0.elapsed() >= Duration::from_millis(950),
-        "{:?}",
-        t0.elapsed()
-    );
+    assert!(t0.elapsed() >= Duration::from_millis(950), "{:?}", t0.elapsed());
     assert_eq!(client.stats().retries, 1);
 }
 
@@ -145,11 +118,7 @@ fn a_response_slower_than_the_timeout_is_retried_at_least_once_delivery() {
 #[test]
 fn an_endpoint_down_at_start_then_up_gets_everything() {
     let port = closed_port();
-    let client = client_for(
-        &format!("http://127.0.0.1:{port}"),
-        fast_retry(),
-        Duration::from_secs(5),
-    );
+    let client = client_for(&format!("http://127.0.0.1:{port}"), fast_retry(), Duration::from_secs(5));
     one_session(&client, 10);
     // Wait (generously) until the exporter has failed at least once, then come up.
     let deadline = Instant::now() + LONG;
@@ -167,22 +136,15 @@ fn an_endpoint_down_at_start_then_up_gets_everything() {
 
 #[test]
 fn status_400_is_dropped_counted_and_not_retried() {
-    let server =
-        TestServer::start(|_| Reply::json(400, serde_json::json!({"message": "bad span"})));
+    let server = TestServer::start(|_| Reply::json(400, serde_json::json!({"message": "bad span"})));
     let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(5));
     one_session(&client, 10);
     let err = client.shutdown(LONG).unwrap_err();
-    assert!(
-        matches!(err, agentops::Error::Export { dropped: 11, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, agentops::Error::Export { dropped: 11, .. }), "{err}");
     assert!(err.to_string().contains("HTTP 400"), "{err}");
     assert_eq!(server.requests().len(), 1, "never retried");
     let s = client.stats();
-    assert_eq!(
-        (s.spans_exported, s.spans_dropped_rejected, s.retries),
-        (0, 11, 0)
-    );
+    assert_eq!((s.spans_exported, s.spans_dropped_rejected, s.retries), (0, 11, 0));
     assert!(s.last_error.unwrap().contains("bad span"));
     assert_accounted(&client.stats());
 }
@@ -190,16 +152,10 @@ fn status_400_is_dropped_counted_and_not_retried() {
 #[test]
 fn partial_success_is_a_success_with_the_rejected_count_recorded() {
     let server = TestServer::start(|_| {
-        Reply::json(
-            200,
-            serde_json::json!({"partialSuccess": {"rejectedSpans": "2", "errorMessage": "too old"}}),
-        )
+        Reply::json(200, serde_json::json!({"partialSuccess": {"rejectedSpans": "2", "errorMessage": "too old"}}))
     });
     let client = Client::new(
-        OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()).protocol(Protocol::HttpJson))
-            .build()
-            .unwrap(),
+        OtelConfig::builder().otlp(OtlpConfig::new(server.base_url()).protocol(Protocol::HttpJson)).build().unwrap(),
     )
     .unwrap();
     one_session(&client, 9);
@@ -218,11 +174,7 @@ fn an_endpoint_down_for_good_costs_bounded_memory_and_a_bounded_shutdown() {
         OtelConfig::builder()
             .otlp(OtlpConfig::new(format!("http://127.0.0.1:{port}")))
             .retry(fast_retry())
-            .batch(BatchConfig {
-                max_queue_size: 100,
-                max_export_batch_size: 10,
-                ..BatchConfig::default()
-            })
+            .batch(BatchConfig { max_queue_size: 100, max_export_batch_size: 10, ..BatchConfig::default() })
             .build()
             .unwrap(),
     )
@@ -237,10 +189,7 @@ fn an_endpoint_down_for_good_costs_bounded_memory_and_a_bounded_shutdown() {
     // and one being sent.
     let bound = 100 + 3 * 10;
     assert!(mid.spans_dropped_queue_full >= 5_001 - bound, "{mid:#?}");
-    assert!(
-        mid.spans_queued <= bound,
-        "the queue bounds memory: {mid:#?}"
-    );
+    assert!(mid.spans_queued <= bound, "the queue bounds memory: {mid:#?}");
     assert_accounted(&mid);
 
     // Short deadline: returns (with a timeout error or an export error), never hangs.
@@ -261,22 +210,12 @@ fn an_endpoint_down_for_good_costs_bounded_memory_and_a_bounded_shutdown() {
 
 #[test]
 fn a_hanging_endpoint_does_not_hang_shutdown() {
-    let server =
-        TestServer::start(|_| Reply::Delay(Duration::from_secs(3600), Box::new(Reply::ok())));
+    let server = TestServer::start(|_| Reply::Delay(Duration::from_secs(3600), Box::new(Reply::ok())));
     let client = client_for(&server.base_url(), fast_retry(), Duration::from_secs(600));
     one_session(&client, 3);
     std::thread::sleep(Duration::from_millis(50));
     let r = client.shutdown(Duration::from_millis(500));
-    assert!(
-        matches!(
-            r,
-            Err(agentops::Error::Timeout {
-                operation: "shutdown",
-                ..
-            })
-        ),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(agentops::Error::Timeout { operation: "shutdown", .. })), "{r:?}");
     // A second shutdown is harmless and immediate.
     client.shutdown(Duration::from_millis(500)).unwrap();
     let s = client.stats();
@@ -290,10 +229,7 @@ fn large_batches_are_split_under_the_byte_cap() {
     let client = Client::new(
         OtelConfig::builder()
             .otlp(OtlpConfig::new(server.base_url()))
-            .batch(BatchConfig {
-                max_request_bytes: 8 * 1024,
-                ..BatchConfig::default()
-            })
+            .batch(BatchConfig { max_request_bytes: 8 * 1024, ..BatchConfig::default() })
             .build()
             .unwrap(),
     )
@@ -318,11 +254,7 @@ impl Exporter for Panicky {
     fn name(&self) -> &str {
         "panicky"
     }
-    fn export(
-        &mut self,
-        _batch: &ExportBatch,
-        _cx: &ExportContext<'_>,
-    ) -> Result<ExportOutcome, ExportError> {
+    fn export(&mut self, _batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
             panic!("exporter bug");
         }
@@ -335,21 +267,12 @@ fn a_panicking_exporter_is_caught_counted_and_the_thread_goes_on() {
     let calls = Arc::new(AtomicU64::new(0));
     let memory = InMemoryExporter::new();
     let client = Client::new(
-        OtelConfig::builder()
-            .exporter(Panicky {
-                calls: calls.clone(),
-            })
-            .in_memory(memory.clone())
-            .build()
-            .unwrap(),
+        OtelConfig::builder().exporter(Panicky { calls: calls.clone() }).in_memory(memory.clone()).build().unwrap(),
     )
     .unwrap();
     let s = client.start_session(&["p"]);
     s.record(ToolEvent::new("a"));
-    assert!(
-        client.flush(LONG).is_err(),
-        "the batch with the panic is reported"
-    );
+    assert!(client.flush(LONG).is_err(), "the batch with the panic is reported");
     s.record(ToolEvent::new("b"));
     s.end(EndState::Success, "");
     client.shutdown(LONG).unwrap();
@@ -364,13 +287,7 @@ fn a_panicking_exporter_is_caught_counted_and_the_thread_goes_on() {
 #[test]
 fn a_panic_inside_a_helper_fails_the_session_and_keeps_unwinding() {
     let memory = InMemoryExporter::new();
-    let client = Client::new(
-        OtelConfig::builder()
-            .in_memory(memory.clone())
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let client = Client::new(OtelConfig::builder().in_memory(memory.clone()).build().unwrap()).unwrap();
     let session = client.start_session(&["boom"]);
     let s2 = session.clone();
     let r = std::panic::catch_unwind(move || {
@@ -380,10 +297,7 @@ fn a_panic_inside_a_helper_fails_the_session_and_keeps_unwinding() {
     assert!(session.is_ended());
     let summary = session.end(EndState::Success, "too late");
     assert_eq!(summary.end_state, EndState::Fail);
-    assert_eq!(
-        summary.end_state_reason.as_deref(),
-        Some("panic: tool blew up")
-    );
+    assert_eq!(summary.end_state_reason.as_deref(), Some("panic: tool blew up"));
     assert_eq!(summary.event_counts.errors, 1);
 
     let session = client.start_session(&["boom2"]);
@@ -395,19 +309,11 @@ fn a_panic_inside_a_helper_fails_the_session_and_keeps_unwinding() {
     let spans = memory.spans();
     let root_errors = spans
         .iter()
-        .filter(|s| {
-            s.name == "session" && matches!(s.status, opentelemetry::trace::Status::Error { .. })
-        })
+        .filter(|s| s.name == "session" && matches!(s.status, opentelemetry::trace::Status::Error { .. }))
         .count();
     assert_eq!(root_errors, 2);
-    let step = spans
-        .iter()
-        .find(|s| s.name == "step")
-        .expect("the action span was ended");
-    assert!(matches!(
-        step.status,
-        opentelemetry::trace::Status::Error { .. }
-    ));
+    let step = spans.iter().find(|s| s.name == "step").expect("the action span was ended");
+    assert!(matches!(step.status, opentelemetry::trace::Status::Error { .. }));
 }
 
 #[test]
@@ -419,11 +325,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
         fn name(&self) -> &str {
             "gated"
         }
-        fn export(
-            &mut self,
-            _b: &ExportBatch,
-            _cx: &ExportContext<'_>,
-        ) -> Result<ExportOutcome, ExportError> {
+        fn export(&mut self, _b: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
             drop(self.0.lock());
             Ok(ExportOutcome::default())
         }
@@ -432,11 +334,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     let client = Client::new(
         OtelConfig::builder()
             .exporter(Gated(gate.clone()))
-            .batch(BatchConfig {
-                max_queue_size: 50,
-                max_export_batch_size: 10,
-                ..BatchConfig::default()
-            })
+            .batch(BatchConfig { max_queue_size: 50, max_export_batch_size: 10, ..BatchConfig::default() })
             .build()
             .unwrap(),
     )
@@ -446,10 +344,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
         s.record(ToolEvent::new("t"));
     }
     let mid = client.stats();
-    assert!(
-        mid.spans_dropped_queue_full >= 1_000 - 50 - 3 * 10,
-        "{mid:#?}"
-    );
+    assert!(mid.spans_dropped_queue_full >= 1_000 - 50 - 3 * 10, "{mid:#?}");
     assert_accounted(&mid);
     drop(held);
     s.end(EndState::Success, "");

@@ -8,8 +8,8 @@ use std::io::BufRead;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentops::{
-    ActionEvent, BatchConfig, ChatMessage, Client, EndState, ErrorEvent, LlmEvent, OtelConfig,
-    OtlpConfig, Protocol, ToolEvent,
+    ActionEvent, BatchConfig, ChatMessage, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, OtlpConfig, Protocol,
+    ToolEvent,
 };
 use common::{attr_f64, attr_int, attr_str, by_trace, unique_span_ids, Reply, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -24,11 +24,7 @@ fn client(server: &TestServer, protocol: Protocol) -> Client {
             .service_version("1.2.3")
             .environment("test")
             .resource_attribute("team", "agents")
-            .otlp(
-                OtlpConfig::new(server.base_url())
-                    .protocol(protocol)
-                    .header("x-test", "yes"),
-            )
+            .otlp(OtlpConfig::new(server.base_url()).protocol(protocol).header("x-test", "yes"))
             .build()
             .unwrap(),
     )
@@ -40,10 +36,7 @@ fn nanos(t: SystemTime) -> u64 {
 }
 
 fn find<'a>(spans: &'a [Span], name: &str) -> &'a Span {
-    spans
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| panic!("no span {name}"))
+    spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no span {name}"))
 }
 
 fn round_trip(protocol: Protocol) {
@@ -62,22 +55,12 @@ fn round_trip(protocol: Protocol) {
             .tokens(12, 40)
             .cost(0.25),
     );
-    plan.record(
-        LlmEvent::new("gpt-4o-mini")
-            .prompt("again")
-            .completion("four")
-            .tokens(3, 5),
-    );
-    let out: Result<u32, std::io::Error> =
-        plan.tool("calculator", &serde_json::json!({"expr": "2+2"}), || Ok(4));
+    plan.record(LlmEvent::new("gpt-4o-mini").prompt("again").completion("four").tokens(3, 5));
+    let out: Result<u32, std::io::Error> = plan.tool("calculator", &serde_json::json!({"expr": "2+2"}), || Ok(4));
     assert_eq!(out.unwrap(), 4);
     plan.returns(&"4");
     plan.end();
-    session.record(
-        ErrorEvent::new("RateLimited")
-            .details("slow down")
-            .trigger(llm1),
-    );
+    session.record(ErrorEvent::new("RateLimited").details("slow down").trigger(llm1));
     session.record(ActionEvent::new("reply").returns(&"4"));
     let summary = session.end(EndState::Success, "answered");
     let after = SystemTime::now();
@@ -97,21 +80,12 @@ fn round_trip(protocol: Protocol) {
     }
 
     let spans = server.accepted_spans();
-    assert_eq!(
-        spans.len(),
-        7,
-        "{:?}",
-        spans.iter().map(|(s, _)| &s.name).collect::<Vec<_>>()
-    );
+    assert_eq!(spans.len(), 7, "{:?}", spans.iter().map(|(s, _)| &s.name).collect::<Vec<_>>());
     unique_span_ids(&spans);
     let traces = by_trace(&spans);
     assert_eq!(traces.len(), 1, "one trace per session");
     let (trace_id, spans) = traces.into_iter().next().unwrap();
-    assert_eq!(
-        trace_id,
-        summary.session_id.as_bytes().to_vec(),
-        "trace id = session id"
-    );
+    assert_eq!(trace_id, summary.session_id.as_bytes().to_vec(), "trace id = session id");
     let sid = summary.session_id.to_string();
 
     // Resource.
@@ -122,62 +96,25 @@ fn round_trip(protocol: Protocol) {
     assert_eq!(attr_str(res, "team"), Some("agents"));
     assert_eq!(attr_str(res, "telemetry.sdk.name"), Some("agentops"));
     assert_eq!(attr_str(res, "telemetry.sdk.language"), Some("rust"));
-    assert_eq!(
-        attr_int(res, "process.pid"),
-        Some(std::process::id() as i64)
-    );
+    assert_eq!(attr_int(res, "process.pid"), Some(std::process::id() as i64));
     assert!(attr_str(res, "os.type").is_some());
 
     // Root.
     let root = find(&spans, "session");
     assert!(root.parent_span_id.is_empty());
     assert_eq!(root.kind, SpanKind::Internal as i32);
-    assert_eq!(
-        attr_str(&root.attributes, "agentops.span.kind"),
-        Some("session")
-    );
+    assert_eq!(attr_str(&root.attributes, "agentops.span.kind"), Some("session"));
     assert_eq!(attr_str(&root.attributes, "session.id"), Some(sid.as_str()));
-    assert_eq!(
-        attr_str(&root.attributes, "agentops.session.end_state"),
-        Some("Success")
-    );
-    assert_eq!(
-        attr_str(&root.attributes, "agentops.session.end_state_reason"),
-        Some("answered")
-    );
-    assert_eq!(
-        attr_int(&root.attributes, "agentops.session.event_counts.llms"),
-        Some(2)
-    );
-    assert_eq!(
-        attr_int(&root.attributes, "agentops.session.event_counts.tools"),
-        Some(1)
-    );
-    assert_eq!(
-        attr_int(&root.attributes, "agentops.session.event_counts.actions"),
-        Some(2)
-    );
-    assert_eq!(
-        attr_int(&root.attributes, "agentops.session.event_counts.errors"),
-        Some(1)
-    );
-    assert_eq!(
-        attr_int(&root.attributes, "agentops.session.input_tokens"),
-        Some(15)
-    );
-    assert_eq!(
-        attr_int(&root.attributes, "agentops.session.output_tokens"),
-        Some(45)
-    );
-    assert_eq!(
-        attr_f64(&root.attributes, "agentops.session.cost"),
-        Some(0.25)
-    );
-    let tags = root
-        .attributes
-        .iter()
-        .find(|kv| kv.key == "agentops.session.tags")
-        .unwrap();
+    assert_eq!(attr_str(&root.attributes, "agentops.session.end_state"), Some("Success"));
+    assert_eq!(attr_str(&root.attributes, "agentops.session.end_state_reason"), Some("answered"));
+    assert_eq!(attr_int(&root.attributes, "agentops.session.event_counts.llms"), Some(2));
+    assert_eq!(attr_int(&root.attributes, "agentops.session.event_counts.tools"), Some(1));
+    assert_eq!(attr_int(&root.attributes, "agentops.session.event_counts.actions"), Some(2));
+    assert_eq!(attr_int(&root.attributes, "agentops.session.event_counts.errors"), Some(1));
+    assert_eq!(attr_int(&root.attributes, "agentops.session.input_tokens"), Some(15));
+    assert_eq!(attr_int(&root.attributes, "agentops.session.output_tokens"), Some(45));
+    assert_eq!(attr_f64(&root.attributes, "agentops.session.cost"), Some(0.25));
+    let tags = root.attributes.iter().find(|kv| kv.key == "agentops.session.tags").unwrap();
     let tags = format!("{:?}", tags.value);
     assert!(tags.contains("demo") && tags.contains("v2"), "{tags}");
     assert_eq!(root.status.as_ref().unwrap().code, StatusCode::Ok as i32);
@@ -186,41 +123,17 @@ fn round_trip(protocol: Protocol) {
     // Action scope and its children.
     let plan_span = find(&spans, "plan");
     assert_eq!(plan_span.parent_span_id, root.span_id);
-    assert_eq!(
-        attr_str(&plan_span.attributes, "agentops.span.kind"),
-        Some("action")
-    );
-    assert_eq!(
-        attr_str(&plan_span.attributes, "agentops.event.type"),
-        Some("actions")
-    );
-    assert_eq!(
-        attr_str(&plan_span.attributes, "agentops.entity.input"),
-        Some(r#"{"goal":"answer"}"#)
-    );
-    assert_eq!(
-        attr_str(&plan_span.attributes, "agentops.entity.output"),
-        Some(r#""4""#)
-    );
+    assert_eq!(attr_str(&plan_span.attributes, "agentops.span.kind"), Some("action"));
+    assert_eq!(attr_str(&plan_span.attributes, "agentops.event.type"), Some("actions"));
+    assert_eq!(attr_str(&plan_span.attributes, "agentops.entity.input"), Some(r#"{"goal":"answer"}"#));
+    assert_eq!(attr_str(&plan_span.attributes, "agentops.entity.output"), Some(r#""4""#));
     let chat = find(&spans, "chat gpt-4o");
     assert_eq!(chat.parent_span_id, plan_span.span_id);
     assert_eq!(chat.kind, SpanKind::Client as i32);
-    assert_eq!(
-        attr_str(&chat.attributes, "gen_ai.request.model"),
-        Some("gpt-4o")
-    );
-    assert_eq!(
-        attr_str(&chat.attributes, "gen_ai.provider.name"),
-        Some("openai")
-    );
-    assert_eq!(
-        attr_int(&chat.attributes, "gen_ai.usage.input_tokens"),
-        Some(12)
-    );
-    assert_eq!(
-        attr_int(&chat.attributes, "gen_ai.usage.output_tokens"),
-        Some(40)
-    );
+    assert_eq!(attr_str(&chat.attributes, "gen_ai.request.model"), Some("gpt-4o"));
+    assert_eq!(attr_str(&chat.attributes, "gen_ai.provider.name"), Some("openai"));
+    assert_eq!(attr_int(&chat.attributes, "gen_ai.usage.input_tokens"), Some(12));
+    assert_eq!(attr_int(&chat.attributes, "gen_ai.usage.output_tokens"), Some(40));
     assert_eq!(attr_f64(&chat.attributes, "agentops.llm.cost"), Some(0.25));
     let input: serde_json::Value =
         serde_json::from_str(attr_str(&chat.attributes, "gen_ai.input.messages").unwrap()).unwrap();
@@ -230,71 +143,32 @@ fn round_trip(protocol: Protocol) {
     let tool = find(&spans, "execute_tool calculator");
     assert_eq!(tool.parent_span_id, plan_span.span_id);
     assert_eq!(tool.kind, SpanKind::Internal as i32);
-    assert_eq!(
-        attr_str(&tool.attributes, "gen_ai.tool.name"),
-        Some("calculator")
-    );
-    assert_eq!(
-        attr_str(&tool.attributes, "gen_ai.tool.call.arguments"),
-        Some(r#"{"expr":"2+2"}"#)
-    );
-    assert_eq!(
-        attr_str(&tool.attributes, "gen_ai.tool.call.result"),
-        Some("4")
-    );
+    assert_eq!(attr_str(&tool.attributes, "gen_ai.tool.name"), Some("calculator"));
+    assert_eq!(attr_str(&tool.attributes, "gen_ai.tool.call.arguments"), Some(r#"{"expr":"2+2"}"#));
+    assert_eq!(attr_str(&tool.attributes, "gen_ai.tool.call.result"), Some("4"));
 
     // Error: own status ERROR, exception event, link to its trigger.
     let err = find(&spans, "error RateLimited");
     assert_eq!(err.parent_span_id, root.span_id);
     let st = err.status.as_ref().unwrap();
-    assert_eq!(
-        (st.code, st.message.as_str()),
-        (StatusCode::Error as i32, "slow down")
-    );
+    assert_eq!((st.code, st.message.as_str()), (StatusCode::Error as i32, "slow down"));
     assert_eq!(err.events[0].name, "exception");
-    assert_eq!(
-        attr_str(&err.events[0].attributes, "exception.type"),
-        Some("RateLimited")
-    );
+    assert_eq!(attr_str(&err.events[0].attributes, "exception.type"), Some("RateLimited"));
     assert_eq!(err.links.len(), 1);
-    assert_eq!(
-        err.links[0].span_id, chat.span_id,
-        "the link points at the triggering LLM span"
-    );
+    assert_eq!(err.links[0].span_id, chat.span_id, "the link points at the triggering LLM span");
     assert_eq!(err.links[0].trace_id, trace_id);
 
     let reply = find(&spans, "reply");
     assert_eq!(reply.parent_span_id, root.span_id);
 
     for s in &spans {
-        assert_eq!(
-            attr_str(&s.attributes, "session.id"),
-            Some(sid.as_str()),
-            "{}",
-            s.name
-        );
-        assert_eq!(
-            attr_str(&s.attributes, "gen_ai.conversation.id"),
-            Some(sid.as_str()),
-            "{}",
-            s.name
-        );
+        assert_eq!(attr_str(&s.attributes, "session.id"), Some(sid.as_str()), "{}", s.name);
+        assert_eq!(attr_str(&s.attributes, "gen_ai.conversation.id"), Some(sid.as_str()), "{}", s.name);
         assert!(s.start_time_unix_nano <= s.end_time_unix_nano, "{}", s.name);
-        assert!(
-            s.start_time_unix_nano >= root.start_time_unix_nano,
-            "{} starts inside the session",
-            s.name
-        );
-        assert!(
-            s.end_time_unix_nano <= root.end_time_unix_nano,
-            "{} ends inside the session",
-            s.name
-        );
+        assert!(s.start_time_unix_nano >= root.start_time_unix_nano, "{} starts inside the session", s.name);
+        assert!(s.end_time_unix_nano <= root.end_time_unix_nano, "{} ends inside the session", s.name);
         if s.name != "session" {
-            assert!(
-                uuid::Uuid::parse_str(attr_str(&s.attributes, "agentops.event.id").unwrap())
-                    .is_ok()
-            );
+            assert!(uuid::Uuid::parse_str(attr_str(&s.attributes, "agentops.event.id").unwrap()).is_ok());
         }
     }
     let stats = client.stats();
@@ -358,10 +232,7 @@ fn errors_propagate_to_open_ancestors_and_end_states_set_root_status() {
         .1;
     let root3 = find(t3, "session");
     assert_eq!(status(root3), StatusCode::Unset as i32);
-    assert_eq!(
-        attr_str(&root3.attributes, "agentops.session.end_state"),
-        Some("Indeterminate")
-    );
+    assert_eq!(attr_str(&root3.attributes, "agentops.session.end_state"), Some("Indeterminate"));
 }
 
 #[test]
@@ -370,11 +241,7 @@ fn eight_threads_into_one_session_arrive_exactly_once() {
     let client = Client::new(
         OtelConfig::builder()
             .otlp(OtlpConfig::new(server.base_url()))
-            .batch(BatchConfig {
-                max_queue_size: 16_384,
-                max_export_batch_size: 256,
-                ..BatchConfig::default()
-            })
+            .batch(BatchConfig { max_queue_size: 16_384, max_export_batch_size: 256, ..BatchConfig::default() })
             .build()
             .unwrap(),
     )
@@ -399,14 +266,7 @@ fn eight_threads_into_one_session_arrive_exactly_once() {
     assert_eq!(ids.len(), 8001);
     assert_eq!(by_trace(&spans).len(), 1);
     let stats = client.stats();
-    assert_eq!(
-        (
-            stats.spans_recorded,
-            stats.spans_exported,
-            stats.spans_dropped()
-        ),
-        (8001, 8001, 0)
-    );
+    assert_eq!((stats.spans_recorded, stats.spans_exported, stats.spans_dropped()), (8001, 8001, 0));
 }
 
 #[test]
@@ -415,10 +275,7 @@ fn eight_threads_eight_sessions_arrive_exactly_once() {
     let client = Client::new(
         OtelConfig::builder()
             .otlp(OtlpConfig::new(server.base_url()).protocol(Protocol::HttpJson))
-            .batch(BatchConfig {
-                max_queue_size: 16_384,
-                ..BatchConfig::default()
-            })
+            .batch(BatchConfig { max_queue_size: 16_384, ..BatchConfig::default() })
             .build()
             .unwrap(),
     )
@@ -475,11 +332,7 @@ fn flush_delivers_everything_recorded_before_it() {
     }
     client.flush(LONG).unwrap();
     assert_eq!(server.accepted_spans().len(), 42);
-    assert_eq!(
-        server.requests().len(),
-        2,
-        "one request per flush, none empty"
-    );
+    assert_eq!(server.requests().len(), 2, "one request per flush, none empty");
     session.end(EndState::Success, "");
     client.shutdown(LONG).unwrap();
     assert_eq!(server.accepted_spans().len(), 43);
@@ -526,21 +379,14 @@ fn file_exporter_writes_otlp_json_lines() {
     let client = Client::new(
         OtelConfig::builder()
             .file(&path)
-            .batch(BatchConfig {
-                max_export_batch_size: 4,
-                ..BatchConfig::default()
-            })
+            .batch(BatchConfig { max_export_batch_size: 4, ..BatchConfig::default() })
             .build()
             .unwrap(),
     )
     .unwrap();
     let s = client.start_session(&["file"]);
     for i in 0..10 {
-        s.record(
-            ToolEvent::new("t")
-                .params(&i)
-                .returns(&"line\nbreak \"quoted\""),
-        );
+        s.record(ToolEvent::new("t").params(&i).returns(&"line\nbreak \"quoted\""));
     }
     s.end(EndState::Success, "");
     client.shutdown(LONG).unwrap();
@@ -549,15 +395,9 @@ fn file_exporter_writes_otlp_json_lines() {
     let mut lines = 0;
     for line in f.lines() {
         let line = line.unwrap();
-        let req: ExportTraceServiceRequest =
-            serde_json::from_str(&line).expect("each line is one request");
+        let req: ExportTraceServiceRequest = serde_json::from_str(&line).expect("each line is one request");
         lines += 1;
-        spans += req
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum::<usize>();
+        spans += req.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum::<usize>();
     }
     assert_eq!(spans, 11);
     assert_eq!(lines, 3, "batches of 4, 4, 3");
@@ -566,13 +406,7 @@ fn file_exporter_writes_otlp_json_lines() {
 
 #[test]
 fn file_exporter_with_a_bad_path_fails_at_build_time() {
-    let err = Client::new(
-        OtelConfig::builder()
-            .file("/nonexistent-dir/x/traces.jsonl")
-            .build()
-            .unwrap(),
-    )
-    .unwrap_err();
+    let err = Client::new(OtelConfig::builder().file("/nonexistent-dir/x/traces.jsonl").build().unwrap()).unwrap_err();
     assert!(matches!(err, agentops::Error::Io { .. }), "{err}");
     assert!(err.to_string().contains("/nonexistent-dir/x/traces.jsonl"));
 }
@@ -590,31 +424,19 @@ fn users_own_spans_join_the_session() {
     scope.end();
     session.end(EndState::Success, "");
     client.shutdown(LONG).unwrap();
-    let spans: Vec<Span> = server
-        .accepted_spans()
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    let spans: Vec<Span> = server.accepted_spans().into_iter().map(|(s, _)| s).collect();
     let db = find(&spans, "db query");
     assert_eq!(db.trace_id, session.id().as_bytes().to_vec());
     assert_eq!(db.parent_span_id, find(&spans, "work").span_id);
-    assert_eq!(
-        attr_str(&db.attributes, "session.id"),
-        Some(session.id().to_string().as_str())
-    );
+    assert_eq!(attr_str(&db.attributes, "session.id"), Some(session.id().to_string().as_str()));
 }
 
 #[test]
 fn sampling_keeps_or_drops_whole_sessions() {
     let server = TestServer::otlp();
-    let client = Client::new(
-        OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()))
-            .sample_ratio(0.0)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let client =
+        Client::new(OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).sample_ratio(0.0).build().unwrap())
+            .unwrap();
     let s = client.start_session(&["x"]);
     s.record(LlmEvent::new("m"));
     assert!(!s.is_sampled());
@@ -661,21 +483,11 @@ fn formatters_redact_and_drop_on_the_export_thread() {
     s.record(ToolEvent::new("secret"));
     s.end(EndState::Success, "");
     client.shutdown(LONG).unwrap();
-    let spans: Vec<Span> = server
-        .accepted_spans()
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    let spans: Vec<Span> = server.accepted_spans().into_iter().map(|(s, _)| s).collect();
     assert_eq!(spans.len(), 2);
-    assert_eq!(
-        attr_str(&find(&spans, "chat m").attributes, "gen_ai.input.messages"),
-        Some("[redacted]")
-    );
+    assert_eq!(attr_str(&find(&spans, "chat m").attributes, "gen_ai.input.messages"), Some("[redacted]"));
     let st = client.stats();
-    assert_eq!(
-        (st.spans_recorded, st.spans_exported, st.spans_filtered),
-        (3, 2, 1)
-    );
+    assert_eq!((st.spans_recorded, st.spans_exported, st.spans_filtered), (3, 2, 1));
 }
 
 #[test]
@@ -695,11 +507,7 @@ fn a_session_continued_from_a_remote_parent_keeps_its_trace() {
     s.record(LlmEvent::new("m"));
     s.end(EndState::Success, "");
     client.shutdown(LONG).unwrap();
-    let spans: Vec<Span> = server
-        .accepted_spans()
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    let spans: Vec<Span> = server.accepted_spans().into_iter().map(|(s, _)| s).collect();
     let root = find(&spans, "session");
     assert_eq!(root.parent_span_id, vec![0xcd; 8]);
     assert!(spans.iter().all(|s| s.trace_id == vec![0xab; 16]));
@@ -712,20 +520,10 @@ fn no_async_runtime_in_the_dependency_tree() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo tree");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let tree = String::from_utf8(out.stdout).unwrap();
-    let crates: HashSet<&str> = tree
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
-    assert!(
-        crates.contains("opentelemetry_sdk"),
-        "cargo tree printed the tree"
-    );
+    let crates: HashSet<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(crates.contains("opentelemetry_sdk"), "cargo tree printed the tree");
     for rt in ["tokio", "async-std", "smol", "async-io"] {
         assert!(!crates.contains(rt), "{rt} is in the dependency tree");
     }
@@ -733,8 +531,7 @@ fn no_async_runtime_in_the_dependency_tree() {
 
 #[test]
 fn a_receiver_answering_with_delay_still_gets_everything_exactly_once() {
-    let server =
-        TestServer::start(|_| Reply::Delay(Duration::from_millis(50), Box::new(Reply::ok())));
+    let server = TestServer::start(|_| Reply::Delay(Duration::from_millis(50), Box::new(Reply::ok())));
     let client = client(&server, Protocol::HttpProtobuf);
     let s = client.start_session(&["slow"]);
     for _ in 0..100 {

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{
-    Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId,
-    TraceState,
+    Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::common::v1 as otlp_common;
@@ -157,34 +156,24 @@ pub(crate) struct SpanDefinition {
 }
 
 fn unix_nanos(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// An attribute in OTLP form. Strings are moved, not copied (opentelemetry-proto's
 /// own conversion copies every value); other values use its conversion.
 fn otlp_key_value(kv: KeyValue) -> otlp_common::KeyValue {
     let value = match kv.value {
-        Value::String(s) => otlp_common::AnyValue {
-            value: Some(otlp_common::any_value::Value::StringValue(String::from(s))),
-        },
+        Value::String(s) => {
+            otlp_common::AnyValue { value: Some(otlp_common::any_value::Value::StringValue(String::from(s))) }
+        }
         other => other.into(),
     };
-    otlp_common::KeyValue {
-        key: kv.key.as_str().to_owned(),
-        value: Some(value),
-        key_strindex: 0,
-    }
+    otlp_common::KeyValue { key: kv.key.as_str().to_owned(), value: Some(value), key_strindex: 0 }
 }
 
 impl SpanDefinition {
     /// The span as an OTLP message, built with opentelemetry-proto's types.
-    pub fn into_otlp_span(
-        self,
-        trace_id: TraceId,
-        span_id: SpanId,
-        parent_span_id: SpanId,
-    ) -> otlp_trace::Span {
+    pub fn into_otlp_span(self, trace_id: TraceId, span_id: SpanId, parent_span_id: SpanId) -> otlp_trace::Span {
         let status_code = otlp_trace::status::StatusCode::from(&self.status);
         otlp_trace::Span {
             trace_id: trace_id.to_bytes().to_vec(),
@@ -196,8 +185,7 @@ impl SpanDefinition {
                 parent_span_id.to_bytes().to_vec()
             },
             // Sampled, and "the parent's remoteness is known" (it is local).
-            flags: u32::from(TraceFlags::SAMPLED.to_u8())
-                | otlp_trace::SpanFlags::ContextHasIsRemoteMask as u32,
+            flags: u32::from(TraceFlags::SAMPLED.to_u8()) | otlp_trace::SpanFlags::ContextHasIsRemoteMask as u32,
             name: self.name.into_owned(),
             kind: otlp_trace::span::SpanKind::from(self.kind) as i32,
             start_time_unix_nano: unix_nanos(self.start),
@@ -239,13 +227,7 @@ impl SpanDefinition {
         let mut links = SpanLinks::default();
         links.links = self.links;
         SpanData {
-            span_context: SpanContext::new(
-                trace_id,
-                span_id,
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::NONE,
-            ),
+            span_context: SpanContext::new(trace_id, span_id, TraceFlags::SAMPLED, false, TraceState::NONE),
             parent_span_id,
             parent_span_is_remote: false,
             span_kind: self.kind,
@@ -277,11 +259,7 @@ pub struct EventToSpanEncoder {
 impl EventToSpanEncoder {
     /// An encoder; `max_value_len` is the longest string value in bytes.
     pub fn new(capture_content: bool, max_value_len: usize) -> Self {
-        EventToSpanEncoder {
-            capture_content,
-            max_value_len,
-            scope: instrumentation_scope(),
-        }
+        EventToSpanEncoder { capture_content, max_value_len, scope: instrumentation_scope() }
     }
 
     pub(crate) fn scope(&self) -> &InstrumentationScope {
@@ -332,11 +310,7 @@ impl EventToSpanEncoder {
     }
 
     fn prepare(&self, rec: RecordedEvent) -> (TraceId, SpanId, SpanId, SpanDefinition) {
-        let RecordedEvent {
-            event,
-            placement,
-            errored,
-        } = rec;
+        let RecordedEvent { event, placement, errored } = rec;
         let span_id = event_span_id(&event.common().id);
         let (trace_id, parent) = (placement.trace_id, placement.parent_span_id);
         let mut def = self.define(event, &placement);
@@ -351,14 +325,8 @@ impl EventToSpanEncoder {
         let event_type = event.event_type();
         let common = event.common().clone();
         let mut attributes = Vec::with_capacity(16);
-        attributes.push(KeyValue::new(
-            attr::SESSION_ID,
-            StringValue::from(placement.session_id.clone()),
-        ));
-        attributes.push(KeyValue::new(
-            attr::CONVERSATION_ID,
-            StringValue::from(placement.session_id.clone()),
-        ));
+        attributes.push(KeyValue::new(attr::SESSION_ID, StringValue::from(placement.session_id.clone())));
+        attributes.push(KeyValue::new(attr::CONVERSATION_ID, StringValue::from(placement.session_id.clone())));
         attributes.push(KeyValue::new(attr::EVENT_ID, common.id.to_string()));
         attributes.push(KeyValue::new(attr::EVENT_TYPE, event_type.as_str()));
         if let Some(a) = common.agent_id {
@@ -414,10 +382,9 @@ impl EventToSpanEncoder {
             a.push(self.str_kv(attr::LLM_THREAD_ID, t));
         }
         if let Some(p) = e.params {
-            for (name, key) in [
-                ("temperature", attr::GEN_AI_REQUEST_TEMPERATURE),
-                ("top_p", attr::GEN_AI_REQUEST_TOP_P),
-            ] {
+            for (name, key) in
+                [("temperature", attr::GEN_AI_REQUEST_TEMPERATURE), ("top_p", attr::GEN_AI_REQUEST_TOP_P)]
+            {
                 if let Some(x) = p.get(name).and_then(Json::as_f64) {
                     a.push(number_kv(key, x));
                 }
@@ -434,10 +401,7 @@ impl EventToSpanEncoder {
                 a.push(self.str_kv(attr::GEN_AI_INPUT_MESSAGES, messages_json(p, "user", false)));
             }
             if let Some(c) = e.completion {
-                a.push(self.str_kv(
-                    attr::GEN_AI_OUTPUT_MESSAGES,
-                    messages_json(c, "assistant", true),
-                ));
+                a.push(self.str_kv(attr::GEN_AI_OUTPUT_MESSAGES, messages_json(c, "assistant", true)));
             }
         }
     }
@@ -468,11 +432,7 @@ impl EventToSpanEncoder {
     fn action(&self, e: ActionEvent, def: &mut SpanDefinition) {
         let a = &mut def.attributes;
         let action_type = self.cut(e.action_type.into_owned());
-        def.name = if action_type.is_empty() {
-            Cow::Borrowed("action")
-        } else {
-            Cow::Owned(action_type.clone())
-        };
+        def.name = if action_type.is_empty() { Cow::Borrowed("action") } else { Cow::Owned(action_type.clone()) };
         a.push(KeyValue::new(attr::SPAN_KIND, "action"));
         a.push(KeyValue::new(attr::ACTION_TYPE, action_type));
         if let Some(s) = e.screenshot {
@@ -511,14 +471,10 @@ impl EventToSpanEncoder {
                 ex.push(self.str_kv(attr::EXCEPTION_STACKTRACE, l));
             }
         }
-        def.events
-            .push(SpanEvent::new("exception", def.start, ex, 0));
+        def.events.push(SpanEvent::new("exception", def.start, ex, 0));
         if let Some(t) = e.trigger {
             a.push(KeyValue::new(attr::ERROR_TRIGGER_ID, t.id.to_string()));
-            a.push(KeyValue::new(
-                attr::ERROR_TRIGGER_TYPE,
-                t.event_type.as_str(),
-            ));
+            a.push(KeyValue::new(attr::ERROR_TRIGGER_TYPE, t.event_type.as_str()));
             let sc = SpanContext::new(
                 placement.trace_id,
                 event_span_id(&t.id),
@@ -526,20 +482,14 @@ impl EventToSpanEncoder {
                 false,
                 TraceState::NONE,
             );
-            def.links.push(Link::new(
-                sc,
-                vec![KeyValue::new(attr::EVENT_TYPE, t.event_type.as_str())],
-                0,
-            ));
+            def.links.push(Link::new(sc, vec![KeyValue::new(attr::EVENT_TYPE, t.event_type.as_str())], 0));
         }
     }
 }
 
 /// The crate's instrumentation scope.
 pub(crate) fn instrumentation_scope() -> InstrumentationScope {
-    InstrumentationScope::builder("agentops")
-        .with_version(env!("CARGO_PKG_VERSION"))
-        .build()
+    InstrumentationScope::builder("agentops").with_version(env!("CARGO_PKG_VERSION")).build()
 }
 
 fn span_name(op: &str, subject: &str) -> Cow<'static, str> {
@@ -574,10 +524,7 @@ fn messages_json(c: Content, default_role: &str, output: bool) -> String {
         Content::Text(t) => msgs = vec![(default_role, t.as_str())],
         Content::Messages(m) => {
             owned = m;
-            msgs = owned
-                .iter()
-                .map(|m| (m.role.as_str(), m.content.as_str()))
-                .collect();
+            msgs = owned.iter().map(|m| (m.role.as_str(), m.content.as_str())).collect();
         }
     }
     let size: usize = msgs.iter().map(|(r, c)| r.len() + c.len() + 80).sum();
@@ -693,9 +640,7 @@ pub(crate) fn drop_iteratively(v: Json) {
 
 /// A string-array attribute value.
 pub(crate) fn string_array(items: &[String]) -> Value {
-    Value::Array(Array::String(
-        items.iter().map(|s| StringValue::from(s.clone())).collect(),
-    ))
+    Value::Array(Array::String(items.iter().map(|s| StringValue::from(s.clone())).collect()))
 }
 
 #[cfg(test)]
@@ -712,10 +657,7 @@ mod tests {
     }
 
     fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
-        s.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == k)
-            .map(|kv| &kv.value)
+        s.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| &kv.value)
     }
 
     fn enc(e: impl Into<Event>) -> SpanData {
@@ -727,14 +669,8 @@ mod tests {
     }
 
     fn common_ok(s: &SpanData, ty: &str) {
-        assert_eq!(
-            get(s, attr::SESSION_ID).unwrap().as_str(),
-            "07070707-0707-0707-0707-070707070707"
-        );
-        assert_eq!(
-            get(s, attr::CONVERSATION_ID).unwrap().as_str(),
-            "07070707-0707-0707-0707-070707070707"
-        );
+        assert_eq!(get(s, attr::SESSION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
+        assert_eq!(get(s, attr::CONVERSATION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
         assert_eq!(get(s, attr::EVENT_TYPE).unwrap().as_str(), ty);
         assert!(uuid::Uuid::parse_str(&get(s, attr::EVENT_ID).unwrap().as_str()).is_ok());
         assert_eq!(s.span_context.trace_id(), TraceId::from_bytes([7; 16]));
@@ -748,10 +684,7 @@ mod tests {
         let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
         let e = LlmEvent::new("gpt-4o")
             .provider("openai")
-            .prompt(vec![
-                ChatMessage::new("system", "be brief"),
-                ChatMessage::new("user", "hi"),
-            ])
+            .prompt(vec![ChatMessage::new("system", "be brief"), ChatMessage::new("user", "hi")])
             .completion("hello")
             .tokens(12, 40)
             .cost(0.5)
@@ -767,31 +700,17 @@ mod tests {
         assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "llm");
         assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "chat");
         assert_eq!(get(&s, attr::GEN_AI_PROVIDER).unwrap().as_str(), "openai");
-        assert_eq!(
-            get(&s, attr::GEN_AI_REQUEST_MODEL).unwrap().as_str(),
-            "gpt-4o"
-        );
-        assert!(
-            get(&s, attr::GEN_AI_RESPONSE_MODEL).is_none(),
-            "not given, not guessed"
-        );
+        assert_eq!(get(&s, attr::GEN_AI_REQUEST_MODEL).unwrap().as_str(), "gpt-4o");
+        assert!(get(&s, attr::GEN_AI_RESPONSE_MODEL).is_none(), "not given, not guessed");
         assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(12)));
         assert_eq!(get(&s, attr::GEN_AI_OUTPUT_TOKENS), Some(&Value::I64(40)));
         assert_eq!(get(&s, attr::LLM_COST), Some(&Value::F64(0.5)));
-        assert_eq!(
-            get(&s, attr::GEN_AI_REQUEST_TEMPERATURE),
-            Some(&Value::F64(0.2))
-        );
-        assert_eq!(
-            get(&s, attr::GEN_AI_REQUEST_MAX_TOKENS),
-            Some(&Value::I64(99))
-        );
-        let input: Json =
-            serde_json::from_str(&get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str()).unwrap();
+        assert_eq!(get(&s, attr::GEN_AI_REQUEST_TEMPERATURE), Some(&Value::F64(0.2)));
+        assert_eq!(get(&s, attr::GEN_AI_REQUEST_MAX_TOKENS), Some(&Value::I64(99)));
+        let input: Json = serde_json::from_str(&get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str()).unwrap();
         assert_eq!(input[0]["role"], "system");
         assert_eq!(input[1]["parts"][0]["content"], "hi");
-        let output: Json =
-            serde_json::from_str(&get(&s, attr::GEN_AI_OUTPUT_MESSAGES).unwrap().as_str()).unwrap();
+        let output: Json = serde_json::from_str(&get(&s, attr::GEN_AI_OUTPUT_MESSAGES).unwrap().as_str()).unwrap();
         assert_eq!(output[0]["role"], "assistant");
         assert_eq!(output[0]["parts"][0]["content"], "hello");
         assert_eq!(s.status, Status::Unset);
@@ -800,11 +719,7 @@ mod tests {
     #[test]
     fn content_capture_off_keeps_metadata_only() {
         let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
-            event: LlmEvent::new("m")
-                .prompt("secret")
-                .completion("secret")
-                .tokens(1, 2)
-                .into(),
+            event: LlmEvent::new("m").prompt("secret").completion("secret").tokens(1, 2).into(),
             placement: placement(),
             errored: false,
         });
@@ -812,10 +727,7 @@ mod tests {
         assert!(get(&s, attr::GEN_AI_OUTPUT_MESSAGES).is_none());
         assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(1)));
         let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
-            event: ToolEvent::new("t")
-                .params(&"secret")
-                .returns(&"secret")
-                .into(),
+            event: ToolEvent::new("t").params(&"secret").returns(&"secret").into(),
             placement: placement(),
             errored: false,
         });
@@ -824,57 +736,35 @@ mod tests {
 
     #[test]
     fn tool_event() {
-        let s = enc(ToolEvent::new("search")
-            .call_id("c1")
-            .params(&serde_json::json!({"q": "rust"}))
-            .returns(&vec![1, 2]));
+        let s =
+            enc(ToolEvent::new("search").call_id("c1").params(&serde_json::json!({"q": "rust"})).returns(&vec![1, 2]));
         common_ok(&s, "tools");
         assert_eq!(s.name, "execute_tool search");
         assert_eq!(s.span_kind, SpanKind::Internal);
         assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "tool");
-        assert_eq!(
-            get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(),
-            "execute_tool"
-        );
+        assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "execute_tool");
         assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "search");
         assert_eq!(get(&s, attr::GEN_AI_TOOL_CALL_ID).unwrap().as_str(), "c1");
-        assert_eq!(
-            get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str(),
-            r#"{"q":"rust"}"#
-        );
+        assert_eq!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str(), r#"{"q":"rust"}"#);
         assert_eq!(get(&s, attr::GEN_AI_TOOL_RESULT).unwrap().as_str(), "[1,2]");
     }
 
     #[test]
     fn action_event() {
-        let s = enc(ActionEvent::new("plan")
-            .params(&1)
-            .returns(&"ok")
-            .logs("l")
-            .screenshot("http://s"));
+        let s = enc(ActionEvent::new("plan").params(&1).returns(&"ok").logs("l").screenshot("http://s"));
         common_ok(&s, "actions");
         assert_eq!(s.name, "plan");
         assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "action");
         assert_eq!(get(&s, attr::ENTITY_INPUT).unwrap().as_str(), "1");
         assert_eq!(get(&s, attr::ENTITY_OUTPUT).unwrap().as_str(), "\"ok\"");
         assert_eq!(get(&s, attr::ACTION_LOGS).unwrap().as_str(), "l");
-        assert_eq!(
-            get(&s, attr::ACTION_SCREENSHOT).unwrap().as_str(),
-            "http://s"
-        );
+        assert_eq!(get(&s, attr::ACTION_SCREENSHOT).unwrap().as_str(), "http://s");
     }
 
     #[test]
     fn error_event_with_trigger() {
-        let trigger = EventRef {
-            id: uuid::Uuid::from_u128(0xabcdef),
-            event_type: EventType::Tool,
-        };
-        let s = enc(ErrorEvent::new("Timeout")
-            .code("504")
-            .details("took too long")
-            .logs("trace")
-            .trigger(trigger));
+        let trigger = EventRef { id: uuid::Uuid::from_u128(0xabcdef), event_type: EventType::Tool };
+        let s = enc(ErrorEvent::new("Timeout").code("504").details("took too long").logs("trace").trigger(trigger));
         common_ok(&s, "errors");
         assert_eq!(s.name, "error Timeout");
         assert_eq!(s.status, Status::error("took too long"));
@@ -883,15 +773,8 @@ mod tests {
         assert_eq!(get(&s, attr::ERROR_TRIGGER_TYPE).unwrap().as_str(), "tools");
         let ev = &s.events.events[0];
         assert_eq!(ev.name, "exception");
-        let ev_attr = |k: &str| {
-            ev.attributes
-                .iter()
-                .find(|kv| kv.key.as_str() == k)
-                .unwrap()
-                .value
-                .as_str()
-                .into_owned()
-        };
+        let ev_attr =
+            |k: &str| ev.attributes.iter().find(|kv| kv.key.as_str() == k).unwrap().value.as_str().into_owned();
         assert_eq!(ev_attr(attr::EXCEPTION_TYPE), "Timeout");
         assert_eq!(ev_attr(attr::EXCEPTION_MESSAGE), "took too long");
         assert_eq!(ev_attr(attr::EXCEPTION_STACKTRACE), "trace");
@@ -902,38 +785,17 @@ mod tests {
 
     #[test]
     fn direct_otlp_encoding_equals_the_proto_crates_transform() {
-        let trigger = EventRef {
-            id: uuid::Uuid::from_u128(77),
-            event_type: EventType::Llm,
-        };
+        let trigger = EventRef { id: uuid::Uuid::from_u128(77), event_type: EventType::Llm };
         let events: Vec<Event> = vec![
-            LlmEvent::new("gpt-4o")
-                .prompt("a \"q\"")
-                .completion("b")
-                .tokens(1, 2)
-                .cost(0.1)
-                .agent_id("ag")
-                .into(),
-            ToolEvent::new("t")
-                .params(&serde_json::json!({"x": [1, 2]}))
-                .returns(&"r")
-                .into(),
+            LlmEvent::new("gpt-4o").prompt("a \"q\"").completion("b").tokens(1, 2).cost(0.1).agent_id("ag").into(),
+            ToolEvent::new("t").params(&serde_json::json!({"x": [1, 2]})).returns(&"r").into(),
             ActionEvent::new("plan").params(&1).logs("l").into(),
-            ErrorEvent::new("E")
-                .code("c")
-                .details("d")
-                .logs("st")
-                .trigger(trigger)
-                .into(),
+            ErrorEvent::new("E").code("c").details("d").logs("st").trigger(trigger).into(),
         ];
         let enc = EventToSpanEncoder::new(true, 1000);
         for errored in [false, true] {
             for e in &events {
-                let rec = || RecordedEvent {
-                    event: e.clone(),
-                    placement: placement(),
-                    errored,
-                };
+                let rec = || RecordedEvent { event: e.clone(), placement: placement(), errored };
                 let direct = enc.encode_otlp(rec());
                 let via_sdk = otlp_trace::Span::from(enc.encode(rec()));
                 assert_eq!(direct, via_sdk, "{e:?}");
@@ -976,20 +838,11 @@ mod tests {
         for _ in 0..100_000 {
             deep = Json::Array(vec![deep]);
         }
-        let s = enc(ToolEvent::new("\u{0}\u{1b}[31m")
-            .params(&1)
-            .returns(&0)
-            .logs("x"));
-        assert_eq!(
-            get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(),
-            "\u{0}\u{1b}[31m"
-        );
+        let s = enc(ToolEvent::new("\u{0}\u{1b}[31m").params(&1).returns(&0).logs("x"));
+        assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "\u{0}\u{1b}[31m");
         let mut t = ToolEvent::new("deep");
         t.params = Some(deep);
         let s = enc(t);
-        assert!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS)
-            .unwrap()
-            .as_str()
-            .contains("deeper than"));
+        assert!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str().contains("deeper than"));
     }
 }

@@ -69,9 +69,7 @@ impl Resolver for CachingResolver {
             }
         }
         let addrs = self.inner.resolve(uri, config, timeout)?;
-        self.cache
-            .lock()
-            .insert(key, (Instant::now(), addrs.clone()));
+        self.cache.lock().insert(key, (Instant::now(), addrs.clone()));
         Ok(addrs)
     }
 }
@@ -93,11 +91,7 @@ impl HttpClient {
             .user_agent(concat!("agentops-rust/", env!("CARGO_PKG_VERSION")))
             .build();
         HttpClient {
-            agent: ureq::Agent::with_parts(
-                config,
-                DefaultConnector::new(),
-                CachingResolver::default(),
-            ),
+            agent: ureq::Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default()),
             timeout,
         }
     }
@@ -123,13 +117,8 @@ impl HttpClient {
             }
             timeout = timeout.min(left);
         }
-        let mut req = self
-            .agent
-            .post(url)
-            .header("Content-Type", content_type)
-            .config()
-            .timeout_global(Some(timeout))
-            .build();
+        let mut req =
+            self.agent.post(url).header("Content-Type", content_type).config().timeout_global(Some(timeout)).build();
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -143,11 +132,7 @@ impl HttpClient {
                     .and_then(|v| parse_retry_after(v, SystemTime::now()));
                 let mut body = Vec::new();
                 // A body we cannot read does not change what the status said.
-                let _ = resp
-                    .body_mut()
-                    .as_reader()
-                    .take(MAX_RESPONSE_BYTES)
-                    .read_to_end(&mut body);
+                let _ = resp.body_mut().as_reader().take(MAX_RESPONSE_BYTES).read_to_end(&mut body);
                 classify_status(status, body, retry_after)
             }
             Err(e) => classify_error(e),
@@ -158,14 +143,10 @@ impl HttpClient {
 fn classify_status(status: u16, body: Vec<u8>, retry_after: Option<Duration>) -> Outcome {
     match status {
         200..=299 => Outcome::Success(Response { body }),
-        429 | 502 | 503 | 504 => Outcome::Retryable {
-            reason: format!("HTTP {status}{}", body_excerpt(&body)),
-            retry_after,
-        },
-        _ => Outcome::Permanent {
-            status: Some(status),
-            reason: format!("HTTP {status}{}", body_excerpt(&body)),
-        },
+        429 | 502 | 503 | 504 => {
+            Outcome::Retryable { reason: format!("HTTP {status}{}", body_excerpt(&body)), retry_after }
+        }
+        _ => Outcome::Permanent { status: Some(status), reason: format!("HTTP {status}{}", body_excerpt(&body)) },
     }
 }
 
@@ -182,18 +163,11 @@ fn body_excerpt(body: &[u8]) -> String {
 fn classify_error(e: ureq::Error) -> Outcome {
     use ureq::Error as E;
     match e {
-        E::Timeout(t) => Outcome::Retryable {
-            reason: format!("timed out ({t})"),
-            retry_after: None,
-        },
-        E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Protocol(_) => Outcome::Retryable {
-            reason: format!("connection failed: {e}"),
-            retry_after: None,
-        },
-        other => Outcome::Permanent {
-            status: None,
-            reason: other.to_string(),
-        },
+        E::Timeout(t) => Outcome::Retryable { reason: format!("timed out ({t})"), retry_after: None },
+        E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Protocol(_) => {
+            Outcome::Retryable { reason: format!("connection failed: {e}"), retry_after: None }
+        }
+        other => Outcome::Permanent { status: None, reason: other.to_string() },
     }
 }
 
@@ -222,10 +196,7 @@ pub(crate) fn send_with_retry(
                     reason,
                 ))
             }
-            Outcome::Retryable {
-                reason,
-                retry_after,
-            } => (reason, retry_after),
+            Outcome::Retryable { reason, retry_after } => (reason, retry_after),
         };
         if tries >= policy.max_attempts {
             return Err(ExportError::new(
@@ -260,16 +231,10 @@ mod tests {
     #[test]
     fn statuses_are_classified_per_the_otlp_spec() {
         for s in [200, 202, 204] {
-            assert!(matches!(
-                classify_status(s, vec![], None),
-                Outcome::Success(_)
-            ));
+            assert!(matches!(classify_status(s, vec![], None), Outcome::Success(_)));
         }
         for s in [429, 502, 503, 504] {
-            assert!(
-                matches!(classify_status(s, vec![], None), Outcome::Retryable { .. }),
-                "{s}"
-            );
+            assert!(matches!(classify_status(s, vec![], None), Outcome::Retryable { .. }), "{s}");
         }
         for s in [400, 401, 403, 404, 413, 500, 501, 301] {
             assert!(
@@ -282,19 +247,9 @@ mod tests {
     #[test]
     fn refused_connection_is_retryable() {
         // Bind then drop a listener: the port is very likely closed now.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let c = HttpClient::new(Duration::from_secs(2));
-        let out = c.post(
-            &format!("http://127.0.0.1:{port}/v1/traces"),
-            &[],
-            "application/json",
-            b"{}",
-            None,
-        );
+        let out = c.post(&format!("http://127.0.0.1:{port}/v1/traces"), &[], "application/json", b"{}", None);
         assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
     }
 }

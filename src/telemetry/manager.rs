@@ -10,17 +10,20 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
 use super::encoder::{instrumentation_scope, EventToSpanEncoder};
-use super::exporters::{ConsoleExporter, Exporter, FileExporter, OtlpExporter};
+use super::exporters::{
+    ConsoleExporter, Exporter, FileExporter, LegacySessionExporter, OtlpExporter, SessionCosts, SessionExporter,
+};
 use super::processor::EventProcessor;
 use super::stats::Stats;
 use super::worker::{Pipeline, WorkerSetup};
-use crate::config::{ExporterSpec, OtelConfig};
+use crate::config::{AgentOpsConfig, AgentOpsProtocol, ExporterSpec, OtelConfig};
 use crate::error::Error;
 
 pub(crate) struct TelemetryManager {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
     pipeline: Arc<Pipeline>,
+    agentops: Option<AgentOpsConfig>,
 }
 
 /// The resource every span is exported with.
@@ -44,9 +47,8 @@ pub(crate) fn build_resource(config: &OtelConfig) -> Resource {
     if let Some(host) = host_name() {
         attrs.push(KeyValue::new("host.name", host));
     }
-    if let Some(exe) = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    if let Some(exe) =
+        std::env::current_exe().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
     {
         attrs.push(KeyValue::new("process.executable.name", exe));
     }
@@ -65,9 +67,17 @@ fn host_name() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn build_exporter(spec: ExporterSpec, config: &OtelConfig) -> Result<Box<dyn Exporter>, Error> {
+fn build_exporter(
+    spec: ExporterSpec,
+    config: &OtelConfig,
+    costs: &Arc<SessionCosts>,
+) -> Result<Box<dyn Exporter>, Error> {
     Ok(match spec {
         ExporterSpec::Otlp(o) => Box::new(OtlpExporter::new(o, config.batch.max_request_bytes)),
+        ExporterSpec::AgentOps(a) => match a.protocol {
+            AgentOpsProtocol::Otlp => Box::new(SessionExporter::new(a, config.batch.max_request_bytes)),
+            AgentOpsProtocol::LegacyV2 => Box::new(LegacySessionExporter::new(a, costs.clone())),
+        },
         ExporterSpec::File(path) => {
             Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
                 context: format!("opening the traces file {}", path.display()),
@@ -85,10 +95,12 @@ impl TelemetryManager {
     pub fn new(mut config: OtelConfig) -> Result<Self, Error> {
         let resource = build_resource(&config);
         let specs = std::mem::take(&mut config.exporters);
-        let exporters = specs
-            .into_iter()
-            .map(|s| build_exporter(s, &config))
-            .collect::<Result<Vec<_>, _>>()?;
+        let agentops = specs.iter().find_map(|s| match s {
+            ExporterSpec::AgentOps(a) => Some(a.clone()),
+            _ => None,
+        });
+        let costs = Arc::new(SessionCosts::default());
+        let exporters = specs.into_iter().map(|s| build_exporter(s, &config, &costs)).collect::<Result<Vec<_>, _>>()?;
         let pipeline = Pipeline::start(WorkerSetup {
             exporters,
             encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len),
@@ -96,25 +108,18 @@ impl TelemetryManager {
             batch: config.batch.clone(),
             retry: config.retry.clone(),
             resource: resource.clone(),
+            costs,
         })?;
         // Sampling is decided once, at the session root; everything in the session
         // follows the root's decision, so a session is kept or dropped whole.
-        let sampler =
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sample_ratio)));
+        let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sample_ratio)));
         let provider = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_sampler(sampler)
-            .with_span_processor(EventProcessor::new(
-                pipeline.clone(),
-                config.shutdown_timeout,
-            ))
+            .with_span_processor(EventProcessor::new(pipeline.clone(), config.shutdown_timeout))
             .build();
         let tracer = provider.tracer_with_scope(instrumentation_scope());
-        Ok(TelemetryManager {
-            provider,
-            tracer,
-            pipeline,
-        })
+        Ok(TelemetryManager { provider, tracer, pipeline, agentops })
     }
 
     /// The tracer sessions start their root spans with; applications may use it for
@@ -125,6 +130,11 @@ impl TelemetryManager {
 
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.pipeline
+    }
+
+    /// The AgentOps settings, when exporting to AgentOps (for replay links).
+    pub fn agentops(&self) -> Option<&AgentOpsConfig> {
+        self.agentops.as_ref()
     }
 
     pub fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
@@ -147,8 +157,6 @@ impl Drop for TelemetryManager {
     fn drop(&mut self) {
         // The pipeline is closed by now (Client::drop shuts it down first), so the
         // processor's shutdown returns at once.
-        let _ = self
-            .provider
-            .shutdown_with_timeout(Duration::from_millis(10));
+        let _ = self.provider.shutdown_with_timeout(Duration::from_millis(10));
     }
 }

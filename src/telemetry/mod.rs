@@ -14,6 +14,7 @@ pub(crate) mod processor;
 pub mod retry;
 pub(crate) mod sender;
 pub(crate) mod stats;
+pub(crate) mod time;
 pub(crate) mod worker;
 
 pub use encoder::EventToSpanEncoder;

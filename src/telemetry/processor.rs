@@ -34,10 +34,7 @@ pub(crate) struct EventProcessor {
 
 impl EventProcessor {
     pub fn new(pipeline: Arc<Pipeline>, flush_timeout: Duration) -> Self {
-        EventProcessor {
-            pipeline,
-            flush_timeout,
-        }
+        EventProcessor { pipeline, flush_timeout }
     }
 }
 
@@ -60,14 +57,10 @@ impl SpanProcessor for EventProcessor {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.pipeline
-            .flush(self.flush_timeout)
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        self.pipeline.flush(self.flush_timeout).map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.pipeline
-            .shutdown(timeout)
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        self.pipeline.shutdown(timeout).map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
     }
 }

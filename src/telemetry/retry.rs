@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::time::days_from_civil;
 use crate::config::ConfigError;
 
 /// How failed exports are retried. Only transient outcomes are retried (429, 502,
@@ -40,10 +41,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// A policy that never retries.
     pub fn none() -> Self {
-        RetryPolicy {
-            max_attempts: 1,
-            ..RetryPolicy::default()
-        }
+        RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }
     }
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
@@ -55,11 +53,7 @@ impl RetryPolicy {
             ));
         }
         if !(self.multiplier >= 1.0 && self.multiplier <= 100.0) {
-            return Err(ConfigError::new(
-                "retry.multiplier",
-                self.multiplier.to_string(),
-                "must be within 1..=100",
-            ));
+            return Err(ConfigError::new("retry.multiplier", self.multiplier.to_string(), "must be within 1..=100"));
         }
         if self.max_backoff < self.initial_backoff {
             return Err(ConfigError::new(
@@ -87,8 +81,7 @@ impl RetryPolicy {
             return ra.min(self.max_retry_after);
         }
         let exp = self.multiplier.powi(retry.saturating_sub(1).min(64) as i32);
-        let ceiling =
-            (self.initial_backoff.as_secs_f64() * exp).min(self.max_backoff.as_secs_f64());
+        let ceiling = (self.initial_backoff.as_secs_f64() * exp).min(self.max_backoff.as_secs_f64());
         // Keep at least a millisecond so a zero draw cannot turn into a busy loop.
         Duration::from_secs_f64((ceiling * unit_random.clamp(0.0, 1.0)).max(0.001))
     }
@@ -141,17 +134,6 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,59 +152,29 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_capped() {
         let p = RetryPolicy::default();
-        assert_eq!(
-            p.backoff(1, Some(Duration::from_secs(2)), 0.3),
-            Duration::from_secs(2)
-        );
-        assert_eq!(
-            p.backoff(1, Some(Duration::from_secs(3600)), 0.3),
-            Duration::from_secs(30)
-        );
+        assert_eq!(p.backoff(1, Some(Duration::from_secs(2)), 0.3), Duration::from_secs(2));
+        assert_eq!(p.backoff(1, Some(Duration::from_secs(3600)), 0.3), Duration::from_secs(30));
     }
 
     #[test]
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_770); // 1994-11-06 08:49:30
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(
-            parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now),
-            None
-        );
+        assert_eq!(parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
     }
 
     #[test]
     fn invalid_policies_are_rejected() {
         let bad = [
-            RetryPolicy {
-                max_attempts: 0,
-                ..Default::default()
-            },
-            RetryPolicy {
-                multiplier: 0.5,
-                ..Default::default()
-            },
-            RetryPolicy {
-                multiplier: f64::NAN,
-                ..Default::default()
-            },
-            RetryPolicy {
-                max_backoff: Duration::from_millis(1),
-                ..Default::default()
-            },
-            RetryPolicy {
-                max_elapsed: Duration::ZERO,
-                ..Default::default()
-            },
+            RetryPolicy { max_attempts: 0, ..Default::default() },
+            RetryPolicy { multiplier: 0.5, ..Default::default() },
+            RetryPolicy { multiplier: f64::NAN, ..Default::default() },
+            RetryPolicy { max_backoff: Duration::from_millis(1), ..Default::default() },
+            RetryPolicy { max_elapsed: Duration::ZERO, ..Default::default() },
         ];
         for p in bad {
             assert!(p.validate().is_err(), "{p:?}");

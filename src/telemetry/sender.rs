@@ -14,7 +14,7 @@ use opentelemetry::Context;
 use parking_lot::{Condvar, Mutex};
 
 use super::exporters::{
-    ExportBatch, ExportContext, ExportError, ExportErrorKind, Exporter, ExporterCounters,
+    ExportBatch, ExportContext, ExportError, ExportErrorKind, Exporter, ExporterCounters, SessionStart,
 };
 use super::retry::RetryPolicy;
 use super::stats::{Counters, Warn};
@@ -22,6 +22,7 @@ use super::stats::{Counters, Warn};
 /// What the export thread hands to the sending thread.
 pub(crate) enum Stage {
     Batch(ExportBatch),
+    SessionStart(Arc<SessionStart>),
     Flush(Sender<FlushReport>),
     Shutdown(Sender<FlushReport>),
 }
@@ -103,6 +104,7 @@ impl Shipper {
                     self.export(&batch, &mut report);
                     let _ = self.recycle.try_send(batch);
                 }
+                Ok(Stage::SessionStart(start)) => self.session_started(&start),
                 Ok(Stage::Flush(ack)) => {
                     let _ = ack.send(std::mem::take(&mut report));
                 }
@@ -123,21 +125,28 @@ impl Shipper {
         self.counters.worker_finished.store(true, Ordering::Release);
     }
 
+    fn session_started(&mut self, start: &SessionStart) {
+        for slot in &mut self.exporters {
+            let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
+            let exporter = &mut slot.exporter;
+            let result = catch_unwind(AssertUnwindSafe(|| exporter.session_started(start, &cx)))
+                .unwrap_or_else(|_| Err(ExportError::new(ExportErrorKind::Failed, "panicked in session_started")));
+            if let Err(e) = result {
+                let msg = format!("{}: session {} start: {e}", slot.name, start.session_id);
+                let warn =
+                    if e.kind == ExportErrorKind::Unauthorized { Warn::Unauthorized } else { Warn::ExportFailed };
+                self.counters.warn_once(warn, || msg.clone());
+                self.counters.set_last_error(msg);
+            }
+        }
+    }
+
     fn finish(&mut self) {
         for slot in &mut self.exporters {
-            let cx = ExportContext {
-                retry: &self.retry,
-                cancel: &self.cancel,
-                counters: &slot.counters,
-            };
+            let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
             let exporter = &mut slot.exporter;
-            let result =
-                catch_unwind(AssertUnwindSafe(|| exporter.shutdown(&cx))).unwrap_or_else(|_| {
-                    Err(ExportError::new(
-                        ExportErrorKind::Failed,
-                        "panicked in shutdown",
-                    ))
-                });
+            let result = catch_unwind(AssertUnwindSafe(|| exporter.shutdown(&cx)))
+                .unwrap_or_else(|_| Err(ExportError::new(ExportErrorKind::Failed, "panicked in shutdown")));
             if let Err(e) = result {
                 self.counters.set_last_error(format!("{}: {e}", slot.name));
             }
@@ -160,21 +169,14 @@ impl Shipper {
         let mut failure: Option<(ExportErrorKind, String)> = None;
         let mut rejected = 0u64;
         for slot in &mut self.exporters {
-            let cx = ExportContext {
-                retry: &self.retry,
-                cancel: &self.cancel,
-                counters: &slot.counters,
-            };
+            let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
             let exporter = &mut slot.exporter;
             match catch_unwind(AssertUnwindSafe(|| exporter.export(batch, &cx))) {
                 Ok(Ok(outcome)) => {
                     if outcome.rejected_spans > 0 {
                         rejected = rejected.max(outcome.rejected_spans.min(n));
-                        let msg = format!(
-                            "{}: {}",
-                            slot.name,
-                            outcome.message.unwrap_or_else(|| "spans rejected".into())
-                        );
+                        let msg =
+                            format!("{}: {}", slot.name, outcome.message.unwrap_or_else(|| "spans rejected".into()));
                         c.warn_once(Warn::Rejected, || msg.clone());
                         c.set_last_error(msg);
                     }
@@ -202,12 +204,10 @@ impl Shipper {
         match failure {
             Some((kind, msg)) => {
                 let counter = match kind {
-                    ExportErrorKind::Rejected { .. }
-                    | ExportErrorKind::Encode
-                    | ExportErrorKind::Unauthorized => &c.dropped_rejected,
-                    ExportErrorKind::Failed | ExportErrorKind::Cancelled => {
-                        &c.dropped_export_failed
+                    ExportErrorKind::Rejected { .. } | ExportErrorKind::Encode | ExportErrorKind::Unauthorized => {
+                        &c.dropped_rejected
                     }
+                    ExportErrorKind::Failed | ExportErrorKind::Cancelled => &c.dropped_export_failed,
                 };
                 Counters::add(counter, n);
                 report.dropped += n;

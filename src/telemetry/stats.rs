@@ -48,10 +48,7 @@ impl Counters {
     /// Logs `msg` the first time `cond` happens; later occurrences only count.
     pub fn warn_once(&self, cond: Warn, msg: impl FnOnce() -> String) {
         if !self.warned[cond as usize].swap(true, Ordering::Relaxed) {
-            log::warn!(
-                "agentops: {} (further occurrences are only counted in stats())",
-                msg()
-            );
+            log::warn!("agentops: {} (further occurrences are only counted in stats())", msg());
         }
     }
 
@@ -123,17 +120,10 @@ impl Stats {
 
     /// `in_queue`: messages in the queue now (a flush or shutdown request among them
     /// may count as one span for a moment).
-    pub(crate) fn snapshot(
-        c: &Counters,
-        exporters: &[(String, Arc<ExporterCounters>)],
-        in_queue: u64,
-    ) -> Stats {
+    pub(crate) fn snapshot(c: &Counters, exporters: &[(String, Arc<ExporterCounters>)], in_queue: u64) -> Stats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut s = Stats {
-            spans_recorded: get(&c.received)
-                + in_queue
-                + get(&c.dropped_queue_full)
-                + get(&c.dropped_after_shutdown),
+            spans_recorded: get(&c.received) + in_queue + get(&c.dropped_queue_full) + get(&c.dropped_after_shutdown),
             spans_queued: 0,
             spans_exported: get(&c.exported),
             spans_dropped_queue_full: get(&c.dropped_queue_full),

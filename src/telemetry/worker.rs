@@ -19,9 +19,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
-};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError};
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
@@ -29,7 +27,7 @@ use opentelemetry_sdk::Resource;
 use parking_lot::Mutex;
 
 use super::encoder::{EventToSpanEncoder, RecordedEvent};
-use super::exporters::{ExportBatch, Exporter, ExporterCounters};
+use super::exporters::{ExportBatch, Exporter, ExporterCounters, SessionCosts, SessionStart};
 use super::retry::RetryPolicy;
 use super::sender::{Cancel, FlushReport, Shipper, Slot, Stage};
 use super::stats::{Counters, Stats, Warn};
@@ -39,6 +37,7 @@ use crate::error::Error;
 pub(crate) enum Message {
     Span(Box<SpanData>),
     Event(Box<RecordedEvent>),
+    SessionStart(Arc<SessionStart>),
     Flush(Sender<FlushReport>),
     Shutdown(Sender<FlushReport>),
 }
@@ -81,14 +80,14 @@ pub(crate) struct Pipeline {
     cancel: Arc<Cancel>,
     closed: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// `token_cost` answers of the legacy AgentOps protocol, by session.
+    pub costs: Arc<SessionCosts>,
     exporter_counters: Vec<(String, Arc<ExporterCounters>)>,
 }
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline")
-            .field("closed", &self.is_closed())
-            .finish()
+        f.debug_struct("Pipeline").field("closed", &self.is_closed()).finish()
     }
 }
 
@@ -99,6 +98,7 @@ pub(crate) struct WorkerSetup {
     pub batch: BatchConfig,
     pub retry: RetryPolicy,
     pub resource: Resource,
+    pub costs: Arc<SessionCosts>,
 }
 
 impl Pipeline {
@@ -121,10 +121,7 @@ impl Pipeline {
                 exporter,
             })
             .collect();
-        let exporter_counters = exporters
-            .iter()
-            .map(|s| (s.name.clone(), s.counters.clone()))
-            .collect();
+        let exporter_counters = exporters.iter().map(|s| (s.name.clone(), s.counters.clone())).collect();
         let otlp_only = exporters.iter().all(|s| !s.exporter.reads_spans());
         let cap = setup.batch.max_export_batch_size;
         let pending = if otlp_only && setup.formatters.is_empty() {
@@ -157,10 +154,7 @@ impl Pipeline {
             pending,
         };
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new()
-                .name(name.into())
-                .spawn(f)
-                .map_err(Error::Thread)
+            std::thread::Builder::new().name(name.into()).spawn(f).map_err(Error::Thread)
         };
         let sending = spawn("agentops-send", Box::new(move || shipper.run()))?;
         let export = spawn("agentops-export", Box::new(move || worker.run()))?;
@@ -173,6 +167,7 @@ impl Pipeline {
             cancel,
             closed: AtomicBool::new(false),
             threads: Mutex::new(vec![export, sending]),
+            costs: setup.costs,
             exporter_counters,
         }))
     }
@@ -186,9 +181,7 @@ impl Pipeline {
         let c = &*self.counters;
         if self.is_closed() {
             Counters::add(&c.dropped_after_shutdown, 1);
-            c.warn_once(Warn::AfterShutdown, || {
-                "a span ended after shutdown and was dropped".into()
-            });
+            c.warn_once(Warn::AfterShutdown, || "a span ended after shutdown and was dropped".into());
             return;
         }
         match self.tx.try_send(msg) {
@@ -210,6 +203,15 @@ impl Pipeline {
         }
     }
 
+    /// Tells exporters a session started; travels ahead of the session's spans.
+    /// Never blocks: with the queue full it is skipped (exporters that need it,
+    /// like the legacy AgentOps one, then catch up when the spans arrive).
+    pub fn session_started(&self, start: SessionStart) {
+        if !self.is_closed() {
+            let _ = self.tx.try_send(Message::SessionStart(Arc::new(start)));
+        }
+    }
+
     fn request(
         &self,
         make: impl FnOnce(Sender<FlushReport>) -> Message,
@@ -217,10 +219,7 @@ impl Pipeline {
         what: &'static str,
         timeout: Duration,
     ) -> Result<FlushReport, Error> {
-        let timed_out = || Error::Timeout {
-            operation: what,
-            timeout,
-        };
+        let timed_out = || Error::Timeout { operation: what, timeout };
         let (ack_tx, ack_rx) = bounded(1);
         match self.tx.send_deadline(make(ack_tx), deadline) {
             Ok(()) => {
@@ -266,20 +265,13 @@ impl Pipeline {
     }
 
     pub fn stats(&self) -> Stats {
-        Stats::snapshot(
-            &self.counters,
-            &self.exporter_counters,
-            self.tx.len() as u64,
-        )
+        Stats::snapshot(&self.counters, &self.exporter_counters, self.tx.len() as u64)
     }
 }
 
 fn report_to_result(r: FlushReport) -> Result<(), Error> {
     match r.error {
-        Some(message) if r.dropped > 0 => Err(Error::Export {
-            dropped: r.dropped,
-            message,
-        }),
+        Some(message) if r.dropped > 0 => Err(Error::Export { dropped: r.dropped, message }),
         _ => Ok(()),
     }
 }
@@ -311,6 +303,7 @@ impl Worker {
                 match self.rx.try_recv() {
                     Ok(Message::Span(s)) => self.push_span(*s),
                     Ok(Message::Event(e)) => self.push_event(*e),
+                    Ok(Message::SessionStart(s)) => self.forward(Stage::SessionStart(s)),
                     Ok(Message::Flush(ack)) => {
                         self.export_pending();
                         self.forward(Stage::Flush(ack));
@@ -372,8 +365,7 @@ impl Worker {
         if encoded.is_err() {
             Counters::add(&self.counters.export_panics, 1);
             Counters::add(&self.counters.dropped_export_failed, 1);
-            self.counters
-                .set_last_error("encoding an event panicked; the event was dropped".into());
+            self.counters.set_last_error("encoding an event panicked; the event was dropped".into());
         }
         self.export_if_full();
     }
@@ -391,6 +383,7 @@ impl Worker {
             match msg {
                 Message::Span(s) => self.push_span(*s),
                 Message::Event(e) => self.push_event(*e),
+                Message::SessionStart(s) => self.forward(Stage::SessionStart(s)),
                 Message::Flush(ack) | Message::Shutdown(ack) => {
                     self.export_pending();
                     self.forward(Stage::Flush(ack));
@@ -407,9 +400,7 @@ impl Worker {
         let pending = self.pending.take(self.max_batch);
         let (res, attrs) = (self.resource.clone(), self.resource_attrs.clone());
         let batch = match pending {
-            Pending::Otlp(spans) => {
-                ExportBatch::from_otlp_spans(spans, self.encoder.scope(), res, attrs)
-            }
+            Pending::Otlp(spans) => ExportBatch::from_otlp_spans(spans, self.encoder.scope(), res, attrs),
             Pending::Spans(spans) => {
                 let spans = self.apply_formatters(spans);
                 if spans.is_empty() {
@@ -452,11 +443,8 @@ impl Worker {
         Counters::add(&self.counters.filtered, (before - kept.len()) as u64);
         if panicked > 0 {
             Counters::add(&self.counters.export_panics, panicked);
-            self.counters
-                .set_last_error(format!("a formatter panicked; {panicked} span(s) dropped"));
-            self.counters.warn_once(Warn::Panic, || {
-                "a formatter panicked; its spans are dropped".into()
-            });
+            self.counters.set_last_error(format!("a formatter panicked; {panicked} span(s) dropped"));
+            self.counters.warn_once(Warn::Panic, || "a formatter panicked; its spans are dropped".into());
         }
         kept
     }

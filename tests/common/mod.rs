@@ -30,10 +30,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -45,19 +42,16 @@ impl Request {
         let body = match self.header("content-encoding") {
             Some("gzip") => {
                 let mut out = Vec::new();
-                flate2::read::GzDecoder::new(&self.body[..])
-                    .read_to_end(&mut out)
-                    .expect("gzip body");
+                flate2::read::GzDecoder::new(&self.body[..]).read_to_end(&mut out).expect("gzip body");
                 out
             }
             _ => self.body.clone(),
         };
         match self.header("content-type") {
-            Some("application/x-protobuf") => ExportTraceServiceRequest::decode(&body[..])
-                .expect("protobuf ExportTraceServiceRequest"),
-            Some("application/json") => {
-                serde_json::from_slice(&body).expect("OTLP JSON ExportTraceServiceRequest")
+            Some("application/x-protobuf") => {
+                ExportTraceServiceRequest::decode(&body[..]).expect("protobuf ExportTraceServiceRequest")
             }
+            Some("application/json") => serde_json::from_slice(&body).expect("OTLP JSON ExportTraceServiceRequest"),
             other => panic!("unexpected content type {other:?} in {:?}", self.headers),
         }
     }
@@ -82,11 +76,7 @@ impl Reply {
         Reply::Status(code, vec![], vec![])
     }
     pub fn json(code: u16, v: serde_json::Value) -> Reply {
-        Reply::Status(
-            code,
-            vec![("Content-Type".into(), "application/json".into())],
-            serde_json::to_vec(&v).unwrap(),
-        )
+        Reply::Status(code, vec![("Content-Type".into(), "application/json".into())], serde_json::to_vec(&v).unwrap())
     }
 }
 
@@ -111,10 +101,7 @@ impl TestServer {
     }
 
     /// Like [`start`](Self::start), on a given port (0 = any free one).
-    pub fn start_on(
-        port: u16,
-        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
-    ) -> TestServer {
+    pub fn start_on(port: u16, handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
@@ -155,10 +142,7 @@ impl TestServer {
     }
 
     pub fn requests_to(&self, path: &str) -> Vec<Request> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == path).collect()
     }
 
     /// Every span of every request answered 2xx to `/v1/traces`, with its resource's
@@ -238,14 +222,7 @@ fn serve(conn: TcpStream, s: &Shared) {
             return;
         }
         let n = s.count.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut req = Request {
-            n,
-            method,
-            path,
-            headers,
-            body,
-            status: 0,
-        };
+        let mut req = Request { n, method, path, headers, body, status: 0 };
         let mut reply = (s.handler)(&req);
         while let Reply::Delay(d, inner) = reply {
             std::thread::sleep(d);
@@ -265,11 +242,7 @@ fn serve(conn: TcpStream, s: &Shared) {
                     out.push_str(&format!("{k}: {v}\r\n"));
                 }
                 out.push_str("\r\n");
-                if writer
-                    .write_all(out.as_bytes())
-                    .and_then(|_| writer.write_all(&body))
-                    .is_err()
-                {
+                if writer.write_all(out.as_bytes()).and_then(|_| writer.write_all(&body)).is_err() {
                     return;
                 }
             }
@@ -280,52 +253,38 @@ fn serve(conn: TcpStream, s: &Shared) {
 
 /// The string value of an attribute.
 pub fn attr_str<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            any_value::Value::StringValue(s) => Some(s.as_str()),
-            _ => None,
-        }
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(s.as_str()),
+        _ => None,
     })
 }
 
 /// The integer value of an attribute.
 pub fn attr_int(attrs: &[KeyValue], key: &str) -> Option<i64> {
-    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            any_value::Value::IntValue(i) => Some(*i),
-            _ => None,
-        }
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+        any_value::Value::IntValue(i) => Some(*i),
+        _ => None,
     })
 }
 
 /// The float value of an attribute.
 pub fn attr_f64(attrs: &[KeyValue], key: &str) -> Option<f64> {
-    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            any_value::Value::DoubleValue(f) => Some(*f),
-            _ => None,
-        }
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+        any_value::Value::DoubleValue(f) => Some(*f),
+        _ => None,
     })
 }
 
 /// The number of distinct (trace id, span id) pairs, duplicates allowed.
 pub fn distinct_spans(spans: &[(Span, Vec<KeyValue>)]) -> usize {
-    spans
-        .iter()
-        .map(|(s, _)| (s.trace_id.clone(), s.span_id.clone()))
-        .collect::<HashSet<_>>()
-        .len()
+    spans.iter().map(|(s, _)| (s.trace_id.clone(), s.span_id.clone())).collect::<HashSet<_>>().len()
 }
 
 /// Counts spans by (trace id, span id); panics on duplicates.
 pub fn unique_span_ids(spans: &[(Span, Vec<KeyValue>)]) -> HashSet<(Vec<u8>, Vec<u8>)> {
     let mut seen = HashSet::new();
     for (s, _) in spans {
-        assert!(
-            seen.insert((s.trace_id.clone(), s.span_id.clone())),
-            "duplicate span {}",
-            s.name
-        );
+        assert!(seen.insert((s.trace_id.clone(), s.span_id.clone())), "duplicate span {}", s.name);
     }
     seen
 }
@@ -341,9 +300,5 @@ pub fn by_trace(spans: &[(Span, Vec<KeyValue>)]) -> HashMap<Vec<u8>, Vec<Span>> 
 
 /// A free loopback port with nothing listening (bound then released).
 pub fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

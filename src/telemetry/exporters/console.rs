@@ -39,9 +39,7 @@ pub struct ConsoleExporter {
 
 impl std::fmt::Debug for ConsoleExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsoleExporter")
-            .field("mode", &self.mode)
-            .finish()
+        f.debug_struct("ConsoleExporter").field("mode", &self.mode).finish()
     }
 }
 
@@ -53,12 +51,7 @@ impl ConsoleExporter {
 
     /// Prints to `out`.
     pub fn with_writer(mode: ConsoleMode, out: impl Write + Send + 'static) -> Self {
-        ConsoleExporter {
-            mode,
-            out: Box::new(out),
-            held: HashMap::new(),
-            held_count: 0,
-        }
+        ConsoleExporter { mode, out: Box::new(out), held: HashMap::new(), held_count: 0 }
     }
 
     fn write(&mut self, text: &str) -> Result<(), ExportError> {
@@ -70,10 +63,7 @@ impl ConsoleExporter {
 }
 
 fn attr_of<'a>(s: &'a SpanData, key: &str) -> Option<&'a Value> {
-    s.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
+    s.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
 }
 
 fn is_session_root(s: &SpanData) -> bool {
@@ -100,9 +90,7 @@ fn duration_of(s: &SpanData) -> Duration {
 
 fn summary_line(root: &SpanData) -> String {
     let get = |k: &str| attr_of(root, k).map(|v| v.as_str().into_owned());
-    let count = |t: &str| {
-        get(&format!("{}{t}", attr::SESSION_EVENT_COUNT_PREFIX)).unwrap_or_else(|| "0".into())
-    };
+    let count = |t: &str| get(&format!("{}{t}", attr::SESSION_EVENT_COUNT_PREFIX)).unwrap_or_else(|| "0".into());
     format!(
         "agentops session {} {} ({}) | {} | LLMs: {} | Tools: {} | Actions: {} | Errors: {} | tokens in/out: {}/{} | cost: ${}\n",
         get(attr::SESSION_ID).unwrap_or_default(),
@@ -127,10 +115,7 @@ fn describe(s: &SpanData) -> String {
         get(attr::SPAN_KIND).unwrap_or_else(|| "span".into()),
         human_duration(duration_of(s))
     );
-    if let (Some(i), Some(o)) = (
-        get(attr::GEN_AI_INPUT_TOKENS),
-        get(attr::GEN_AI_OUTPUT_TOKENS),
-    ) {
+    if let (Some(i), Some(o)) = (get(attr::GEN_AI_INPUT_TOKENS), get(attr::GEN_AI_OUTPUT_TOKENS)) {
         let _ = write!(line, " tokens {i}→{o}");
     }
     if let Some(c) = get(attr::LLM_COST) {
@@ -144,8 +129,7 @@ fn describe(s: &SpanData) -> String {
 
 fn tree(spans: &[SpanData]) -> String {
     let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
-    let ids: std::collections::HashSet<SpanId> =
-        spans.iter().map(|s| s.span_context.span_id()).collect();
+    let ids: std::collections::HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut roots = Vec::new();
     for (i, s) in spans.iter().enumerate() {
         if ids.contains(&s.parent_span_id) {
@@ -160,28 +144,17 @@ fn tree(spans: &[SpanData]) -> String {
     roots.sort_by_key(|&i| spans[i].start_time);
     let mut out = String::new();
     // Iterative walk: (index, prefix, is_last, depth).
-    let mut stack: Vec<(usize, String, bool, usize)> = roots
-        .iter()
-        .rev()
-        .map(|&i| (i, String::new(), true, 0))
-        .collect();
+    let mut stack: Vec<(usize, String, bool, usize)> =
+        roots.iter().rev().map(|&i| (i, String::new(), true, 0)).collect();
     while let Some((i, prefix, last, depth)) = stack.pop() {
         let s = &spans[i];
         if depth == 0 {
             let _ = writeln!(out, "{}", describe(s));
         } else {
-            let _ = writeln!(
-                out,
-                "{prefix}{}{}",
-                if last { "└─ " } else { "├─ " },
-                describe(s)
-            );
+            let _ = writeln!(out, "{prefix}{}{}", if last { "└─ " } else { "├─ " }, describe(s));
         }
-        let child_prefix = if depth == 0 {
-            String::new()
-        } else {
-            format!("{prefix}{}", if last { "   " } else { "│  " })
-        };
+        let child_prefix =
+            if depth == 0 { String::new() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
         if let Some(kids) = children.get(&s.span_context.span_id()) {
             for (n, &k) in kids.iter().enumerate().rev() {
                 stack.push((k, child_prefix.clone(), n + 1 == kids.len(), depth + 1));
@@ -196,11 +169,7 @@ impl Exporter for ConsoleExporter {
         "console"
     }
 
-    fn export(
-        &mut self,
-        batch: &ExportBatch,
-        _cx: &ExportContext<'_>,
-    ) -> Result<ExportOutcome, ExportError> {
+    fn export(&mut self, batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let mut text = String::new();
         for span in batch.spans() {
             match self.mode {
@@ -221,12 +190,7 @@ impl Exporter for ConsoleExporter {
                         text.push_str(&summary_line(span));
                     } else if self.held_count > MAX_HELD_SPANS {
                         // Print the biggest held session early rather than grow.
-                        if let Some(big) = self
-                            .held
-                            .iter()
-                            .max_by_key(|(_, v)| v.len())
-                            .map(|(k, _)| *k)
-                        {
+                        if let Some(big) = self.held.iter().max_by_key(|(_, v)| v.len()).map(|(k, _)| *k) {
                             let spans = self.held.remove(&big).unwrap_or_default();
                             self.held_count -= spans.len();
                             text.push_str("(session still open; spans so far)\n");

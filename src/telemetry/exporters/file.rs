@@ -21,10 +21,7 @@ impl FileExporter {
     pub fn new(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(FileExporter {
-            path,
-            out: BufWriter::with_capacity(256 * 1024, file),
-        })
+        Ok(FileExporter { path, out: BufWriter::with_capacity(256 * 1024, file) })
     }
 
     /// The file being written.
@@ -42,23 +39,12 @@ impl Exporter for FileExporter {
         false
     }
 
-    fn export(
-        &mut self,
-        batch: &ExportBatch,
-        _cx: &ExportContext<'_>,
-    ) -> Result<ExportOutcome, ExportError> {
+    fn export(&mut self, batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let io = |e: std::io::Error| {
-            ExportError::new(
-                ExportErrorKind::Failed,
-                format!("writing {}: {e}", self.path.display()),
-            )
+            ExportError::new(ExportErrorKind::Failed, format!("writing {}: {e}", self.path.display()))
         };
-        serde_json::to_writer(&mut self.out, batch.to_otlp()).map_err(|e| {
-            ExportError::new(
-                ExportErrorKind::Encode,
-                format!("JSON encoding failed: {e}"),
-            )
-        })?;
+        serde_json::to_writer(&mut self.out, batch.to_otlp())
+            .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}")))?;
         self.out.write_all(b"\n").map_err(io)?;
         // Flushed per batch: a crash loses at most the batch being written.
         self.out.flush().map_err(io)?;

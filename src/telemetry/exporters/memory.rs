@@ -46,11 +46,7 @@ impl Exporter for InMemoryExporter {
         "memory"
     }
 
-    fn export(
-        &mut self,
-        batch: &ExportBatch,
-        _cx: &ExportContext<'_>,
-    ) -> Result<ExportOutcome, ExportError> {
+    fn export(&mut self, batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         self.spans.lock().extend_from_slice(batch.spans());
         Ok(ExportOutcome::default())
     }

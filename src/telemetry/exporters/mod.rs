@@ -21,11 +21,16 @@ pub(crate) mod console;
 mod file;
 mod memory;
 mod otlp;
+mod session;
+mod session_v2;
 
 pub use console::{ConsoleExporter, ConsoleMode};
 pub use file::FileExporter;
 pub use memory::InMemoryExporter;
 pub use otlp::OtlpExporter;
+pub use session::SessionExporter;
+pub use session_v2::LegacySessionExporter;
+pub(crate) use session_v2::SessionCosts;
 
 /// A destination for finished spans. Called on the export thread only, so it may
 /// block (within [`ExportContext::deadline`]); it never runs on the caller's thread.
@@ -36,11 +41,7 @@ pub trait Exporter: Send {
 
     /// Exports one batch. Must not return before it is done with it: the batch is
     /// counted as exported (or dropped, on `Err`) when this returns.
-    fn export(
-        &mut self,
-        batch: &ExportBatch,
-        cx: &ExportContext<'_>,
-    ) -> Result<ExportOutcome, ExportError>;
+    fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError>;
 
     /// Whether this exporter reads [`ExportBatch::spans`]. One that only uses
     /// [`ExportBatch::to_otlp`] returns `false`; when no exporter reads the spans,
@@ -49,10 +50,27 @@ pub trait Exporter: Send {
         true
     }
 
+    /// Called when a session starts, before any of its spans reach `export`. (If
+    /// the queue was full when the session started, this is not called for it.)
+    fn session_started(&mut self, _session: &SessionStart, _cx: &ExportContext<'_>) -> Result<(), ExportError> {
+        Ok(())
+    }
+
     /// Called once when the pipeline shuts down, after the last batch.
     fn shutdown(&mut self, _cx: &ExportContext<'_>) -> Result<(), ExportError> {
         Ok(())
     }
+}
+
+/// A session that just started, as exporters see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStart {
+    /// The session id (= the trace id).
+    pub session_id: uuid::Uuid,
+    /// The session's tags.
+    pub tags: Vec<String>,
+    /// When it started.
+    pub started_at: std::time::SystemTime,
 }
 
 /// The result of a successful export.
@@ -95,10 +113,7 @@ pub struct ExportError {
 impl ExportError {
     /// A new error.
     pub fn new(kind: ExportErrorKind, message: impl Into<String>) -> Self {
-        ExportError {
-            kind,
-            message: message.into(),
-        }
+        ExportError { kind, message: message.into() }
     }
 }
 
@@ -125,13 +140,7 @@ impl ExportBatch {
         resource: Arc<Resource>,
         resource_attrs: Arc<ResourceAttributesWithSchema>,
     ) -> Self {
-        ExportBatch {
-            len: spans.len(),
-            spans,
-            resource,
-            resource_attrs,
-            otlp: OnceCell::new(),
-        }
+        ExportBatch { len: spans.len(), spans, resource, resource_attrs, otlp: OnceCell::new() }
     }
 
     /// A batch converted to OTLP up front by moving the spans; `spans()` is empty.
@@ -142,13 +151,7 @@ impl ExportBatch {
     ) -> Self {
         let len = spans.len();
         let otlp = OnceCell::from(to_otlp_request(spans, &resource_attrs));
-        ExportBatch {
-            spans: Vec::new(),
-            len,
-            resource,
-            resource_attrs,
-            otlp,
-        }
+        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp }
     }
 
     /// A batch of spans already in OTLP form, all of one instrumentation scope.
@@ -170,13 +173,7 @@ impl ExportBatch {
                 schema_url: resource_attrs.schema_url.clone().unwrap_or_default(),
             }],
         };
-        ExportBatch {
-            spans: Vec::new(),
-            len,
-            resource,
-            resource_attrs,
-            otlp: OnceCell::from(request),
-        }
+        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceCell::from(request) }
     }
 
     /// The spans, in the order they finished. Empty when every exporter declared
@@ -203,8 +200,7 @@ impl ExportBatch {
     /// The batch as one OTLP request, built once and shared by every exporter that
     /// asks for it.
     pub fn to_otlp(&self) -> &ExportTraceServiceRequest {
-        self.otlp
-            .get_or_init(|| to_otlp_request(self.spans.iter().cloned(), &self.resource_attrs))
+        self.otlp.get_or_init(|| to_otlp_request(self.spans.iter().cloned(), &self.resource_attrs))
     }
 }
 
@@ -218,10 +214,7 @@ pub(crate) fn to_otlp_request(
     let mut scopes: Vec<ScopeSpans> = Vec::new();
     let mut scope_keys: Vec<opentelemetry::InstrumentationScope> = Vec::new();
     for span in spans {
-        let idx = match scope_keys
-            .iter()
-            .position(|s| *s == span.instrumentation_scope)
-        {
+        let idx = match scope_keys.iter().position(|s| *s == span.instrumentation_scope) {
             Some(i) => i,
             None => {
                 let scope = span.instrumentation_scope.clone();
@@ -245,9 +238,7 @@ pub(crate) fn to_otlp_request(
     }
 }
 
-fn otlp_resource(
-    resource: &ResourceAttributesWithSchema,
-) -> opentelemetry_proto::tonic::resource::v1::Resource {
+fn otlp_resource(resource: &ResourceAttributesWithSchema) -> opentelemetry_proto::tonic::resource::v1::Resource {
     opentelemetry_proto::tonic::resource::v1::Resource {
         attributes: resource.attributes.0.clone(),
         dropped_attributes_count: 0,
@@ -298,8 +289,6 @@ impl ExportContext<'_> {
 
     pub(crate) fn count_request(&self, bytes: usize) {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        self.counters
-            .bytes
-            .fetch_add(bytes as u64, Ordering::Relaxed);
+        self.counters.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 }

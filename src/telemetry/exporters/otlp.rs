@@ -1,9 +1,7 @@
 //! `OtlpExporter`: OTLP/HTTP to any OpenTelemetry collector, protobuf or JSON,
 //! encoded with opentelemetry-proto's types.
 
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message;
 
@@ -24,12 +22,7 @@ pub struct OtlpExporter {
 impl OtlpExporter {
     /// An exporter for the given settings; requests above `max_request_bytes` are split.
     pub fn new(config: OtlpConfig, max_request_bytes: usize) -> Self {
-        OtlpExporter {
-            http: HttpClient::new(config.timeout),
-            config,
-            max_request_bytes,
-            buf: Vec::new(),
-        }
+        OtlpExporter { http: HttpClient::new(config.timeout), config, max_request_bytes, buf: Vec::new() }
     }
 }
 
@@ -47,45 +40,27 @@ fn encode(req: &ExportTraceServiceRequest, p: Protocol) -> Result<Vec<u8>, Expor
 }
 
 /// Encodes into `buf` (cleared first), so one buffer can serve every request.
-fn encode_into(
-    req: &ExportTraceServiceRequest,
-    p: Protocol,
-    buf: &mut Vec<u8>,
-) -> Result<(), ExportError> {
+fn encode_into(req: &ExportTraceServiceRequest, p: Protocol, buf: &mut Vec<u8>) -> Result<(), ExportError> {
     buf.clear();
     match p {
         Protocol::HttpProtobuf => {
             buf.reserve(req.encoded_len());
             // Cannot fail: the buffer grows as needed.
-            req.encode(buf).map_err(|e| {
-                ExportError::new(
-                    ExportErrorKind::Encode,
-                    format!("protobuf encoding failed: {e}"),
-                )
-            })
+            req.encode(buf)
+                .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("protobuf encoding failed: {e}")))
         }
-        Protocol::HttpJson => serde_json::to_writer(buf, req).map_err(|e| {
-            ExportError::new(
-                ExportErrorKind::Encode,
-                format!("JSON encoding failed: {e}"),
-            )
-        }),
+        Protocol::HttpJson => serde_json::to_writer(buf, req)
+            .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}"))),
     }
 }
 
 fn span_count(req: &ExportTraceServiceRequest) -> usize {
-    req.resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
+    req.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
 }
 
 /// Splits a request into two with about half the spans each, keeping resource and
 /// scope of every span.
-fn halve(
-    req: &ExportTraceServiceRequest,
-) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
+fn halve(req: &ExportTraceServiceRequest) -> (ExportTraceServiceRequest, ExportTraceServiceRequest) {
     let total = span_count(req);
     let mut left_budget = total / 2;
     let mut left = Vec::new();
@@ -117,14 +92,7 @@ fn halve(
             }
         }
     }
-    (
-        ExportTraceServiceRequest {
-            resource_spans: left,
-        },
-        ExportTraceServiceRequest {
-            resource_spans: right,
-        },
-    )
+    (ExportTraceServiceRequest { resource_spans: left }, ExportTraceServiceRequest { resource_spans: right })
 }
 
 /// An encoded request body and the number of spans in it.
@@ -149,14 +117,7 @@ pub(crate) fn encode_requests(
         if buf.len() <= max_bytes {
             let body = std::mem::take(buf);
             let spans = span_count(req);
-            return Ok((
-                if spans == 0 {
-                    vec![]
-                } else {
-                    vec![EncodedRequest { body, spans }]
-                },
-                0,
-            ));
+            return Ok((if spans == 0 { vec![] } else { vec![EncodedRequest { body, spans }] }, 0));
         }
     }
     let mut out = Vec::new();
@@ -194,9 +155,7 @@ pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, S
     }
     let (rejected, message) = match p {
         Protocol::HttpProtobuf => {
-            let ps = ExportTraceServiceResponse::decode(body)
-                .ok()?
-                .partial_success?;
+            let ps = ExportTraceServiceResponse::decode(body).ok()?.partial_success?;
             (ps.rejected_spans, ps.error_message)
         }
         // OTLP/JSON writes int64 as a string ("2") and decoders must accept a number
@@ -209,10 +168,7 @@ pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, S
                 Some(n) => n.as_i64()?,
                 None => 0,
             };
-            let msg = ps
-                .get("errorMessage")
-                .and_then(|m| m.as_str())
-                .unwrap_or_default();
+            let msg = ps.get("errorMessage").and_then(|m| m.as_str()).unwrap_or_default();
             (rejected, msg.to_owned())
         }
     };
@@ -231,18 +187,10 @@ impl Exporter for OtlpExporter {
         false
     }
 
-    fn export(
-        &mut self,
-        batch: &ExportBatch,
-        cx: &ExportContext<'_>,
-    ) -> Result<ExportOutcome, ExportError> {
+    fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let protocol = self.config.protocol;
-        let (mut requests, too_large) = encode_requests(
-            batch.to_otlp(),
-            protocol,
-            self.max_request_bytes,
-            &mut self.buf,
-        )?;
+        let (mut requests, too_large) =
+            encode_requests(batch.to_otlp(), protocol, self.max_request_bytes, &mut self.buf)?;
         let mut outcome = ExportOutcome::default();
         if too_large > 0 {
             outcome.rejected_spans += too_large as u64;
@@ -269,8 +217,7 @@ impl Exporter for OtlpExporter {
                     delivered_any = true;
                     if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol) {
                         outcome.rejected_spans += rejected.min(req.spans as u64);
-                        outcome.message =
-                            Some(format!("receiver rejected {rejected} span(s): {msg}"));
+                        outcome.message = Some(format!("receiver rejected {rejected} span(s): {msg}"));
                     }
                 }
                 Err(e) => {
@@ -312,11 +259,7 @@ mod tests {
         ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 resource: None,
-                scope_spans: vec![ScopeSpans {
-                    scope: None,
-                    spans,
-                    schema_url: String::new(),
-                }],
+                scope_spans: vec![ScopeSpans { scope: None, spans, schema_url: String::new() }],
                 schema_url: String::new(),
             }],
         }
@@ -334,9 +277,7 @@ mod tests {
             for part in &parts {
                 assert!(part.body.len() <= 10_000);
                 let decoded: ExportTraceServiceRequest = match p {
-                    Protocol::HttpProtobuf => {
-                        ExportTraceServiceRequest::decode(&part.body[..]).unwrap()
-                    }
+                    Protocol::HttpProtobuf => ExportTraceServiceRequest::decode(&part.body[..]).unwrap(),
                     Protocol::HttpJson => serde_json::from_slice(&part.body).unwrap(),
                 };
                 for s in &decoded.resource_spans[0].scope_spans[0].spans {
@@ -351,8 +292,7 @@ mod tests {
     fn a_single_span_over_the_limit_is_left_out_and_counted() {
         let mut req = request(3, 10);
         req.resource_spans[0].scope_spans[0].spans[1].name = "y".repeat(5000);
-        let (parts, too_large) =
-            encode_requests(&req, Protocol::HttpProtobuf, 2000, &mut Vec::new()).unwrap();
+        let (parts, too_large) = encode_requests(&req, Protocol::HttpProtobuf, 2000, &mut Vec::new()).unwrap();
         assert_eq!(too_large, 1);
         assert_eq!(parts.iter().map(|r| r.spans).sum::<usize>(), 2);
     }
@@ -360,30 +300,15 @@ mod tests {
     #[test]
     fn partial_success_is_read_in_both_encodings() {
         let resp = ExportTraceServiceResponse {
-            partial_success: Some(ExportTracePartialSuccess {
-                rejected_spans: 3,
-                error_message: "too old".into(),
-            }),
+            partial_success: Some(ExportTracePartialSuccess { rejected_spans: 3, error_message: "too old".into() }),
         };
         let pb = resp.encode_to_vec();
-        assert_eq!(
-            decode_partial_success(&pb, Protocol::HttpProtobuf),
-            Some((3, "too old".into()))
-        );
+        assert_eq!(decode_partial_success(&pb, Protocol::HttpProtobuf), Some((3, "too old".into())));
         let js = serde_json::to_vec(&resp).unwrap();
-        assert_eq!(
-            decode_partial_success(&js, Protocol::HttpJson),
-            Some((3, "too old".into()))
-        );
+        assert_eq!(decode_partial_success(&js, Protocol::HttpJson), Some((3, "too old".into())));
         let js = br#"{"partialSuccess":{"rejectedSpans":"4","errorMessage":"x"}}"#;
-        assert_eq!(
-            decode_partial_success(js, Protocol::HttpJson),
-            Some((4, "x".into()))
-        );
-        assert_eq!(
-            decode_partial_success(br#"{"partialSuccess":{}}"#, Protocol::HttpJson),
-            None
-        );
+        assert_eq!(decode_partial_success(js, Protocol::HttpJson), Some((4, "x".into())));
+        assert_eq!(decode_partial_success(br#"{"partialSuccess":{}}"#, Protocol::HttpJson), None);
         assert_eq!(decode_partial_success(b"{}", Protocol::HttpJson), None);
         assert_eq!(decode_partial_success(b"", Protocol::HttpProtobuf), None);
     }

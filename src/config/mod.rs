@@ -6,6 +6,12 @@
 //! everything; an invalid value is a [`ConfigError`] that names the setting and the
 //! value (API keys are never echoed).
 
+mod agentops;
+
+pub use agentops::{
+    AgentOpsConfig, AgentOpsProtocol, ApiKey, DEFAULT_API_ENDPOINT, DEFAULT_APP_URL, DEFAULT_EXPORTER_ENDPOINT,
+};
+
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,26 +34,14 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(
-        setting: impl Into<String>,
-        value: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        ConfigError {
-            setting: setting.into(),
-            value: value.into(),
-            reason: reason.into(),
-        }
+    pub(crate) fn new(setting: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError { setting: setting.into(), value: value.into(), reason: reason.into() }
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid configuration: {} = {:?}: {}",
-            self.setting, self.value, self.reason
-        )
+        write!(f, "invalid configuration: {} = {:?}: {}", self.setting, self.value, self.reason)
     }
 }
 
@@ -160,6 +154,7 @@ impl Default for BatchConfig {
 
 pub(crate) enum ExporterSpec {
     Otlp(OtlpConfig),
+    AgentOps(AgentOpsConfig),
     File(PathBuf),
     Console(ConsoleMode),
     Memory(InMemoryExporter),
@@ -170,6 +165,7 @@ impl fmt::Debug for ExporterSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExporterSpec::Otlp(c) => f.debug_tuple("Otlp").field(c).finish(),
+            ExporterSpec::AgentOps(c) => f.debug_tuple("AgentOps").field(c).finish(),
             ExporterSpec::File(p) => f.debug_tuple("File").field(p).finish(),
             ExporterSpec::Console(m) => f.debug_tuple("Console").field(m).finish(),
             ExporterSpec::Memory(_) => f.write_str("Memory"),
@@ -282,7 +278,7 @@ impl Default for OtelConfigBuilder {
     }
 }
 
-fn parse_bool(setting: &str, v: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(setting: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" | "" => Ok(false),
@@ -291,9 +287,7 @@ fn parse_bool(setting: &str, v: &str) -> Result<bool, ConfigError> {
 }
 
 fn parse_num<T: std::str::FromStr>(setting: &str, v: &str) -> Result<T, ConfigError> {
-    v.trim()
-        .parse()
-        .map_err(|_| ConfigError::new(setting, v, "expected a non-negative whole number"))
+    v.trim().parse().map_err(|_| ConfigError::new(setting, v, "expected a non-negative whole number"))
 }
 
 fn percent_decode(setting: &str, s: &str) -> Result<String, ConfigError> {
@@ -318,15 +312,10 @@ fn percent_decode(setting: &str, s: &str) -> Result<String, ConfigError> {
 
 /// Parses the W3C-baggage-like `k1=v1,k2=v2` lists used by
 /// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`.
-pub(crate) fn parse_key_values(
-    setting: &str,
-    v: &str,
-) -> Result<Vec<(String, String)>, ConfigError> {
+pub(crate) fn parse_key_values(setting: &str, v: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let mut out = Vec::new();
     for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (k, val) = item
-            .split_once('=')
-            .ok_or_else(|| ConfigError::new(setting, item, "expected key=value"))?;
+        let (k, val) = item.split_once('=').ok_or_else(|| ConfigError::new(setting, item, "expected key=value"))?;
         let k = percent_decode(setting, k.trim())?;
         if k.is_empty() {
             return Err(ConfigError::new(setting, item, "empty key"));
@@ -338,18 +327,10 @@ pub(crate) fn parse_key_values(
 
 /// Checks that `url` is an absolute http(s) URL with a host.
 pub(crate) fn validate_url(setting: &str, url: &str) -> Result<(), ConfigError> {
-    let uri: ureq::http::Uri = url
-        .parse()
-        .map_err(|e| ConfigError::new(setting, url, format!("not a URL: {e}")))?;
+    let uri: ureq::http::Uri = url.parse().map_err(|e| ConfigError::new(setting, url, format!("not a URL: {e}")))?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
-        _ => {
-            return Err(ConfigError::new(
-                setting,
-                url,
-                "must start with http:// or https://",
-            ))
-        }
+        _ => return Err(ConfigError::new(setting, url, "must start with http:// or https://")),
     }
     if uri.host().map_or(true, str::is_empty) {
         return Err(ConfigError::new(setting, url, "has no host"));
@@ -360,13 +341,8 @@ pub(crate) fn validate_url(setting: &str, url: &str) -> Result<(), ConfigError> 
 fn validate_header(setting: &str, name: &str, value: &str) -> Result<(), ConfigError> {
     ureq::http::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| ConfigError::new(setting, name, "not a valid HTTP header name"))?;
-    ureq::http::HeaderValue::from_str(value).map_err(|_| {
-        ConfigError::new(
-            setting,
-            format!("{name}=…"),
-            "header value has characters HTTP forbids",
-        )
-    })?;
+    ureq::http::HeaderValue::from_str(value)
+        .map_err(|_| ConfigError::new(setting, format!("{name}=…"), "header value has characters HTTP forbids"))?;
     Ok(())
 }
 
@@ -390,9 +366,7 @@ impl OtelConfigBuilder {
                 match k.as_str() {
                     "service.name" => b.service_name = Some(val),
                     "service.version" => b.service_version = Some(val),
-                    "deployment.environment.name" | "deployment.environment" => {
-                        b.environment = Some(val)
-                    }
+                    "deployment.environment.name" | "deployment.environment" => b.environment = Some(val),
                     _ => b.resource_attributes.push((k, val)),
                 }
             }
@@ -421,23 +395,16 @@ impl OtelConfigBuilder {
             if let Some(p) = protocol {
                 otlp.protocol = p;
             }
-            for var in [
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-            ] {
+            for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
                 if let Some(v) = get(var) {
                     for (k, val) in parse_key_values(var, &v)? {
                         validate_header(var, &k, &val)?;
-                        otlp.headers
-                            .retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+                        otlp.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
                         otlp.headers.push((k, val));
                     }
                 }
             }
-            for var in [
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-            ] {
+            for var in ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] {
                 if let Some(v) = get(var) {
                     otlp.timeout = Duration::from_millis(parse_num(var, &v)?);
                 }
@@ -450,27 +417,28 @@ impl OtelConfigBuilder {
             let ratio = |default: f64| -> Result<f64, ConfigError> {
                 match &arg {
                     None => Ok(default),
-                    Some(a) => a.trim().parse::<f64>().map_err(|_| {
-                        ConfigError::new("OTEL_TRACES_SAMPLER_ARG", a, "expected a number in 0..=1")
-                    }),
+                    Some(a) => a
+                        .trim()
+                        .parse::<f64>()
+                        .map_err(|_| ConfigError::new("OTEL_TRACES_SAMPLER_ARG", a, "expected a number in 0..=1")),
                 }
             };
             b.sample_ratio = match v.trim() {
                 "always_on" | "parentbased_always_on" => 1.0,
                 "always_off" | "parentbased_always_off" => 0.0,
                 "traceidratio" | "parentbased_traceidratio" => ratio(1.0)?,
-                other => return Err(ConfigError::new(
-                    "OTEL_TRACES_SAMPLER",
-                    other,
-                    "supported: always_on, always_off, traceidratio and their parentbased_ forms",
-                )),
+                other => {
+                    return Err(ConfigError::new(
+                        "OTEL_TRACES_SAMPLER",
+                        other,
+                        "supported: always_on, always_off, traceidratio and their parentbased_ forms",
+                    ))
+                }
             };
         }
 
         let ms = |var: &str| -> Result<Option<Duration>, ConfigError> {
-            get(var)
-                .map(|v| parse_num::<u64>(var, &v).map(Duration::from_millis))
-                .transpose()
+            get(var).map(|v| parse_num::<u64>(var, &v).map(Duration::from_millis)).transpose()
         };
         if let Some(v) = get("OTEL_BSP_MAX_QUEUE_SIZE") {
             b.batch.max_queue_size = parse_num("OTEL_BSP_MAX_QUEUE_SIZE", &v)?;
@@ -495,6 +463,9 @@ impl OtelConfigBuilder {
         }
         if let Some(v) = get("AGENTOPS_ENVIRONMENT") {
             b.environment = Some(v);
+        }
+        if let Some(a) = AgentOpsConfig::from_lookup(&get)? {
+            b.env_exporters.push(ExporterSpec::AgentOps(a));
         }
         Ok(b)
     }
@@ -525,6 +496,13 @@ impl OtelConfigBuilder {
         self.exporters.push(ExporterSpec::Otlp(otlp));
         self
     }
+    /// Exports to AgentOps. Replaces the AgentOps exporter `AGENTOPS_API_KEY`
+    /// configured, if any.
+    pub fn agentops(mut self, agentops: AgentOpsConfig) -> Self {
+        self.exporters.push(ExporterSpec::AgentOps(agentops));
+        self
+    }
+
     /// Adds a file exporter writing OTLP JSON lines to `path` (appending).
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
         self.exporters.push(ExporterSpec::File(path.into()));
@@ -542,8 +520,7 @@ impl OtelConfigBuilder {
     }
     /// Adds a custom exporter.
     pub fn exporter(mut self, exporter: impl Exporter + 'static) -> Self {
-        self.exporters
-            .push(ExporterSpec::Custom(Box::new(exporter)));
+        self.exporters.push(ExporterSpec::Custom(Box::new(exporter)));
         self
     }
     /// Keeps each session (whole) with this probability, 0..=1 (default 1).
@@ -593,11 +570,7 @@ impl OtelConfigBuilder {
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<OtelConfig, ConfigError> {
         if !(0.0..=1.0).contains(&self.sample_ratio) || self.sample_ratio.is_nan() {
-            return Err(ConfigError::new(
-                "sample_ratio",
-                self.sample_ratio.to_string(),
-                "must be within 0..=1",
-            ));
+            return Err(ConfigError::new("sample_ratio", self.sample_ratio.to_string(), "must be within 0..=1"));
         }
         let b = &self.batch;
         const MAX_QUEUE: usize = 1 << 24;
@@ -637,11 +610,7 @@ impl OtelConfigBuilder {
             ));
         }
         if self.shutdown_timeout.is_zero() {
-            return Err(ConfigError::new(
-                "shutdown_timeout",
-                "0s",
-                "must be positive",
-            ));
+            return Err(ConfigError::new("shutdown_timeout", "0s", "must be positive"));
         }
         self.retry.validate()?;
 
@@ -649,24 +618,26 @@ impl OtelConfigBuilder {
         // other exporters set in code (file, console, memory, custom) come in
         // addition. With nothing configured anywhere, the embedded default: a
         // console summary and a local OTLP JSON-lines file.
-        let code_has_otlp = self
-            .exporters
-            .iter()
-            .any(|e| matches!(e, ExporterSpec::Otlp(_)));
+        let code_has_otlp = self.exporters.iter().any(|e| matches!(e, ExporterSpec::Otlp(_)));
+        let code_has_agentops = self.exporters.iter().any(|e| matches!(e, ExporterSpec::AgentOps(_)));
         let mut exporters: Vec<ExporterSpec> = self
             .env_exporters
             .into_iter()
-            .filter(|e| !(code_has_otlp && matches!(e, ExporterSpec::Otlp(_))))
+            .filter(|e| match e {
+                ExporterSpec::Otlp(_) => !code_has_otlp,
+                ExporterSpec::AgentOps(_) => !code_has_agentops,
+                _ => true,
+            })
             .collect();
         exporters.extend(self.exporters);
         if exporters.is_empty() {
             exporters.push(ExporterSpec::Console(ConsoleMode::Summary));
-            exporters.push(ExporterSpec::File(
-                self.traces_file
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TRACES_FILE)),
-            ));
+            exporters.push(ExporterSpec::File(self.traces_file.unwrap_or_else(|| PathBuf::from(DEFAULT_TRACES_FILE))));
         }
         for e in &exporters {
+            if let ExporterSpec::AgentOps(a) = e {
+                a.validate()?;
+            }
             if let ExporterSpec::Otlp(o) = e {
                 validate_url("otlp endpoint", &o.traces_url)?;
                 for (k, v) in &o.headers {
@@ -682,9 +653,7 @@ impl OtelConfigBuilder {
             }
         }
         Ok(OtelConfig {
-            service_name: self
-                .service_name
-                .unwrap_or_else(|| "agentops-app".to_owned()),
+            service_name: self.service_name.unwrap_or_else(|| "agentops-app".to_owned()),
             service_version: self.service_version,
             environment: self.environment,
             resource_attributes: self.resource_attributes,
@@ -707,10 +676,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> Result<OtelConfig, ConfigError> {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         OtelConfigBuilder::from_lookup(|k| m.get(k).cloned())?.build()
     }
 
@@ -729,13 +695,8 @@ mod tests {
         let c = env(&[]).unwrap();
         assert_eq!(c.service_name, "agentops-app");
         assert_eq!(c.exporters.len(), 2);
-        assert!(matches!(
-            c.exporters[0],
-            ExporterSpec::Console(ConsoleMode::Summary)
-        ));
-        assert!(
-            matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from(DEFAULT_TRACES_FILE))
-        );
+        assert!(matches!(c.exporters[0], ExporterSpec::Console(ConsoleMode::Summary)));
+        assert!(matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from(DEFAULT_TRACES_FILE)));
         assert_eq!(c.batch, BatchConfig::default());
     }
 
@@ -744,15 +705,9 @@ mod tests {
         let c = env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
-            (
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                "api-key=abc%20def, x-team = ml",
-            ),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=abc%20def, x-team = ml"),
             ("OTEL_SERVICE_NAME", "svc"),
-            (
-                "OTEL_RESOURCE_ATTRIBUTES",
-                "service.name=ignored,team=ml,deployment.environment.name=prod",
-            ),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=ignored,team=ml,deployment.environment.name=prod"),
             ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
             ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
@@ -763,17 +718,8 @@ mod tests {
         let o = otlp(&c);
         assert_eq!(o.traces_url, "http://collector:4318/v1/traces");
         assert_eq!(o.protocol, Protocol::HttpJson);
-        assert_eq!(
-            o.headers,
-            vec![
-                ("api-key".into(), "abc def".into()),
-                ("x-team".into(), "ml".into())
-            ]
-        );
-        assert_eq!(
-            c.service_name, "svc",
-            "OTEL_SERVICE_NAME wins over the resource list"
-        );
+        assert_eq!(o.headers, vec![("api-key".into(), "abc def".into()), ("x-team".into(), "ml".into())]);
+        assert_eq!(c.service_name, "svc", "OTEL_SERVICE_NAME wins over the resource list");
         assert_eq!(c.environment.as_deref(), Some("prod"));
         assert_eq!(c.resource_attributes, vec![("team".into(), "ml".into())]);
         assert_eq!(c.sample_ratio, 0.25);
@@ -784,11 +730,7 @@ mod tests {
 
     #[test]
     fn traces_endpoint_is_used_as_is_and_code_wins() {
-        let c = env(&[(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "https://x.example/custom",
-        )])
-        .unwrap();
+        let c = env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://x.example/custom")]).unwrap();
         assert_eq!(otlp(&c).traces_url, "https://x.example/custom");
         assert_eq!(otlp(&c).protocol, Protocol::HttpProtobuf);
 
@@ -804,93 +746,39 @@ mod tests {
     #[test]
     fn invalid_values_name_the_setting() {
         let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")], "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://h")], "OTEL_EXPORTER_OTLP_ENDPOINT"),
             (
-                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")],
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-            ),
-            (
-                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://h")],
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-            ),
-            (
-                &[
-                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
-                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-                ],
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
                 "OTEL_EXPORTER_OTLP_PROTOCOL",
             ),
             (
-                &[
-                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
-                    ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
-                ],
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "novalue")],
                 "OTEL_EXPORTER_OTLP_HEADERS",
             ),
             (
-                &[
-                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
-                    ("OTEL_EXPORTER_OTLP_HEADERS", "bad key=v"),
-                ],
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "bad key=v")],
                 "OTEL_EXPORTER_OTLP_HEADERS",
             ),
             (
-                &[
-                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
-                    ("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz"),
-                ],
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz")],
                 "OTEL_EXPORTER_OTLP_HEADERS",
             ),
+            (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")], "sample_ratio"),
+            (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "x")], "OTEL_TRACES_SAMPLER_ARG"),
+            (&[("OTEL_TRACES_SAMPLER", "jaeger_remote")], "OTEL_TRACES_SAMPLER"),
+            (&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")], "OTEL_BSP_MAX_QUEUE_SIZE"),
+            (&[("OTEL_BSP_MAX_QUEUE_SIZE", "-5")], "OTEL_BSP_MAX_QUEUE_SIZE"),
+            (&[("OTEL_BSP_MAX_QUEUE_SIZE", "999999999999")], "OTEL_BSP_MAX_QUEUE_SIZE"),
             (
-                &[
-                    ("OTEL_TRACES_SAMPLER", "traceidratio"),
-                    ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
-                ],
-                "sample_ratio",
-            ),
-            (
-                &[
-                    ("OTEL_TRACES_SAMPLER", "traceidratio"),
-                    ("OTEL_TRACES_SAMPLER_ARG", "x"),
-                ],
-                "OTEL_TRACES_SAMPLER_ARG",
-            ),
-            (
-                &[("OTEL_TRACES_SAMPLER", "jaeger_remote")],
-                "OTEL_TRACES_SAMPLER",
-            ),
-            (
-                &[("OTEL_BSP_MAX_QUEUE_SIZE", "0")],
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-            ),
-            (
-                &[("OTEL_BSP_MAX_QUEUE_SIZE", "-5")],
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-            ),
-            (
-                &[("OTEL_BSP_MAX_QUEUE_SIZE", "999999999999")],
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-            ),
-            (
-                &[
-                    ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
-                    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20"),
-                ],
+                &[("OTEL_BSP_MAX_QUEUE_SIZE", "10"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20")],
                 "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
             ),
-            (
-                &[("OTEL_BSP_SCHEDULE_DELAY", "0")],
-                "OTEL_BSP_SCHEDULE_DELAY",
-            ),
+            (&[("OTEL_BSP_SCHEDULE_DELAY", "0")], "OTEL_BSP_SCHEDULE_DELAY"),
             (&[("OTEL_SDK_DISABLED", "maybe")], "OTEL_SDK_DISABLED"),
+            (&[("AGENTOPS_MAX_VALUE_LENGTH", "3")], "AGENTOPS_MAX_VALUE_LENGTH"),
             (
-                &[("AGENTOPS_MAX_VALUE_LENGTH", "3")],
-                "AGENTOPS_MAX_VALUE_LENGTH",
-            ),
-            (
-                &[
-                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"),
-                    ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
-                ],
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_TIMEOUT", "0")],
                 "OTEL_EXPORTER_OTLP_TIMEOUT",
             ),
         ];
@@ -905,18 +793,11 @@ mod tests {
     fn code_otlp_replaces_env_otlp_and_other_exporters_add_up() {
         let m: HashMap<&str, &str> = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")].into();
         let lookup = |k: &str| m.get(k).map(|v| v.to_string());
-        let c = OtelConfigBuilder::from_lookup(lookup)
-            .unwrap()
-            .console(ConsoleMode::Tree)
-            .build()
-            .unwrap();
+        let c = OtelConfigBuilder::from_lookup(lookup).unwrap().console(ConsoleMode::Tree).build().unwrap();
         assert_eq!(c.exporters.len(), 2);
         assert_eq!(otlp(&c).traces_url, "http://env:4318/v1/traces");
-        let c = OtelConfigBuilder::from_lookup(lookup)
-            .unwrap()
-            .otlp(OtlpConfig::new("http://code:4318"))
-            .build()
-            .unwrap();
+        let c =
+            OtelConfigBuilder::from_lookup(lookup).unwrap().otlp(OtlpConfig::new("http://code:4318")).build().unwrap();
         assert_eq!(c.exporters.len(), 1);
         assert_eq!(otlp(&c).traces_url, "http://code:4318/v1/traces");
     }

@@ -1,0 +1,71 @@
+//! Calendar arithmetic for the wire formats that carry dates: ISO-8601 timestamps
+//! (AgentOps legacy events) and HTTP dates (`Retry-After`).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01: (year, month, day).
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `2024-05-06T07:08:09.123456+00:00`: UTC with microseconds, as Python's
+/// `datetime.isoformat()` writes it (what the AgentOps v2 API was built around).
+pub(crate) fn iso8601(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = d.as_secs() as i64;
+    let (y, mo, day) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+00:00",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60,
+        d.subsec_micros()
+    )
+}
+
+/// [`iso8601`] of a Unix time in nanoseconds.
+pub(crate) fn iso8601_nanos(nanos: u64) -> String {
+    iso8601(UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_round_trips() {
+        for days in [-1_000_000, -1, 0, 1, 59, 60, 11_016, 19_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn iso_format() {
+        let t = UNIX_EPOCH + Duration::from_micros(1_715_000_000_123_456);
+        assert_eq!(iso8601(t), "2024-05-06T12:53:20.123456+00:00");
+        assert_eq!(iso8601_nanos(0), "1970-01-01T00:00:00.000000+00:00");
+    }
+}

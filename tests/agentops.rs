@@ -1,0 +1,514 @@
+//! The AgentOps backend against a fake AgentOps server (a real HTTP server on
+//! 127.0.0.1) that checks headers and bodies strictly, issues tokens and JWTs, can
+//! force 401s, and records what arrived.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agentops::{
+    AgentOpsConfig, AgentOpsProtocol, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, RetryPolicy, ToolEvent,
+};
+use common::{attr_int, attr_str, by_trace, closed_port, Reply, Request, TestServer};
+use serde_json::{json, Value as Json};
+
+const KEY: &str = "6f1c2b1e-3a4d-4c5e-9f00-112233445566";
+const LONG: Duration = Duration::from_secs(60);
+
+/// A latch the test opens; the auth endpoint waits on it when set.
+type Gate = Arc<(Mutex<bool>, std::sync::Condvar)>;
+
+/// What the fake server knows and how it misbehaves on request.
+#[derive(Default)]
+struct Fake {
+    tokens: AtomicU64,
+    valid_tokens: Mutex<Vec<String>>,
+    jwts: Mutex<HashMap<String, String>>, // jwt -> session id
+    jwt_counter: AtomicU64,
+    reject_key: AtomicBool,
+    traces_401_once: AtomicBool,
+    events_401_once: AtomicBool,
+    auth_gate: Mutex<Option<Gate>>,
+    violations: Mutex<Vec<String>>,
+}
+
+impl Fake {
+    fn violation(&self, r: &Request, what: impl Into<String>) -> Reply {
+        let msg = format!("{} {}: {}", r.method, r.path, what.into());
+        self.violations.lock().unwrap().push(msg.clone());
+        Reply::json(400, json!({ "error": msg }))
+    }
+
+    fn handle(&self, r: &Request) -> Reply {
+        if r.method != "POST" {
+            return self.violation(r, "expected POST");
+        }
+        match r.path.as_str() {
+            "/v3/auth/token" => self.auth(r),
+            "/v1/traces" => self.traces(r),
+            "/v2/create_session" => self.create_session(r),
+            "/v2/create_events" => self.with_jwt(r, |_| Reply::json(200, json!({"status": "ok"}))),
+            "/v2/update_session" => {
+                self.with_jwt(r, |_| Reply::json(200, json!({"status": "ok", "token_cost": "0.0123"})))
+            }
+            "/v2/reauthorize_jwt" => self.reauthorize(r),
+            _ => Reply::status(404),
+        }
+    }
+
+    fn auth(&self, r: &Request) -> Reply {
+        let gate = self.auth_gate.lock().unwrap().clone();
+        if let Some(gate) = gate {
+            let (open, cv) = &*gate;
+            let g = open.lock().unwrap();
+            let _g = cv.wait_timeout_while(g, LONG, |open| !*open).unwrap();
+        }
+        if r.header("content-type") != Some("application/json") {
+            return self.violation(r, "content type");
+        }
+        let body: Json = match serde_json::from_slice(&r.body) {
+            Ok(b) => b,
+            Err(e) => return self.violation(r, format!("body is not JSON: {e}")),
+        };
+        if body.get("api_key").and_then(Json::as_str) != r.header("x-api-key") {
+            return self.violation(r, "X-API-Key header and api_key body differ");
+        }
+        if self.reject_key.load(Ordering::SeqCst) || r.header("x-api-key") != Some(KEY) {
+            return Reply::json(401, json!({"error": "invalid api key"}));
+        }
+        let token = format!("tok-{}", self.tokens.fetch_add(1, Ordering::SeqCst) + 1);
+        self.valid_tokens.lock().unwrap().push(token.clone());
+        Reply::json(200, json!({ "token": token, "project_id": "proj-1" }))
+    }
+
+    fn traces(&self, r: &Request) -> Reply {
+        if r.header("content-type") != Some("application/x-protobuf") {
+            return self.violation(r, "AgentOps OTLP must be protobuf");
+        }
+        let Some(token) = r.header("authorization").and_then(|a| a.strip_prefix("Bearer ")) else {
+            return self.violation(r, "no bearer token");
+        };
+        if !self.valid_tokens.lock().unwrap().iter().any(|t| t == token) {
+            return Reply::status(401);
+        }
+        if self.traces_401_once.swap(false, Ordering::SeqCst) {
+            // The token "expired": it stops working from now on.
+            self.valid_tokens.lock().unwrap().retain(|t| t != token);
+            return Reply::status(401);
+        }
+        if String::from_utf8_lossy(&r.body).contains(KEY) {
+            return self.violation(r, "the API key appears in the spans");
+        }
+        Reply::ok()
+    }
+
+    fn create_session(&self, r: &Request) -> Reply {
+        if r.header("x-agentops-api-key") != Some(KEY) {
+            return if r.header("x-agentops-api-key").is_some() {
+                Reply::json(401, json!({"error": "invalid api key"}))
+            } else {
+                self.violation(r, "no X-Agentops-Api-Key")
+            };
+        }
+        if self.reject_key.load(Ordering::SeqCst) {
+            return Reply::status(401);
+        }
+        let body = r.json();
+        let s = &body["session"];
+        let Some(id) = s["session_id"].as_str().filter(|id| uuid::Uuid::parse_str(id).is_ok()) else {
+            return self.violation(r, "session.session_id is not a UUID");
+        };
+        if !is_iso(&s["init_timestamp"]) || !s["tags"].is_array() {
+            return self.violation(r, format!("bad session shape: {s}"));
+        }
+        let jwt = format!("jwt-{}", self.jwt_counter.fetch_add(1, Ordering::SeqCst) + 1);
+        self.jwts.lock().unwrap().insert(jwt.clone(), id.to_owned());
+        Reply::json(200, json!({ "status": "ok", "jwt": jwt, "session_url": "x" }))
+    }
+
+    fn reauthorize(&self, r: &Request) -> Reply {
+        if r.header("x-agentops-api-key") != Some(KEY) {
+            return self.violation(r, "no X-Agentops-Api-Key");
+        }
+        let body = r.json();
+        let Some(id) = body["session_id"].as_str() else { return self.violation(r, "no session_id") };
+        let jwt = format!("jwt-{}", self.jwt_counter.fetch_add(1, Ordering::SeqCst) + 1);
+        self.jwts.lock().unwrap().insert(jwt.clone(), id.to_owned());
+        Reply::json(200, json!({ "jwt": jwt }))
+    }
+
+    /// Checks the Bearer JWT belongs to the session(s) in the body.
+    fn with_jwt(&self, r: &Request, ok: impl Fn(&Json) -> Reply) -> Reply {
+        if r.header("x-agentops-api-key") != Some(KEY) {
+            return self.violation(r, "no X-Agentops-Api-Key");
+        }
+        let Some(jwt) = r.header("authorization").and_then(|a| a.strip_prefix("Bearer ")) else {
+            return self.violation(r, "no bearer jwt");
+        };
+        let Some(session) = self.jwts.lock().unwrap().get(jwt).cloned() else { return Reply::status(401) };
+        let body = r.json();
+        if r.path == "/v2/create_events" {
+            if self.events_401_once.swap(false, Ordering::SeqCst) {
+                self.jwts.lock().unwrap().remove(jwt);
+                return Reply::status(401);
+            }
+            let Some(events) = body["events"].as_array() else { return self.violation(r, "no events array") };
+            for e in events {
+                if let Err(why) = check_event(e, &session) {
+                    return self.violation(r, why);
+                }
+            }
+        } else {
+            let s = &body["session"];
+            if s["session_id"].as_str() != Some(session.as_str()) {
+                return self.violation(r, "update for another session than the jwt's");
+            }
+            if !is_iso(&s["end_timestamp"]) || s["end_state"].as_str().is_none() || !s["event_counts"].is_object() {
+                return self.violation(r, format!("bad update shape: {s}"));
+            }
+        }
+        ok(&body)
+    }
+}
+
+fn is_iso(v: &Json) -> bool {
+    // 2024-05-06T12:53:20.123456+00:00
+    v.as_str()
+        .is_some_and(|s| s.len() == 32 && s.as_bytes()[10] == b'T' && s.ends_with("+00:00") && s.as_bytes()[19] == b'.')
+}
+
+fn check_event(e: &Json, session: &str) -> Result<(), String> {
+    let need = |k: &str| if e.get(k).is_some() { Ok(()) } else { Err(format!("event lacks {k}: {e}")) };
+    for k in ["id", "event_type", "init_timestamp", "end_timestamp", "session_id"] {
+        need(k)?;
+    }
+    if e["session_id"].as_str() != Some(session) {
+        return Err(format!("event of another session: {e}"));
+    }
+    if !is_iso(&e["init_timestamp"]) || !is_iso(&e["end_timestamp"]) {
+        return Err(format!("timestamps not ISO-8601 with microseconds: {e}"));
+    }
+    let fields: &[&str] = match e["event_type"].as_str() {
+        Some("llms") => &["model", "prompt", "completion", "prompt_tokens", "completion_tokens", "cost"],
+        Some("actions") => &["action_type", "params", "returns", "logs", "screenshot"],
+        Some("tools") => &["name", "params", "returns", "logs"],
+        Some("errors") => &["error_type", "code", "details", "logs", "trigger_event_id", "trigger_event_type"],
+        other => return Err(format!("unknown event_type {other:?}")),
+    };
+    fields.iter().try_for_each(|k| need(k))
+}
+
+fn fake() -> (Arc<Fake>, TestServer) {
+    let f = Arc::new(Fake::default());
+    let f2 = f.clone();
+    (f, TestServer::start(move |r| f2.handle(r)))
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 10,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(200),
+        max_elapsed: Duration::from_secs(30),
+        ..RetryPolicy::default()
+    }
+}
+
+fn client(server: &TestServer, protocol: AgentOpsProtocol) -> Client {
+    client_to(&server.base_url(), protocol)
+}
+
+fn client_to(url: &str, protocol: AgentOpsProtocol) -> Client {
+    Client::new(
+        OtelConfig::builder()
+            .agentops(
+                AgentOpsConfig::new(KEY)
+                    .api_endpoint(url)
+                    .exporter_endpoint(url)
+                    .app_url("https://app.example")
+                    .protocol(protocol),
+            )
+            .retry(fast_retry())
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn assert_clean(f: &Fake) {
+    let v = f.violations.lock().unwrap();
+    assert!(v.is_empty(), "the fake AgentOps server saw protocol violations: {v:#?}");
+}
+
+#[test]
+fn token_flow_bearer_spans_and_compat_names() {
+    let (f, server) = fake();
+    let client = client(&server, AgentOpsProtocol::Otlp);
+    let s = client.start_session(&["agentops"]);
+    assert_eq!(
+        s.replay_url().unwrap(),
+        format!("https://app.example/sessions?trace_id={}", s.id().simple()),
+        "the replay URL names the trace id"
+    );
+    s.record(LlmEvent::new("gpt-4o").provider("openai").prompt("hi").completion("hello").tokens(3, 5));
+    s.record(ToolEvent::new("search").params(&"q"));
+    let summary = s.end(EndState::Success, "done");
+    assert_eq!(summary.replay_url.as_deref(), s.replay_url());
+    client.shutdown(LONG).unwrap();
+    assert_clean(&f);
+
+    let auth = server.requests_to("/v3/auth/token");
+    assert_eq!(auth.len(), 1, "one token for the whole run");
+    assert_eq!(auth[0].json(), json!({ "api_key": KEY }));
+    let traces = server.requests_to("/v1/traces");
+    assert!(traces.iter().all(|r| r.header("authorization") == Some("Bearer tok-1")));
+    let spans = server.accepted_spans();
+    assert_eq!(spans.len(), 3);
+    for (_, res) in &spans {
+        assert_eq!(attr_str(res, "agentops.project.id"), Some("proj-1"));
+    }
+    let (llm, _) = spans.iter().find(|(s, _)| s.name == "chat gpt-4o").unwrap();
+    assert_eq!(attr_str(&llm.attributes, "gen_ai.system"), Some("openai"));
+    assert_eq!(attr_int(&llm.attributes, "gen_ai.usage.prompt_tokens"), Some(3));
+    assert_eq!(attr_int(&llm.attributes, "gen_ai.usage.completion_tokens"), Some(5));
+    assert_eq!(attr_str(&llm.attributes, "gen_ai.prompt.0.role"), Some("user"));
+    assert_eq!(attr_str(&llm.attributes, "gen_ai.prompt.0.content"), Some("hi"));
+    assert_eq!(attr_str(&llm.attributes, "gen_ai.completion.0.content"), Some("hello"));
+    assert_eq!(by_trace(&spans).len(), 1);
+    let st = client.stats();
+    assert_eq!((st.spans_exported, st.spans_dropped()), (3, 0));
+}
+
+#[test]
+fn a_401_on_spans_reauthenticates_once_and_resends() {
+    let (f, server) = fake();
+    f.traces_401_once.store(true, Ordering::SeqCst);
+    let client = client(&server, AgentOpsProtocol::Otlp);
+    let s = client.start_session(&["reauth"]);
+    s.record(LlmEvent::new("m"));
+    s.end(EndState::Success, "");
+    client.shutdown(LONG).unwrap();
+    assert_clean(&f);
+    assert_eq!(server.requests_to("/v3/auth/token").len(), 2);
+    let traces = server.requests_to("/v1/traces");
+    assert_eq!(traces.iter().map(|r| r.status).collect::<Vec<_>>(), vec![401, 200]);
+    assert_eq!(traces[1].header("authorization"), Some("Bearer tok-2"));
+    assert_eq!(server.accepted_spans().len(), 2);
+    assert_eq!(client.stats().spans_exported, 2);
+}
+
+#[test]
+fn a_rejected_key_is_reported_once_counted_and_never_retried() {
+    let (f, server) = fake();
+    f.reject_key.store(true, Ordering::SeqCst);
+    let client = client(&server, AgentOpsProtocol::Otlp);
+    let s = client.start_session(&["bad-key"]);
+    s.record(LlmEvent::new("m"));
+    let err = client.flush(LONG).unwrap_err();
+    assert!(err.to_string().contains("rejected the API key"), "{err}");
+    s.record(LlmEvent::new("m"));
+    s.end(EndState::Success, "");
+    let err = client.shutdown(LONG).unwrap_err();
+    assert!(!err.to_string().contains(KEY), "the key never appears in errors");
+    assert_eq!(server.requests_to("/v3/auth/token").len(), 1, "no retry storm");
+    assert!(server.requests_to("/v1/traces").is_empty());
+    let st = client.stats();
+    assert_eq!(st.spans_recorded, 3);
+    assert_eq!(st.spans_dropped_rejected, 3);
+    assert_eq!(st.spans_exported, 0);
+    let last = st.last_error.unwrap();
+    assert!(last.contains("rejected the API key") && !last.contains(KEY), "{last}");
+    assert_clean(&f);
+}
+
+#[test]
+fn start_session_does_not_wait_for_authentication() {
+    let (f, server) = fake();
+    let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    *f.auth_gate.lock().unwrap() = Some(gate.clone());
+    let client = client(&server, AgentOpsProtocol::Otlp);
+    let s = client.start_session(&["slow-auth"]);
+    for _ in 0..10 {
+        s.record(LlmEvent::new("m"));
+    }
+    s.end(EndState::Success, "");
+    // All of that returned while the auth endpoint was still holding its answer.
+    assert!(!*gate.0.lock().unwrap(), "the caller waited for the auth endpoint");
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    client.shutdown(LONG).unwrap();
+    assert_eq!(server.accepted_spans().len(), 11);
+    assert_clean(&f);
+}
+
+#[test]
+fn an_api_down_at_start_then_up_gets_everything() {
+    let port = closed_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = client_to(&url, AgentOpsProtocol::Otlp);
+    let s = client.start_session(&["down"]);
+    for _ in 0..5 {
+        s.record(ToolEvent::new("t"));
+    }
+    s.end(EndState::Success, "");
+    let deadline = Instant::now() + LONG;
+    while client.stats().retries == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let f = Arc::new(Fake::default());
+    let f2 = f.clone();
+    let server = TestServer::start_on(port, move |r| f2.handle(r));
+    client.shutdown(LONG).unwrap();
+    assert_eq!(server.accepted_spans().len(), 6);
+    assert_eq!(client.stats().spans_exported, 6);
+    assert_clean(&f);
+}
+
+#[test]
+fn legacy_v2_full_lifecycle() {
+    let (f, server) = fake();
+    let client = client(&server, AgentOpsProtocol::LegacyV2);
+    let s = client.start_session(&["legacy", "v2"]);
+    assert_eq!(s.replay_url().unwrap(), format!("https://app.example/drilldown?session_id={}", s.id()));
+    let llm = s.record(LlmEvent::new("gpt-4o").prompt("2+2?").completion("4").tokens(4, 1).cost(0.001));
+    s.record(ToolEvent::new("calc").params(&json!({"expr": "2+2"})).returns(&4));
+    let plan = s.start_action("plan");
+    plan.returns(&"done");
+    plan.end();
+    s.record(ErrorEvent::new("Oops").code("E1").details("went wrong").trigger(llm));
+    let summary = s.end_and_flush(EndState::Success, "answered", LONG).unwrap();
+    assert_eq!(summary.token_cost, Some(0.0123));
+    assert_eq!(summary.event_counts.total(), 4);
+    client.shutdown(LONG).unwrap();
+    assert_clean(&f);
+
+    let create = server.requests_to("/v2/create_session");
+    assert_eq!(create.len(), 1);
+    let cs = create[0].json();
+    assert_eq!(cs["session"]["session_id"], s.id().to_string());
+    assert_eq!(cs["session"]["tags"], json!(["legacy", "v2"]));
+    assert_eq!(cs["session"]["host_env"]["SDK"]["Language"], "Rust");
+    let events: Vec<Json> = server
+        .requests_to("/v2/create_events")
+        .iter()
+        .flat_map(|r| {
+            assert_eq!(r.header("authorization"), Some("Bearer jwt-1"));
+            r.json()["events"].as_array().unwrap().clone()
+        })
+        .collect();
+    assert_eq!(events.len(), 4);
+    let by_type = |t: &str| events.iter().find(|e| e["event_type"] == t).unwrap_or_else(|| panic!("no {t}")).clone();
+    let l = by_type("llms");
+    assert_eq!(l["model"], "gpt-4o");
+    assert_eq!(l["prompt"], json!([{"role": "user", "content": "2+2?"}]));
+    assert_eq!(l["completion"], json!({"role": "assistant", "content": "4"}));
+    assert_eq!((l["prompt_tokens"].as_i64(), l["completion_tokens"].as_i64()), (Some(4), Some(1)));
+    assert_eq!(l["cost"], 0.001);
+    assert_eq!(l["id"], llm.id.to_string());
+    let t = by_type("tools");
+    assert_eq!((t["name"].as_str(), &t["params"], &t["returns"]), (Some("calc"), &json!({"expr": "2+2"}), &json!(4)));
+    let a = by_type("actions");
+    assert_eq!((a["action_type"].as_str(), &a["returns"]), (Some("plan"), &json!("done")));
+    let e = by_type("errors");
+    assert_eq!(
+        (e["error_type"].as_str(), e["code"].as_str(), e["details"].as_str()),
+        (Some("Oops"), Some("E1"), Some("went wrong"))
+    );
+    assert_eq!(
+        (e["trigger_event_id"].as_str(), e["trigger_event_type"].as_str()),
+        (Some(llm.id.to_string().as_str()), Some("llms"))
+    );
+    let update = server.requests_to("/v2/update_session");
+    assert_eq!(update.len(), 1);
+    let u = &update[0].json()["session"];
+    assert_eq!(u["end_state"], "Success");
+    assert_eq!(u["end_state_reason"], "answered");
+    assert_eq!(u["event_counts"], json!({"llms": 1, "tools": 1, "actions": 1, "errors": 1}));
+    assert_eq!(u["tags"], json!(["legacy", "v2"]));
+    let st = client.stats();
+    assert_eq!((st.spans_exported, st.spans_dropped()), (5, 0));
+}
+
+#[test]
+fn legacy_v2_reauthorizes_the_jwt_on_401() {
+    let (f, server) = fake();
+    f.events_401_once.store(true, Ordering::SeqCst);
+    let client = client(&server, AgentOpsProtocol::LegacyV2);
+    let s = client.start_session(&["reauth"]);
+    s.record(LlmEvent::new("m"));
+    s.end(EndState::Success, "");
+    client.shutdown(LONG).unwrap();
+    assert_clean(&f);
+    let reauth = server.requests_to("/v2/reauthorize_jwt");
+    assert_eq!(reauth.len(), 1);
+    assert_eq!(reauth[0].json(), json!({ "session_id": s.id().to_string() }));
+    let events = server.requests_to("/v2/create_events");
+    assert_eq!(events.iter().map(|r| r.status).collect::<Vec<_>>(), vec![401, 200]);
+    assert_eq!(events[1].header("authorization"), Some("Bearer jwt-2"));
+    assert_eq!(server.requests_to("/v2/update_session").len(), 1);
+    assert_eq!(client.stats().spans_exported, 2);
+}
+
+#[test]
+fn legacy_v2_concurrent_sessions_each_get_their_own_jwt() {
+    let (f, server) = fake();
+    let client = client(&server, AgentOpsProtocol::LegacyV2);
+    let ids: Vec<uuid::Uuid> = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..2)
+            .map(|i| {
+                let client = client.clone();
+                scope.spawn(move || {
+                    let s = client.start_session(&[format!("s{i}")]);
+                    for _ in 0..20 {
+                        s.record(ToolEvent::new("t"));
+                    }
+                    s.end(EndState::Success, "").session_id
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    client.shutdown(LONG).unwrap();
+    assert_clean(&f); // every create_events batch matched its session's JWT
+    assert_eq!(server.requests_to("/v2/create_session").len(), 2);
+    let mut per_session: HashMap<String, usize> = HashMap::new();
+    for r in server.requests_to("/v2/create_events") {
+        for e in r.json()["events"].as_array().unwrap() {
+            *per_session.entry(e["session_id"].as_str().unwrap().to_owned()).or_default() += 1;
+        }
+    }
+    for id in ids {
+        assert_eq!(per_session[&id.to_string()], 20);
+    }
+    assert_eq!(server.requests_to("/v2/update_session").len(), 2);
+}
+
+#[test]
+fn legacy_v2_rejected_key_is_reported_and_not_retried() {
+    let (f, server) = fake();
+    f.reject_key.store(true, Ordering::SeqCst);
+    let client = client(&server, AgentOpsProtocol::LegacyV2);
+    for _ in 0..3 {
+        let s = client.start_session(&["bad"]);
+        s.record(LlmEvent::new("m"));
+        s.end(EndState::Success, "");
+    }
+    let err = client.shutdown(LONG).unwrap_err();
+    assert!(err.to_string().contains("rejected the API key"), "{err}");
+    assert_eq!(server.requests_to("/v2/create_session").len(), 1, "no retry storm");
+    let st = client.stats();
+    assert_eq!((st.spans_dropped_rejected, st.spans_exported), (6, 0));
+    assert_clean(&f);
+}
+
+#[test]
+fn the_key_never_shows_in_debug_output() {
+    let cfg = OtelConfig::builder().agentops(AgentOpsConfig::new(KEY)).build().unwrap();
+    assert!(!format!("{cfg:?}").contains(KEY));
+    let bad = OtelConfig::builder().agentops(AgentOpsConfig::new("not-a-uuid-secret")).build().unwrap_err();
+    assert_eq!(bad.setting, "AGENTOPS_API_KEY");
+    assert!(!bad.to_string().contains("not-a-uuid-secret"));
+}
