@@ -159,6 +159,44 @@ fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// Values up to this long are copied into a recycled buffer; longer ones moved.
+const COPY_MAX: usize = 256;
+
+fn set_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    buf.clear();
+    buf.extend_from_slice(bytes);
+}
+
+fn set_str(buf: &mut String, s: &str) {
+    buf.clear();
+    buf.push_str(s);
+}
+
+/// Writes `attrs` over `out`, reusing its key and short-value buffers.
+fn fill_key_values(out: &mut Vec<otlp_common::KeyValue>, attrs: impl Iterator<Item = KeyValue>) {
+    use otlp_common::any_value::Value as Any;
+    let mut n = 0;
+    for kv in attrs {
+        match out.get_mut(n) {
+            None => out.push(otlp_key_value(kv)),
+            Some(slot) => {
+                set_str(&mut slot.key, kv.key.as_str());
+                slot.key_strindex = 0;
+                match (&mut slot.value, kv.value) {
+                    (Some(otlp_common::AnyValue { value: Some(Any::StringValue(buf)) }), Value::String(v))
+                        if v.as_str().len() <= COPY_MAX =>
+                    {
+                        set_str(buf, v.as_str())
+                    }
+                    (value, v) => *value = otlp_key_value(KeyValue::new("", v)).value,
+                }
+            }
+        }
+        n += 1;
+    }
+    out.truncate(n);
+}
+
 /// An attribute in OTLP form. Strings are moved, not copied (opentelemetry-proto's
 /// own conversion copies every value); other values use its conversion.
 fn otlp_key_value(kv: KeyValue) -> otlp_common::KeyValue {
@@ -172,46 +210,49 @@ fn otlp_key_value(kv: KeyValue) -> otlp_common::KeyValue {
 }
 
 impl SpanDefinition {
-    /// The span as an OTLP message, built with opentelemetry-proto's types.
-    pub fn into_otlp_span(self, trace_id: TraceId, span_id: SpanId, parent_span_id: SpanId) -> otlp_trace::Span {
-        let status_code = otlp_trace::status::StatusCode::from(&self.status);
-        otlp_trace::Span {
-            trace_id: trace_id.to_bytes().to_vec(),
-            span_id: span_id.to_bytes().to_vec(),
-            trace_state: String::new(),
-            parent_span_id: if parent_span_id == SpanId::INVALID {
-                Vec::new()
-            } else {
-                parent_span_id.to_bytes().to_vec()
-            },
-            // Sampled, and "the parent's remoteness is known" (it is local).
-            flags: u32::from(TraceFlags::SAMPLED.to_u8()) | otlp_trace::SpanFlags::ContextHasIsRemoteMask as u32,
-            name: self.name.into_owned(),
-            kind: otlp_trace::span::SpanKind::from(self.kind) as i32,
-            start_time_unix_nano: unix_nanos(self.start),
-            end_time_unix_nano: unix_nanos(self.end.max(self.start)),
-            attributes: self.attributes.into_iter().map(otlp_key_value).collect(),
+    /// Writes the span into `out`, reusing `out`'s buffers (a span already sent,
+    /// recycled): keys, ids, name and short values are copied into existing
+    /// allocations; long values are moved. Drains `self.attributes`, so its
+    /// allocation can be reused as well.
+    pub fn fill_otlp_span(
+        &mut self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_span_id: SpanId,
+        out: &mut otlp_trace::Span,
+    ) {
+        set_bytes(&mut out.trace_id, &trace_id.to_bytes());
+        set_bytes(&mut out.span_id, &span_id.to_bytes());
+        if parent_span_id == SpanId::INVALID {
+            out.parent_span_id.clear();
+        } else {
+            set_bytes(&mut out.parent_span_id, &parent_span_id.to_bytes());
+        }
+        out.trace_state.clear();
+        // Sampled, and "the parent's remoteness is known" (it is local).
+        out.flags = u32::from(TraceFlags::SAMPLED.to_u8()) | otlp_trace::SpanFlags::ContextHasIsRemoteMask as u32;
+        set_str(&mut out.name, &self.name);
+        out.kind = otlp_trace::span::SpanKind::from(self.kind.clone()) as i32;
+        out.start_time_unix_nano = unix_nanos(self.start);
+        out.end_time_unix_nano = unix_nanos(self.end.max(self.start));
+        fill_key_values(&mut out.attributes, self.attributes.drain(..));
+        out.dropped_attributes_count = 0;
+        out.events.clear();
+        out.events.extend(self.events.drain(..).map(|e| otlp_trace::span::Event {
+            time_unix_nano: unix_nanos(e.timestamp),
+            name: e.name.into_owned(),
+            attributes: e.attributes.into_iter().map(otlp_key_value).collect(),
             dropped_attributes_count: 0,
-            events: self
-                .events
-                .into_iter()
-                .map(|e| otlp_trace::span::Event {
-                    time_unix_nano: unix_nanos(e.timestamp),
-                    name: e.name.into_owned(),
-                    attributes: e.attributes.into_iter().map(otlp_key_value).collect(),
-                    dropped_attributes_count: 0,
-                })
-                .collect(),
-            dropped_events_count: 0,
-            links: self.links.into_iter().map(Into::into).collect(),
-            dropped_links_count: 0,
-            status: Some(otlp_trace::Status {
-                code: status_code as i32,
-                message: match self.status {
-                    Status::Error { description } => description.into_owned(),
-                    _ => String::new(),
-                },
-            }),
+        }));
+        out.dropped_events_count = 0;
+        out.links.clear();
+        out.links.extend(self.links.drain(..).map(Into::into));
+        out.dropped_links_count = 0;
+        let status = out.status.get_or_insert_with(Default::default);
+        status.code = otlp_trace::status::StatusCode::from(&self.status) as i32;
+        match &self.status {
+            Status::Error { description } => set_str(&mut status.message, description),
+            _ => status.message.clear(),
         }
     }
 
@@ -304,16 +345,31 @@ impl EventToSpanEncoder {
     }
 
     /// Encodes a finished event straight into an OTLP span (no `SpanData` between).
+    #[cfg(test)]
     pub(crate) fn encode_otlp(&self, rec: RecordedEvent) -> otlp_trace::Span {
-        let (trace_id, span_id, parent, def) = self.prepare(rec);
-        def.into_otlp_span(trace_id, span_id, parent)
+        let mut out = otlp_trace::Span::default();
+        self.encode_otlp_into(rec, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// Encodes a finished event into `out`, a recycled span whose buffers are
+    /// reused; `scratch` lends the attribute list's allocation (returned empty).
+    pub(crate) fn encode_otlp_into(&self, rec: RecordedEvent, out: &mut otlp_trace::Span, scratch: &mut Vec<KeyValue>) {
+        let attrs = std::mem::take(scratch);
+        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs);
+        def.fill_otlp_span(trace_id, span_id, parent, out);
+        *scratch = def.attributes;
     }
 
     fn prepare(&self, rec: RecordedEvent) -> (TraceId, SpanId, SpanId, SpanDefinition) {
+        self.prepare_with(rec, Vec::with_capacity(16))
+    }
+
+    fn prepare_with(&self, rec: RecordedEvent, attrs: Vec<KeyValue>) -> (TraceId, SpanId, SpanId, SpanDefinition) {
         let RecordedEvent { event, placement, errored } = rec;
         let span_id = event_span_id(&event.common().id);
         let (trace_id, parent) = (placement.trace_id, placement.parent_span_id);
-        let mut def = self.define(event, &placement);
+        let mut def = self.define(event, &placement, attrs);
         if errored && !matches!(def.status, Status::Error { .. }) {
             def.status = Status::error("an error was recorded inside this action");
         }
@@ -321,10 +377,10 @@ impl EventToSpanEncoder {
     }
 
     /// The span definition of an event.
-    pub(crate) fn define(&self, event: Event, placement: &Placement) -> SpanDefinition {
+    pub(crate) fn define(&self, event: Event, placement: &Placement, mut attributes: Vec<KeyValue>) -> SpanDefinition {
         let event_type = event.event_type();
         let common = event.common().clone();
-        let mut attributes = Vec::with_capacity(16);
+        attributes.clear();
         attributes.push(KeyValue::new(attr::SESSION_ID, StringValue::from(placement.session_id.clone())));
         attributes.push(KeyValue::new(attr::CONVERSATION_ID, StringValue::from(placement.session_id.clone())));
         attributes.push(KeyValue::new(attr::EVENT_ID, common.id.to_string()));
@@ -356,8 +412,7 @@ impl EventToSpanEncoder {
     fn llm(&self, e: LlmEvent, def: &mut SpanDefinition) {
         let a = &mut def.attributes;
         let op = e.operation.unwrap_or(Cow::Borrowed("chat"));
-        let model = self.cut(e.model.into_owned());
-        def.name = span_name(&op, &model);
+        def.name = span_name(&op, &e.model);
         def.kind = SpanKind::Client;
         a.push(KeyValue::new(attr::SPAN_KIND, "llm"));
         a.push(self.name_kv(attr::GEN_AI_OPERATION, op));
@@ -368,7 +423,7 @@ impl EventToSpanEncoder {
         if let Some(m) = e.response_model {
             a.push(self.name_kv(attr::GEN_AI_RESPONSE_MODEL, m));
         }
-        a.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, model));
+        a.push(self.name_kv(attr::GEN_AI_REQUEST_MODEL, e.model));
         if let Some(t) = e.input_tokens {
             a.push(KeyValue::new(attr::GEN_AI_INPUT_TOKENS, clamp_i64(t)));
         }
@@ -800,6 +855,29 @@ mod tests {
                 let via_sdk = otlp_trace::Span::from(enc.encode(rec()));
                 assert_eq!(direct, via_sdk, "{e:?}");
             }
+        }
+    }
+
+    #[test]
+    fn filling_a_recycled_span_equals_a_fresh_encoding() {
+        let enc = EventToSpanEncoder::new(true, 1000);
+        let rec = |e: Event| RecordedEvent { event: e, placement: placement(), errored: false };
+        let trigger = EventRef { id: uuid::Uuid::from_u128(5), event_type: EventType::Tool };
+        let events: Vec<Event> = vec![
+            ErrorEvent::new("E").details("d").logs("st").trigger(trigger).into(),
+            LlmEvent::new("gpt-4o").prompt("p".repeat(2000)).completion("c").tokens(1, 2).cost(0.5).into(),
+            ToolEvent::new("t").params(&1).into(),
+            LlmEvent::new(String::from("dyn-model")).provider("x").into(),
+            ActionEvent::new("a").logs("l".repeat(300)).into(),
+        ];
+        // Each event is written over the span the previous one left behind.
+        let mut recycled = otlp_trace::Span::default();
+        let mut scratch = Vec::new();
+        for e in events {
+            let fresh = enc.encode_otlp(rec(e.clone()));
+            enc.encode_otlp_into(rec(e), &mut recycled, &mut scratch);
+            assert_eq!(recycled, fresh);
+            assert!(scratch.is_empty());
         }
     }
 

@@ -152,6 +152,8 @@ impl Pipeline {
             resource_attrs: Arc::new(ResourceAttributesWithSchema::from(&setup.resource)),
             resource: Arc::new(setup.resource),
             pending,
+            span_pool: Vec::new(),
+            scratch: Vec::new(),
         };
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new().name(name.into()).spawn(f).map_err(Error::Thread)
@@ -292,6 +294,10 @@ struct Worker {
     resource: Arc<Resource>,
     resource_attrs: Arc<ResourceAttributesWithSchema>,
     pending: Pending,
+    /// Sent spans, reused for new ones (see `forward`).
+    span_pool: Vec<OtlpSpan>,
+    /// The attribute list's allocation, lent to the encoder for each event.
+    scratch: Vec<opentelemetry::KeyValue>,
 }
 
 impl Worker {
@@ -335,9 +341,17 @@ impl Worker {
         // Dropping `stage` lets the sending thread finish once it is done.
     }
 
-    fn forward(&self, stage: Stage) {
-        // Free what the sending thread is done with, here where it was allocated.
-        self.recycle.try_iter().for_each(drop);
+    fn forward(&mut self, stage: Stage) {
+        // What the sending thread is done with comes back here, where it was
+        // allocated: its spans are reused for the next events (their buffers), the
+        // rest is freed.
+        let cap = 2 * self.max_batch;
+        for batch in self.recycle.try_iter() {
+            if self.span_pool.len() < cap && matches!(self.pending, Pending::Otlp(_)) {
+                let room = cap - self.span_pool.len();
+                self.span_pool.extend(batch.into_otlp_spans().into_iter().take(room));
+            }
+        }
         // The sending thread consumes until shutdown and drops batches quickly once
         // the deadline passed, so this wait is bounded.
         let _ = self.stage.send(stage);
@@ -356,11 +370,15 @@ impl Worker {
     /// Encodes a recorded event into the pending batch's form and queues it.
     fn push_event(&mut self, rec: RecordedEvent) {
         Counters::add(&self.counters.received, 1);
-        let encoder = &self.encoder;
+        let (encoder, pool, scratch) = (&self.encoder, &mut self.span_pool, &mut self.scratch);
         let pending = &mut self.pending;
         let encoded = catch_unwind(AssertUnwindSafe(|| match pending {
             Pending::Spans(v) => v.push(encoder.encode(rec)),
-            Pending::Otlp(v) => v.push(encoder.encode_otlp(rec)),
+            Pending::Otlp(v) => {
+                let mut span = pool.pop().unwrap_or_default();
+                encoder.encode_otlp_into(rec, &mut span, scratch);
+                v.push(span);
+            }
         }));
         if encoded.is_err() {
             Counters::add(&self.counters.export_panics, 1);

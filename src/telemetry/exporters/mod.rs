@@ -176,6 +176,14 @@ impl ExportBatch {
         ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceCell::from(request) }
     }
 
+    /// The OTLP spans of the batch, taken apart for reuse.
+    pub(crate) fn into_otlp_spans(self) -> Vec<opentelemetry_proto::tonic::trace::v1::Span> {
+        self.otlp
+            .into_inner()
+            .map(|req| req.resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans).collect())
+            .unwrap_or_default()
+    }
+
     /// The spans, in the order they finished. Empty when every exporter declared
     /// it does not read them ([`Exporter::reads_spans`]).
     pub fn spans(&self) -> &[SpanData] {

@@ -41,17 +41,29 @@ fn encode(req: &ExportTraceServiceRequest, p: Protocol) -> Result<Vec<u8>, Expor
 
 /// Encodes into `buf` (cleared first), so one buffer can serve every request.
 fn encode_into(req: &ExportTraceServiceRequest, p: Protocol, buf: &mut Vec<u8>) -> Result<(), ExportError> {
-    buf.clear();
     match p {
         Protocol::HttpProtobuf => {
-            buf.reserve(req.encoded_len());
-            // Cannot fail: the buffer grows as needed.
-            req.encode(buf)
-                .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("protobuf encoding failed: {e}")))
+            encode_protobuf(req, req.encoded_len(), buf);
+            Ok(())
         }
-        Protocol::HttpJson => serde_json::to_writer(buf, req)
-            .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}"))),
+        Protocol::HttpJson => serde_json::to_writer(
+            {
+                buf.clear();
+                buf
+            },
+            req,
+        )
+        .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}"))),
     }
+}
+
+/// Protobuf with a length the caller already computed: the size pass over every
+/// span is the costliest part of encoding, so it is done once, not three times
+/// (the caller's check, `reserve`, and `Message::encode`'s own check).
+fn encode_protobuf(req: &ExportTraceServiceRequest, len: usize, buf: &mut Vec<u8>) {
+    buf.clear();
+    buf.reserve(len);
+    req.encode_raw(buf);
 }
 
 fn span_count(req: &ExportTraceServiceRequest) -> usize {
@@ -112,8 +124,20 @@ pub(crate) fn encode_requests(
     buf: &mut Vec<u8>,
 ) -> Result<(Vec<EncodedRequest>, usize), ExportError> {
     // The common case: the whole batch fits, encoded straight from the borrowed request.
-    if p == Protocol::HttpJson || req.encoded_len() <= max_bytes {
-        encode_into(req, p, buf)?;
+    let fits = match p {
+        Protocol::HttpProtobuf => {
+            let len = req.encoded_len();
+            if len <= max_bytes {
+                encode_protobuf(req, len, buf);
+            }
+            len <= max_bytes
+        }
+        Protocol::HttpJson => {
+            encode_into(req, p, buf)?;
+            true
+        }
+    };
+    if fits {
         if buf.len() <= max_bytes {
             let body = std::mem::take(buf);
             let spans = span_count(req);
