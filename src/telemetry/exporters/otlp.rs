@@ -124,7 +124,7 @@ pub(crate) fn encode_requests(
     buf: &mut Vec<u8>,
 ) -> Result<(Vec<EncodedRequest>, usize), ExportError> {
     // The common case: the whole batch fits, encoded straight from the borrowed request.
-    let fits = match p {
+    let encoded = match p {
         Protocol::HttpProtobuf => {
             let len = req.encoded_len();
             if len <= max_bytes {
@@ -137,12 +137,10 @@ pub(crate) fn encode_requests(
             true
         }
     };
-    if fits {
-        if buf.len() <= max_bytes {
-            let body = std::mem::take(buf);
-            let spans = span_count(req);
-            return Ok((if spans == 0 { vec![] } else { vec![EncodedRequest { body, spans }] }, 0));
-        }
+    if encoded && buf.len() <= max_bytes {
+        let body = std::mem::take(buf);
+        let spans = span_count(req);
+        return Ok((if spans == 0 { vec![] } else { vec![EncodedRequest { body, spans }] }, 0));
     }
     let mut out = Vec::new();
     let mut too_large = 0;
