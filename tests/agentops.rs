@@ -512,3 +512,29 @@ fn the_key_never_shows_in_debug_output() {
     assert_eq!(bad.setting, "AGENTOPS_API_KEY");
     assert!(!bad.to_string().contains("not-a-uuid-secret"));
 }
+
+#[test]
+fn legacy_v2_host_env_opt_out() {
+    let (f, server) = fake();
+    let client = Client::new(
+        OtelConfig::builder()
+            .agentops(
+                AgentOpsConfig::new(KEY)
+                    .api_endpoint(server.base_url())
+                    .protocol(AgentOpsProtocol::LegacyV2)
+                    .env_data_opt_out(true),
+            )
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let s = client.start_session(&["private"]);
+    s.end(EndState::Success, "");
+    client.shutdown(LONG).unwrap();
+    assert_clean(&f);
+    let create = server.requests_to("/v2/create_session");
+    assert_eq!(create.len(), 1);
+    let session = &create[0].json()["session"];
+    assert!(session.get("host_env").is_none(), "{session}");
+    assert_eq!(server.requests_to("/v2/update_session").len(), 1);
+}

@@ -7,7 +7,7 @@ use prost::Message;
 
 use super::{ExportBatch, ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use crate::config::{OtlpConfig, Protocol};
-use crate::telemetry::http::{send_with_retry, HttpClient};
+use crate::telemetry::http::{send_with_retry, HttpClient, Response};
 
 /// Sends batches to `{endpoint}/v1/traces` over OTLP/HTTP with retry and backoff.
 #[derive(Debug)]
@@ -200,6 +200,54 @@ pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, S
     Some((rejected.max(0) as u64, message))
 }
 
+/// Encodes `req` (split under `max_bytes`), sends each part with `send`, and adds up
+/// what the receiver took: the batch fails only if no part got through. `buf` lends
+/// the body's allocation and gets it back.
+pub(crate) fn export_request(
+    req: &ExportTraceServiceRequest,
+    protocol: Protocol,
+    max_bytes: usize,
+    buf: &mut Vec<u8>,
+    mut send: impl FnMut(&[u8]) -> Result<Response, ExportError>,
+) -> Result<ExportOutcome, ExportError> {
+    let (mut requests, too_large) = encode_requests(req, protocol, max_bytes, buf)?;
+    let mut outcome = ExportOutcome::default();
+    if too_large > 0 {
+        outcome.rejected_spans += too_large as u64;
+        outcome.message =
+            Some(format!("{too_large} span(s) larger than the request limit of {max_bytes} bytes were left out"));
+    }
+    let mut delivered_any = false;
+    let mut last_err = None;
+    for r in &requests {
+        match send(&r.body) {
+            Ok(resp) => {
+                delivered_any = true;
+                if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol) {
+                    outcome.rejected_spans += rejected.min(r.spans as u64);
+                    outcome.message = Some(format!("receiver rejected {rejected} span(s): {msg}"));
+                }
+            }
+            Err(e) => {
+                outcome.rejected_spans += r.spans as u64;
+                last_err = Some(e);
+            }
+        }
+    }
+    if let [only] = requests.as_mut_slice() {
+        *buf = std::mem::take(&mut only.body);
+    }
+    match last_err {
+        // Nothing of the batch got through: report the failure as such.
+        Some(e) if !delivered_any => Err(e),
+        Some(e) => {
+            outcome.message = Some(format!("part of the batch failed: {e}"));
+            Ok(outcome)
+        }
+        None => Ok(outcome),
+    }
+}
+
 impl Exporter for OtlpExporter {
     fn name(&self) -> &str {
         "otlp"
@@ -211,55 +259,16 @@ impl Exporter for OtlpExporter {
 
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let protocol = self.config.protocol;
-        let (mut requests, too_large) =
-            encode_requests(batch.to_otlp(), protocol, self.max_request_bytes, &mut self.buf)?;
-        let mut outcome = ExportOutcome::default();
-        if too_large > 0 {
-            outcome.rejected_spans += too_large as u64;
-            outcome.message = Some(format!(
-                "{too_large} span(s) larger than the request limit of {} bytes were left out",
-                self.max_request_bytes
-            ));
-        }
-        let mut delivered_any = false;
-        let mut last_err = None;
-        for req in &requests {
-            let sent = send_with_retry(cx, |deadline| {
-                cx.count_request(req.body.len());
-                self.http.post(
-                    &self.config.traces_url,
-                    &self.config.headers,
-                    content_type(protocol),
-                    &req.body,
-                    deadline,
-                )
-            });
-            match sent {
-                Ok(resp) => {
-                    delivered_any = true;
-                    if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol) {
-                        outcome.rejected_spans += rejected.min(req.spans as u64);
-                        outcome.message = Some(format!("receiver rejected {rejected} span(s): {msg}"));
-                    }
-                }
-                Err(e) => {
-                    outcome.rejected_spans += req.spans as u64;
-                    last_err = Some(e);
-                }
-            }
-        }
-        if let [only] = requests.as_mut_slice() {
-            self.buf = std::mem::take(&mut only.body);
-        }
-        match last_err {
-            // Nothing of the batch got through: report the failure as such.
-            Some(e) if !delivered_any => Err(e),
-            Some(e) => {
-                outcome.message = Some(format!("part of the batch failed: {e}"));
-                Ok(outcome)
-            }
-            None => Ok(outcome),
-        }
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = export_request(batch.to_otlp(), protocol, self.max_request_bytes, &mut buf, |body| {
+            send_with_retry(cx, |deadline| {
+                cx.count_request(body.len());
+                let (url, headers) = (&self.config.traces_url, &self.config.headers);
+                self.http.post(url, headers, content_type(protocol), body, deadline)
+            })
+        });
+        self.buf = buf;
+        result
     }
 }
 

@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::Value as Json;
 
-use super::otlp::{content_type, decode_partial_success, encode_requests};
+use super::otlp::{content_type, export_request};
 use super::{ExportBatch, ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use crate::config::{AgentOpsConfig, Protocol};
 use crate::telemetry::encoder::attr;
@@ -194,49 +194,27 @@ impl Exporter for SessionExporter {
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         self.authenticate(cx)?;
         let req = self.request_for(batch);
-        let (mut requests, too_large) =
-            encode_requests(&req, Protocol::HttpProtobuf, self.max_request_bytes, &mut self.buf)?;
-        let mut outcome = ExportOutcome { rejected_spans: too_large as u64, message: None };
-        let mut delivered_any = false;
-        let mut last_err = None;
-        for r in &requests {
-            let mut sent = self.post_traces(&r.body, cx);
-            if matches!(&sent, Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. })) {
-                // The token expired or was revoked: authenticate again, once.
-                self.auth = Auth::None;
-                sent = self.authenticate(cx).and_then(|()| self.post_traces(&r.body, cx));
-                if let Err(e @ ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) = &sent {
-                    sent = Err(ExportError::new(
-                        ExportErrorKind::Unauthorized,
-                        format!("AgentOps refused a fresh token: {e}"),
-                    ));
-                }
-            }
-            match sent {
-                Ok(resp) => {
-                    delivered_any = true;
-                    if let Some((rejected, msg)) = decode_partial_success(&resp.body, Protocol::HttpProtobuf) {
-                        outcome.rejected_spans += rejected.min(r.spans as u64);
-                        outcome.message = Some(format!("AgentOps rejected {rejected} span(s): {msg}"));
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = export_request(&req, Protocol::HttpProtobuf, self.max_request_bytes, &mut buf, |body| {
+            match self.post_traces(body, cx) {
+                Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
+                    // The token expired or was revoked: authenticate again, once.
+                    self.auth = Auth::None;
+                    match self.authenticate(cx).and_then(|()| self.post_traces(body, cx)) {
+                        Err(e @ ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
+                            Err(ExportError::new(
+                                ExportErrorKind::Unauthorized,
+                                format!("AgentOps refused a fresh token: {e}"),
+                            ))
+                        }
+                        other => other,
                     }
                 }
-                Err(e) => {
-                    outcome.rejected_spans += r.spans as u64;
-                    last_err = Some(e);
-                }
+                other => other,
             }
-        }
-        if let [only] = requests.as_mut_slice() {
-            self.buf = std::mem::take(&mut only.body);
-        }
-        match last_err {
-            Some(e) if !delivered_any => Err(e),
-            Some(e) => {
-                outcome.message = Some(format!("part of the batch failed: {e}"));
-                Ok(outcome)
-            }
-            None => Ok(outcome),
-        }
+        });
+        self.buf = buf;
+        result
     }
 }
 
