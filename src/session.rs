@@ -409,7 +409,7 @@ impl SessionInner {
         }
         pipeline.submit(Message::Event(Box::new(RecordedEvent {
             event,
-            placement: Placement { trace_id: self.trace_id, parent_span_id, session_id: self.id_str.clone() },
+            placement: Placement { trace_id: self.trace_id, parent_span_id },
             errored,
         })));
     }

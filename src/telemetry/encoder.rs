@@ -121,9 +121,10 @@ pub mod attr {
 /// Where an event sits: its trace, its parent, its session.
 #[derive(Debug, Clone)]
 pub(crate) struct Placement {
+    /// The session's trace; the session id is derived from it on the export thread
+    /// (a shared `Arc` per event would bounce its count between caller and exporter).
     pub trace_id: TraceId,
     pub parent_span_id: SpanId,
-    pub session_id: Arc<str>,
 }
 
 /// A finished event on its way to the export thread.
@@ -290,17 +291,38 @@ impl SpanDefinition {
 const MAX_JSON_DEPTH: usize = 64;
 
 /// Turns events into spans.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct EventToSpanEncoder {
     capture_content: bool,
     max_value_len: usize,
     scope: InstrumentationScope,
+    session_ids: parking_lot::Mutex<std::collections::HashMap<u128, Arc<str>>>,
 }
 
 impl EventToSpanEncoder {
     /// An encoder; `max_value_len` is the longest string value in bytes.
     pub fn new(capture_content: bool, max_value_len: usize) -> Self {
-        EventToSpanEncoder { capture_content, max_value_len, scope: instrumentation_scope() }
+        EventToSpanEncoder {
+            capture_content,
+            max_value_len,
+            scope: instrumentation_scope(),
+            session_ids: Default::default(),
+        }
+    }
+
+    /// The session id (the trace id as a UUID) in text, formatted once per session.
+    fn session_id(&self, trace_id: TraceId) -> Arc<str> {
+        let key = u128::from_be_bytes(trace_id.to_bytes());
+        let mut ids = self.session_ids.lock();
+        if let Some(id) = ids.get(&key) {
+            return id.clone();
+        }
+        if ids.len() >= 1024 {
+            ids.clear();
+        }
+        let id: Arc<str> = Arc::from(uuid::Uuid::from_u128(key).to_string());
+        ids.insert(key, id.clone());
+        id
     }
 
     pub(crate) fn scope(&self) -> &InstrumentationScope {
@@ -381,8 +403,9 @@ impl EventToSpanEncoder {
         let event_type = event.event_type();
         let common = event.common().clone();
         attributes.clear();
-        attributes.push(KeyValue::new(attr::SESSION_ID, StringValue::from(placement.session_id.clone())));
-        attributes.push(KeyValue::new(attr::CONVERSATION_ID, StringValue::from(placement.session_id.clone())));
+        let session_id = self.session_id(placement.trace_id);
+        attributes.push(KeyValue::new(attr::SESSION_ID, StringValue::from(session_id.clone())));
+        attributes.push(KeyValue::new(attr::CONVERSATION_ID, StringValue::from(session_id)));
         attributes.push(KeyValue::new(attr::EVENT_ID, common.id.to_string()));
         attributes.push(KeyValue::new(attr::EVENT_TYPE, event_type.as_str()));
         if let Some(a) = common.agent_id {
@@ -704,11 +727,7 @@ mod tests {
     use crate::event::{ChatMessage, EventRef, EventType};
 
     fn placement() -> Placement {
-        Placement {
-            trace_id: TraceId::from_bytes([7; 16]),
-            parent_span_id: SpanId::from_bytes([9; 8]),
-            session_id: Arc::from("07070707-0707-0707-0707-070707070707"),
-        }
+        Placement { trace_id: TraceId::from_bytes([7; 16]), parent_span_id: SpanId::from_bytes([9; 8]) }
     }
 
     fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
