@@ -139,6 +139,11 @@ pub struct BatchConfig {
     pub scheduled_delay: Duration,
     /// Largest request body in bytes; larger batches are split.
     pub max_request_bytes: usize,
+    /// Requests in flight at once, when every exporter is a network exporter (OTLP,
+    /// AgentOps): each has its own connection, so one batch is serialized while
+    /// another is on the wire. Other exporters (file, console, custom…) see one
+    /// batch at a time. Default 2 (env `OTEL_BSP_MAX_CONCURRENT_EXPORTS`).
+    pub max_concurrent_exports: usize,
 }
 
 impl Default for BatchConfig {
@@ -148,6 +153,7 @@ impl Default for BatchConfig {
             max_export_batch_size: 512,
             scheduled_delay: Duration::from_secs(1),
             max_request_bytes: 4 * 1024 * 1024,
+            max_concurrent_exports: 2,
         }
     }
 }
@@ -159,6 +165,20 @@ pub(crate) enum ExporterSpec {
     Console(ConsoleMode),
     Memory(InMemoryExporter),
     Custom(Box<dyn Exporter>),
+}
+
+impl ExporterSpec {
+    /// A second instance of a network exporter, for a concurrent sending lane;
+    /// `None` for exporters that must see every batch themselves.
+    pub(crate) fn replica(&self) -> Option<ExporterSpec> {
+        match self {
+            ExporterSpec::Otlp(o) => Some(ExporterSpec::Otlp(o.clone())),
+            ExporterSpec::AgentOps(a) if a.protocol == AgentOpsProtocol::Otlp => {
+                Some(ExporterSpec::AgentOps(a.clone()))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for ExporterSpec {
@@ -449,6 +469,9 @@ impl OtelConfigBuilder {
         if let Some(d) = ms("OTEL_BSP_SCHEDULE_DELAY")? {
             b.batch.scheduled_delay = d;
         }
+        if let Some(v) = get("OTEL_BSP_MAX_CONCURRENT_EXPORTS") {
+            b.batch.max_concurrent_exports = parse_num("OTEL_BSP_MAX_CONCURRENT_EXPORTS", &v)?;
+        }
         if let Some(d) = ms("OTEL_BSP_EXPORT_TIMEOUT")? {
             b.retry.max_elapsed = d;
         }
@@ -593,6 +616,13 @@ impl OtelConfigBuilder {
                 "OTEL_BSP_SCHEDULE_DELAY",
                 format!("{:?}", b.scheduled_delay),
                 "must be within 1 ms..=1 h",
+            ));
+        }
+        if !(1..=8).contains(&b.max_concurrent_exports) {
+            return Err(ConfigError::new(
+                "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+                b.max_concurrent_exports.to_string(),
+                "must be within 1..=8",
             ));
         }
         if b.max_request_bytes < 1024 {
@@ -776,6 +806,8 @@ mod tests {
             ),
             (&[("OTEL_BSP_SCHEDULE_DELAY", "0")], "OTEL_BSP_SCHEDULE_DELAY"),
             (&[("OTEL_SDK_DISABLED", "maybe")], "OTEL_SDK_DISABLED"),
+            (&[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0")], "OTEL_BSP_MAX_CONCURRENT_EXPORTS"),
+            (&[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "64")], "OTEL_BSP_MAX_CONCURRENT_EXPORTS"),
             (&[("AGENTOPS_MAX_VALUE_LENGTH", "3")], "AGENTOPS_MAX_VALUE_LENGTH"),
             (
                 &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_TIMEOUT", "0")],

@@ -12,6 +12,7 @@ use opentelemetry_sdk::Resource;
 use super::encoder::{instrumentation_scope, EventToSpanEncoder};
 use super::exporters::{
     ConsoleExporter, Exporter, FileExporter, LegacySessionExporter, OtlpExporter, SessionCosts, SessionExporter,
+    SharedAuth,
 };
 use super::processor::EventProcessor;
 use super::stats::Stats;
@@ -71,11 +72,14 @@ fn build_exporter(
     spec: ExporterSpec,
     config: &OtelConfig,
     costs: &Arc<SessionCosts>,
+    auth: &SharedAuth,
 ) -> Result<Box<dyn Exporter>, Error> {
     Ok(match spec {
         ExporterSpec::Otlp(o) => Box::new(OtlpExporter::new(o, config.batch.max_request_bytes)),
         ExporterSpec::AgentOps(a) => match a.protocol {
-            AgentOpsProtocol::Otlp => Box::new(SessionExporter::new(a, config.batch.max_request_bytes)),
+            AgentOpsProtocol::Otlp => {
+                Box::new(SessionExporter::with_auth(a, config.batch.max_request_bytes, auth.clone()))
+            }
             AgentOpsProtocol::LegacyV2 => Box::new(LegacySessionExporter::new(a, costs.clone())),
         },
         ExporterSpec::File(path) => {
@@ -100,9 +104,24 @@ impl TelemetryManager {
             _ => None,
         });
         let costs = Arc::new(SessionCosts::default());
-        let exporters = specs.into_iter().map(|s| build_exporter(s, &config, &costs)).collect::<Result<Vec<_>, _>>()?;
+        // Concurrent sending lanes only when every exporter can be instantiated again.
+        let replicas: Option<Vec<ExporterSpec>> = specs.iter().map(ExporterSpec::replica).collect();
+        let mut lane_specs = vec![specs];
+        if let Some(replicas) = replicas.filter(|r| !r.is_empty()) {
+            for _ in 1..config.batch.max_concurrent_exports {
+                lane_specs.push(replicas.iter().filter_map(ExporterSpec::replica).collect());
+            }
+        }
+        // The same exporter in every lane shares its credentials (one token per client).
+        let auths: Vec<SharedAuth> = lane_specs[0].iter().map(|_| SharedAuth::default()).collect();
+        let lanes = lane_specs
+            .into_iter()
+            .map(|specs| {
+                specs.into_iter().zip(&auths).map(|(s, auth)| build_exporter(s, &config, &costs, auth)).collect()
+            })
+            .collect::<Result<Vec<Vec<_>>, _>>()?;
         let pipeline = Pipeline::start(WorkerSetup {
-            exporters,
+            lanes,
             encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len),
             formatters: std::mem::take(&mut config.formatters),
             batch: config.batch.clone(),

@@ -120,9 +120,11 @@ impl Shipper {
                 }
             }
         }
-        // From here on stats() reports anything that raced into the queue after the
-        // export thread's last drain as dropped after shutdown, not as queued.
-        self.counters.worker_finished.store(true, Ordering::Release);
+        // When the last lane is done, stats() reports anything that raced into the
+        // queue after the export thread's last drain as dropped, not as queued.
+        if self.counters.lanes_running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.counters.worker_finished.store(true, Ordering::Release);
+        }
     }
 
     fn session_started(&mut self, start: &SessionStart) {

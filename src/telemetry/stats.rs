@@ -3,7 +3,7 @@
 //! Every span accepted from the caller ends in exactly one bucket: exported, dropped
 //! (by reason), filtered, or still queued. `Stats::spans_recorded` equals the sum.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -36,6 +36,8 @@ pub(crate) struct Counters {
     pub batches: AtomicU64,
     pub export_panics: AtomicU64,
     pub worker_finished: AtomicBool,
+    /// Sending lanes still running; the last one out sets `worker_finished`.
+    pub lanes_running: AtomicUsize,
     pub last_error: Mutex<Option<String>>,
     warned: [AtomicBool; 6],
 }

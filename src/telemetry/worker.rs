@@ -19,7 +19,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{
+    bounded, Receiver, RecvTimeoutError, Select, SendTimeoutError, Sender, TryRecvError, TrySendError,
+};
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
@@ -80,6 +82,8 @@ pub(crate) struct Pipeline {
     cancel: Arc<Cancel>,
     closed: AtomicBool,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Sending lanes: a flush or shutdown is done when each has acknowledged it.
+    lanes: usize,
     /// `token_cost` answers of the legacy AgentOps protocol, by session.
     pub costs: Arc<SessionCosts>,
     exporter_counters: Vec<(String, Arc<ExporterCounters>)>,
@@ -92,7 +96,8 @@ impl std::fmt::Debug for Pipeline {
 }
 
 pub(crate) struct WorkerSetup {
-    pub exporters: Vec<Box<dyn Exporter>>,
+    /// One set of exporters per sending lane (several only for network exporters).
+    pub lanes: Vec<Vec<Box<dyn Exporter>>>,
     pub encoder: EventToSpanEncoder,
     pub formatters: Vec<Formatter>,
     pub batch: BatchConfig,
@@ -106,42 +111,47 @@ impl Pipeline {
     pub fn start(setup: WorkerSetup) -> Result<Arc<Pipeline>, Error> {
         let (tx, rx) = bounded(setup.batch.max_queue_size);
         let (wake, wake_rx) = bounded(1);
-        // One batch being sent and one waiting: encoding runs at most one ahead.
-        let (stage_tx, stage_rx) = bounded(1);
         let (recycle_tx, recycle_rx) = bounded(4);
         let counters = Arc::new(Counters::default());
         let cancel = Arc::new(Cancel::default());
         let asleep = Arc::new(AtomicBool::new(false));
-        let exporters: Vec<Slot> = setup
-            .exporters
-            .into_iter()
-            .map(|exporter| Slot {
-                name: exporter.name().to_owned(),
-                counters: Arc::new(ExporterCounters::default()),
-                exporter,
-            })
-            .collect();
-        let exporter_counters = exporters.iter().map(|s| (s.name.clone(), s.counters.clone())).collect();
-        let otlp_only = exporters.iter().all(|s| !s.exporter.reads_spans());
+        // Lanes share each exporter's counters, so stats show one entry per exporter.
+        let exporter_counters: Vec<(String, Arc<ExporterCounters>)> =
+            setup.lanes[0].iter().map(|e| (e.name().to_owned(), Arc::new(ExporterCounters::default()))).collect();
+        let otlp_only = setup.lanes[0].iter().all(|e| !e.reads_spans());
         let cap = setup.batch.max_export_batch_size;
         let pending = if otlp_only && setup.formatters.is_empty() {
             Pending::Otlp(Vec::with_capacity(cap))
         } else {
             Pending::Spans(Vec::with_capacity(cap))
         };
-        let shipper = Shipper {
-            rx: stage_rx,
-            recycle: recycle_tx,
-            exporters,
-            retry: setup.retry,
-            cancel: cancel.clone(),
-            counters: counters.clone(),
-        };
+        let lane_count = setup.lanes.len();
+        counters.lanes_running.store(lane_count, Ordering::Release);
+        let mut lanes = Vec::with_capacity(lane_count);
+        let mut shippers = Vec::with_capacity(lane_count);
+        for exporters in setup.lanes {
+            // One batch being sent and one waiting per lane: encoding runs ahead.
+            let (stage_tx, stage_rx) = bounded(1);
+            lanes.push(stage_tx);
+            let slots = exporters
+                .into_iter()
+                .zip(&exporter_counters)
+                .map(|(exporter, (name, counters))| Slot { name: name.clone(), counters: counters.clone(), exporter })
+                .collect();
+            shippers.push(Shipper {
+                rx: stage_rx,
+                recycle: recycle_tx.clone(),
+                exporters: slots,
+                retry: setup.retry.clone(),
+                cancel: cancel.clone(),
+                counters: counters.clone(),
+            });
+        }
         let worker = Worker {
             rx,
             wake_rx,
             asleep: asleep.clone(),
-            stage: stage_tx,
+            lanes,
             recycle: recycle_rx,
             otlp_only,
             encoder: setup.encoder,
@@ -158,8 +168,12 @@ impl Pipeline {
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new().name(name.into()).spawn(f).map_err(Error::Thread)
         };
-        let sending = spawn("agentops-send", Box::new(move || shipper.run()))?;
-        let export = spawn("agentops-export", Box::new(move || worker.run()))?;
+        let mut threads = Vec::with_capacity(lane_count + 1);
+        for (i, shipper) in shippers.into_iter().enumerate() {
+            let name = if lane_count == 1 { "agentops-send".to_owned() } else { format!("agentops-send-{i}") };
+            threads.push(spawn(&name, Box::new(move || shipper.run()))?);
+        }
+        threads.insert(0, spawn("agentops-export", Box::new(move || worker.run()))?);
         Ok(Arc::new(Pipeline {
             tx,
             wake,
@@ -168,7 +182,8 @@ impl Pipeline {
             counters,
             cancel,
             closed: AtomicBool::new(false),
-            threads: Mutex::new(vec![export, sending]),
+            threads: Mutex::new(threads),
+            lanes: lane_count,
             costs: setup.costs,
             exporter_counters,
         }))
@@ -222,7 +237,7 @@ impl Pipeline {
         timeout: Duration,
     ) -> Result<FlushReport, Error> {
         let timed_out = || Error::Timeout { operation: what, timeout };
-        let (ack_tx, ack_rx) = bounded(1);
+        let (ack_tx, ack_rx) = bounded(self.lanes);
         match self.tx.send_deadline(make(ack_tx), deadline) {
             Ok(()) => {
                 let _ = self.wake.try_send(());
@@ -230,11 +245,18 @@ impl Pipeline {
             Err(SendTimeoutError::Timeout(_)) => return Err(timed_out()),
             Err(SendTimeoutError::Disconnected(_)) => return Err(Error::ShutDown),
         }
-        match ack_rx.recv_deadline(deadline) {
-            Ok(r) => Ok(r),
-            Err(RecvTimeoutError::Timeout) => Err(timed_out()),
-            Err(RecvTimeoutError::Disconnected) => Err(Error::ShutDown),
+        let mut report = FlushReport::default();
+        for _ in 0..self.lanes {
+            match ack_rx.recv_deadline(deadline) {
+                Ok(r) => {
+                    report.dropped += r.dropped;
+                    report.error = r.error.or(report.error);
+                }
+                Err(RecvTimeoutError::Timeout) => return Err(timed_out()),
+                Err(RecvTimeoutError::Disconnected) => return Err(Error::ShutDown),
+            }
         }
+        Ok(report)
     }
 
     /// Exports everything queued before this call; waits at most `timeout`.
@@ -282,7 +304,8 @@ struct Worker {
     rx: Receiver<Message>,
     wake_rx: Receiver<()>,
     asleep: Arc<AtomicBool>,
-    stage: Sender<Stage>,
+    /// The sending lanes' inboxes.
+    lanes: Vec<Sender<Stage>>,
     recycle: Receiver<ExportBatch>,
     /// No exporter reads `SpanData`: batches are converted to OTLP by moving.
     otlp_only: bool,
@@ -352,9 +375,30 @@ impl Worker {
                 self.span_pool.extend(batch.into_otlp_spans().into_iter().take(room));
             }
         }
-        // The sending thread consumes until shutdown and drops batches quickly once
-        // the deadline passed, so this wait is bounded.
-        let _ = self.stage.send(stage);
+        // Sending threads consume until shutdown and drop batches quickly once the
+        // deadline passed, so these waits are bounded.
+        match stage {
+            Stage::Batch(batch) => self.send_batch(batch),
+            // Control messages go to every lane, behind the batches each already has.
+            Stage::SessionStart(s) => self.lanes.iter().for_each(|l| drop(l.send(Stage::SessionStart(s.clone())))),
+            Stage::Flush(ack) => self.lanes.iter().for_each(|l| drop(l.send(Stage::Flush(ack.clone())))),
+            Stage::Shutdown(ack) => self.lanes.iter().for_each(|l| drop(l.send(Stage::Shutdown(ack.clone())))),
+        }
+    }
+
+    /// Hands a batch to whichever lane can take it first.
+    fn send_batch(&self, batch: ExportBatch) {
+        if let [only] = self.lanes.as_slice() {
+            let _ = only.send(Stage::Batch(batch));
+            return;
+        }
+        let mut select = Select::new();
+        for lane in &self.lanes {
+            select.send(lane);
+        }
+        let op = select.select();
+        let i = op.index();
+        let _ = op.send(&self.lanes[i], Stage::Batch(batch));
     }
 
     /// Queues a span made by the SDK (a session root, the application's own span).

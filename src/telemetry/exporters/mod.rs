@@ -29,6 +29,7 @@ pub use file::FileExporter;
 pub use memory::InMemoryExporter;
 pub use otlp::OtlpExporter;
 pub use session::SessionExporter;
+pub(crate) use session::SharedAuth;
 pub use session_v2::LegacySessionExporter;
 pub(crate) use session_v2::SessionCosts;
 

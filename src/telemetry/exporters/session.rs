@@ -11,7 +11,9 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
+use parking_lot::Mutex;
 use serde_json::Value as Json;
+use std::sync::Arc;
 
 use super::otlp::{content_type, export_request};
 use super::{ExportBatch, ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
@@ -19,8 +21,9 @@ use crate::config::{AgentOpsConfig, Protocol};
 use crate::telemetry::encoder::attr;
 use crate::telemetry::http::{send_with_retry, HttpClient, Response};
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 enum Auth {
+    #[default]
     None,
     Token {
         bearer: String,
@@ -30,13 +33,18 @@ enum Auth {
     Rejected(String),
 }
 
+/// One client's AgentOps credentials, shared by its sending lanes: one token at a
+/// time, one attempt with a key the API rejects.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SharedAuth(Arc<Mutex<Auth>>);
+
 /// Exports to AgentOps with token authentication (see the module docs).
 #[derive(Debug)]
 pub struct SessionExporter {
     config: AgentOpsConfig,
     http: HttpClient,
     max_request_bytes: usize,
-    auth: Auth,
+    auth: SharedAuth,
     buf: Vec<u8>,
 }
 
@@ -101,20 +109,22 @@ pub(crate) fn add_agentops_names(span: &mut Span) {
 impl SessionExporter {
     /// An exporter for these settings; requests above `max_request_bytes` are split.
     pub fn new(config: AgentOpsConfig, max_request_bytes: usize) -> Self {
-        SessionExporter {
-            http: HttpClient::new(config.timeout),
-            config,
-            max_request_bytes,
-            auth: Auth::None,
-            buf: Vec::new(),
-        }
+        Self::with_auth(config, max_request_bytes, SharedAuth::default())
     }
 
-    /// Gets a token if there is none. `Unauthorized` (and remembered) when the API
-    /// rejects the key.
-    fn authenticate(&mut self, cx: &ExportContext<'_>) -> Result<(), ExportError> {
-        match &self.auth {
-            Auth::Token { .. } => return Ok(()),
+    /// An exporter sharing credentials with others of the same client.
+    pub(crate) fn with_auth(config: AgentOpsConfig, max_request_bytes: usize, auth: SharedAuth) -> Self {
+        SessionExporter { http: HttpClient::new(config.timeout), config, max_request_bytes, auth, buf: Vec::new() }
+    }
+
+    /// The bearer header and project id, authenticating first if there is no token.
+    /// The lock is held during authentication on purpose: another lane needs the
+    /// same token and would otherwise ask for a second one. `Unauthorized` (and
+    /// remembered) when the API rejects the key.
+    fn credentials(&self, cx: &ExportContext<'_>) -> Result<(String, String), ExportError> {
+        let mut auth = self.auth.0.lock();
+        match &*auth {
+            Auth::Token { bearer, project_id } => return Ok((bearer.clone(), project_id.clone())),
             Auth::Rejected(msg) => return Err(ExportError::new(ExportErrorKind::Unauthorized, msg.clone())),
             Auth::None => {}
         }
@@ -134,28 +144,37 @@ impl SessionExporter {
                 let token = v.get("token").and_then(Json::as_str).ok_or_else(|| {
                     ExportError::new(ExportErrorKind::Failed, "AgentOps auth answered without a token")
                 })?;
-                let project_id = v.get("project_id").and_then(Json::as_str).unwrap_or_default();
-                self.auth = Auth::Token { bearer: format!("Bearer {token}"), project_id: project_id.to_owned() };
-                Ok(())
+                let project_id = v.get("project_id").and_then(Json::as_str).unwrap_or_default().to_owned();
+                let bearer = format!("Bearer {token}");
+                *auth = Auth::Token { bearer: bearer.clone(), project_id: project_id.clone() };
+                Ok((bearer, project_id))
             }
             Err(ExportError { kind: ExportErrorKind::Rejected { status: s @ (401 | 403) }, .. }) => {
                 let msg = format!(
                     "AgentOps rejected the API key (HTTP {s} from {url}); check AGENTOPS_API_KEY. \
                      Nothing more will be sent to AgentOps by this client."
                 );
-                self.auth = Auth::Rejected(msg.clone());
+                *auth = Auth::Rejected(msg.clone());
                 Err(ExportError::new(ExportErrorKind::Unauthorized, msg))
             }
             Err(e) => Err(ExportError::new(e.kind, format!("AgentOps authentication failed: {e}"))),
         }
     }
 
-    fn post_traces(&self, body: &[u8], cx: &ExportContext<'_>) -> Result<Response, ExportError> {
-        let Auth::Token { bearer, .. } = &self.auth else {
-            return Err(ExportError::new(ExportErrorKind::Failed, "not authenticated"));
-        };
+    /// After a 401 with `failed`: a fresh token, unless another lane already got one.
+    fn refresh(&self, failed: &str, cx: &ExportContext<'_>) -> Result<(String, String), ExportError> {
+        {
+            let mut auth = self.auth.0.lock();
+            if matches!(&*auth, Auth::Token { bearer, .. } if bearer == failed) {
+                *auth = Auth::None;
+            }
+        }
+        self.credentials(cx)
+    }
+
+    fn post_traces(&self, body: &[u8], bearer: &str, cx: &ExportContext<'_>) -> Result<Response, ExportError> {
         let url = format!("{}/v1/traces", self.config.exporter_endpoint);
-        let headers = [("Authorization".to_owned(), bearer.clone())];
+        let headers = [("Authorization".to_owned(), bearer.to_owned())];
         send_with_retry(cx, |deadline| {
             cx.count_request(body.len());
             self.http.post(&url, &headers, content_type(Protocol::HttpProtobuf), body, deadline)
@@ -164,15 +183,11 @@ impl SessionExporter {
 
     /// The batch as AgentOps wants it: project id on the resource, compat names on
     /// every span.
-    fn request_for(&self, batch: &ExportBatch) -> ExportTraceServiceRequest {
+    fn request_for(&self, batch: &ExportBatch, project_id: &str) -> ExportTraceServiceRequest {
         let mut req = batch.to_otlp().clone();
-        let project = match &self.auth {
-            Auth::Token { project_id, .. } => project_id.clone(),
-            _ => String::new(),
-        };
         for rs in &mut req.resource_spans {
             if let Some(r) = &mut rs.resource {
-                r.attributes.push(kv("agentops.project.id", str_value(project.clone())));
+                r.attributes.push(kv("agentops.project.id", str_value(project_id.to_owned())));
             }
             for span in rs.scope_spans.iter_mut().flat_map(|s| s.spans.iter_mut()) {
                 add_agentops_names(span);
@@ -192,15 +207,15 @@ impl Exporter for SessionExporter {
     }
 
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
-        self.authenticate(cx)?;
-        let req = self.request_for(batch);
+        let (bearer, project_id) = self.credentials(cx)?;
+        let req = self.request_for(batch, &project_id);
         let mut buf = std::mem::take(&mut self.buf);
         let result = export_request(&req, Protocol::HttpProtobuf, self.max_request_bytes, &mut buf, |body| {
-            match self.post_traces(body, cx) {
+            match self.post_traces(body, &bearer, cx) {
                 Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
                     // The token expired or was revoked: authenticate again, once.
-                    self.auth = Auth::None;
-                    match self.authenticate(cx).and_then(|()| self.post_traces(body, cx)) {
+                    let (fresh, _) = self.refresh(&bearer, cx)?;
+                    match self.post_traces(body, &fresh, cx) {
                         Err(e @ ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
                             Err(ExportError::new(
                                 ExportErrorKind::Unauthorized,
