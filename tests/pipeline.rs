@@ -541,3 +541,54 @@ fn a_receiver_answering_with_delay_still_gets_everything_exactly_once() {
     client.shutdown(LONG).unwrap();
     assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 101);
 }
+
+/// Sends 20 batches and returns the most requests the receiver had in flight at
+/// once. The receiver holds the first request until a second one arrives (or, with
+/// a single lane, until a generous cap), so concurrent lanes always overlap.
+fn max_in_flight(concurrency: usize, with_memory_exporter: bool) -> usize {
+    use std::sync::{Arc, Condvar, Mutex};
+    let state = Arc::new((Mutex::new((0usize, 0usize)), Condvar::new())); // (in flight, max)
+    let st = state.clone();
+    let server = TestServer::start(move |r| {
+        let (lock, cv) = &*st;
+        let mut g = lock.lock().unwrap();
+        g.0 += 1;
+        g.1 = g.1.max(g.0);
+        cv.notify_all();
+        if r.n == 1 {
+            g = cv.wait_timeout_while(g, Duration::from_secs(1), |g| g.0 < 2).unwrap().0;
+        }
+        g.0 -= 1;
+        Reply::ok()
+    });
+    let mut b = OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).batch(BatchConfig {
+        max_export_batch_size: 10,
+        max_concurrent_exports: concurrency,
+        ..BatchConfig::default()
+    });
+    if with_memory_exporter {
+        b = b.in_memory(agentops::InMemoryExporter::new());
+    }
+    let client = Client::new(b.build().unwrap()).unwrap();
+    let s = client.start_session(&["lanes"]);
+    for _ in 0..199 {
+        s.record(ToolEvent::new("t"));
+    }
+    s.end(EndState::Success, "");
+    client.flush(LONG).unwrap();
+    // Flush waited for every lane: everything is there now.
+    assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 200);
+    let st = client.stats();
+    assert_eq!((st.spans_exported, st.spans_queued, st.batches), (200, 0, 20));
+    client.shutdown(LONG).unwrap();
+    let max = state.0.lock().unwrap().1;
+    max
+}
+
+#[test]
+fn network_exporters_send_on_concurrent_lanes_and_flush_waits_for_all() {
+    assert_eq!(max_in_flight(2, false), 2);
+    assert_eq!(max_in_flight(1, false), 1);
+    // An exporter that must see every batch in order keeps a single lane.
+    assert_eq!(max_in_flight(2, true), 1);
+}
