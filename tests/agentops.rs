@@ -24,6 +24,7 @@ type Gate = Arc<(Mutex<bool>, std::sync::Condvar)>;
 /// What the fake server knows and how it misbehaves on request.
 #[derive(Default)]
 struct Fake {
+    auth_calls: AtomicU64,
     tokens: AtomicU64,
     valid_tokens: Mutex<Vec<String>>,
     jwts: Mutex<HashMap<String, String>>, // jwt -> session id
@@ -60,6 +61,7 @@ impl Fake {
     }
 
     fn auth(&self, r: &Request) -> Reply {
+        self.auth_calls.fetch_add(1, Ordering::SeqCst);
         let gate = self.auth_gate.lock().unwrap().clone();
         if let Some(gate) = gate {
             let (open, cv) = &*gate;
@@ -232,6 +234,8 @@ fn client_to(url: &str, protocol: AgentOpsProtocol) -> Client {
                     .protocol(protocol),
             )
             .retry(fast_retry())
+            // Exports only on flush or shutdown: one batch per test, exact counts.
+            .batch(agentops::BatchConfig { scheduled_delay: Duration::from_secs(3600), ..Default::default() })
             .build()
             .unwrap(),
     )
@@ -330,17 +334,27 @@ fn start_session_does_not_wait_for_authentication() {
     let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
     *f.auth_gate.lock().unwrap() = Some(gate.clone());
     let client = client(&server, AgentOpsProtocol::Otlp);
+    let first = client.start_session(&["first"]);
+    first.record(LlmEvent::new("m"));
+    // Start an export: the sending thread now authenticates, held at the gate.
+    let _ = client.flush(Duration::from_millis(1));
+    let deadline = Instant::now() + LONG;
+    while f.auth_calls.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(f.auth_calls.load(Ordering::SeqCst), 1, "authentication is in progress");
     let s = client.start_session(&["slow-auth"]);
     for _ in 0..10 {
         s.record(LlmEvent::new("m"));
     }
     s.end(EndState::Success, "");
+    first.end(EndState::Success, "");
     // All of that returned while the auth endpoint was still holding its answer.
     assert!(!*gate.0.lock().unwrap(), "the caller waited for the auth endpoint");
     *gate.0.lock().unwrap() = true;
     gate.1.notify_all();
     client.shutdown(LONG).unwrap();
-    assert_eq!(server.accepted_spans().len(), 11);
+    assert_eq!(server.accepted_spans().len(), 13);
     assert_clean(&f);
 }
 
@@ -354,6 +368,7 @@ fn an_api_down_at_start_then_up_gets_everything() {
         s.record(ToolEvent::new("t"));
     }
     s.end(EndState::Success, "");
+    let _ = client.flush(Duration::from_millis(1)); // start the export
     let deadline = Instant::now() + LONG;
     while client.stats().retries == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));

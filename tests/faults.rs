@@ -27,9 +27,14 @@ fn fast_retry() -> RetryPolicy {
     }
 }
 
+/// A client that exports only on flush or shutdown, so each test's spans go out as
+/// one batch and request counts are exact whatever the machine's pace.
 fn client_for(url: &str, retry: RetryPolicy, timeout: Duration) -> Client {
-    Client::new(OtelConfig::builder().otlp(OtlpConfig::new(url).timeout(timeout)).retry(retry).build().unwrap())
-        .unwrap()
+    let batch = BatchConfig { scheduled_delay: Duration::from_secs(3600), ..BatchConfig::default() };
+    Client::new(
+        OtelConfig::builder().otlp(OtlpConfig::new(url).timeout(timeout)).retry(retry).batch(batch).build().unwrap(),
+    )
+    .unwrap()
 }
 
 /// Records one session with `n` events (n + 1 spans with the root).
@@ -120,7 +125,9 @@ fn an_endpoint_down_at_start_then_up_gets_everything() {
     let port = closed_port();
     let client = client_for(&format!("http://127.0.0.1:{port}"), fast_retry(), Duration::from_secs(5));
     one_session(&client, 10);
-    // Wait (generously) until the exporter has failed at least once, then come up.
+    // Start the export (a flush that gives up at once), wait (generously) until the
+    // exporter has failed at least once, then come up.
+    let _ = client.flush(Duration::from_millis(1));
     let deadline = Instant::now() + LONG;
     while client.stats().retries == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -185,7 +192,7 @@ fn an_endpoint_down_for_good_costs_bounded_memory_and_a_bounded_shutdown() {
     }
     s.end(EndState::Fail, "");
     let mid = client.stats();
-        // In flight at most: the queue, plus one batch being encoded and, on each of the
+    // In flight at most: the queue, plus one batch being encoded and, on each of the
     // two sending lanes, one handed over and one being sent.
     let bound = 100 + (1 + 2 * 2) * 10;
     assert!(mid.spans_dropped_queue_full >= 5_001 - bound, "{mid:#?}");
