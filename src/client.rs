@@ -82,7 +82,7 @@ impl SessionBuilder<'_> {
 }
 
 impl Client {
-    /// A client for `config`. Starts the export thread; does no network I/O. Fails
+    /// A client for `config`. Starts the background threads; does no network I/O. Fails
     /// only if a local resource (a traces file, the thread) cannot be had.
     pub fn new(config: OtelConfig) -> Result<Client, Error> {
         let shutdown_timeout = config.shutdown_timeout;
@@ -120,7 +120,7 @@ impl Client {
         }
     }
 
-    /// Drains the queue, exports, and stops the export thread; returns by `timeout`
+    /// Drains the queue, exports, and stops the background threads; returns by `timeout`
     /// whatever the endpoint does. Idempotent. Spans ending afterwards are counted
     /// as dropped.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {

@@ -36,7 +36,7 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The export thread could not be started.
+    /// A background thread could not be started.
     Thread(std::io::Error),
 }
 
@@ -52,7 +52,7 @@ impl fmt::Display for Error {
             }
             Error::ShutDown => f.write_str("the client has been shut down"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
-            Error::Thread(e) => write!(f, "could not start the export thread: {e}"),
+            Error::Thread(e) => write!(f, "could not start a background thread: {e}"),
         }
     }
 }

@@ -22,9 +22,10 @@
 //! # Ok::<(), agentops::Error>(())
 //! ```
 //!
-//! Data flow: [`Client`] → [`Session`] → events → export queue → export thread →
-//! [`EventToSpanEncoder`] → formatters → [`Exporter`]s ([`OtlpExporter`],
-//! [`FileExporter`], [`ConsoleExporter`], [`InMemoryExporter`], or your own).
+//! Data flow: [`Client`] → [`Session`] → events → export queue → export thread
+//! ([`EventToSpanEncoder`], formatters, batching) → sending lane(s) → [`Exporter`]s
+//! ([`OtlpExporter`], [`SessionExporter`], [`LegacySessionExporter`], [`FileExporter`],
+//! [`ConsoleExporter`], [`InMemoryExporter`], or your own).
 //!
 //! Warnings (queue full, export failures) go to the [`log`] facade, once per
 //! condition; every lost span is counted in [`Stats`].

@@ -1,5 +1,5 @@
 //! `TelemetryManager`: builds the tracer provider (resource, per-session sampler,
-//! `EventProcessor`), the exporters and the export thread; owns their lifecycle.
+//! `EventProcessor`), the exporters and the background threads; owns their lifecycle.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,7 +95,7 @@ fn build_exporter(
 }
 
 impl TelemetryManager {
-    /// Builds everything and starts the export thread. Does no network I/O.
+    /// Builds everything and starts the background threads. Does no network I/O.
     pub fn new(mut config: OtelConfig) -> Result<Self, Error> {
         let resource = build_resource(&config);
         let specs = std::mem::take(&mut config.exporters);

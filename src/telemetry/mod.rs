@@ -1,7 +1,7 @@
 //! The telemetry pipeline: encoder, span processor, export thread, exporters.
 //!
 //! Data flow: `Session::record` → [`RecordedEvent`](encoder) in the queue →
-//! export thread → [`EventToSpanEncoder`] → formatters → each [`Exporter`].
+//! export thread → [`EventToSpanEncoder`] → formatters → sending lane(s) → each [`Exporter`].
 //! Spans made through the SDK (session roots, the application's own spans) take
 //! `TracerProvider` → `EventProcessor` → the same queue.
 

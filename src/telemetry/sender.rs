@@ -1,5 +1,5 @@
-//! The sending thread: runs the exporters over each finished batch (serialization,
-//! HTTP, retries) and does the accounting, while the export thread is already
+//! The sending lanes: threads that run the exporters over finished batches (serialization,
+//! HTTP, retries) and do the accounting, while the export thread is already
 //! batching and encoding the next batch. Batches, flushes and the shutdown arrive
 //! in one FIFO from the export thread, so a flush's acknowledgement still means
 //! that everything recorded before it was exported or counted as dropped.

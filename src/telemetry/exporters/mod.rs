@@ -1,4 +1,4 @@
-//! Exporters: where batches of finished spans go. All run on the export thread,
+//! Exporters: where batches of finished spans go. All run on a sending thread,
 //! one after the other, behind one synchronous [`Exporter`] trait that applications
 //! can implement too.
 
@@ -33,7 +33,7 @@ pub(crate) use session::SharedAuth;
 pub use session_v2::LegacySessionExporter;
 pub(crate) use session_v2::SessionCosts;
 
-/// A destination for finished spans. Called on the export thread only, so it may
+/// A destination for finished spans. Called on a sending thread only, so it may
 /// block (within [`ExportContext::deadline`]); it never runs on the caller's thread.
 /// A panic inside `export` is caught, counted, and the batch counted as failed.
 pub trait Exporter: Send {
@@ -255,7 +255,7 @@ fn otlp_resource(resource: &ResourceAttributesWithSchema) -> opentelemetry_proto
     }
 }
 
-/// Per-exporter counters kept by the export thread.
+/// Per-exporter counters kept by the sending threads.
 #[derive(Debug, Default)]
 pub(crate) struct ExporterCounters {
     pub requests: AtomicU64,
