@@ -1,8 +1,9 @@
 //! The sending lanes: threads that run the exporters over finished batches (serialization,
 //! HTTP, retries) and do the accounting, while the export thread is already
-//! batching and encoding the next batch. Batches, flushes and the shutdown arrive
-//! in one FIFO from the export thread, so a flush's acknowledgement still means
-//! that everything recorded before it was exported or counted as dropped.
+//! batching and encoding the next batch. Each lane has a FIFO from the export thread;
+//! flushes and the shutdown go to every lane behind the batches it already has, and
+//! the caller waits for all lanes' acknowledgements, so a flush still means that
+//! everything recorded before it was exported or counted as dropped.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
