@@ -117,16 +117,6 @@ pub enum Content {
     Messages(Vec<ChatMessage>),
 }
 
-impl Content {
-    /// The content as chat messages; plain text becomes one message with `default_role`.
-    pub fn messages(&self, default_role: &str) -> Vec<ChatMessage> {
-        match self {
-            Content::Text(t) => vec![ChatMessage::new(default_role, t.clone())],
-            Content::Messages(m) => m.clone(),
-        }
-    }
-}
-
 impl From<String> for Content {
     fn from(s: String) -> Self {
         Content::Text(s)
@@ -145,7 +135,7 @@ impl From<Vec<ChatMessage>> for Content {
 
 /// Serializes any value into JSON for `params`/`returns`; a value that cannot be
 /// serialized is kept as a JSON string describing why, so the event is not lost.
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Value {
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_else(|e| Value::String(format!("<unserializable: {e}>")))
 }
 

@@ -40,9 +40,7 @@ mod session;
 pub mod telemetry;
 
 pub use client::{Client, SessionBuilder};
-pub use config::{
-    AgentOpsConfig, AgentOpsProtocol, ApiKey, DEFAULT_API_ENDPOINT, DEFAULT_APP_URL, DEFAULT_EXPORTER_ENDPOINT,
-};
+pub use config::{AgentOpsConfig, AgentOpsProtocol, DEFAULT_API_ENDPOINT, DEFAULT_APP_URL, DEFAULT_EXPORTER_ENDPOINT};
 pub use config::{
     BatchConfig, ConfigError, Formatter, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol, DEFAULT_TRACES_FILE,
 };

@@ -22,13 +22,14 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::config::AgentOpsConfig;
-use crate::event::{ActionEvent, ErrorEvent, Event, EventRef, EventType, ToolEvent};
+use crate::event::{to_json, ActionEvent, ErrorEvent, Event, EventRef, EventType, ToolEvent};
 use crate::telemetry::encoder::{attr, event_span_id, string_array, Placement, RecordedEvent};
-use crate::telemetry::exporters::console::human_duration;
+
 use crate::telemetry::exporters::SessionStart;
 use crate::telemetry::ids;
 use crate::telemetry::processor::SessionMark;
 use crate::telemetry::stats::Counters;
+use crate::telemetry::time::human_duration;
 use crate::telemetry::worker::{Message, Pipeline};
 
 /// How a session ended.
@@ -612,14 +613,14 @@ impl ActionScope {
     /// Sets the action's inputs.
     pub fn params<T: Serialize + ?Sized>(&self, p: &T) {
         if let Some(e) = self.inner.event.lock().as_mut() {
-            *e = e.clone().params(p);
+            e.params = Some(to_json(p));
         }
     }
 
     /// Sets the action's outputs.
     pub fn returns<T: Serialize + ?Sized>(&self, r: &T) {
         if let Some(e) = self.inner.event.lock().as_mut() {
-            *e = e.clone().returns(r);
+            e.returns = Some(to_json(r));
         }
     }
 

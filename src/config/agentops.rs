@@ -24,9 +24,10 @@ pub enum AgentOpsProtocol {
     LegacyV2,
 }
 
-/// An AgentOps API key. Never shown: `Debug` and `Display` print `<redacted>`.
+/// An AgentOps API key. Never shown: `Debug` and `Display` print `<redacted>`; only
+/// the exporters read it, to send it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
+pub(crate) struct ApiKey(String);
 
 impl ApiKey {
     pub(crate) fn expose(&self) -> &str {

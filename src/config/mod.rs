@@ -9,7 +9,7 @@
 mod agentops;
 
 pub use agentops::{
-    AgentOpsConfig, AgentOpsProtocol, ApiKey, DEFAULT_API_ENDPOINT, DEFAULT_APP_URL, DEFAULT_EXPORTER_ENDPOINT,
+    AgentOpsConfig, AgentOpsProtocol, DEFAULT_API_ENDPOINT, DEFAULT_APP_URL, DEFAULT_EXPORTER_ENDPOINT,
 };
 
 use std::fmt;

@@ -114,7 +114,7 @@ pub mod attr {
     pub const EXCEPTION_MESSAGE: &str = "exception.message";
     /// Exception event: stack trace / logs.
     pub const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
-    /// Set when a string value was cut: the original length in bytes.
+    /// The marker that ends a string value cut at the length limit.
     pub const TRUNCATED_SUFFIX: &str = "…[truncated]";
 }
 
@@ -189,7 +189,7 @@ fn fill_key_values(out: &mut Vec<otlp_common::KeyValue>, attrs: impl Iterator<It
                     {
                         set_str(buf, v.as_str())
                     }
-                    (value, v) => *value = otlp_key_value(KeyValue::new("", v)).value,
+                    (value, v) => *value = Some(otlp_any_value(v)),
                 }
             }
         }
@@ -198,16 +198,19 @@ fn fill_key_values(out: &mut Vec<otlp_common::KeyValue>, attrs: impl Iterator<It
     out.truncate(n);
 }
 
-/// An attribute in OTLP form. Strings are moved, not copied (opentelemetry-proto's
-/// own conversion copies every value); other values use its conversion.
-fn otlp_key_value(kv: KeyValue) -> otlp_common::KeyValue {
-    let value = match kv.value {
+/// A value in OTLP form. Strings are moved, not copied (opentelemetry-proto's own
+/// conversion copies every value); other values use its conversion.
+fn otlp_any_value(v: Value) -> otlp_common::AnyValue {
+    match v {
         Value::String(s) => {
             otlp_common::AnyValue { value: Some(otlp_common::any_value::Value::StringValue(String::from(s))) }
         }
         other => other.into(),
-    };
-    otlp_common::KeyValue { key: kv.key.as_str().to_owned(), value: Some(value), key_strindex: 0 }
+    }
+}
+
+fn otlp_key_value(kv: KeyValue) -> otlp_common::KeyValue {
+    otlp_common::KeyValue { key: kv.key.as_str().to_owned(), value: Some(otlp_any_value(kv.value)), key_strindex: 0 }
 }
 
 impl SpanDefinition {

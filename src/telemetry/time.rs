@@ -1,5 +1,5 @@
-//! Calendar arithmetic for the wire formats that carry dates: ISO-8601 timestamps
-//! (AgentOps legacy events) and HTTP dates (`Retry-After`).
+//! Dates and durations in text: ISO-8601 timestamps (AgentOps legacy events), HTTP
+//! dates (`Retry-After`), and durations for people (session stats, console).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -48,9 +48,31 @@ pub(crate) fn iso8601_nanos(nanos: u64) -> String {
     iso8601(UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
+/// `1m 2.3s`, `850ms`, `12µs`.
+pub(crate) fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 60.0 {
+        format!("{}m {:.1}s", (secs / 60.0) as u64, secs % 60.0)
+    } else if secs >= 1.0 {
+        format!("{secs:.1}s")
+    } else if d.as_millis() >= 1 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}µs", d.as_micros())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_like_the_python_sdk() {
+        assert_eq!(human_duration(Duration::from_millis(62_300)), "1m 2.3s");
+        assert_eq!(human_duration(Duration::from_millis(2_340)), "2.3s");
+        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(human_duration(Duration::from_micros(12)), "12µs");
+    }
 
     #[test]
     fn civil_round_trips() {

@@ -15,6 +15,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::{ExportBatch, ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use crate::telemetry::encoder::attr;
+use crate::telemetry::time::human_duration;
 
 /// How much the console exporter prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,20 +69,6 @@ fn attr_of<'a>(s: &'a SpanData, key: &str) -> Option<&'a Value> {
 
 fn is_session_root(s: &SpanData) -> bool {
     attr_of(s, attr::SPAN_KIND).is_some_and(|v| v.as_str() == "session")
-}
-
-/// `1m 2.3s`, `850ms`, `12µs`.
-pub(crate) fn human_duration(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs >= 60.0 {
-        format!("{}m {:.1}s", (secs / 60.0) as u64, secs % 60.0)
-    } else if secs >= 1.0 {
-        format!("{secs:.1}s")
-    } else if d.as_millis() >= 1 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{}µs", d.as_micros())
-    }
 }
 
 fn duration_of(s: &SpanData) -> Duration {
@@ -218,18 +205,5 @@ impl Exporter for ConsoleExporter {
         } else {
             self.write(&text)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_the_python_sdk() {
-        assert_eq!(human_duration(Duration::from_millis(62_300)), "1m 2.3s");
-        assert_eq!(human_duration(Duration::from_millis(2_340)), "2.3s");
-        assert_eq!(human_duration(Duration::from_millis(850)), "850ms");
-        assert_eq!(human_duration(Duration::from_micros(12)), "12µs");
     }
 }

@@ -17,7 +17,7 @@ use opentelemetry_sdk::Resource;
 use super::retry::RetryPolicy;
 use super::sender::Cancel;
 
-pub(crate) mod console;
+mod console;
 mod file;
 mod memory;
 mod otlp;
