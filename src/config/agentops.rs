@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{parse_bool, validate_url, ConfigError};
+use super::{parse_bool, validate_timeout, validate_url, ConfigError};
 
 /// The AgentOps API's default endpoint.
 pub const DEFAULT_API_ENDPOINT: &str = "https://api.agentops.ai";
@@ -163,14 +163,7 @@ impl AgentOpsConfig {
         validate_url("AGENTOPS_API_ENDPOINT", &self.api_endpoint)?;
         validate_url("AGENTOPS_EXPORTER_ENDPOINT", &self.exporter_endpoint)?;
         validate_url("AGENTOPS_APP_URL", &self.app_url)?;
-        if self.timeout.is_zero() || self.timeout > Duration::from_secs(600) {
-            return Err(ConfigError::new(
-                "agentops timeout",
-                format!("{:?}", self.timeout),
-                "must be within 1 ms..=600 s",
-            ));
-        }
-        Ok(())
+        validate_timeout("agentops timeout", self.timeout)
     }
 }
 

@@ -298,6 +298,31 @@ impl Default for OtelConfigBuilder {
     }
 }
 
+/// `Ok` when `ok`, else a [`ConfigError`] naming the setting and the value.
+pub(crate) fn ensure(
+    ok: bool,
+    setting: &str,
+    value: impl fmt::Display,
+    reason: impl Into<String>,
+) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::new(setting, value.to_string(), reason))
+    }
+}
+
+/// A duration setting must be at least 1 ms and at most `max`.
+pub(crate) fn ensure_duration(setting: &str, d: Duration, max: Duration) -> Result<(), ConfigError> {
+    let ok = d >= Duration::from_millis(1) && d <= max;
+    ensure(ok, setting, format!("{d:?}"), format!("must be within 1ms..={max:?}"))
+}
+
+/// The timeout of one HTTP request.
+pub(crate) fn validate_timeout(setting: &str, d: Duration) -> Result<(), ConfigError> {
+    ensure_duration(setting, d, Duration::from_secs(600))
+}
+
 pub(crate) fn parse_bool(setting: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
@@ -395,13 +420,11 @@ impl OtelConfigBuilder {
             b.service_name = Some(v);
         }
 
-        let protocol = match get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") {
-            Some(v) => Some(Protocol::parse("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", &v)?),
-            None => match get("OTEL_EXPORTER_OTLP_PROTOCOL") {
-                Some(v) => Some(Protocol::parse("OTEL_EXPORTER_OTLP_PROTOCOL", &v)?),
-                None => None,
-            },
-        };
+        // The signal-specific variable wins over the general one.
+        let protocol = ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]
+            .into_iter()
+            .find_map(|var| get(var).map(|v| Protocol::parse(var, &v)))
+            .transpose()?;
         let otlp = if let Some(url) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             validate_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url)?;
             Some(OtlpConfig::traces_url(url))
@@ -592,56 +615,29 @@ impl OtelConfigBuilder {
 
     /// Validates and builds the configuration.
     pub fn build(self) -> Result<OtelConfig, ConfigError> {
-        if !(0.0..=1.0).contains(&self.sample_ratio) || self.sample_ratio.is_nan() {
-            return Err(ConfigError::new("sample_ratio", self.sample_ratio.to_string(), "must be within 0..=1"));
-        }
-        let b = &self.batch;
+        let (b, ratio) = (&self.batch, self.sample_ratio);
+        ensure((0.0..=1.0).contains(&ratio), "sample_ratio", ratio, "must be within 0..=1")?;
         const MAX_QUEUE: usize = 1 << 24;
-        if b.max_queue_size == 0 || b.max_queue_size > MAX_QUEUE {
-            return Err(ConfigError::new(
-                "OTEL_BSP_MAX_QUEUE_SIZE",
-                b.max_queue_size.to_string(),
-                format!("must be within 1..={MAX_QUEUE}"),
-            ));
-        }
-        if b.max_export_batch_size == 0 || b.max_export_batch_size > b.max_queue_size {
-            return Err(ConfigError::new(
-                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-                b.max_export_batch_size.to_string(),
-                "must be at least 1 and at most the queue size",
-            ));
-        }
-        if b.scheduled_delay.is_zero() || b.scheduled_delay > Duration::from_secs(3600) {
-            return Err(ConfigError::new(
-                "OTEL_BSP_SCHEDULE_DELAY",
-                format!("{:?}", b.scheduled_delay),
-                "must be within 1 ms..=1 h",
-            ));
-        }
-        if !(1..=8).contains(&b.max_concurrent_exports) {
-            return Err(ConfigError::new(
-                "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
-                b.max_concurrent_exports.to_string(),
-                "must be within 1..=8",
-            ));
-        }
-        if b.max_request_bytes < 1024 {
-            return Err(ConfigError::new(
-                "max_request_bytes",
-                b.max_request_bytes.to_string(),
-                "must be at least 1024",
-            ));
-        }
-        if self.max_value_len < 16 {
-            return Err(ConfigError::new(
-                "AGENTOPS_MAX_VALUE_LENGTH",
-                self.max_value_len.to_string(),
-                "must be at least 16",
-            ));
-        }
-        if self.shutdown_timeout.is_zero() {
-            return Err(ConfigError::new("shutdown_timeout", "0s", "must be positive"));
-        }
+        let queue = b.max_queue_size;
+        ensure(
+            (1..=MAX_QUEUE).contains(&queue),
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            queue,
+            format!("must be within 1..={MAX_QUEUE}"),
+        )?;
+        let batch = b.max_export_batch_size;
+        ensure(
+            (1..=queue).contains(&batch),
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            batch,
+            "must be at least 1 and at most the queue size",
+        )?;
+        ensure_duration("OTEL_BSP_SCHEDULE_DELAY", b.scheduled_delay, Duration::from_secs(3600))?;
+        let lanes = b.max_concurrent_exports;
+        ensure((1..=8).contains(&lanes), "OTEL_BSP_MAX_CONCURRENT_EXPORTS", lanes, "must be within 1..=8")?;
+        ensure(b.max_request_bytes >= 1024, "max_request_bytes", b.max_request_bytes, "must be at least 1024")?;
+        ensure(self.max_value_len >= 16, "AGENTOPS_MAX_VALUE_LENGTH", self.max_value_len, "must be at least 16")?;
+        ensure_duration("shutdown_timeout", self.shutdown_timeout, Duration::from_secs(3600))?;
         self.retry.validate()?;
 
         // An OTLP exporter set in code replaces the one the environment configured;
@@ -673,13 +669,7 @@ impl OtelConfigBuilder {
                 for (k, v) in &o.headers {
                     validate_header("otlp header", k, v)?;
                 }
-                if o.timeout.is_zero() || o.timeout > Duration::from_secs(600) {
-                    return Err(ConfigError::new(
-                        "OTEL_EXPORTER_OTLP_TIMEOUT",
-                        format!("{:?}", o.timeout),
-                        "must be within 1 ms..=600 s",
-                    ));
-                }
+                validate_timeout("OTEL_EXPORTER_OTLP_TIMEOUT", o.timeout)?;
             }
         }
         Ok(OtelConfig {

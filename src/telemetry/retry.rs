@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::time::days_from_civil;
-use crate::config::ConfigError;
+use crate::config::{ensure, ensure_duration, ConfigError};
 
 /// How failed exports are retried. Only transient outcomes are retried (429, 502,
 /// 503, 504, connection failures, timeouts); see the README's delivery guarantees.
@@ -45,31 +45,12 @@ impl RetryPolicy {
     }
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_attempts == 0 || self.max_attempts > 100 {
-            return Err(ConfigError::new(
-                "retry.max_attempts",
-                self.max_attempts.to_string(),
-                "must be within 1..=100",
-            ));
-        }
-        if !(self.multiplier >= 1.0 && self.multiplier <= 100.0) {
-            return Err(ConfigError::new("retry.multiplier", self.multiplier.to_string(), "must be within 1..=100"));
-        }
-        if self.max_backoff < self.initial_backoff {
-            return Err(ConfigError::new(
-                "retry.max_backoff",
-                format!("{:?}", self.max_backoff),
-                "must be at least retry.initial_backoff",
-            ));
-        }
-        if self.max_elapsed.is_zero() || self.max_elapsed > Duration::from_secs(3600) {
-            return Err(ConfigError::new(
-                "OTEL_BSP_EXPORT_TIMEOUT",
-                format!("{:?}", self.max_elapsed),
-                "must be within 1 ms..=1 h",
-            ));
-        }
-        Ok(())
+        let (attempts, m) = (self.max_attempts, self.multiplier);
+        ensure((1..=100).contains(&attempts), "retry.max_attempts", attempts, "must be within 1..=100")?;
+        ensure((1.0..=100.0).contains(&m), "retry.multiplier", m, "must be within 1..=100")?;
+        let ok = self.max_backoff >= self.initial_backoff;
+        ensure(ok, "retry.max_backoff", format!("{:?}", self.max_backoff), "must be at least retry.initial_backoff")?;
+        ensure_duration("OTEL_BSP_EXPORT_TIMEOUT", self.max_elapsed, Duration::from_secs(3600))
     }
 
     /// The wait before retry number `retry` (1-based): a uniformly random duration in
