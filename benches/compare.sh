@@ -60,16 +60,19 @@ url=http://127.0.0.1:$port
 results=$tmp/results.jsonl
 run() { # who binary
   curl -sS -X POST "$url/reset" >/dev/null
+  local before
+  before=$(curl -sS --max-time 10 "$url/stats")  # cpu_ms is not reset: take the difference
   local out
   out=$("$2" --endpoint "$url/v1/traces" "${args[@]}" 2>"$tmp/$1.err") || {
     echo "compare.sh: $1 failed" >&2; cat "$tmp/$1.err" >&2; exit 1; }
   local stats
   stats=$(curl -sS --max-time 10 "$url/stats")
-  python3 - "$1" "$out" "$stats" >>"$results" <<'PY'
+  python3 - "$1" "$out" "$stats" "$before" >>"$results" <<'PY'
 import json, sys
-who, run, sink = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+who, run, sink, before = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
 ok = sink["unique_spans"] == run["spans_sent"]
-run.update(who=who, sink_unique_spans=sink["unique_spans"], sink_duplicates=sink["duplicates"], check_ok=ok)
+run.update(who=who, sink_unique_spans=sink["unique_spans"], sink_duplicates=sink["duplicates"], check_ok=ok,
+           sink_cpu_s=(sink["cpu_ms"] - before["cpu_ms"]) / 1000)
 print(json.dumps(run))
 status = "ok" if ok else "MISMATCH"
 print(f"  {who:8} spans_sent={run['spans_sent']} sink_unique={sink['unique_spans']} dropped={run.get('spans_dropped')} "
@@ -88,7 +91,7 @@ python3 - "$results" "${args[*]}" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 keys = ["caller_p50_ns", "caller_p99_ns", "caller_p999_ns", "caller_max_ns", "caller_mean_ns",
-        "spans_per_s", "wall_s", "peak_rss_kb", "cpu_s", "spans_sent", "spans_dropped"]
+        "spans_per_s", "wall_s", "peak_rss_kb", "cpu_s", "sink_cpu_s", "spans_sent", "spans_dropped"]
 med = {}
 for who in ("anchor", "agentops"):
     rs = [r for r in rows if r["who"] == who]
