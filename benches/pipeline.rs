@@ -12,7 +12,7 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use agentops::{BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol};
+use agentops::{BatchConfig, Client, Compression, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol};
 
 const USAGE: &str = "\
 pipeline bench: agentops end to end (same workload and output as otel-anchor)
@@ -26,6 +26,7 @@ USAGE: cargo bench --bench pipeline -- [FLAGS]
   --queue-size Q          max queue size (default 65536, as the anchor)
   --batch-size S          max export batch size (default 512)
   --scheduled-delay-ms D  batch delay (default 5000, the anchor's SDK default)
+  --compression C         gzip or none (default none; the anchor has no such flag)
 ";
 
 struct Args {
@@ -37,6 +38,7 @@ struct Args {
     queue_size: usize,
     batch_size: usize,
     scheduled_delay_ms: u64,
+    compression: Compression,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +51,7 @@ fn parse_args() -> Result<Args, String> {
         queue_size: 65536,
         batch_size: 512,
         scheduled_delay_ms: 5000,
+        compression: Compression::None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +79,13 @@ fn parse_args() -> Result<Args, String> {
             "--events" => a.events = num(val()?)?,
             "--threads" => a.threads = num::<u64>(val()?)?.max(1),
             "--prompt-bytes" => a.prompt_bytes = num(val()?)?,
+            "--compression" => {
+                a.compression = match val()?.as_str() {
+                    "gzip" => Compression::Gzip,
+                    "none" => Compression::None,
+                    other => return Err(format!("--compression: gzip or none, not {other:?}")),
+                }
+            }
             "--protocol" => {
                 a.protocol = match val()?.as_str() {
                     "json" | "http-json" => Protocol::HttpJson,
@@ -124,7 +134,7 @@ fn main() {
     };
     let config = OtelConfig::builder()
         .service_name("agentops-bench")
-        .otlp(OtlpConfig::traces_url(args.endpoint.clone()).protocol(args.protocol))
+        .otlp(OtlpConfig::traces_url(args.endpoint.clone()).protocol(args.protocol).compression(args.compression))
         .batch(BatchConfig {
             max_queue_size: args.queue_size,
             max_export_batch_size: args.batch_size,
@@ -225,7 +235,8 @@ fn main() {
             "\"spans_dropped\":{},\"spans_recorded\":{},\"export_batches\":{},\"requests\":{},\"bytes_sent\":{},",
             "\"produce_s\":{:.4},\"flush_ok\":{},\"shutdown_ms\":{:.3},\"idle_shutdown_ms\":{:.3},",
             "\"start_session_us\":{:.1},\"caller_mean_ns\":{:.0},\"events\":{},\"threads\":{},",
-            "\"prompt_bytes\":{},\"protocol\":\"{}\",\"queue_size\":{},\"batch_size\":{},\"cpu_s\":{:.2}}}"
+            "\"prompt_bytes\":{},\"protocol\":\"{}\",\"compression\":\"{:?}\",\"queue_size\":{},\"batch_size\":{},",
+            "\"cpu_s\":{:.2}}}"
         ),
         pct(&all, 0.50),
         pct(&all, 0.99),
@@ -253,6 +264,7 @@ fn main() {
             Protocol::HttpProtobuf => "protobuf",
             Protocol::HttpJson => "json",
         },
+        args.compression,
         args.queue_size,
         args.batch_size,
         cpu_s,

@@ -42,7 +42,8 @@ pub mod telemetry;
 pub use client::{Client, SessionBuilder};
 pub use config::{AgentOpsConfig, AgentOpsProtocol, DEFAULT_API_ENDPOINT, DEFAULT_APP_URL, DEFAULT_EXPORTER_ENDPOINT};
 pub use config::{
-    BatchConfig, ConfigError, Formatter, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol, DEFAULT_TRACES_FILE,
+    BatchConfig, Compression, ConfigError, Formatter, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol,
+    DEFAULT_TRACES_FILE,
 };
 pub use error::Error;
 pub use event::{

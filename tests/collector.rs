@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agentops::{Client, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol, ToolEvent};
+use agentops::{Client, Compression, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol, ToolEvent};
 use common::{attr_str, by_trace, closed_port, distinct_spans, TestServer};
 
 struct KillOnDrop(Child);
@@ -37,7 +37,7 @@ fn rotel_bin() -> Option<PathBuf> {
 }
 
 #[test]
-fn sessions_pass_through_a_real_collector_in_both_encodings() {
+fn sessions_pass_through_a_real_collector_in_both_encodings_and_gzipped() {
     let Some(bin) = rotel_bin() else {
         assert!(std::env::var_os("CI").is_none(), "CI must install rotel (see .ci/run)");
         eprintln!("skipped: rotel not installed (run .ci/run, or set ROTEL_BIN)");
@@ -67,16 +67,25 @@ fn sessions_pass_through_a_real_collector_in_both_encodings() {
     }
 
     let mut sessions = Vec::new();
-    for protocol in [Protocol::HttpProtobuf, Protocol::HttpJson] {
+    let cases = [
+        (Protocol::HttpProtobuf, Compression::None),
+        (Protocol::HttpJson, Compression::None),
+        (Protocol::HttpProtobuf, Compression::Gzip),
+    ];
+    for (protocol, compression) in cases {
         let client = Client::new(
             OtelConfig::builder()
                 .service_name("collector-interop")
-                .otlp(OtlpConfig::new(format!("http://127.0.0.1:{http_port}")).protocol(protocol))
+                .otlp(
+                    OtlpConfig::new(format!("http://127.0.0.1:{http_port}"))
+                        .protocol(protocol)
+                        .compression(compression),
+                )
                 .build()
                 .unwrap(),
         )
         .unwrap();
-        let s = client.start_session(&[format!("{protocol:?}")]);
+        let s = client.start_session(&[format!("{protocol:?} {compression:?}")]);
         s.record(LlmEvent::new("gpt-4o").prompt("hi").completion("hello").tokens(2, 3));
         let scope = s.start_action("plan");
         scope.record(ToolEvent::new("search").params(&"q"));
@@ -88,12 +97,12 @@ fn sessions_pass_through_a_real_collector_in_both_encodings() {
     }
 
     assert!(
-        sink.wait_until(Duration::from_secs(60), |s| distinct_spans(&s.accepted_spans()) >= 8),
-        "the collector forwarded {} of 8 spans",
+        sink.wait_until(Duration::from_secs(60), |s| distinct_spans(&s.accepted_spans()) >= 12),
+        "the collector forwarded {} of 12 spans",
         distinct_spans(&sink.accepted_spans())
     );
     let spans = sink.accepted_spans();
-    assert_eq!(distinct_spans(&spans), 8);
+    assert_eq!(distinct_spans(&spans), 12);
     let traces = by_trace(&spans);
     for id in sessions {
         let t = &traces[&id.as_bytes().to_vec()];

@@ -8,8 +8,8 @@ use std::io::BufRead;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentops::{
-    ActionEvent, BatchConfig, ChatMessage, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, OtlpConfig, Protocol,
-    ToolEvent,
+    ActionEvent, BatchConfig, ChatMessage, Client, Compression, EndState, ErrorEvent, LlmEvent, OtelConfig, OtlpConfig,
+    Protocol, ToolEvent,
 };
 use common::{attr_f64, attr_int, attr_str, by_trace, unique_span_ids, Reply, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -18,13 +18,19 @@ use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, 
 const LONG: Duration = Duration::from_secs(30);
 
 fn client(server: &TestServer, protocol: Protocol) -> Client {
+    client_with(server, protocol, Compression::None)
+}
+
+fn client_with(server: &TestServer, protocol: Protocol, compression: Compression) -> Client {
     Client::new(
         OtelConfig::builder()
             .service_name("pipeline-test")
             .service_version("1.2.3")
             .environment("test")
             .resource_attribute("team", "agents")
-            .otlp(OtlpConfig::new(server.base_url()).protocol(protocol).header("x-test", "yes"))
+            .otlp(
+                OtlpConfig::new(server.base_url()).protocol(protocol).compression(compression).header("x-test", "yes"),
+            )
             .build()
             .unwrap(),
     )
@@ -39,9 +45,9 @@ fn find<'a>(spans: &'a [Span], name: &str) -> &'a Span {
     spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no span {name}"))
 }
 
-fn round_trip(protocol: Protocol) {
+fn round_trip(protocol: Protocol, compression: Compression) {
     let server = TestServer::otlp();
-    let client = client(&server, protocol);
+    let client = client_with(&server, protocol, compression);
     let before = SystemTime::now();
     let session = client.start_session(&["demo", "v2"]);
 
@@ -77,7 +83,14 @@ fn round_trip(protocol: Protocol) {
         assert_eq!(r.header("content-type"), Some(ct));
         assert_eq!(r.header("x-test"), Some("yes"));
         assert_eq!(r.method, "POST");
+        let encoding = (compression == Compression::Gzip).then_some("gzip");
+        assert_eq!(r.header("content-encoding"), encoding);
+        if encoding.is_some() {
+            assert_eq!(&r.body[..2], &[0x1f, 0x8b], "a gzip member");
+        }
     }
+    // Bytes are counted as they went on the wire (compressed).
+    assert_eq!(client.stats().bytes_sent, reqs.iter().map(|r| r.body.len() as u64).sum::<u64>());
 
     let spans = server.accepted_spans();
     assert_eq!(spans.len(), 7, "{:?}", spans.iter().map(|(s, _)| &s.name).collect::<Vec<_>>());
@@ -180,12 +193,22 @@ fn round_trip(protocol: Protocol) {
 
 #[test]
 fn protobuf_round_trip_field_by_field() {
-    round_trip(Protocol::HttpProtobuf);
+    round_trip(Protocol::HttpProtobuf, Compression::None);
 }
 
 #[test]
 fn json_round_trip_field_by_field() {
-    round_trip(Protocol::HttpJson);
+    round_trip(Protocol::HttpJson, Compression::None);
+}
+
+#[test]
+fn gzip_protobuf_round_trip_field_by_field() {
+    round_trip(Protocol::HttpProtobuf, Compression::Gzip);
+}
+
+#[test]
+fn gzip_json_round_trip_field_by_field() {
+    round_trip(Protocol::HttpJson, Compression::Gzip);
 }
 
 #[test]

@@ -72,11 +72,35 @@ impl Protocol {
     }
 }
 
+/// Request-body compression of OTLP/HTTP exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Bodies are sent as encoded, the default: cheapest for the sending thread,
+    /// right for a collector on the same host.
+    #[default]
+    None,
+    /// `Content-Encoding: gzip` (fast level): far fewer bytes on the wire for text
+    /// such as prompts and completions, for more CPU on the sending thread. The
+    /// request size limit ([`BatchConfig::max_request_bytes`]) applies before compression.
+    Gzip,
+}
+
+impl Compression {
+    fn parse(setting: &str, s: &str) -> Result<Self, ConfigError> {
+        match s.trim() {
+            "gzip" => Ok(Compression::Gzip),
+            "none" => Ok(Compression::None),
+            _ => Err(ConfigError::new(setting, s, "expected gzip or none")),
+        }
+    }
+}
+
 /// Settings of one OTLP/HTTP exporter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OtlpConfig {
     pub(crate) traces_url: String,
     pub(crate) protocol: Protocol,
+    pub(crate) compression: Compression,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Duration,
 }
@@ -94,6 +118,7 @@ impl OtlpConfig {
         OtlpConfig {
             traces_url: url.into(),
             protocol: Protocol::default(),
+            compression: Compression::default(),
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
         }
@@ -102,6 +127,12 @@ impl OtlpConfig {
     /// Sets the body encoding.
     pub fn protocol(mut self, p: Protocol) -> Self {
         self.protocol = p;
+        self
+    }
+
+    /// Sets the request-body compression (default none).
+    pub fn compression(mut self, c: Compression) -> Self {
+        self.compression = c;
         self
     }
 
@@ -425,6 +456,10 @@ impl OtelConfigBuilder {
             .into_iter()
             .find_map(|var| get(var).map(|v| Protocol::parse(var, &v)))
             .transpose()?;
+        let compression = ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"]
+            .into_iter()
+            .find_map(|var| get(var).map(|v| Compression::parse(var, &v)))
+            .transpose()?;
         let otlp = if let Some(url) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             validate_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url)?;
             Some(OtlpConfig::traces_url(url))
@@ -437,6 +472,9 @@ impl OtelConfigBuilder {
         if let Some(mut otlp) = otlp {
             if let Some(p) = protocol {
                 otlp.protocol = p;
+            }
+            if let Some(c) = compression {
+                otlp.compression = c;
             }
             for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
                 if let Some(v) = get(var) {
@@ -738,6 +776,7 @@ mod tests {
         let o = otlp(&c);
         assert_eq!(o.traces_url, "http://collector:4318/v1/traces");
         assert_eq!(o.protocol, Protocol::HttpJson);
+        assert_eq!(o.compression, Compression::None);
         assert_eq!(o.headers, vec![("api-key".into(), "abc def".into()), ("x-team".into(), "ml".into())]);
         assert_eq!(c.service_name, "svc", "OTEL_SERVICE_NAME wins over the resource list");
         assert_eq!(c.environment.as_deref(), Some("prod"));
@@ -746,6 +785,20 @@ mod tests {
         assert_eq!(c.batch.max_queue_size, 4096);
         assert_eq!(c.batch.max_export_batch_size, 128);
         assert_eq!(c.batch.scheduled_delay, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn compression_from_env_signal_specific_first() {
+        let base = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h");
+        let c = env(&[base, ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")]).unwrap();
+        assert_eq!(otlp(&c).compression, Compression::Gzip);
+        let c =
+            env(&[base, ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"), ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none")])
+                .unwrap();
+        assert_eq!(otlp(&c).compression, Compression::None);
+        let err = env(&[base, ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd")]).unwrap_err();
+        assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION");
+        assert!(err.to_string().contains("gzip or none"), "{err}");
     }
 
     #[test]

@@ -103,6 +103,7 @@ impl HttpClient {
         url: &str,
         headers: &[(String, String)],
         content_type: &str,
+        content_encoding: Option<&str>,
         body: &[u8],
         deadline: Option<Instant>,
     ) -> Outcome {
@@ -119,6 +120,9 @@ impl HttpClient {
         }
         let mut req =
             self.agent.post(url).header("Content-Type", content_type).config().timeout_global(Some(timeout)).build();
+        if let Some(encoding) = content_encoding {
+            req = req.header("Content-Encoding", encoding);
+        }
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -249,7 +253,7 @@ mod tests {
         // Bind then drop a listener: the port is very likely closed now.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let c = HttpClient::new(Duration::from_secs(2));
-        let out = c.post(&format!("http://127.0.0.1:{port}/v1/traces"), &[], "application/json", b"{}", None);
+        let out = c.post(&format!("http://127.0.0.1:{port}/v1/traces"), &[], "application/json", None, b"{}", None);
         assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
     }
 }

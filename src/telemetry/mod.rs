@@ -7,6 +7,7 @@
 
 pub mod encoder;
 pub mod exporters;
+pub(crate) mod gzip;
 pub(crate) mod http;
 pub(crate) mod ids;
 pub(crate) mod manager;

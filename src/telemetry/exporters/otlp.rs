@@ -6,7 +6,8 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message;
 
 use super::{ExportBatch, ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
-use crate::config::{OtlpConfig, Protocol};
+use crate::config::{Compression, OtlpConfig, Protocol};
+use crate::telemetry::gzip::Gzip;
 use crate::telemetry::http::{send_with_retry, HttpClient, Response};
 
 /// Sends batches to `{endpoint}/v1/traces` over OTLP/HTTP with retry and backoff.
@@ -17,12 +18,14 @@ pub struct OtlpExporter {
     max_request_bytes: usize,
     /// The last request's body, kept for its allocation.
     buf: Vec<u8>,
+    gzip: Option<Gzip>,
 }
 
 impl OtlpExporter {
     /// An exporter for the given settings; requests above `max_request_bytes` are split.
     pub fn new(config: OtlpConfig, max_request_bytes: usize) -> Self {
-        OtlpExporter { http: HttpClient::new(config.timeout), config, max_request_bytes, buf: Vec::new() }
+        let gzip = (config.compression == Compression::Gzip).then(Gzip::new);
+        OtlpExporter { http: HttpClient::new(config.timeout), config, max_request_bytes, buf: Vec::new(), gzip }
     }
 }
 
@@ -200,15 +203,17 @@ pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, S
     Some((rejected.max(0) as u64, message))
 }
 
-/// Encodes `req` (split under `max_bytes`), sends each part with `send`, and adds up
-/// what the receiver took: the batch fails only if no part got through. `buf` lends
-/// the body's allocation and gets it back.
+/// Encodes `req` (split under `max_bytes`), compresses each part when `gzip` is
+/// given, sends it with `send` (body and `Content-Encoding`), and adds up what the
+/// receiver took: the batch fails only if no part got through. `buf` lends the
+/// body's allocation and gets it back.
 pub(crate) fn export_request(
     req: &ExportTraceServiceRequest,
     protocol: Protocol,
     max_bytes: usize,
     buf: &mut Vec<u8>,
-    mut send: impl FnMut(&[u8]) -> Result<Response, ExportError>,
+    mut gzip: Option<&mut Gzip>,
+    mut send: impl FnMut(&[u8], Option<&'static str>) -> Result<Response, ExportError>,
 ) -> Result<ExportOutcome, ExportError> {
     let (mut requests, too_large) = encode_requests(req, protocol, max_bytes, buf)?;
     let mut outcome = ExportOutcome::default();
@@ -220,7 +225,11 @@ pub(crate) fn export_request(
     let mut delivered_any = false;
     let mut last_err = None;
     for r in &requests {
-        match send(&r.body) {
+        let sent = match gzip.as_deref_mut() {
+            Some(g) => send(g.compress(&r.body), Some("gzip")),
+            None => send(&r.body, None),
+        };
+        match sent {
             Ok(resp) => {
                 delivered_any = true;
                 if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol) {
@@ -260,13 +269,20 @@ impl Exporter for OtlpExporter {
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let protocol = self.config.protocol;
         let mut buf = std::mem::take(&mut self.buf);
-        let result = export_request(batch.to_otlp(), protocol, self.max_request_bytes, &mut buf, |body| {
-            send_with_retry(cx, |deadline| {
-                cx.count_request(body.len());
-                let (url, headers) = (&self.config.traces_url, &self.config.headers);
-                self.http.post(url, headers, content_type(protocol), body, deadline)
-            })
-        });
+        let (http, config) = (&self.http, &self.config);
+        let result = export_request(
+            batch.to_otlp(),
+            protocol,
+            self.max_request_bytes,
+            &mut buf,
+            self.gzip.as_mut(),
+            |body, enc| {
+                send_with_retry(cx, |deadline| {
+                    cx.count_request(body.len());
+                    http.post(&config.traces_url, &config.headers, content_type(protocol), enc, body, deadline)
+                })
+            },
+        );
         self.buf = buf;
         result
     }

@@ -134,7 +134,7 @@ impl SessionExporter {
         let headers = [("X-API-Key".to_owned(), key.to_owned())];
         let sent = send_with_retry(cx, |deadline| {
             cx.count_request(body.len());
-            self.http.post(&url, &headers, "application/json", &body, deadline)
+            self.http.post(&url, &headers, "application/json", None, &body, deadline)
         });
         match sent {
             Ok(resp) => {
@@ -177,7 +177,7 @@ impl SessionExporter {
         let headers = [("Authorization".to_owned(), bearer.to_owned())];
         send_with_retry(cx, |deadline| {
             cx.count_request(body.len());
-            self.http.post(&url, &headers, content_type(Protocol::HttpProtobuf), body, deadline)
+            self.http.post(&url, &headers, content_type(Protocol::HttpProtobuf), None, body, deadline)
         })
     }
 
@@ -210,7 +210,7 @@ impl Exporter for SessionExporter {
         let (bearer, project_id) = self.credentials(cx)?;
         let req = self.request_for(batch, &project_id);
         let mut buf = std::mem::take(&mut self.buf);
-        let result = export_request(&req, Protocol::HttpProtobuf, self.max_request_bytes, &mut buf, |body| {
+        let result = export_request(&req, Protocol::HttpProtobuf, self.max_request_bytes, &mut buf, None, |body, _| {
             match self.post_traces(body, &bearer, cx) {
                 Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
                     // The token expired or was revoked: authenticate again, once.

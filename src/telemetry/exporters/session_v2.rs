@@ -204,7 +204,7 @@ impl LegacySessionExporter {
         }
         let resp = send_with_retry(cx, |deadline| {
             cx.count_request(body.len());
-            self.http.post(&url, &headers, "application/json", &body, deadline)
+            self.http.post(&url, &headers, "application/json", None, &body, deadline)
         })?;
         Ok(serde_json::from_slice(&resp.body).unwrap_or(Json::Null))
     }
