@@ -115,6 +115,25 @@ fn process_cpu_s() -> f64 {
     (tick(11) + tick(12)) as f64 / 100.0
 }
 
+/// CPU time of one thread in seconds (nanosecond counter of the scheduler).
+fn thread_cpu_s(schedstat: &str) -> f64 {
+    let ns: u64 = std::fs::read_to_string(schedstat)
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0);
+    ns as f64 / 1e9
+}
+
+/// CPU seconds of this process's threads whose name starts with `prefix`.
+fn threads_cpu_s(prefix: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    tasks
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with(prefix)))
+        .map(|t| thread_cpu_s(&t.path().join("schedstat").to_string_lossy()))
+        .sum()
+}
+
 /// Nearest-rank percentile on a sorted slice (as the anchor computes it).
 fn pct(sorted: &[u64], q: f64) -> u64 {
     if sorted.is_empty() {
@@ -180,26 +199,31 @@ fn main() {
                         lat.push(t0.elapsed().as_nanos() as u64);
                     }
                     session.end(EndState::Success, "");
-                    (first, lat)
+                    (first, lat, thread_cpu_s("/proc/thread-self/schedstat"))
                 })
                 .expect("spawn producer"),
         );
     }
     let mut first: Option<Instant> = None;
     let mut all: Vec<u64> = Vec::with_capacity(args.events as usize);
+    let mut producer_cpu_s = 0.0;
     for h in handles {
-        let (f, lat) = h.join().expect("producer panicked");
+        let (f, lat, cpu) = h.join().expect("producer panicked");
         first = Some(first.map_or(f, |x: Instant| x.min(f)));
         all.extend_from_slice(&lat);
+        producer_cpu_s += cpu;
     }
     let first = first.expect("at least one producer");
     let produced = first.elapsed();
+    // Events recorded but not yet taken by the export thread: what memory holds.
+    let queued_at_produce_end = client.stats().spans_queued;
     let flush = client.flush(Duration::from_secs(600));
     let wall = first.elapsed();
     if let Err(e) = &flush {
         eprintln!("pipeline: flush: {e}");
     }
     let cpu_s = process_cpu_s();
+    let (export_cpu_s, send_cpu_s) = (threads_cpu_s("agentops-export"), threads_cpu_s("agentops-send"));
     let t_shutdown = Instant::now();
     let shutdown = client.shutdown(Duration::from_secs(60));
     let shutdown_ms = t_shutdown.elapsed().as_secs_f64() * 1e3;
@@ -236,7 +260,8 @@ fn main() {
             "\"produce_s\":{:.4},\"flush_ok\":{},\"shutdown_ms\":{:.3},\"idle_shutdown_ms\":{:.3},",
             "\"start_session_us\":{:.1},\"caller_mean_ns\":{:.0},\"events\":{},\"threads\":{},",
             "\"prompt_bytes\":{},\"protocol\":\"{}\",\"compression\":\"{:?}\",\"queue_size\":{},\"batch_size\":{},",
-            "\"cpu_s\":{:.2}}}"
+            "\"cpu_s\":{:.2},\"producer_cpu_s\":{:.3},\"export_cpu_s\":{:.3},\"send_cpu_s\":{:.3},",
+            "\"queued_at_produce_end\":{}}}"
         ),
         pct(&all, 0.50),
         pct(&all, 0.99),
@@ -268,5 +293,9 @@ fn main() {
         args.queue_size,
         args.batch_size,
         cpu_s,
+        producer_cpu_s,
+        export_cpu_s,
+        send_cpu_s,
+        queued_at_produce_end,
     );
 }
