@@ -408,11 +408,11 @@ impl SessionInner {
             Counters::add(&pipeline.counters.sampled_out, 1);
             return;
         }
-        pipeline.submit(Message::Event(Box::new(RecordedEvent {
+        pipeline.submit(Message::Event(Box::new(Some(RecordedEvent {
             event,
             placement: Placement { trace_id: self.trace_id, parent_span_id },
             errored,
-        })));
+        }))));
     }
 
     fn end(&self, state: EndState, reason: Option<String>) -> SessionSummary {

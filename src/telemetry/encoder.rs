@@ -363,9 +363,10 @@ impl EventToSpanEncoder {
         KeyValue::new(key, self.cut(json_string(v)))
     }
 
-    /// Encodes a finished event into exportable span data.
-    pub(crate) fn encode(&self, rec: RecordedEvent) -> SpanData {
-        let (trace_id, span_id, parent, def) = self.prepare(rec);
+    /// Encodes a finished event into exportable span data. Prompts and completions
+    /// it no longer needs go to `spent` rather than being freed here (see `worker.rs`).
+    pub(crate) fn encode(&self, rec: RecordedEvent, spent: &mut Vec<Content>) -> SpanData {
+        let (trace_id, span_id, parent, def) = self.prepare_with(rec, Vec::with_capacity(16), spent);
         def.into_span_data(trace_id, span_id, parent, self.scope.clone())
     }
 
@@ -373,28 +374,36 @@ impl EventToSpanEncoder {
     #[cfg(test)]
     pub(crate) fn encode_otlp(&self, rec: RecordedEvent) -> otlp_trace::Span {
         let mut out = otlp_trace::Span::default();
-        self.encode_otlp_into(rec, &mut out, &mut Vec::new());
+        self.encode_otlp_into(rec, &mut out, &mut Vec::new(), &mut Vec::new());
         out
     }
 
     /// Encodes a finished event into `out`, a recycled span whose buffers are
-    /// reused; `scratch` lends the attribute list's allocation (returned empty).
-    pub(crate) fn encode_otlp_into(&self, rec: RecordedEvent, out: &mut otlp_trace::Span, scratch: &mut Vec<KeyValue>) {
+    /// reused; `scratch` lends the attribute list's allocation (returned empty);
+    /// `spent` as in [`encode`](Self::encode).
+    pub(crate) fn encode_otlp_into(
+        &self,
+        rec: RecordedEvent,
+        out: &mut otlp_trace::Span,
+        scratch: &mut Vec<KeyValue>,
+        spent: &mut Vec<Content>,
+    ) {
         let attrs = std::mem::take(scratch);
-        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs);
+        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, spent);
         def.fill_otlp_span(trace_id, span_id, parent, out);
         *scratch = def.attributes;
     }
 
-    fn prepare(&self, rec: RecordedEvent) -> (TraceId, SpanId, SpanId, SpanDefinition) {
-        self.prepare_with(rec, Vec::with_capacity(16))
-    }
-
-    fn prepare_with(&self, rec: RecordedEvent, attrs: Vec<KeyValue>) -> (TraceId, SpanId, SpanId, SpanDefinition) {
+    fn prepare_with(
+        &self,
+        rec: RecordedEvent,
+        attrs: Vec<KeyValue>,
+        spent: &mut Vec<Content>,
+    ) -> (TraceId, SpanId, SpanId, SpanDefinition) {
         let RecordedEvent { event, placement, errored } = rec;
         let span_id = event_span_id(&event.common().id);
         let (trace_id, parent) = (placement.trace_id, placement.parent_span_id);
-        let mut def = self.define(event, &placement, attrs);
+        let mut def = self.define(event, &placement, attrs, spent);
         if errored && !matches!(def.status, Status::Error { .. }) {
             def.status = Status::error("an error was recorded inside this action");
         }
@@ -402,7 +411,13 @@ impl EventToSpanEncoder {
     }
 
     /// The span definition of an event.
-    pub(crate) fn define(&self, event: Event, placement: &Placement, mut attributes: Vec<KeyValue>) -> SpanDefinition {
+    pub(crate) fn define(
+        &self,
+        event: Event,
+        placement: &Placement,
+        mut attributes: Vec<KeyValue>,
+        spent: &mut Vec<Content>,
+    ) -> SpanDefinition {
         let event_type = event.event_type();
         let common = event.common().clone();
         attributes.clear();
@@ -427,7 +442,7 @@ impl EventToSpanEncoder {
             events: Vec::new(),
         };
         match event {
-            Event::Llm(e) => self.llm(e, &mut def),
+            Event::Llm(e) => self.llm(e, &mut def, spent),
             Event::Tool(e) => self.tool(e, &mut def),
             Event::Action(e) => self.action(e, &mut def),
             Event::Error(e) => self.error(e, placement, &mut def),
@@ -435,7 +450,7 @@ impl EventToSpanEncoder {
         def
     }
 
-    fn llm(&self, e: LlmEvent, def: &mut SpanDefinition) {
+    fn llm(&self, e: LlmEvent, def: &mut SpanDefinition, spent: &mut Vec<Content>) {
         let a = &mut def.attributes;
         let op = e.operation.unwrap_or(Cow::Borrowed("chat"));
         def.name = span_name(&op, &e.model);
@@ -479,10 +494,12 @@ impl EventToSpanEncoder {
         }
         if self.capture_content {
             if let Some(p) = e.prompt {
-                a.push(self.str_kv(attr::GEN_AI_INPUT_MESSAGES, messages_json(p, "user", false)));
+                a.push(self.str_kv(attr::GEN_AI_INPUT_MESSAGES, messages_json(&p, "user", false)));
+                spent.push(p);
             }
             if let Some(c) = e.completion {
-                a.push(self.str_kv(attr::GEN_AI_OUTPUT_MESSAGES, messages_json(c, "assistant", true)));
+                a.push(self.str_kv(attr::GEN_AI_OUTPUT_MESSAGES, messages_json(&c, "assistant", true)));
+                spent.push(c);
             }
         }
     }
@@ -598,16 +615,11 @@ fn number_kv(key: &'static str, v: f64) -> KeyValue {
 
 /// The GenAI semantic-convention message list:
 /// `[{"role": "...", "parts": [{"type": "text", "content": "..."}]}]`.
-fn messages_json(c: Content, default_role: &str, output: bool) -> String {
-    let msgs: Vec<(&str, &str)>;
-    let owned;
-    match &c {
-        Content::Text(t) => msgs = vec![(default_role, t.as_str())],
-        Content::Messages(m) => {
-            owned = m;
-            msgs = owned.iter().map(|m| (m.role.as_str(), m.content.as_str())).collect();
-        }
-    }
+fn messages_json(c: &Content, default_role: &str, output: bool) -> String {
+    let msgs: Vec<(&str, &str)> = match c {
+        Content::Text(t) => vec![(default_role, t.as_str())],
+        Content::Messages(m) => m.iter().map(|m| (m.role.as_str(), m.content.as_str())).collect(),
+    };
     let size: usize = msgs.iter().map(|(r, c)| r.len() + c.len() + 80).sum();
     let mut out = String::with_capacity(size + 2);
     out.push('[');
@@ -733,12 +745,18 @@ mod tests {
         Placement { trace_id: TraceId::from_bytes([7; 16]), parent_span_id: SpanId::from_bytes([9; 8]) }
     }
 
+    impl EventToSpanEncoder {
+        fn encode_fresh(&self, rec: RecordedEvent) -> SpanData {
+            self.encode(rec, &mut Vec::new())
+        }
+    }
+
     fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
         s.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| &kv.value)
     }
 
     fn enc(e: impl Into<Event>) -> SpanData {
-        EventToSpanEncoder::new(true, 1000).encode(RecordedEvent {
+        EventToSpanEncoder::new(true, 1000).encode_fresh(RecordedEvent {
             event: e.into(),
             placement: placement(),
             errored: false,
@@ -795,7 +813,7 @@ mod tests {
 
     #[test]
     fn content_capture_off_keeps_metadata_only() {
-        let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
+        let s = EventToSpanEncoder::new(false, 1000).encode_fresh(RecordedEvent {
             event: LlmEvent::new("m").prompt("secret").completion("secret").tokens(1, 2).into(),
             placement: placement(),
             errored: false,
@@ -803,7 +821,7 @@ mod tests {
         assert!(get(&s, attr::GEN_AI_INPUT_MESSAGES).is_none());
         assert!(get(&s, attr::GEN_AI_OUTPUT_MESSAGES).is_none());
         assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(1)));
-        let s = EventToSpanEncoder::new(false, 1000).encode(RecordedEvent {
+        let s = EventToSpanEncoder::new(false, 1000).encode_fresh(RecordedEvent {
             event: ToolEvent::new("t").params(&"secret").returns(&"secret").into(),
             placement: placement(),
             errored: false,
@@ -874,7 +892,7 @@ mod tests {
             for e in &events {
                 let rec = || RecordedEvent { event: e.clone(), placement: placement(), errored };
                 let direct = enc.encode_otlp(rec());
-                let via_sdk = otlp_trace::Span::from(enc.encode(rec()));
+                let via_sdk = otlp_trace::Span::from(enc.encode(rec(), &mut Vec::new()));
                 assert_eq!(direct, via_sdk, "{e:?}");
             }
         }
@@ -897,7 +915,7 @@ mod tests {
         let mut scratch = Vec::new();
         for e in events {
             let fresh = enc.encode_otlp(rec(e.clone()));
-            enc.encode_otlp_into(rec(e), &mut recycled, &mut scratch);
+            enc.encode_otlp_into(rec(e), &mut recycled, &mut scratch, &mut Vec::new());
             assert_eq!(recycled, fresh);
             assert!(scratch.is_empty());
         }
