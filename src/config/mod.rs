@@ -175,6 +175,13 @@ pub struct BatchConfig {
     /// another is on the wire. Other exporters (file, console, custom…) see one
     /// batch at a time. Default 2 (env `OTEL_BSP_MAX_CONCURRENT_EXPORTS`).
     pub max_concurrent_exports: usize,
+    /// Nice value (0..=19) of the export and sending threads, on Linux: with the
+    /// CPU busy, the application's threads run first and telemetry takes what is
+    /// left, so recording stays cheap. 0 gives them the application's priority
+    /// (for a program whose threads keep every core busy all the time, where the
+    /// queue would otherwise fill and drop). Ignored elsewhere. Default 10 (env
+    /// `AGENTOPS_EXPORT_THREAD_NICE`).
+    pub export_thread_nice: u8,
 }
 
 impl Default for BatchConfig {
@@ -185,6 +192,7 @@ impl Default for BatchConfig {
             scheduled_delay: Duration::from_secs(1),
             max_request_bytes: 4 * 1024 * 1024,
             max_concurrent_exports: 2,
+            export_thread_nice: 10,
         }
     }
 }
@@ -533,6 +541,9 @@ impl OtelConfigBuilder {
         if let Some(v) = get("OTEL_BSP_MAX_CONCURRENT_EXPORTS") {
             b.batch.max_concurrent_exports = parse_num("OTEL_BSP_MAX_CONCURRENT_EXPORTS", &v)?;
         }
+        if let Some(v) = get("AGENTOPS_EXPORT_THREAD_NICE") {
+            b.batch.export_thread_nice = parse_num("AGENTOPS_EXPORT_THREAD_NICE", &v)?;
+        }
         if let Some(d) = ms("OTEL_BSP_EXPORT_TIMEOUT")? {
             b.retry.max_elapsed = d;
         }
@@ -673,6 +684,8 @@ impl OtelConfigBuilder {
         ensure_duration("OTEL_BSP_SCHEDULE_DELAY", b.scheduled_delay, Duration::from_secs(3600))?;
         let lanes = b.max_concurrent_exports;
         ensure((1..=8).contains(&lanes), "OTEL_BSP_MAX_CONCURRENT_EXPORTS", lanes, "must be within 1..=8")?;
+        let nice = b.export_thread_nice;
+        ensure(nice <= 19, "AGENTOPS_EXPORT_THREAD_NICE", nice, "must be within 0..=19")?;
         ensure(b.max_request_bytes >= 1024, "max_request_bytes", b.max_request_bytes, "must be at least 1024")?;
         ensure(self.max_value_len >= 16, "AGENTOPS_MAX_VALUE_LENGTH", self.max_value_len, "must be at least 16")?;
         ensure_duration("shutdown_timeout", self.shutdown_timeout, Duration::from_secs(3600))?;
@@ -852,6 +865,8 @@ mod tests {
             (&[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0")], "OTEL_BSP_MAX_CONCURRENT_EXPORTS"),
             (&[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "64")], "OTEL_BSP_MAX_CONCURRENT_EXPORTS"),
             (&[("AGENTOPS_MAX_VALUE_LENGTH", "3")], "AGENTOPS_MAX_VALUE_LENGTH"),
+            (&[("AGENTOPS_EXPORT_THREAD_NICE", "20")], "AGENTOPS_EXPORT_THREAD_NICE"),
+            (&[("AGENTOPS_EXPORT_THREAD_NICE", "-5")], "AGENTOPS_EXPORT_THREAD_NICE"),
             (
                 &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_TIMEOUT", "0")],
                 "OTEL_EXPORTER_OTLP_TIMEOUT",

@@ -179,8 +179,13 @@ impl Pipeline {
             spent: Spent::default(),
             spent_limit: setup.batch.max_queue_size,
         };
+        let nice = setup.batch.export_thread_nice;
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
-            std::thread::Builder::new().name(name.into()).spawn(f).map_err(Error::Thread)
+            let run = move || {
+                set_thread_nice(nice);
+                f()
+            };
+            std::thread::Builder::new().name(name.into()).spawn(run).map_err(Error::Thread)
         };
         let mut threads = Vec::with_capacity(lane_count + 1);
         for (i, shipper) in shippers.into_iter().enumerate() {
@@ -305,6 +310,28 @@ impl Pipeline {
     pub fn stats(&self) -> Stats {
         Stats::snapshot(&self.counters, &self.exporter_counters, self.tx.len() as u64)
     }
+}
+
+/// Lowers the calling thread's scheduling priority to `nice` (see
+/// [`BatchConfig::export_thread_nice`]); a thread that is already nicer (it
+/// inherits the creating thread's value) stays as it is. On Linux, nice is per
+/// thread, and raising it needs no privilege. A failure only leaves the inherited
+/// priority, so it is ignored.
+#[cfg(target_os = "linux")]
+fn set_thread_nice(nice: u8) {
+    let nice = libc::c_int::from(nice);
+    // SAFETY: plain syscalls; `who = 0` is the calling thread on Linux. -1 is also
+    // a valid priority, so errno is not consulted: at worst nothing changes.
+    unsafe {
+        if libc::getpriority(libc::PRIO_PROCESS, 0) < nice {
+            libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_thread_nice(_nice: u8) {
+    // Elsewhere `setpriority(PRIO_PROCESS, 0, …)` would renice the whole process.
 }
 
 fn report_to_result(r: FlushReport) -> Result<(), Error> {

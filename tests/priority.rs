@@ -1,0 +1,63 @@
+//! The export and sending threads run at the configured nice value (Linux), so the
+//! application's threads get the CPU first. A test binary of its own: it reads the
+//! nice value of every `agentops-*` thread of the process, so no other test's
+//! client may be running at the same time.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::time::Duration;
+
+use agentops::{BatchConfig, Client, OtelConfig, OtlpConfig};
+use common::TestServer;
+
+/// (thread name, nice) of this process's threads named `agentops-*`.
+fn agentops_threads() -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // "tid (comm) state ppid …": nice is the 19th field, the 17th after ")".
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let name = head.split_once('(').map(|(_, n)| n.to_owned()).unwrap_or_default();
+        if name.starts_with("agentops-") {
+            let nice = rest.split_whitespace().nth(16).unwrap().parse().unwrap();
+            out.push((name, nice));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The nice value this test runs at (the threads inherit it).
+fn own_nice() -> i64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    stat.rsplit_once(')').unwrap().1.split_whitespace().nth(16).unwrap().parse().unwrap()
+}
+
+fn client(server: &TestServer, batch: BatchConfig) -> Client {
+    let config = OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).batch(batch).build().unwrap();
+    Client::new(config).unwrap()
+}
+
+#[test]
+fn export_threads_run_at_the_configured_nice_value() {
+    let server = TestServer::otlp();
+    assert!(agentops_threads().is_empty());
+
+    let c = client(&server, BatchConfig::default());
+    // The threads set their own priority as they start; the acknowledged flush
+    // means every lane has run.
+    c.flush(Duration::from_secs(30)).unwrap();
+    let threads = agentops_threads();
+    let names: Vec<&str> = threads.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["agentops-export", "agentops-send-0", "agentops-send-1"]);
+    let base = own_nice();
+    assert!(threads.iter().all(|(_, nice)| *nice == base.max(10)), "{threads:?}");
+    c.shutdown(Duration::from_secs(30)).unwrap();
+    assert!(agentops_threads().is_empty(), "shutdown joins every thread");
+
+    let c = client(&server, BatchConfig { export_thread_nice: 0, max_concurrent_exports: 1, ..Default::default() });
+    c.flush(Duration::from_secs(30)).unwrap();
+    assert_eq!(agentops_threads(), [("agentops-export".to_owned(), base), ("agentops-send".to_owned(), base)]);
+    c.shutdown(Duration::from_secs(30)).unwrap();
+}
