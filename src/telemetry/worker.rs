@@ -419,7 +419,7 @@ impl Worker {
             }
             self.asleep.store(true, Ordering::SeqCst);
             if self.rx.len() < self.max_batch {
-                // Caught up: callers' memory can be given back without racing them.
+                // Caught up: callers are not outpacing us, a good moment to give their memory back.
                 self.spent.free();
                 // Until the next scheduled export or a caller's signal. If every
                 // sender is gone this returns at once and the drain above sees it.
