@@ -116,7 +116,7 @@ fn process_cpu_s() -> f64 {
 }
 
 /// CPU time of one thread in seconds (nanosecond counter of the scheduler).
-fn thread_cpu_s(schedstat: &str) -> f64 {
+fn thread_cpu_s(schedstat: impl AsRef<std::path::Path>) -> f64 {
     let ns: u64 = std::fs::read_to_string(schedstat)
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
@@ -130,7 +130,7 @@ fn threads_cpu_s(prefix: &str) -> f64 {
     tasks
         .flatten()
         .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with(prefix)))
-        .map(|t| thread_cpu_s(&t.path().join("schedstat").to_string_lossy()))
+        .map(|t| thread_cpu_s(t.path().join("schedstat")))
         .sum()
 }
 

@@ -293,6 +293,28 @@ impl SpanDefinition {
 /// without recursion), so hostile input cannot overflow the export thread's stack.
 const MAX_JSON_DEPTH: usize = 64;
 
+/// What events brought, allocated on the callers' threads, that their spans do not
+/// keep: prompts and completions (the span holds their messages JSON) and JSON
+/// values (the span holds their text). The encoder does not free them: the export
+/// thread frees them in bulk, so as not to contend with callers' allocations (see
+/// "Freeing callers' memory" in `worker.rs`).
+#[derive(Default)]
+pub(crate) struct Leftovers {
+    contents: Vec<Content>,
+    /// Nested at most `MAX_JSON_DEPTH`, so their recursive drop is safe.
+    values: Vec<Json>,
+}
+
+impl Leftovers {
+    pub fn clear(&mut self) {
+        self.contents.clear();
+        self.values.clear();
+        // After a burst, give back the lists' own memory too.
+        self.contents.shrink_to(4096);
+        self.values.shrink_to(4096);
+    }
+}
+
 /// Turns events into spans.
 #[derive(Debug)]
 pub struct EventToSpanEncoder {
@@ -359,14 +381,49 @@ impl EventToSpanEncoder {
         }
     }
 
-    fn json_kv(&self, key: &'static str, v: Json) -> KeyValue {
-        KeyValue::new(key, self.cut(json_string(v)))
+    /// Content given as JSON: an attribute when content is captured; the value
+    /// itself goes to `left` either way.
+    fn push_json(&self, a: &mut Vec<KeyValue>, key: &'static str, v: Option<Json>, left: &mut Leftovers) {
+        let Some(v) = v else { return };
+        let deep = json_depth(&v) > MAX_JSON_DEPTH;
+        if self.capture_content {
+            let text = if deep {
+                format!("<value nested deeper than {MAX_JSON_DEPTH} levels was dropped>")
+            } else {
+                // Non-finite floats cannot exist in serde_json::Value, so this cannot fail.
+                serde_json::to_string(&v).unwrap_or_default()
+            };
+            a.push(KeyValue::new(key, self.cut(text)));
+        }
+        if deep {
+            // serde_json's own drop recurses: hostile nesting is freed here, iteratively.
+            drop_iteratively(v);
+        } else {
+            left.values.push(v);
+        }
     }
 
-    /// Encodes a finished event into exportable span data. Prompts and completions
-    /// it no longer needs go to `spent` rather than being freed here (see `worker.rs`).
-    pub(crate) fn encode(&self, rec: RecordedEvent, spent: &mut Vec<Content>) -> SpanData {
-        let (trace_id, span_id, parent, def) = self.prepare_with(rec, Vec::with_capacity(16), spent);
+    /// Chat content as the semantic conventions' messages JSON (when captured);
+    /// the content goes to `left` either way.
+    fn push_messages(
+        &self,
+        a: &mut Vec<KeyValue>,
+        key: &'static str,
+        c: Option<Content>,
+        (role, output): (&str, bool),
+        left: &mut Leftovers,
+    ) {
+        let Some(c) = c else { return };
+        if self.capture_content {
+            a.push(self.str_kv(key, messages_json(&c, role, output)));
+        }
+        left.contents.push(c);
+    }
+
+    /// Encodes a finished event into exportable span data. What the event brought
+    /// that the span does not keep goes to `left` (see [`Leftovers`]).
+    pub(crate) fn encode(&self, rec: RecordedEvent, left: &mut Leftovers) -> SpanData {
+        let (trace_id, span_id, parent, def) = self.prepare_with(rec, Vec::with_capacity(16), left);
         def.into_span_data(trace_id, span_id, parent, self.scope.clone())
     }
 
@@ -374,22 +431,22 @@ impl EventToSpanEncoder {
     #[cfg(test)]
     pub(crate) fn encode_otlp(&self, rec: RecordedEvent) -> otlp_trace::Span {
         let mut out = otlp_trace::Span::default();
-        self.encode_otlp_into(rec, &mut out, &mut Vec::new(), &mut Vec::new());
+        self.encode_otlp_into(rec, &mut out, &mut Vec::new(), &mut Leftovers::default());
         out
     }
 
     /// Encodes a finished event into `out`, a recycled span whose buffers are
     /// reused; `scratch` lends the attribute list's allocation (returned empty);
-    /// `spent` as in [`encode`](Self::encode).
+    /// `left` as in [`encode`](Self::encode).
     pub(crate) fn encode_otlp_into(
         &self,
         rec: RecordedEvent,
         out: &mut otlp_trace::Span,
         scratch: &mut Vec<KeyValue>,
-        spent: &mut Vec<Content>,
+        left: &mut Leftovers,
     ) {
         let attrs = std::mem::take(scratch);
-        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, spent);
+        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
         def.fill_otlp_span(trace_id, span_id, parent, out);
         *scratch = def.attributes;
     }
@@ -398,12 +455,12 @@ impl EventToSpanEncoder {
         &self,
         rec: RecordedEvent,
         attrs: Vec<KeyValue>,
-        spent: &mut Vec<Content>,
+        left: &mut Leftovers,
     ) -> (TraceId, SpanId, SpanId, SpanDefinition) {
         let RecordedEvent { event, placement, errored } = rec;
         let span_id = event_span_id(&event.common().id);
         let (trace_id, parent) = (placement.trace_id, placement.parent_span_id);
-        let mut def = self.define(event, &placement, attrs, spent);
+        let mut def = self.define(event, &placement, attrs, left);
         if errored && !matches!(def.status, Status::Error { .. }) {
             def.status = Status::error("an error was recorded inside this action");
         }
@@ -416,7 +473,7 @@ impl EventToSpanEncoder {
         event: Event,
         placement: &Placement,
         mut attributes: Vec<KeyValue>,
-        spent: &mut Vec<Content>,
+        left: &mut Leftovers,
     ) -> SpanDefinition {
         let event_type = event.event_type();
         let common = event.common().clone();
@@ -442,15 +499,15 @@ impl EventToSpanEncoder {
             events: Vec::new(),
         };
         match event {
-            Event::Llm(e) => self.llm(e, &mut def, spent),
-            Event::Tool(e) => self.tool(e, &mut def),
-            Event::Action(e) => self.action(e, &mut def),
+            Event::Llm(e) => self.llm(e, &mut def, left),
+            Event::Tool(e) => self.tool(e, &mut def, left),
+            Event::Action(e) => self.action(e, &mut def, left),
             Event::Error(e) => self.error(e, placement, &mut def),
         }
         def
     }
 
-    fn llm(&self, e: LlmEvent, def: &mut SpanDefinition, spent: &mut Vec<Content>) {
+    fn llm(&self, e: LlmEvent, def: &mut SpanDefinition, left: &mut Leftovers) {
         let a = &mut def.attributes;
         let op = e.operation.unwrap_or(Cow::Borrowed("chat"));
         def.name = span_name(&op, &e.model);
@@ -477,7 +534,7 @@ impl EventToSpanEncoder {
         if let Some(t) = e.thread_id {
             a.push(self.str_kv(attr::LLM_THREAD_ID, t));
         }
-        if let Some(p) = e.params {
+        if let Some(p) = &e.params {
             for (name, key) in
                 [("temperature", attr::GEN_AI_REQUEST_TEMPERATURE), ("top_p", attr::GEN_AI_REQUEST_TOP_P)]
             {
@@ -488,23 +545,13 @@ impl EventToSpanEncoder {
             if let Some(x) = p.get("max_tokens").and_then(Json::as_i64) {
                 a.push(KeyValue::new(attr::GEN_AI_REQUEST_MAX_TOKENS, x));
             }
-            if self.capture_content {
-                a.push(self.json_kv(attr::LLM_PARAMS, p));
-            }
         }
-        if self.capture_content {
-            if let Some(p) = e.prompt {
-                a.push(self.str_kv(attr::GEN_AI_INPUT_MESSAGES, messages_json(&p, "user", false)));
-                spent.push(p);
-            }
-            if let Some(c) = e.completion {
-                a.push(self.str_kv(attr::GEN_AI_OUTPUT_MESSAGES, messages_json(&c, "assistant", true)));
-                spent.push(c);
-            }
-        }
+        self.push_json(a, attr::LLM_PARAMS, e.params, left);
+        self.push_messages(a, attr::GEN_AI_INPUT_MESSAGES, e.prompt, ("user", false), left);
+        self.push_messages(a, attr::GEN_AI_OUTPUT_MESSAGES, e.completion, ("assistant", true), left);
     }
 
-    fn tool(&self, e: ToolEvent, def: &mut SpanDefinition) {
+    fn tool(&self, e: ToolEvent, def: &mut SpanDefinition, left: &mut Leftovers) {
         let a = &mut def.attributes;
         let name = self.cut(e.name.into_owned());
         def.name = span_name("execute_tool", &name);
@@ -514,20 +561,16 @@ impl EventToSpanEncoder {
         if let Some(id) = e.call_id {
             a.push(self.str_kv(attr::GEN_AI_TOOL_CALL_ID, id));
         }
+        self.push_json(a, attr::GEN_AI_TOOL_ARGUMENTS, e.params, left);
+        self.push_json(a, attr::GEN_AI_TOOL_RESULT, e.returns, left);
         if self.capture_content {
-            if let Some(p) = e.params {
-                a.push(self.json_kv(attr::GEN_AI_TOOL_ARGUMENTS, p));
-            }
-            if let Some(r) = e.returns {
-                a.push(self.json_kv(attr::GEN_AI_TOOL_RESULT, r));
-            }
             if let Some(l) = e.logs {
                 a.push(self.str_kv(attr::TOOL_LOGS, l));
             }
         }
     }
 
-    fn action(&self, e: ActionEvent, def: &mut SpanDefinition) {
+    fn action(&self, e: ActionEvent, def: &mut SpanDefinition, left: &mut Leftovers) {
         let a = &mut def.attributes;
         let action_type = self.cut(e.action_type.into_owned());
         def.name = if action_type.is_empty() { Cow::Borrowed("action") } else { Cow::Owned(action_type.clone()) };
@@ -536,13 +579,9 @@ impl EventToSpanEncoder {
         if let Some(s) = e.screenshot {
             a.push(self.str_kv(attr::ACTION_SCREENSHOT, s));
         }
+        self.push_json(a, attr::ENTITY_INPUT, e.params, left);
+        self.push_json(a, attr::ENTITY_OUTPUT, e.returns, left);
         if self.capture_content {
-            if let Some(p) = e.params {
-                a.push(self.json_kv(attr::ENTITY_INPUT, p));
-            }
-            if let Some(r) = e.returns {
-                a.push(self.json_kv(attr::ENTITY_OUTPUT, r));
-            }
             if let Some(l) = e.logs {
                 a.push(self.str_kv(attr::ACTION_LOGS, l));
             }
@@ -693,15 +732,6 @@ fn push_json_str(out: &mut String, s: &str) {
 }
 
 /// Serializes JSON, replacing values nested too deeply to encode safely.
-pub(crate) fn json_string(v: Json) -> String {
-    if json_depth(&v) > MAX_JSON_DEPTH {
-        drop_iteratively(v);
-        return format!("<value nested deeper than {MAX_JSON_DEPTH} levels was dropped>");
-    }
-    // Non-finite floats cannot exist in serde_json::Value, so this cannot fail.
-    serde_json::to_string(&v).unwrap_or_default()
-}
-
 fn json_depth(v: &Json) -> usize {
     let mut max = 0;
     let mut stack = vec![(v, 1usize)];
@@ -720,7 +750,7 @@ fn json_depth(v: &Json) -> usize {
 }
 
 /// Frees a JSON value without recursion (serde_json's own drop recurses).
-pub(crate) fn drop_iteratively(v: Json) {
+fn drop_iteratively(v: Json) {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
         match v {
@@ -747,7 +777,7 @@ mod tests {
 
     impl EventToSpanEncoder {
         fn encode_fresh(&self, rec: RecordedEvent) -> SpanData {
-            self.encode(rec, &mut Vec::new())
+            self.encode(rec, &mut Leftovers::default())
         }
     }
 
@@ -830,6 +860,42 @@ mod tests {
     }
 
     #[test]
+    fn what_spans_do_not_keep_is_left_for_the_export_thread_to_free() {
+        let mut deep = Json::Null;
+        for _ in 0..1000 {
+            deep = Json::Array(vec![deep]);
+        }
+        for capture in [true, false] {
+            let enc = EventToSpanEncoder::new(capture, 1000);
+            let mut left = Leftovers::default();
+            let llm = LlmEvent::new("m").prompt("p").completion("c").params(&serde_json::json!({"top_p": 1}));
+            let mut tool = ToolEvent::new("t").returns(&[1, 2]);
+            tool.params = Some(deep.clone());
+            let action = ActionEvent::new("a").params(&"x").returns(&"y");
+            for e in [Event::from(llm), tool.into(), action.into()] {
+                enc.encode(RecordedEvent { event: e, placement: placement(), errored: false }, &mut left);
+            }
+            let texts: Vec<&str> =
+                left.contents.iter().map(|c| if let Content::Text(t) = c { t.as_str() } else { "" }).collect();
+            assert_eq!(texts, ["p", "c"], "capture {capture}");
+            // LLM params, tool result, action params and returns; the deep value was
+            // freed on the spot (iteratively), since a later recursive drop could overflow.
+            assert_eq!(
+                left.values,
+                [
+                    serde_json::json!({"top_p": 1}),
+                    serde_json::json!([1, 2]),
+                    serde_json::json!("x"),
+                    serde_json::json!("y")
+                ],
+                "capture {capture}"
+            );
+            left.clear();
+            assert!(left.contents.is_empty() && left.values.is_empty());
+        }
+    }
+
+    #[test]
     fn tool_event() {
         let s =
             enc(ToolEvent::new("search").call_id("c1").params(&serde_json::json!({"q": "rust"})).returns(&vec![1, 2]));
@@ -892,7 +958,7 @@ mod tests {
             for e in &events {
                 let rec = || RecordedEvent { event: e.clone(), placement: placement(), errored };
                 let direct = enc.encode_otlp(rec());
-                let via_sdk = otlp_trace::Span::from(enc.encode(rec(), &mut Vec::new()));
+                let via_sdk = otlp_trace::Span::from(enc.encode(rec(), &mut Leftovers::default()));
                 assert_eq!(direct, via_sdk, "{e:?}");
             }
         }
@@ -915,7 +981,7 @@ mod tests {
         let mut scratch = Vec::new();
         for e in events {
             let fresh = enc.encode_otlp(rec(e.clone()));
-            enc.encode_otlp_into(rec(e), &mut recycled, &mut scratch, &mut Vec::new());
+            enc.encode_otlp_into(rec(e), &mut recycled, &mut scratch, &mut Leftovers::default());
             assert_eq!(recycled, fresh);
             assert!(scratch.is_empty());
         }

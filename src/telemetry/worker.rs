@@ -13,10 +13,10 @@
 //! wake channel, until the next scheduled export, or until a caller sees it asleep
 //! with a full batch waiting, or a flush or shutdown is queued.
 //!
-//! Freeing callers' memory. A recorded event's box and its prompt and completion
-//! were allocated on the caller's thread. With glibc, freeing them here takes the
-//! caller's malloc arena lock, which a caller recording in a loop holds most of the
-//! time: measured on a 100k-event burst, 96% of this thread's context switches were
+//! Freeing callers' memory. A recorded event's box and the parts its span does not
+//! keep (prompts, completions, JSON values: `Leftovers`) were allocated on the
+//! caller's thread. With glibc, freeing them here takes the caller's malloc arena
+//! lock, which a caller recording in a loop holds most of the time: measured on a 100k-event burst, 96% of this thread's context switches were
 //! waits on that lock, and it drained 2% of the burst while the burst lasted. So
 //! they are set aside (`Spent`) and freed in bulk when this thread is about to
 //! sleep (it has caught up), or when as many as `max_queue_size` events' worth
@@ -37,14 +37,13 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 use parking_lot::Mutex;
 
-use super::encoder::{EventToSpanEncoder, RecordedEvent};
+use super::encoder::{EventToSpanEncoder, Leftovers, RecordedEvent};
 use super::exporters::{ExportBatch, Exporter, ExporterCounters, SessionCosts, SessionStart};
 use super::retry::RetryPolicy;
 use super::sender::{Cancel, FlushReport, Shipper, Slot, Stage};
 use super::stats::{Counters, Stats, Warn};
 use crate::config::{BatchConfig, Formatter};
 use crate::error::Error;
-use crate::event::Content;
 
 pub(crate) enum Message {
     Span(Box<SpanData>),
@@ -374,16 +373,14 @@ struct Spent {
     // The boxes themselves are what is kept: each is a caller's allocation.
     #[allow(clippy::vec_box)]
     boxes: Vec<Box<Option<RecordedEvent>>>,
-    contents: Vec<Content>,
+    leftovers: Leftovers,
 }
 
 impl Spent {
     fn free(&mut self) {
         self.boxes.clear();
-        self.contents.clear();
-        // After a burst, give back the lists' own memory too.
         self.boxes.shrink_to(4096);
-        self.contents.shrink_to(4096);
+        self.leftovers.clear();
     }
 }
 
@@ -484,10 +481,10 @@ impl Worker {
         let (encoder, pool, scratch) = (&self.encoder, &mut self.span_pool, &mut self.scratch);
         let (pending, spent) = (&mut self.pending, &mut self.spent);
         let encoded = catch_unwind(AssertUnwindSafe(|| match pending {
-            Pending::Spans(v) => v.push(encoder.encode(rec, &mut spent.contents)),
+            Pending::Spans(v) => v.push(encoder.encode(rec, &mut spent.leftovers)),
             Pending::Otlp(v) => {
                 let mut span = pool.pop().unwrap_or_default();
-                encoder.encode_otlp_into(rec, &mut span, scratch, &mut spent.contents);
+                encoder.encode_otlp_into(rec, &mut span, scratch, &mut spent.leftovers);
                 v.push(span);
             }
         }));
