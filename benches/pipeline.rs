@@ -154,12 +154,12 @@ fn main() {
     let config = OtelConfig::builder()
         .service_name("agentops-bench")
         .otlp(OtlpConfig::traces_url(args.endpoint.clone()).protocol(args.protocol).compression(args.compression))
-        .batch(BatchConfig {
-            max_queue_size: args.queue_size,
-            max_export_batch_size: args.batch_size,
-            scheduled_delay: Duration::from_millis(args.scheduled_delay_ms),
-            ..BatchConfig::default()
-        })
+        .batch(
+            BatchConfig::default()
+                .max_queue_size(args.queue_size)
+                .max_export_batch_size(args.batch_size)
+                .scheduled_delay(Duration::from_millis(args.scheduled_delay_ms)),
+        )
         .build()
         .unwrap_or_else(|e| {
             eprintln!("pipeline: {e}");
@@ -286,8 +286,8 @@ fn main() {
         threads,
         args.prompt_bytes,
         match args.protocol {
-            Protocol::HttpProtobuf => "protobuf",
             Protocol::HttpJson => "json",
+            _ => "protobuf",
         },
         args.compression,
         args.queue_size,

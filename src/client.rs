@@ -6,11 +6,11 @@ use std::time::Duration;
 use opentelemetry::trace::SpanContext;
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::config::OtelConfig;
+use crate::config::otel::OtelConfig;
 use crate::error::Error;
-use crate::session::Session;
-use crate::telemetry::manager::TelemetryManager;
-use crate::telemetry::stats::Stats;
+use crate::pipeline::manager::TelemetryManager;
+use crate::session::handle::Session;
+use crate::stats::Stats;
 
 struct ClientInner {
     manager: Option<TelemetryManager>,
@@ -22,7 +22,7 @@ impl Drop for ClientInner {
         if let Some(m) = &self.manager {
             // Bounded: returns by the configured deadline whatever the endpoint does.
             if let Err(e) = m.shutdown(self.shutdown_timeout) {
-                log::warn!("agentops: shutdown on drop: {e}");
+                log::warn!(target: "agentops", "shutdown on drop: {e}");
             }
         }
     }
@@ -36,7 +36,8 @@ pub struct Client {
     inner: Arc<ClientInner>,
 }
 
-// See the note on Session: nothing a panic interrupts leaves the client inconsistent.
+// A panic cannot leave the client inconsistent: counters are atomics and the locks
+// (parking_lot) do not poison.
 impl std::panic::UnwindSafe for Client {}
 impl std::panic::RefUnwindSafe for Client {}
 
@@ -48,6 +49,7 @@ impl std::fmt::Debug for Client {
 
 /// Options for [`Client::session`].
 #[derive(Debug)]
+#[must_use]
 pub struct SessionBuilder<'a> {
     client: &'a Client,
     tags: Vec<String>,
@@ -72,7 +74,7 @@ impl SessionBuilder<'_> {
     pub fn start(self) -> Session {
         let m = self.client.inner.manager.as_ref();
         Session::start(
-            m.map(TelemetryManager::create_session_tracer),
+            m.map(TelemetryManager::tracer),
             m.map(|m| m.pipeline().clone()),
             m.and_then(TelemetryManager::agentops),
             self.tags,
@@ -82,8 +84,11 @@ impl SessionBuilder<'_> {
 }
 
 impl Client {
-    /// A client for `config`. Starts the background threads; does no network I/O. Fails
-    /// only if a local resource (a traces file, the thread) cannot be had.
+    /// A client for `config`. Starts the background threads; does no network I/O.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a local resource cannot be had (the traces file cannot be
+    /// opened), [`Error::Thread`] when a background thread cannot be started.
     pub fn new(config: OtelConfig) -> Result<Client, Error> {
         let shutdown_timeout = config.shutdown_timeout;
         let manager = if config.disabled { None } else { Some(TelemetryManager::new(config)?) };
@@ -91,6 +96,9 @@ impl Client {
     }
 
     /// A client configured from the environment ([`OtelConfig::from_env`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first invalid variable, or as [`Client::new`].
     pub fn from_env() -> Result<Client, Error> {
         Client::new(OtelConfig::from_env()?)
     }
@@ -106,23 +114,35 @@ impl Client {
     }
 
     /// The tracer of this client's provider, for the application's own spans (start
-    /// them in [`Session::context`] to put them in a session). `None` when disabled.
+    /// them in [`Scope::context`](crate::Scope::context) to put them in a session).
+    /// `None` when disabled.
     pub fn tracer(&self) -> Option<&SdkTracer> {
-        self.inner.manager.as_ref().map(TelemetryManager::create_session_tracer)
+        self.inner.manager.as_ref().map(TelemetryManager::tracer)
     }
 
-    /// Exports everything recorded before this call; waits at most `timeout`.
-    /// `Err(Error::Export)` if spans were dropped since the previous flush.
+    /// Exports everything recorded before this call; waits at most `timeout`
+    /// (`Duration::MAX` is fine: it means no deadline).
+    ///
+    /// # Errors
+    /// [`Error::Export`] (with the failure's kind) if spans were dropped since the
+    /// previous flush, [`Error::Timeout`] if the deadline came first,
+    /// [`Error::ShutDown`] after a shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         match &self.inner.manager {
-            Some(m) => m.force_flush(timeout),
+            Some(m) => m.flush(timeout),
             None => Ok(()),
         }
     }
 
-    /// Drains the queue, exports, and stops the background threads; returns by `timeout`
-    /// whatever the endpoint does. Idempotent. Spans ending afterwards are counted
-    /// as dropped.
+    /// Drains the queue, exports, and stops the background threads; returns by
+    /// `timeout` whatever the endpoint does. When it returns, every span recorded so
+    /// far is counted as exported or dropped in [`stats`](Self::stats). Spans ending
+    /// afterwards are counted as dropped. Calling it again returns the first call's
+    /// outcome.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] if the deadline came first (what was in flight is counted
+    /// as dropped), [`Error::Export`] if spans were dropped since the last flush.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         match &self.inner.manager {
             Some(m) => m.shutdown(timeout),

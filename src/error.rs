@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::validate::ConfigError;
+use crate::exporters::interface::ExportErrorKind;
 
 /// Everything the public API can fail with.
 #[derive(Debug)]
@@ -24,6 +25,9 @@ pub enum Error {
     Export {
         /// How many spans were dropped since the previous flush.
         dropped: u64,
+        /// What kind of failure the latest one was: the receiver rejected the
+        /// spans, refused the credentials, could not be reached, timed out, …
+        kind: ExportErrorKind,
         /// The latest export error.
         message: String,
     },
@@ -47,7 +51,7 @@ impl fmt::Display for Error {
             Error::Timeout { operation, timeout } => {
                 write!(f, "{operation} did not finish within {timeout:?}")
             }
-            Error::Export { dropped, message } => {
+            Error::Export { dropped, message, .. } => {
                 write!(f, "{dropped} span(s) could not be exported: {message}")
             }
             Error::ShutDown => f.write_str("the client has been shut down"),

@@ -210,13 +210,11 @@ fn fake() -> (Arc<Fake>, TestServer) {
 }
 
 fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 10,
-        initial_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(200),
-        max_elapsed: Duration::from_secs(30),
-        ..RetryPolicy::default()
-    }
+    RetryPolicy::default()
+        .max_attempts(10)
+        .initial_backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_millis(200))
+        .max_elapsed(Duration::from_secs(30))
 }
 
 fn client(server: &TestServer, protocol: AgentOpsProtocol) -> Client {
@@ -235,7 +233,7 @@ fn client_to(url: &str, protocol: AgentOpsProtocol) -> Client {
             )
             .retry(fast_retry())
             // Exports only on flush or shutdown: one batch per test, exact counts.
-            .batch(agentops::BatchConfig { scheduled_delay: Duration::from_secs(3600), ..Default::default() })
+            .batch(agentops::BatchConfig::default().scheduled_delay(Duration::from_secs(3600)))
             .build()
             .unwrap(),
     )

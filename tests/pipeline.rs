@@ -79,6 +79,7 @@ fn round_trip(protocol: Protocol, compression: Compression) {
         let ct = match protocol {
             Protocol::HttpProtobuf => "application/x-protobuf",
             Protocol::HttpJson => "application/json",
+            other => panic!("untested protocol {other:?}"),
         };
         assert_eq!(r.header("content-type"), Some(ct));
         assert_eq!(r.header("x-test"), Some("yes"));
@@ -264,7 +265,7 @@ fn eight_threads_into_one_session_arrive_exactly_once() {
     let client = Client::new(
         OtelConfig::builder()
             .otlp(OtlpConfig::new(server.base_url()))
-            .batch(BatchConfig { max_queue_size: 16_384, max_export_batch_size: 256, ..BatchConfig::default() })
+            .batch(BatchConfig::default().max_queue_size(16_384).max_export_batch_size(256))
             .build()
             .unwrap(),
     )
@@ -298,7 +299,7 @@ fn eight_threads_eight_sessions_arrive_exactly_once() {
     let client = Client::new(
         OtelConfig::builder()
             .otlp(OtlpConfig::new(server.base_url()).protocol(Protocol::HttpJson))
-            .batch(BatchConfig { max_queue_size: 16_384, ..BatchConfig::default() })
+            .batch(BatchConfig::default().max_queue_size(16_384))
             .build()
             .unwrap(),
     )
@@ -334,11 +335,7 @@ fn flush_delivers_everything_recorded_before_it() {
     let client = Client::new(
         OtelConfig::builder()
             .otlp(OtlpConfig::new(server.base_url()))
-            .batch(BatchConfig {
-                // A delay far beyond the test: only flush can send these.
-                scheduled_delay: Duration::from_secs(3600),
-                ..BatchConfig::default()
-            })
+            .batch(BatchConfig::default().scheduled_delay(Duration::from_secs(3600)))
             .build()
             .unwrap(),
     )
@@ -400,11 +397,7 @@ fn file_exporter_writes_otlp_json_lines() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("traces.jsonl");
     let client = Client::new(
-        OtelConfig::builder()
-            .file(&path)
-            .batch(BatchConfig { max_export_batch_size: 4, ..BatchConfig::default() })
-            .build()
-            .unwrap(),
+        OtelConfig::builder().file(&path).batch(BatchConfig::default().max_export_batch_size(4)).build().unwrap(),
     )
     .unwrap();
     let s = client.start_session(&["file"]);
@@ -584,11 +577,9 @@ fn max_in_flight(concurrency: usize, with_memory_exporter: bool) -> usize {
         g.0 -= 1;
         Reply::ok()
     });
-    let mut b = OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).batch(BatchConfig {
-        max_export_batch_size: 10,
-        max_concurrent_exports: concurrency,
-        ..BatchConfig::default()
-    });
+    let mut b = OtelConfig::builder()
+        .otlp(OtlpConfig::new(server.base_url()))
+        .batch(BatchConfig::default().max_export_batch_size(10).max_concurrent_exports(concurrency));
     if with_memory_exporter {
         b = b.in_memory(agentops::InMemoryExporter::new());
     }

@@ -56,7 +56,7 @@ fn export_threads_run_at_the_configured_nice_value() {
     c.shutdown(Duration::from_secs(30)).unwrap();
     assert!(agentops_threads().is_empty(), "shutdown joins every thread");
 
-    let c = client(&server, BatchConfig { export_thread_nice: 0, max_concurrent_exports: 1, ..Default::default() });
+    let c = client(&server, BatchConfig::default().export_thread_nice(0).max_concurrent_exports(1));
     c.flush(Duration::from_secs(30)).unwrap();
     assert_eq!(agentops_threads(), [("agentops-export".to_owned(), base), ("agentops-send".to_owned(), base)]);
     c.shutdown(Duration::from_secs(30)).unwrap();

@@ -4,7 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::{parse_bool, validate_timeout, validate_url, ConfigError};
+use super::parse::parse_bool;
+use super::validate::{validate_timeout, validate_url, ConfigError};
 
 /// The AgentOps API's default endpoint.
 pub const DEFAULT_API_ENDPOINT: &str = "https://api.agentops.ai";
@@ -15,6 +16,7 @@ pub const DEFAULT_APP_URL: &str = "https://app.agentops.ai";
 
 /// Which AgentOps protocol the session exporter speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum AgentOpsProtocol {
     /// Current: `POST /v3/auth/token`, then OTLP/HTTP with a Bearer token.
     #[default]
@@ -49,6 +51,7 @@ impl fmt::Display for ApiKey {
 
 /// Settings of the AgentOps session exporter.
 #[derive(Debug, Clone, PartialEq)]
+#[must_use]
 pub struct AgentOpsConfig {
     pub(crate) api_key: ApiKey,
     pub(crate) api_endpoint: String,
@@ -163,7 +166,7 @@ impl AgentOpsConfig {
         validate_url("AGENTOPS_API_ENDPOINT", &self.api_endpoint)?;
         validate_url("AGENTOPS_EXPORTER_ENDPOINT", &self.exporter_endpoint)?;
         validate_url("AGENTOPS_APP_URL", &self.app_url)?;
-        validate_timeout("agentops timeout", self.timeout)
+        validate_timeout("AgentOpsConfig::timeout", self.timeout)
     }
 }
 

@@ -1,0 +1,246 @@
+//! `OtelConfigBuilder`: defaults, what code sets, and the validation in `build`.
+//!
+//! Precedence: defaults < environment (only through
+//! [`OtelConfigBuilder::from_env`]) < what code sets on the builder.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::SpanData;
+
+use super::agentops::AgentOpsConfig;
+use super::batch::{BatchConfig, BatchNames};
+use super::exporter_spec::ExporterSpec;
+use super::otel::{Formatter, OtelConfig, DEFAULT_TRACES_FILE};
+use super::otlp::OtlpConfig;
+use super::retry::RetryPolicy;
+use super::validate::{ensure_duration, validate_max_value_len, validate_ratio, ConfigError, MAX_DURATION};
+use crate::exporters::console::ConsoleMode;
+use crate::exporters::interface::Exporter;
+use crate::exporters::memory::InMemoryExporter;
+
+/// Builder for [`OtelConfig`].
+#[must_use]
+pub struct OtelConfigBuilder {
+    pub(super) service_name: Option<String>,
+    pub(super) service_version: Option<String>,
+    pub(super) environment: Option<String>,
+    pub(super) resource_attributes: Vec<(String, String)>,
+    exporters: Vec<ExporterSpec>,
+    pub(super) env_exporters: Vec<ExporterSpec>,
+    pub(super) sample_ratio: f64,
+    pub(super) retry: RetryPolicy,
+    formatters: Vec<Formatter>,
+    pub(super) capture_content: bool,
+    pub(super) max_value_len: usize,
+    pub(super) batch: BatchConfig,
+    shutdown_timeout: Duration,
+    pub(super) disabled: bool,
+    default_exporters: bool,
+    /// The embedded default's console mode (`None`: no console).
+    pub(super) default_console: Option<ConsoleMode>,
+    /// The embedded default's file (`None`: no file).
+    pub(super) default_file: Option<PathBuf>,
+}
+
+impl Default for OtelConfigBuilder {
+    fn default() -> Self {
+        OtelConfigBuilder {
+            service_name: None,
+            service_version: None,
+            environment: None,
+            resource_attributes: Vec::new(),
+            exporters: Vec::new(),
+            env_exporters: Vec::new(),
+            sample_ratio: 1.0,
+            retry: RetryPolicy::default(),
+            formatters: Vec::new(),
+            capture_content: true,
+            max_value_len: 64 * 1024,
+            batch: BatchConfig::default(),
+            shutdown_timeout: Duration::from_secs(5),
+            disabled: false,
+            default_exporters: true,
+            default_console: Some(ConsoleMode::Summary),
+            default_file: Some(PathBuf::from(DEFAULT_TRACES_FILE)),
+        }
+    }
+}
+
+impl OtelConfig {
+    /// A builder with the defaults and no environment.
+    pub fn builder() -> OtelConfigBuilder {
+        OtelConfigBuilder::default()
+    }
+
+    /// Defaults overridden by the environment (see the configuration table).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable whose value is invalid.
+    pub fn from_env() -> Result<OtelConfig, ConfigError> {
+        OtelConfigBuilder::from_env()?.build()
+    }
+}
+
+impl OtelConfigBuilder {
+    /// `service.name` (default `agentops-app`; env `OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+    /// `service.version`.
+    pub fn service_version(mut self, v: impl Into<String>) -> Self {
+        self.service_version = Some(v.into());
+        self
+    }
+    /// `deployment.environment.name` (env `AGENTOPS_ENVIRONMENT`).
+    pub fn environment(mut self, env: impl Into<String>) -> Self {
+        self.environment = Some(env.into());
+        self
+    }
+    /// Adds a resource attribute (env `OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource_attributes.push((key.into(), value.into()));
+        self
+    }
+    /// Adds an OTLP/HTTP exporter. An OTLP exporter added in code replaces the one
+    /// configured by `OTEL_EXPORTER_OTLP_*` variables.
+    pub fn otlp(mut self, otlp: OtlpConfig) -> Self {
+        self.exporters.push(ExporterSpec::Otlp(otlp));
+        self
+    }
+    /// Exports to AgentOps. Replaces the AgentOps exporter `AGENTOPS_API_KEY`
+    /// configured, if any.
+    pub fn agentops(mut self, agentops: AgentOpsConfig) -> Self {
+        self.exporters.push(ExporterSpec::AgentOps(agentops));
+        self
+    }
+    /// Adds a file exporter writing OTLP JSON lines to `path` (appending).
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.exporters.push(ExporterSpec::File(path.into()));
+        self
+    }
+    /// Adds a console exporter (to standard output).
+    pub fn console(mut self, mode: ConsoleMode) -> Self {
+        self.exporters.push(ExporterSpec::Console(mode));
+        self
+    }
+    /// Adds an in-memory exporter; keep a clone of it to read the spans.
+    pub fn in_memory(mut self, exporter: InMemoryExporter) -> Self {
+        self.exporters.push(ExporterSpec::Memory(exporter));
+        self
+    }
+    /// Adds a custom exporter.
+    pub fn exporter(mut self, exporter: impl Exporter + 'static) -> Self {
+        self.exporters.push(ExporterSpec::Custom(Box::new(exporter)));
+        self
+    }
+    /// Whether the embedded default (a console summary line per session and OTLP
+    /// JSON lines in `./agentops-traces.jsonl`) is used when no exporter is added in
+    /// code. Default true; exporters configured by the environment (OTLP, AgentOps)
+    /// come in addition to it. Env `AGENTOPS_CONSOLE=off` and
+    /// `AGENTOPS_TRACES_FILE=off` turn its two parts off one by one.
+    pub fn default_exporters(mut self, on: bool) -> Self {
+        self.default_exporters = on;
+        self
+    }
+    /// Keeps each session (whole) with this probability, 0..=1 (default 1).
+    pub fn sample_ratio(mut self, ratio: f64) -> Self {
+        self.sample_ratio = ratio;
+        self
+    }
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    /// Adds a formatter (see [`Formatter`]); formatters run in the order added.
+    pub fn formatter(mut self, f: impl Fn(&mut SpanData) -> bool + Send + Sync + 'static) -> Self {
+        self.formatters.push(Arc::new(f));
+        self
+    }
+    /// Records prompts, completions, params, returns and logs (default true; env
+    /// `AGENTOPS_CAPTURE_CONTENT`).
+    pub fn capture_content(mut self, on: bool) -> Self {
+        self.capture_content = on;
+        self
+    }
+    /// Longest string value in bytes before it is cut with a marker (default 65536;
+    /// env `AGENTOPS_MAX_VALUE_LENGTH`). Message lists stay valid JSON: their
+    /// contents are cut, not the JSON text.
+    pub fn max_value_len(mut self, bytes: usize) -> Self {
+        self.max_value_len = bytes;
+        self
+    }
+    /// Sets the queue and batching settings.
+    pub fn batch(mut self, batch: BatchConfig) -> Self {
+        self.batch = batch;
+        self
+    }
+    /// Deadline used when the client is dropped without an explicit shutdown
+    /// (default 5 s).
+    pub fn shutdown_timeout(mut self, t: Duration) -> Self {
+        self.shutdown_timeout = t;
+        self
+    }
+    /// Turns telemetry off: sessions still work and summarize, nothing is exported.
+    pub fn disabled(mut self, off: bool) -> Self {
+        self.disabled = off;
+        self
+    }
+
+    /// Validates and builds the configuration.
+    ///
+    /// Exporters: an OTLP (or AgentOps) exporter set in code replaces the one the
+    /// environment configured; other exporters set in code come in addition. The
+    /// embedded default (console summary + local file) is used unless exporters are
+    /// added in code; exporters from the environment are added to it. With no
+    /// exporter at all, telemetry is off (sessions still summarize).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first invalid setting (by its builder method).
+    pub fn build(self) -> Result<OtelConfig, ConfigError> {
+        validate_ratio("sample_ratio", self.sample_ratio)?;
+        self.batch.validate(&BatchNames::CODE)?;
+        validate_max_value_len("max_value_len", self.max_value_len)?;
+        ensure_duration("shutdown_timeout", self.shutdown_timeout, MAX_DURATION)?;
+        self.retry.validate()?;
+
+        let code_has_otlp = self.exporters.iter().any(|e| matches!(e, ExporterSpec::Otlp(_)));
+        let code_has_agentops = self.exporters.iter().any(|e| matches!(e, ExporterSpec::AgentOps(_)));
+        let mut exporters = Vec::new();
+        if self.exporters.is_empty() && self.default_exporters {
+            exporters.extend(self.default_console.map(ExporterSpec::Console));
+            exporters.extend(self.default_file.map(ExporterSpec::File));
+        }
+        exporters.extend(self.env_exporters.into_iter().filter(|e| match e {
+            ExporterSpec::Otlp(_) => !code_has_otlp,
+            ExporterSpec::AgentOps(_) => !code_has_agentops,
+            _ => true,
+        }));
+        exporters.extend(self.exporters);
+        for e in &exporters {
+            match e {
+                ExporterSpec::AgentOps(a) => a.validate()?,
+                ExporterSpec::Otlp(o) => o.validate()?,
+                _ => {}
+            }
+        }
+        Ok(OtelConfig {
+            service_name: self.service_name.unwrap_or_else(|| "agentops-app".to_owned()),
+            service_version: self.service_version,
+            environment: self.environment,
+            resource_attributes: self.resource_attributes,
+            disabled: self.disabled || exporters.is_empty(),
+            exporters,
+            sample_ratio: self.sample_ratio,
+            retry: self.retry,
+            formatters: self.formatters,
+            capture_content: self.capture_content,
+            max_value_len: self.max_value_len,
+            batch: self.batch,
+            shutdown_timeout: self.shutdown_timeout,
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! Settings from the environment: the OpenTelemetry variables (`OTEL_*`) and
+//! AgentOps' own (`AGENTOPS_*`). Each value is checked here, so an error names the
+//! variable the user set.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::agentops::AgentOpsConfig;
+use super::batch::BatchNames;
+use super::builder::OtelConfigBuilder;
+use super::exporter_spec::ExporterSpec;
+use super::otlp::{Compression, OtlpConfig, Protocol};
+use super::parse::{parse_bool, parse_key_values, parse_num};
+use super::validate::{
+    ensure_duration, validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url,
+    ConfigError, MAX_DURATION,
+};
+use crate::exporters::console::ConsoleMode;
+
+impl OtelConfigBuilder {
+    /// Defaults, then every environment variable this crate reads.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable whose value is invalid.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup`
+    /// (for tests and for programs that keep their settings elsewhere).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable whose value is invalid.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut b = OtelConfigBuilder::default();
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+
+        if let Some(v) = get("OTEL_SDK_DISABLED") {
+            b.disabled = parse_bool("OTEL_SDK_DISABLED", &v)?;
+        }
+        if let Some(v) = get("OTEL_RESOURCE_ATTRIBUTES") {
+            for (k, val) in parse_key_values("OTEL_RESOURCE_ATTRIBUTES", &v)? {
+                match k.as_str() {
+                    "service.name" => b.service_name = Some(val),
+                    "service.version" => b.service_version = Some(val),
+                    "deployment.environment.name" | "deployment.environment" => b.environment = Some(val),
+                    _ => b.resource_attributes.push((k, val)),
+                }
+            }
+        }
+        if let Some(v) = get("OTEL_SERVICE_NAME") {
+            b.service_name = Some(v);
+        }
+        if let Some(otlp) = otlp_from_env(&get)? {
+            b.env_exporters.push(ExporterSpec::Otlp(otlp));
+        }
+        if let Some(v) = get("OTEL_TRACES_SAMPLER") {
+            b.sample_ratio = sampler_ratio(&v, get("OTEL_TRACES_SAMPLER_ARG"))?;
+        }
+
+        let ms = |var: &str| -> Result<Option<Duration>, ConfigError> {
+            get(var).map(|v| parse_num::<u64>(var, &v).map(Duration::from_millis)).transpose()
+        };
+        if let Some(v) = get("OTEL_BSP_MAX_QUEUE_SIZE") {
+            b.batch.max_queue_size = parse_num("OTEL_BSP_MAX_QUEUE_SIZE", &v)?;
+        }
+        if let Some(v) = get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
+            b.batch.max_export_batch_size = parse_num("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", &v)?;
+        }
+        if let Some(d) = ms("OTEL_BSP_SCHEDULE_DELAY")? {
+            b.batch.scheduled_delay = d;
+        }
+        if let Some(v) = get("OTEL_BSP_MAX_CONCURRENT_EXPORTS") {
+            b.batch.max_concurrent_exports = parse_num("OTEL_BSP_MAX_CONCURRENT_EXPORTS", &v)?;
+        }
+        if let Some(v) = get("AGENTOPS_EXPORT_THREAD_NICE") {
+            b.batch.export_thread_nice = parse_num("AGENTOPS_EXPORT_THREAD_NICE", &v)?;
+        }
+        b.batch.validate(&BatchNames::ENV)?;
+        if let Some(d) = ms("OTEL_BSP_EXPORT_TIMEOUT")? {
+            ensure_duration("OTEL_BSP_EXPORT_TIMEOUT", d, MAX_DURATION)?;
+            b.retry.max_elapsed = d;
+        }
+        if let Some(v) = get("AGENTOPS_CAPTURE_CONTENT") {
+            b.capture_content = parse_bool("AGENTOPS_CAPTURE_CONTENT", &v)?;
+        }
+        if let Some(v) = get("AGENTOPS_MAX_VALUE_LENGTH") {
+            b.max_value_len = parse_num("AGENTOPS_MAX_VALUE_LENGTH", &v)?;
+            validate_max_value_len("AGENTOPS_MAX_VALUE_LENGTH", b.max_value_len)?;
+        }
+        if let Some(v) = get("AGENTOPS_TRACES_FILE") {
+            b.default_file = (!is_off(&v)).then(|| PathBuf::from(v));
+        }
+        if let Some(v) = get("AGENTOPS_CONSOLE") {
+            b.default_console = match v.trim().to_ascii_lowercase().as_str() {
+                "summary" => Some(ConsoleMode::Summary),
+                "tree" => Some(ConsoleMode::Tree),
+                s if is_off(s) => None,
+                _ => return Err(ConfigError::new("AGENTOPS_CONSOLE", v, "expected summary, tree or off")),
+            };
+        }
+        if let Some(v) = get("AGENTOPS_ENVIRONMENT") {
+            b.environment = Some(v);
+        }
+        if let Some(a) = AgentOpsConfig::from_lookup(&get)? {
+            b.env_exporters.push(ExporterSpec::AgentOps(a));
+        }
+        Ok(b)
+    }
+}
+
+fn is_off(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "off" | "none" | "false")
+}
+
+/// The sampling ratio `OTEL_TRACES_SAMPLER` (and its argument) ask for.
+fn sampler_ratio(sampler: &str, arg: Option<String>) -> Result<f64, ConfigError> {
+    const ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+    let ratio = |default: f64| -> Result<f64, ConfigError> {
+        let Some(a) = &arg else { return Ok(default) };
+        let r = a.trim().parse::<f64>().map_err(|_| ConfigError::new(ARG, a, "expected a number in 0..=1"))?;
+        validate_ratio(ARG, r)?;
+        Ok(r)
+    };
+    match sampler.trim() {
+        "always_on" | "parentbased_always_on" => Ok(1.0),
+        "always_off" | "parentbased_always_off" => Ok(0.0),
+        "traceidratio" | "parentbased_traceidratio" => ratio(1.0),
+        other => Err(ConfigError::new(
+            "OTEL_TRACES_SAMPLER",
+            other,
+            "supported: always_on, always_off, traceidratio and their parentbased_ forms",
+        )),
+    }
+}
+
+/// The OTLP exporter the `OTEL_EXPORTER_OTLP_*` variables describe, if any. The
+/// signal-specific variable wins over the general one.
+fn otlp_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<OtlpConfig>, ConfigError> {
+    let protocol = ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]
+        .into_iter()
+        .find_map(|var| get(var).map(|v| Protocol::parse(var, &v)))
+        .transpose()?;
+    let compression = ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"]
+        .into_iter()
+        .find_map(|var| get(var).map(|v| Compression::parse(var, &v)))
+        .transpose()?;
+    let mut otlp = if let Some(url) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        validate_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url)?;
+        OtlpConfig::traces_url(url)
+    } else if let Some(base) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        validate_url("OTEL_EXPORTER_OTLP_ENDPOINT", &base)?;
+        OtlpConfig::new(base)
+    } else {
+        return Ok(None);
+    };
+    if let Some(p) = protocol {
+        otlp.protocol = p;
+    }
+    if let Some(c) = compression {
+        otlp.compression = c;
+    }
+    for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
+        if let Some(v) = get(var) {
+            for (k, val) in parse_key_values(var, &v)? {
+                validate_header(var, &k, &val)?;
+                otlp.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+                otlp.headers.push((k, val));
+            }
+        }
+    }
+    for var in ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] {
+        if let Some(v) = get(var) {
+            otlp.timeout = Duration::from_millis(parse_num(var, &v)?);
+            validate_timeout(var, otlp.timeout)?;
+        }
+    }
+    Ok(Some(otlp))
+}

@@ -1,0 +1,207 @@
+//! Configuration from the environment and the builder, end to end.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::batch::BatchConfig;
+use super::builder::OtelConfigBuilder;
+use super::exporter_spec::ExporterSpec;
+use super::otel::{OtelConfig, DEFAULT_TRACES_FILE};
+use super::otlp::{Compression, OtlpConfig, Protocol};
+use super::validate::ConfigError;
+use crate::exporters::console::ConsoleMode;
+
+fn env(pairs: &[(&str, &str)]) -> Result<OtelConfig, ConfigError> {
+    let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    OtelConfigBuilder::from_lookup(|k| m.get(k).cloned())?.build()
+}
+
+fn otlp(c: &OtelConfig) -> &OtlpConfig {
+    c.exporters
+        .iter()
+        .find_map(|e| match e {
+            ExporterSpec::Otlp(o) => Some(o),
+            _ => None,
+        })
+        .expect("an OTLP exporter")
+}
+
+#[test]
+fn defaults_are_console_and_file() {
+    let c = env(&[]).unwrap();
+    assert_eq!(c.service_name, "agentops-app");
+    assert_eq!(c.exporters.len(), 2);
+    assert!(matches!(c.exporters[0], ExporterSpec::Console(ConsoleMode::Summary)));
+    assert!(matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from(DEFAULT_TRACES_FILE)));
+    assert_eq!(c.batch, BatchConfig::default());
+}
+
+#[test]
+fn otlp_env_vars() {
+    let c = env(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=abc%20def, x-team = ml"),
+        ("OTEL_SERVICE_NAME", "svc"),
+        ("OTEL_RESOURCE_ATTRIBUTES", "service.name=ignored,team=ml,deployment.environment.name=prod"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "128"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+    ])
+    .unwrap();
+    let o = otlp(&c);
+    assert_eq!(o.traces_url, "http://collector:4318/v1/traces");
+    assert_eq!(o.protocol, Protocol::HttpJson);
+    assert_eq!(o.compression, Compression::None);
+    assert_eq!(o.headers, vec![("api-key".into(), "abc def".into()), ("x-team".into(), "ml".into())]);
+    assert_eq!(c.service_name, "svc", "OTEL_SERVICE_NAME wins over the resource list");
+    assert_eq!(c.environment.as_deref(), Some("prod"));
+    assert_eq!(c.resource_attributes, vec![("team".into(), "ml".into())]);
+    assert_eq!(c.sample_ratio, 0.25);
+    assert_eq!(c.batch.max_queue_size, 4096);
+    assert_eq!(c.batch.max_export_batch_size, 128);
+    assert_eq!(c.batch.scheduled_delay, Duration::from_millis(250));
+}
+
+#[test]
+fn compression_from_env_signal_specific_first() {
+    let base = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h");
+    let c = env(&[base, ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")]).unwrap();
+    assert_eq!(otlp(&c).compression, Compression::Gzip);
+    let c = env(&[base, ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"), ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "none")])
+        .unwrap();
+    assert_eq!(otlp(&c).compression, Compression::None);
+    let err = env(&[base, ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd")]).unwrap_err();
+    assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION");
+    assert!(err.to_string().contains("gzip or none"), "{err}");
+}
+
+#[test]
+fn traces_endpoint_is_used_as_is_and_code_wins() {
+    let c = env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://x.example/custom")]).unwrap();
+    assert_eq!(otlp(&c).traces_url, "https://x.example/custom");
+    assert_eq!(otlp(&c).protocol, Protocol::HttpProtobuf);
+
+    let m: HashMap<&str, &str> = [("OTEL_SERVICE_NAME", "from-env")].into();
+    let c = OtelConfigBuilder::from_lookup(|k| m.get(k).map(|v| v.to_string()))
+        .unwrap()
+        .service_name("from-code")
+        .build()
+        .unwrap();
+    assert_eq!(c.service_name, "from-code");
+}
+
+#[test]
+fn invalid_values_name_the_setting() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")], "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://h")], "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")],
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "novalue")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "bad key=v")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_HEADERS", "k=%zz")],
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ),
+        (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "1.5")], "OTEL_TRACES_SAMPLER_ARG"),
+        (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "2")], "OTEL_TRACES_SAMPLER_ARG"),
+        (&[("OTEL_BSP_EXPORT_TIMEOUT", "0")], "OTEL_BSP_EXPORT_TIMEOUT"),
+        (&[("OTEL_BSP_EXPORT_TIMEOUT", "99999999999")], "OTEL_BSP_EXPORT_TIMEOUT"),
+        (&[("AGENTOPS_CONSOLE", "loud")], "AGENTOPS_CONSOLE"),
+        (&[("OTEL_TRACES_SAMPLER", "traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "x")], "OTEL_TRACES_SAMPLER_ARG"),
+        (&[("OTEL_TRACES_SAMPLER", "jaeger_remote")], "OTEL_TRACES_SAMPLER"),
+        (&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")], "OTEL_BSP_MAX_QUEUE_SIZE"),
+        (&[("OTEL_BSP_MAX_QUEUE_SIZE", "-5")], "OTEL_BSP_MAX_QUEUE_SIZE"),
+        (&[("OTEL_BSP_MAX_QUEUE_SIZE", "999999999999")], "OTEL_BSP_MAX_QUEUE_SIZE"),
+        (
+            &[("OTEL_BSP_MAX_QUEUE_SIZE", "10"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20")],
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        ),
+        (&[("OTEL_BSP_SCHEDULE_DELAY", "0")], "OTEL_BSP_SCHEDULE_DELAY"),
+        (&[("OTEL_SDK_DISABLED", "maybe")], "OTEL_SDK_DISABLED"),
+        (&[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0")], "OTEL_BSP_MAX_CONCURRENT_EXPORTS"),
+        (&[("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "64")], "OTEL_BSP_MAX_CONCURRENT_EXPORTS"),
+        (&[("AGENTOPS_MAX_VALUE_LENGTH", "3")], "AGENTOPS_MAX_VALUE_LENGTH"),
+        (&[("AGENTOPS_EXPORT_THREAD_NICE", "20")], "AGENTOPS_EXPORT_THREAD_NICE"),
+        (&[("AGENTOPS_EXPORT_THREAD_NICE", "-5")], "AGENTOPS_EXPORT_THREAD_NICE"),
+        (
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://h"), ("OTEL_EXPORTER_OTLP_TIMEOUT", "0")],
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ),
+    ];
+    for (vars, setting) in cases {
+        let err = env(vars).expect_err(&format!("{vars:?} should be rejected"));
+        assert_eq!(&err.setting, setting, "{vars:?} -> {err}");
+        assert!(err.to_string().contains(setting));
+    }
+}
+
+#[test]
+fn code_otlp_replaces_env_otlp_and_other_exporters_add_up() {
+    let m: HashMap<&str, &str> = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")].into();
+    let lookup = |k: &str| m.get(k).map(|v| v.to_string());
+    // Exporters set in code replace the embedded default; the environment's add up.
+    let c = OtelConfigBuilder::from_lookup(lookup).unwrap().console(ConsoleMode::Tree).build().unwrap();
+    assert_eq!(c.exporter_names(), ["otlp", "console"]);
+    assert_eq!(otlp(&c).traces_url, "http://env:4318/v1/traces");
+    let c = OtelConfigBuilder::from_lookup(lookup).unwrap().otlp(OtlpConfig::new("http://code:4318")).build().unwrap();
+    assert_eq!(c.exporter_names(), ["otlp"]);
+    assert_eq!(otlp(&c).traces_url, "http://code:4318/v1/traces");
+}
+
+#[test]
+fn disabled_flag() {
+    assert!(env(&[("OTEL_SDK_DISABLED", "true")]).unwrap().disabled);
+    assert!(!env(&[("OTEL_SDK_DISABLED", "false")]).unwrap().disabled);
+}
+
+#[test]
+fn an_env_endpoint_adds_to_the_embedded_default() {
+    let c = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")]).unwrap();
+    assert_eq!(c.exporter_names(), ["console", "file", "otlp"]);
+    let c = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"), ("AGENTOPS_CONSOLE", "off")]).unwrap();
+    assert_eq!(c.exporter_names(), ["file", "otlp"]);
+    let c = env(&[("AGENTOPS_TRACES_FILE", "off"), ("AGENTOPS_CONSOLE", "tree")]).unwrap();
+    assert_eq!(c.exporter_names(), ["console"]);
+    assert!(matches!(c.exporters[0], ExporterSpec::Console(ConsoleMode::Tree)));
+    let c = env(&[("AGENTOPS_TRACES_FILE", "/tmp/x.jsonl")]).unwrap();
+    assert!(matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from("/tmp/x.jsonl")));
+    let m: HashMap<&str, &str> = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")].into();
+    let c = OtelConfigBuilder::from_lookup(|k| m.get(k).map(|v| v.to_string()))
+        .unwrap()
+        .default_exporters(false)
+        .build()
+        .unwrap();
+    assert_eq!(c.exporter_names(), ["otlp"]);
+}
+
+#[test]
+fn no_exporter_at_all_means_disabled() {
+    let c = env(&[("AGENTOPS_TRACES_FILE", "off"), ("AGENTOPS_CONSOLE", "off")]).unwrap();
+    assert!(c.exporter_names().is_empty());
+    assert!(c.is_disabled());
+}
+
+#[test]
+fn code_mistakes_name_the_builder_setting() {
+    let err = OtelConfig::builder().sample_ratio(2.0).build().unwrap_err();
+    assert_eq!(err.setting, "sample_ratio");
+    let err = OtelConfig::builder().batch(BatchConfig::default().max_queue_size(0)).build().unwrap_err();
+    assert_eq!(err.setting, "BatchConfig::max_queue_size");
+    let err = OtelConfig::builder().otlp(OtlpConfig::new("nope")).build().unwrap_err();
+    assert_eq!(err.setting, "OtlpConfig::traces_url");
+    let err = OtelConfig::builder().shutdown_timeout(Duration::MAX).build().unwrap_err();
+    assert_eq!(err.setting, "shutdown_timeout");
+}

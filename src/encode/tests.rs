@@ -1,0 +1,262 @@
+//! The encoder end to end: every event kind, both output forms, odd values.
+
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::Value;
+use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
+use opentelemetry_sdk::trace::SpanData;
+use serde_json::Value as Json;
+
+use super::attr;
+use super::encoder::EventToSpanEncoder;
+use super::leftovers::Leftovers;
+use super::recorded::{event_span_id, Placement, RecordedEvent};
+use crate::event::{ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
+
+fn placement() -> Placement {
+    Placement { trace_id: TraceId::from_bytes([7; 16]), parent_span_id: SpanId::from_bytes([9; 8]) }
+}
+
+impl EventToSpanEncoder {
+    fn encode_fresh(&self, rec: RecordedEvent) -> SpanData {
+        self.encode(rec, &mut Leftovers::default())
+    }
+}
+
+fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
+    s.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| &kv.value)
+}
+
+fn enc(e: impl Into<Event>) -> SpanData {
+    EventToSpanEncoder::new(true, 1000).encode_fresh(RecordedEvent {
+        event: e.into(),
+        placement: placement(),
+        errored: false,
+    })
+}
+
+fn common_ok(s: &SpanData, ty: &str) {
+    assert_eq!(get(s, attr::SESSION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
+    assert_eq!(get(s, attr::CONVERSATION_ID).unwrap().as_str(), "07070707-0707-0707-0707-070707070707");
+    assert_eq!(get(s, attr::EVENT_TYPE).unwrap().as_str(), ty);
+    assert!(uuid::Uuid::parse_str(&get(s, attr::EVENT_ID).unwrap().as_str()).is_ok());
+    assert_eq!(s.span_context.trace_id(), TraceId::from_bytes([7; 16]));
+    assert_eq!(s.parent_span_id, SpanId::from_bytes([9; 8]));
+    assert!(s.span_context.is_sampled());
+    assert!(s.start_time <= s.end_time);
+}
+
+#[test]
+fn llm_event() {
+    let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+    let e = LlmEvent::new("gpt-4o")
+        .provider("openai")
+        .prompt(vec![ChatMessage::new("system", "be brief"), ChatMessage::new("user", "hi")])
+        .completion("hello")
+        .tokens(12, 40)
+        .cost(0.5)
+        .params(&serde_json::json!({"temperature": 0.2, "max_tokens": 99}))
+        .started_at(t0)
+        .ended_at(t0 + std::time::Duration::from_millis(5));
+    let s = enc(e);
+    common_ok(&s, "llms");
+    assert_eq!(s.name, "chat gpt-4o");
+    assert_eq!(s.span_kind, SpanKind::Client);
+    assert_eq!(s.start_time, t0);
+    assert_eq!(s.end_time, t0 + std::time::Duration::from_millis(5));
+    assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "llm");
+    assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "chat");
+    assert_eq!(get(&s, attr::GEN_AI_PROVIDER).unwrap().as_str(), "openai");
+    assert_eq!(get(&s, attr::GEN_AI_REQUEST_MODEL).unwrap().as_str(), "gpt-4o");
+    assert!(get(&s, attr::GEN_AI_RESPONSE_MODEL).is_none(), "not given, not guessed");
+    assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(12)));
+    assert_eq!(get(&s, attr::GEN_AI_OUTPUT_TOKENS), Some(&Value::I64(40)));
+    assert_eq!(get(&s, attr::LLM_COST), Some(&Value::F64(0.5)));
+    assert_eq!(get(&s, attr::GEN_AI_REQUEST_TEMPERATURE), Some(&Value::F64(0.2)));
+    assert_eq!(get(&s, attr::GEN_AI_REQUEST_MAX_TOKENS), Some(&Value::I64(99)));
+    let input: Json = serde_json::from_str(&get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str()).unwrap();
+    assert_eq!(input[0]["role"], "system");
+    assert_eq!(input[1]["parts"][0]["content"], "hi");
+    let output: Json = serde_json::from_str(&get(&s, attr::GEN_AI_OUTPUT_MESSAGES).unwrap().as_str()).unwrap();
+    assert_eq!(output[0]["role"], "assistant");
+    assert_eq!(output[0]["parts"][0]["content"], "hello");
+    assert_eq!(s.status, Status::Unset);
+}
+
+#[test]
+fn content_capture_off_keeps_metadata_only() {
+    let s = EventToSpanEncoder::new(false, 1000).encode_fresh(RecordedEvent {
+        event: LlmEvent::new("m").prompt("secret").completion("secret").tokens(1, 2).into(),
+        placement: placement(),
+        errored: false,
+    });
+    assert!(get(&s, attr::GEN_AI_INPUT_MESSAGES).is_none());
+    assert!(get(&s, attr::GEN_AI_OUTPUT_MESSAGES).is_none());
+    assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(1)));
+    let s = EventToSpanEncoder::new(false, 1000).encode_fresh(RecordedEvent {
+        event: ToolEvent::new("t").params(&"secret").returns(&"secret").into(),
+        placement: placement(),
+        errored: false,
+    });
+    assert!(!format!("{:?}", s.attributes).contains("secret"));
+}
+
+#[test]
+fn what_spans_do_not_keep_is_left_for_the_export_thread_to_free() {
+    let mut deep = Json::Null;
+    for _ in 0..1000 {
+        deep = Json::Array(vec![deep]);
+    }
+    for capture in [true, false] {
+        let enc = EventToSpanEncoder::new(capture, 1000);
+        let mut left = Leftovers::default();
+        let llm = LlmEvent::new("m").prompt("p").completion("c").params(&serde_json::json!({"top_p": 1}));
+        let mut tool = ToolEvent::new("t").returns(&[1, 2]);
+        tool.params = Some(deep.clone());
+        let action = ActionEvent::new("a").params(&"x").returns(&"y");
+        for e in [Event::from(llm), tool.into(), action.into()] {
+            enc.encode(RecordedEvent { event: e, placement: placement(), errored: false }, &mut left);
+        }
+        let texts: Vec<&str> =
+            left.contents.iter().map(|c| if let Content::Text(t) = c { t.as_str() } else { "" }).collect();
+        assert_eq!(texts, ["p", "c"], "capture {capture}");
+        // LLM params, tool result, action params and returns; the deep value was
+        // freed on the spot (iteratively), since a later recursive drop could overflow.
+        assert_eq!(
+            left.values,
+            [
+                serde_json::json!({"top_p": 1}),
+                serde_json::json!([1, 2]),
+                serde_json::json!("x"),
+                serde_json::json!("y")
+            ],
+            "capture {capture}"
+        );
+        left.clear();
+        assert!(left.contents.is_empty() && left.values.is_empty());
+    }
+}
+
+#[test]
+fn tool_event() {
+    let s = enc(ToolEvent::new("search").call_id("c1").params(&serde_json::json!({"q": "rust"})).returns(&vec![1, 2]));
+    common_ok(&s, "tools");
+    assert_eq!(s.name, "execute_tool search");
+    assert_eq!(s.span_kind, SpanKind::Internal);
+    assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "tool");
+    assert_eq!(get(&s, attr::GEN_AI_OPERATION).unwrap().as_str(), "execute_tool");
+    assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "search");
+    assert_eq!(get(&s, attr::GEN_AI_TOOL_CALL_ID).unwrap().as_str(), "c1");
+    assert_eq!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str(), r#"{"q":"rust"}"#);
+    assert_eq!(get(&s, attr::GEN_AI_TOOL_RESULT).unwrap().as_str(), "[1,2]");
+}
+
+#[test]
+fn action_event() {
+    let s = enc(ActionEvent::new("plan").params(&1).returns(&"ok").logs("l").screenshot("http://s"));
+    common_ok(&s, "actions");
+    assert_eq!(s.name, "plan");
+    assert_eq!(get(&s, attr::SPAN_KIND).unwrap().as_str(), "action");
+    assert_eq!(get(&s, attr::ENTITY_INPUT).unwrap().as_str(), "1");
+    assert_eq!(get(&s, attr::ENTITY_OUTPUT).unwrap().as_str(), "\"ok\"");
+    assert_eq!(get(&s, attr::ACTION_LOGS).unwrap().as_str(), "l");
+    assert_eq!(get(&s, attr::ACTION_SCREENSHOT).unwrap().as_str(), "http://s");
+}
+
+#[test]
+fn error_event_with_trigger() {
+    let trigger = EventRef { id: uuid::Uuid::from_u128(0xabcdef), event_type: EventType::Tool };
+    let s = enc(ErrorEvent::new("Timeout").code("504").details("took too long").logs("trace").trigger(trigger));
+    common_ok(&s, "errors");
+    assert_eq!(s.name, "error Timeout");
+    assert_eq!(s.status, Status::error("took too long"));
+    assert_eq!(get(&s, attr::ERROR_TYPE).unwrap().as_str(), "Timeout");
+    assert_eq!(get(&s, attr::ERROR_CODE).unwrap().as_str(), "504");
+    assert_eq!(get(&s, attr::ERROR_TRIGGER_TYPE).unwrap().as_str(), "tools");
+    let ev = &s.events.events[0];
+    assert_eq!(ev.name, "exception");
+    let ev_attr = |k: &str| ev.attributes.iter().find(|kv| kv.key.as_str() == k).unwrap().value.as_str().into_owned();
+    assert_eq!(ev_attr(attr::EXCEPTION_TYPE), "Timeout");
+    assert_eq!(ev_attr(attr::EXCEPTION_MESSAGE), "took too long");
+    assert_eq!(ev_attr(attr::EXCEPTION_STACKTRACE), "trace");
+    let link = &s.links.links[0];
+    assert_eq!(link.span_context.span_id(), event_span_id(&trigger.id));
+    assert_eq!(link.span_context.trace_id(), s.span_context.trace_id());
+}
+
+#[test]
+fn direct_otlp_encoding_equals_the_proto_crates_transform() {
+    let trigger = EventRef { id: uuid::Uuid::from_u128(77), event_type: EventType::Llm };
+    let events: Vec<Event> = vec![
+        LlmEvent::new("gpt-4o").prompt("a \"q\"").completion("b").tokens(1, 2).cost(0.1).agent_id("ag").into(),
+        ToolEvent::new("t").params(&serde_json::json!({"x": [1, 2]})).returns(&"r").into(),
+        ActionEvent::new("plan").params(&1).logs("l").into(),
+        ErrorEvent::new("E").code("c").details("d").logs("st").trigger(trigger).into(),
+    ];
+    let enc = EventToSpanEncoder::new(true, 1000);
+    for errored in [false, true] {
+        for e in &events {
+            let rec = || RecordedEvent { event: e.clone(), placement: placement(), errored };
+            let direct = enc.encode_otlp(rec());
+            let via_sdk = otlp_trace::Span::from(enc.encode(rec(), &mut Leftovers::default()));
+            assert_eq!(direct, via_sdk, "{e:?}");
+        }
+    }
+}
+
+#[test]
+fn filling_a_recycled_span_equals_a_fresh_encoding() {
+    let enc = EventToSpanEncoder::new(true, 1000);
+    let rec = |e: Event| RecordedEvent { event: e, placement: placement(), errored: false };
+    let trigger = EventRef { id: uuid::Uuid::from_u128(5), event_type: EventType::Tool };
+    let events: Vec<Event> = vec![
+        ErrorEvent::new("E").details("d").logs("st").trigger(trigger).into(),
+        LlmEvent::new("gpt-4o").prompt("p".repeat(2000)).completion("c").tokens(1, 2).cost(0.5).into(),
+        ToolEvent::new("t").params(&1).into(),
+        LlmEvent::new(String::from("dyn-model")).provider("x").into(),
+        ActionEvent::new("a").logs("l".repeat(300)).into(),
+    ];
+    // Each event is written over the span the previous one left behind.
+    let mut recycled = otlp_trace::Span::default();
+    let mut scratch = Vec::new();
+    for e in events {
+        let fresh = enc.encode_otlp(rec(e.clone()));
+        enc.encode_otlp_into(rec(e), &mut recycled, &mut scratch, &mut Leftovers::default());
+        assert_eq!(recycled, fresh);
+        assert!(scratch.is_empty());
+    }
+}
+
+#[test]
+fn odd_values_stay_encodable() {
+    let s = enc(LlmEvent::new("").cost(f64::NAN).operation(""));
+    assert_eq!(s.name, "unnamed");
+    assert_eq!(get(&s, attr::LLM_COST).unwrap().as_str(), "NaN");
+    let mut deep = Json::Null;
+    for _ in 0..100_000 {
+        deep = Json::Array(vec![deep]);
+    }
+    let s = enc(ToolEvent::new("\u{0}\u{1b}[31m").params(&1).returns(&0).logs("x"));
+    assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "\u{0}\u{1b}[31m");
+    let mut t = ToolEvent::new("deep");
+    t.params = Some(deep);
+    let s = enc(t);
+    assert!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str().contains("deeper than"));
+}
+
+#[test]
+fn a_10_mb_prompt_stays_valid_json_and_is_counted() {
+    let enc = EventToSpanEncoder::new(true, 65_536);
+    let event = LlmEvent::new("m").prompt("x\"y".repeat(3_500_000)).completion("ok");
+    let s = enc.encode(
+        RecordedEvent { event: event.into(), placement: placement(), errored: false },
+        &mut Leftovers::default(),
+    );
+    let v = get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str().into_owned();
+    assert!(v.len() <= 65_536, "{}", v.len());
+    let parsed: Json = serde_json::from_str(&v).expect("still JSON");
+    assert!(parsed[0]["parts"][0]["content"].as_str().unwrap().ends_with(attr::TRUNCATED_SUFFIX));
+    assert_eq!(enc.take_truncated(), 1);
+    assert_eq!(enc.take_truncated(), 0);
+}

@@ -1,0 +1,161 @@
+//! `SessionExporter`: the AgentOps backend, current protocol.
+//!
+//! On the sending thread (never the caller's): `POST {api}/v3/auth/token` with the
+//! API key gets a bearer token and the project id; spans then go as OTLP/HTTP
+//! protobuf to `{exporter}/v1/traces`, with the resource attribute
+//! `agentops.project.id` and, on each span, the attribute names the AgentOps
+//! backend reads today next to the GenAI semantic-convention ones. A 401 from the
+//! OTLP endpoint re-authenticates once and resends. A key the API rejects stops all
+//! further attempts (no retry storm): every later batch is counted as dropped.
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use parking_lot::Mutex;
+use serde_json::Value as Json;
+
+use super::compat::{add_agentops_names, kv, str_value};
+use super::KeyLatch;
+use crate::config::agentops::AgentOpsConfig;
+use crate::config::otlp::Protocol;
+use crate::exporters::batch::ExportBatch;
+use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
+use crate::exporters::otlp_body::export_request;
+use crate::transport::http::{HttpClient, Response};
+use crate::transport::retry::send_with_retry;
+
+#[derive(Debug, Clone)]
+struct Token {
+    bearer: String,
+    project_id: String,
+}
+
+/// One client's AgentOps credentials, shared by its sending lanes: one token at a
+/// time, and one attempt with a key the API rejects.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SharedAuth {
+    token: Arc<Mutex<Option<Token>>>,
+    latch: KeyLatch,
+}
+
+/// Exports to AgentOps with token authentication (see the module docs).
+#[derive(Debug)]
+pub(crate) struct SessionExporter {
+    config: AgentOpsConfig,
+    http: HttpClient,
+    max_request_bytes: usize,
+    auth: SharedAuth,
+    buf: Vec<u8>,
+}
+
+impl SessionExporter {
+    /// An exporter sharing credentials with the others of the same client;
+    /// requests above `max_request_bytes` are split.
+    pub(crate) fn new(config: AgentOpsConfig, max_request_bytes: usize, auth: SharedAuth) -> Self {
+        SessionExporter { http: HttpClient::new(config.timeout), config, max_request_bytes, auth, buf: Vec::new() }
+    }
+
+    /// The token, authenticating first if there is none. The lock is held during
+    /// authentication on purpose: another lane needs the same token and would
+    /// otherwise ask for a second one.
+    fn credentials(&self, cx: &ExportContext<'_>) -> Result<Token, ExportError> {
+        let mut token = self.auth.token.lock();
+        self.auth.latch.check()?;
+        if let Some(t) = &*token {
+            return Ok(t.clone());
+        }
+        let url = format!("{}/v3/auth/token", self.config.api_endpoint);
+        let key = self.config.api_key.expose();
+        let body = serde_json::to_vec(&serde_json::json!({ "api_key": key })).unwrap_or_default();
+        let headers = [("X-API-Key".to_owned(), key.to_owned())];
+        let resp = send_with_retry(cx, |deadline| {
+            cx.count_request(body.len());
+            self.http.post(&url, &headers, "application/json", None, &body, deadline)
+        })
+        .map_err(|e| match self.auth.latch.note(e, "/v3/auth/token") {
+            e if e.kind == ExportErrorKind::Unauthorized => e,
+            e => ExportError::new(e.kind, format!("AgentOps authentication failed: {e}")),
+        })?;
+        let invalid = |what: String| ExportError::new(ExportErrorKind::Failed, what);
+        let v: Json = serde_json::from_slice(&resp.body)
+            .map_err(|e| invalid(format!("AgentOps auth answered with invalid JSON: {e}")))?;
+        let bearer = v
+            .get("token")
+            .and_then(Json::as_str)
+            .ok_or_else(|| invalid("AgentOps auth answered without a token".into()))?;
+        let project_id = v.get("project_id").and_then(Json::as_str).unwrap_or_default().to_owned();
+        let t = Token { bearer: format!("Bearer {bearer}"), project_id };
+        *token = Some(t.clone());
+        Ok(t)
+    }
+
+    /// After a 401 with `failed`: a fresh token, unless another lane already got one.
+    fn refresh(&self, failed: &str, cx: &ExportContext<'_>) -> Result<Token, ExportError> {
+        {
+            let mut token = self.auth.token.lock();
+            if token.as_ref().is_some_and(|t| t.bearer == failed) {
+                *token = None;
+            }
+        }
+        self.credentials(cx)
+    }
+
+    fn post_traces(&self, body: &[u8], bearer: &str, cx: &ExportContext<'_>) -> Result<Response, ExportError> {
+        let url = format!("{}/v1/traces", self.config.exporter_endpoint);
+        let headers = [("Authorization".to_owned(), bearer.to_owned())];
+        send_with_retry(cx, |deadline| {
+            cx.count_request(body.len());
+            self.http.post(&url, &headers, Protocol::HttpProtobuf.content_type(), None, body, deadline)
+        })
+    }
+
+    /// The batch as AgentOps wants it: project id on the resource, compat names on
+    /// every span.
+    fn request_for(&self, batch: &ExportBatch, project_id: &str) -> ExportTraceServiceRequest {
+        let mut req = batch.to_otlp().clone();
+        for rs in &mut req.resource_spans {
+            if let Some(r) = &mut rs.resource {
+                r.attributes.push(kv("agentops.project.id", str_value(project_id.to_owned())));
+            }
+            for span in rs.scope_spans.iter_mut().flat_map(|s| s.spans.iter_mut()) {
+                add_agentops_names(span);
+            }
+        }
+        req
+    }
+}
+
+impl Exporter for SessionExporter {
+    fn name(&self) -> &str {
+        "agentops"
+    }
+
+    fn reads_spans(&self) -> bool {
+        false
+    }
+
+    fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
+        let token = self.credentials(cx)?;
+        let req = self.request_for(batch, &token.project_id);
+        let mut buf = std::mem::take(&mut self.buf);
+        let max = self.max_request_bytes;
+        let result = export_request(&req, Protocol::HttpProtobuf, max, &mut buf, None, |body, _| {
+            match self.post_traces(body, &token.bearer, cx) {
+                Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
+                    // The token expired or was revoked: authenticate again, once.
+                    let fresh = self.refresh(&token.bearer, cx)?;
+                    match self.post_traces(body, &fresh.bearer, cx) {
+                        Err(e @ ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
+                            let msg = format!("AgentOps refused a fresh token: {e}");
+                            Err(ExportError::new(ExportErrorKind::Unauthorized, msg))
+                        }
+                        other => other,
+                    }
+                }
+                other => other,
+            }
+        });
+        self.buf = buf;
+        result
+    }
+}

@@ -1,0 +1,151 @@
+//! `ExportBatch`: one batch of finished spans, with its resource, and its OTLP form
+//! built once for every exporter that asks.
+
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::Resource;
+
+/// One batch of finished spans and the resource they belong to.
+pub struct ExportBatch {
+    spans: Vec<SpanData>,
+    len: usize,
+    resource: Arc<Resource>,
+    resource_attrs: Arc<ResourceAttributesWithSchema>,
+    otlp: OnceCell<ExportTraceServiceRequest>,
+}
+
+impl std::fmt::Debug for ExportBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportBatch").field("len", &self.len).finish()
+    }
+}
+
+impl ExportBatch {
+    /// A batch of `spans` from `resource`, e.g. to call an [`Exporter`](crate::Exporter)
+    /// in a unit test of your own.
+    pub fn new(spans: Vec<SpanData>, resource: Resource) -> Self {
+        let attrs = Arc::new(ResourceAttributesWithSchema::from(&resource));
+        Self::of_spans(spans, Arc::new(resource), attrs)
+    }
+
+    pub(crate) fn of_spans(
+        spans: Vec<SpanData>,
+        resource: Arc<Resource>,
+        resource_attrs: Arc<ResourceAttributesWithSchema>,
+    ) -> Self {
+        ExportBatch { len: spans.len(), spans, resource, resource_attrs, otlp: OnceCell::new() }
+    }
+
+    /// A batch converted to OTLP up front by moving the spans; `spans()` is empty.
+    pub(crate) fn moved_to_otlp(
+        spans: Vec<SpanData>,
+        resource: Arc<Resource>,
+        resource_attrs: Arc<ResourceAttributesWithSchema>,
+    ) -> Self {
+        let len = spans.len();
+        let otlp = OnceCell::from(to_otlp_request(spans, &resource_attrs));
+        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp }
+    }
+
+    /// A batch of spans already in OTLP form, all of one instrumentation scope.
+    pub(crate) fn from_otlp_spans(
+        spans: Vec<OtlpSpan>,
+        scope: &InstrumentationScope,
+        resource: Arc<Resource>,
+        resource_attrs: Arc<ResourceAttributesWithSchema>,
+    ) -> Self {
+        let len = spans.len();
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(otlp_resource(&resource_attrs)),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some((scope, None).into()),
+                    schema_url: scope.schema_url().unwrap_or_default().to_owned(),
+                    spans,
+                }],
+                schema_url: resource_attrs.schema_url.clone().unwrap_or_default(),
+            }],
+        };
+        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceCell::from(request) }
+    }
+
+    /// The OTLP spans of the batch, taken apart for reuse.
+    pub(crate) fn into_otlp_spans(self) -> Vec<OtlpSpan> {
+        self.otlp
+            .into_inner()
+            .map(|req| req.resource_spans.into_iter().flat_map(|r| r.scope_spans).flat_map(|s| s.spans).collect())
+            .unwrap_or_default()
+    }
+
+    /// The spans, in the order they finished. Empty when every exporter declared
+    /// it does not read them ([`Exporter::reads_spans`](crate::Exporter::reads_spans)).
+    pub fn spans(&self) -> &[SpanData] {
+        &self.spans
+    }
+
+    /// Number of spans.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the batch is empty (never true for batches given to exporters).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The resource (service, host, process, SDK, user attributes).
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// The batch as one OTLP request, built once and shared by every exporter that
+    /// asks for it.
+    pub fn to_otlp(&self) -> &ExportTraceServiceRequest {
+        self.otlp.get_or_init(|| to_otlp_request(self.spans.iter().cloned(), &self.resource_attrs))
+    }
+}
+
+/// Builds an OTLP request with opentelemetry-proto's own span conversion. Every span
+/// of this crate shares one instrumentation scope, so a single `ScopeSpans` is made
+/// per scope, in first-seen order.
+pub(crate) fn to_otlp_request(
+    spans: impl IntoIterator<Item = SpanData>,
+    resource: &ResourceAttributesWithSchema,
+) -> ExportTraceServiceRequest {
+    let mut scopes: Vec<ScopeSpans> = Vec::new();
+    let mut scope_keys: Vec<InstrumentationScope> = Vec::new();
+    for span in spans {
+        let idx = match scope_keys.iter().position(|s| *s == span.instrumentation_scope) {
+            Some(i) => i,
+            None => {
+                let scope = span.instrumentation_scope.clone();
+                scopes.push(ScopeSpans {
+                    scope: Some((&scope, None).into()),
+                    schema_url: scope.schema_url().unwrap_or_default().to_owned(),
+                    spans: Vec::new(),
+                });
+                scope_keys.push(scope);
+                scopes.len() - 1
+            }
+        };
+        scopes[idx].spans.push(span.into());
+    }
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(otlp_resource(resource)),
+            scope_spans: scopes,
+            schema_url: resource.schema_url.clone().unwrap_or_default(),
+        }],
+    }
+}
+
+fn otlp_resource(resource: &ResourceAttributesWithSchema) -> OtlpResource {
+    OtlpResource { attributes: resource.attributes.0.clone(), dropped_attributes_count: 0, entity_refs: vec![] }
+}

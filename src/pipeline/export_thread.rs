@@ -1,0 +1,139 @@
+//! The export thread: the one thread that drains the queue. It batches by size, by
+//! delay, on flush and on shutdown, encodes events into spans (`batching.rs`), and
+//! hands each finished batch to a sending lane (`lanes.rs`), so that encoding the
+//! next batch overlaps with sending this one.
+//!
+//! It does not sleep on the data channel: if it did, every `try_send` would have to
+//! wake it (a futex syscall on the caller's thread). It sleeps on a one-slot wake
+//! channel, until the next scheduled export, or until a caller sees it asleep with a
+//! full batch waiting, or a flush or shutdown is queued.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Select, Sender, TryRecvError};
+use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_sdk::Resource;
+
+use super::lanes::Stage;
+use super::message::Message;
+use super::pending::Pending;
+use super::reclaim::Spent;
+use crate::config::otel::Formatter;
+use crate::encode::encoder::EventToSpanEncoder;
+use crate::exporters::batch::ExportBatch;
+use crate::stats::Counters;
+
+pub(crate) struct Worker {
+    pub rx: Receiver<Message>,
+    pub wake_rx: Receiver<()>,
+    pub asleep: Arc<AtomicBool>,
+    /// The sending lanes' inboxes.
+    pub lanes: Vec<Sender<Stage>>,
+    pub recycle: Receiver<ExportBatch>,
+    /// No exporter reads `SpanData`: batches are converted to OTLP by moving.
+    pub otlp_only: bool,
+    pub encoder: EventToSpanEncoder,
+    pub formatters: Vec<Formatter>,
+    pub max_batch: usize,
+    pub delay: Duration,
+    pub counters: Arc<Counters>,
+    pub resource: Arc<Resource>,
+    pub resource_attrs: Arc<ResourceAttributesWithSchema>,
+    pub pending: Pending,
+    /// Sent spans, reused for new ones (see `forward`).
+    pub span_pool: Vec<OtlpSpan>,
+    /// The attribute list's allocation, lent to the encoder for each event.
+    pub scratch: Vec<opentelemetry::KeyValue>,
+    /// Callers' allocations waiting for a bulk free (`reclaim.rs`), and how many
+    /// events' worth may wait (the queue's capacity).
+    pub spent: Spent,
+    pub spent_limit: usize,
+}
+
+impl Worker {
+    pub fn run(mut self) {
+        let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
+        let mut next_export = Instant::now() + self.delay;
+        'run: loop {
+            loop {
+                let msg = self.rx.try_recv();
+                if matches!(msg, Ok(Message::SessionStart(_) | Message::Flush(_) | Message::Shutdown(_))) {
+                    self.counters.controls_queued.fetch_sub(1, Ordering::Relaxed);
+                }
+                match msg {
+                    Ok(Message::Span(s)) => self.push_span(*s),
+                    Ok(Message::Event(e)) => self.push_event(e),
+                    Ok(Message::SessionStart(s)) => self.forward(Stage::SessionStart(s)),
+                    Ok(Message::Flush(ack)) => {
+                        self.export_pending();
+                        self.forward(Stage::Flush(ack));
+                    }
+                    Ok(Message::Shutdown(ack)) => {
+                        self.drain();
+                        self.forward(Stage::Shutdown(ack));
+                        break 'run;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.export_pending();
+                        break 'run;
+                    }
+                }
+            }
+            if Instant::now() >= next_export {
+                self.export_pending();
+                next_export = Instant::now() + self.delay;
+            }
+            self.asleep.store(true, Ordering::SeqCst);
+            if self.rx.len() < self.max_batch {
+                // Caught up: callers are not outpacing us, a good moment to give their memory back.
+                self.spent.free();
+                // Until the next scheduled export or a caller's signal. If every
+                // sender is gone this returns at once and the drain above sees it.
+                let _ = self.wake_rx.recv_deadline(next_export);
+            }
+            self.asleep.store(false, Ordering::Relaxed);
+        }
+        // Dropping the lanes' senders lets the sending threads finish once done.
+    }
+
+    pub(super) fn forward(&mut self, stage: Stage) {
+        // What the sending threads are done with comes back here, where it was
+        // allocated: its spans are reused for the next events (their buffers), the
+        // rest is freed.
+        let cap = 2 * self.max_batch;
+        for batch in self.recycle.try_iter() {
+            if self.span_pool.len() < cap && matches!(self.pending, Pending::Otlp(_)) {
+                let room = cap - self.span_pool.len();
+                self.span_pool.extend(batch.into_otlp_spans().into_iter().take(room));
+            }
+        }
+        // Sending threads consume until shutdown and drop batches quickly once the
+        // deadline passed, so these waits are bounded.
+        match stage {
+            Stage::Batch(batch) => self.send_batch(batch),
+            // Control messages go to every lane, behind the batches each already has.
+            Stage::SessionStart(s) => self.lanes.iter().for_each(|l| drop(l.send(Stage::SessionStart(s.clone())))),
+            Stage::Flush(ack) => self.lanes.iter().for_each(|l| drop(l.send(Stage::Flush(ack.clone())))),
+            Stage::Shutdown(ack) => self.lanes.iter().for_each(|l| drop(l.send(Stage::Shutdown(ack.clone())))),
+        }
+    }
+
+    /// Hands a batch to whichever lane can take it first.
+    fn send_batch(&self, batch: ExportBatch) {
+        if let [only] = self.lanes.as_slice() {
+            let _ = only.send(Stage::Batch(batch));
+            return;
+        }
+        let mut select = Select::new();
+        for lane in &self.lanes {
+            select.send(lane);
+        }
+        let op = select.select();
+        let i = op.index();
+        let _ = op.send(&self.lanes[i], Stage::Batch(batch));
+    }
+}

@@ -1,0 +1,341 @@
+//! `Pipeline`: the caller-side handle of the export pipeline. Callers put finished
+//! spans and events into one bounded crossbeam channel with `try_send` (never
+//! blocking; a full queue drops and counts). Flush and shutdown requests travel in
+//! the same FIFO, so an acknowledgement means everything queued before the request
+//! was handled.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_sdk::Resource;
+use parking_lot::Mutex;
+
+use super::export_thread::Worker;
+use super::lanes::{FlushReport, Shipper, Slot};
+use super::message::Message;
+use super::pending::Pending;
+use super::threads::spawn;
+use crate::config::batch::BatchConfig;
+use crate::config::otel::Formatter;
+use crate::config::retry::RetryPolicy;
+use crate::encode::encoder::EventToSpanEncoder;
+use crate::error::Error;
+use crate::exporters::agentops::legacy::SessionCosts;
+use crate::exporters::interface::{Cancel, ExportErrorKind, Exporter, SessionStart};
+use crate::stats::{Counters, ExporterCounters, Stats, Warn};
+use crate::util::time::deadline_after;
+
+/// The caller-side handle of the export pipeline.
+pub(crate) struct Pipeline {
+    tx: Sender<Message>,
+    /// The queue's other end, used only when a shutdown gives up: what is still
+    /// queued then is taken out and counted as dropped (see `seal`).
+    rx: Receiver<Message>,
+    wake: Sender<()>,
+    wake_at: usize,
+    /// Set by the export thread while it sleeps; callers only look at the queue's
+    /// length (two contended cache lines) when it is set.
+    asleep: Arc<AtomicBool>,
+    pub counters: Arc<Counters>,
+    cancel: Arc<Cancel>,
+    closed: AtomicBool,
+    /// The first shutdown's outcome, which every later call returns; held during
+    /// a shutdown, so a concurrent call waits for it.
+    shutdown_outcome: Mutex<Option<Outcome>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Sending lanes: a flush or shutdown is done when each has acknowledged it.
+    lanes: usize,
+    /// `token_cost` answers of the legacy AgentOps protocol, by session.
+    pub costs: Arc<SessionCosts>,
+    exporter_counters: Vec<(String, Arc<ExporterCounters>)>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("closed", &self.is_closed()).finish()
+    }
+}
+
+/// What the pipeline is built from.
+pub(crate) struct PipelineSetup {
+    /// One set of exporters per sending lane (several only for network exporters).
+    pub lanes: Vec<Vec<Box<dyn Exporter>>>,
+    pub encoder: EventToSpanEncoder,
+    pub formatters: Vec<Formatter>,
+    pub batch: BatchConfig,
+    pub retry: RetryPolicy,
+    pub resource: Resource,
+    pub costs: Arc<SessionCosts>,
+}
+
+/// A flush's or shutdown's outcome, kept so that a second shutdown reports the same.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Ok,
+    Timeout(&'static str, Duration),
+    Export { dropped: u64, kind: ExportErrorKind, message: String },
+    ShutDown,
+}
+
+impl Outcome {
+    fn of(r: &Result<(), Error>) -> Outcome {
+        match r {
+            Ok(()) => Outcome::Ok,
+            Err(Error::Timeout { operation, timeout }) => Outcome::Timeout(operation, *timeout),
+            Err(Error::Export { dropped, kind, message }) => {
+                Outcome::Export { dropped: *dropped, kind: *kind, message: message.clone() }
+            }
+            Err(_) => Outcome::ShutDown,
+        }
+    }
+
+    fn to_result(&self) -> Result<(), Error> {
+        match self.clone() {
+            Outcome::Ok => Ok(()),
+            Outcome::Timeout(operation, timeout) => Err(Error::Timeout { operation, timeout }),
+            Outcome::Export { dropped, kind, message } => Err(Error::Export { dropped, kind, message }),
+            Outcome::ShutDown => Err(Error::ShutDown),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Starts the export and sending threads.
+    pub fn start(setup: PipelineSetup) -> Result<Arc<Pipeline>, Error> {
+        let (tx, rx) = bounded(setup.batch.max_queue_size);
+        let (wake, wake_rx) = bounded(1);
+        let (recycle_tx, recycle_rx) = bounded(4);
+        let counters = Arc::new(Counters::default());
+        let cancel = Arc::new(Cancel::default());
+        let asleep = Arc::new(AtomicBool::new(false));
+        // Lanes share each exporter's counters, so stats show one entry per exporter.
+        let exporter_counters: Vec<(String, Arc<ExporterCounters>)> =
+            setup.lanes[0].iter().map(|e| (e.name().to_owned(), Arc::new(ExporterCounters::default()))).collect();
+        let otlp_only = setup.lanes[0].iter().all(|e| !e.reads_spans());
+        let cap = setup.batch.max_export_batch_size;
+        let pending = if otlp_only && setup.formatters.is_empty() {
+            Pending::Otlp(Vec::with_capacity(cap))
+        } else {
+            Pending::Spans(Vec::with_capacity(cap))
+        };
+        let lane_count = setup.lanes.len();
+        counters.lanes_running.store(lane_count, Ordering::Release);
+        let mut lanes = Vec::with_capacity(lane_count);
+        let mut shippers = Vec::with_capacity(lane_count);
+        for exporters in setup.lanes {
+            // One batch being sent and one waiting per lane: encoding runs ahead.
+            let (stage_tx, stage_rx) = bounded(1);
+            lanes.push(stage_tx);
+            let slots = exporters
+                .into_iter()
+                .zip(&exporter_counters)
+                .map(|(exporter, (name, counters))| Slot { name: name.clone(), counters: counters.clone(), exporter })
+                .collect();
+            shippers.push(Shipper {
+                rx: stage_rx,
+                recycle: recycle_tx.clone(),
+                exporters: slots,
+                retry: setup.retry.clone(),
+                cancel: cancel.clone(),
+                counters: counters.clone(),
+            });
+        }
+        let worker = Worker {
+            rx: rx.clone(),
+            wake_rx,
+            asleep: asleep.clone(),
+            lanes,
+            recycle: recycle_rx,
+            otlp_only,
+            encoder: setup.encoder,
+            formatters: setup.formatters,
+            max_batch: cap,
+            delay: setup.batch.scheduled_delay,
+            counters: counters.clone(),
+            resource_attrs: Arc::new(ResourceAttributesWithSchema::from(&setup.resource)),
+            resource: Arc::new(setup.resource),
+            pending,
+            span_pool: Vec::new(),
+            scratch: Vec::new(),
+            spent: Default::default(),
+            spent_limit: setup.batch.max_queue_size,
+        };
+        let nice = setup.batch.export_thread_nice;
+        let mut threads = Vec::with_capacity(lane_count + 1);
+        threads.push(spawn("agentops-export".into(), nice, move || worker.run())?);
+        for (i, shipper) in shippers.into_iter().enumerate() {
+            let name = if lane_count == 1 { "agentops-send".to_owned() } else { format!("agentops-send-{i}") };
+            threads.push(spawn(name, nice, move || shipper.run())?);
+        }
+        Ok(Arc::new(Pipeline {
+            tx,
+            rx,
+            wake,
+            wake_at: cap,
+            asleep,
+            counters,
+            cancel,
+            closed: AtomicBool::new(false),
+            shutdown_outcome: Mutex::new(None),
+            threads: Mutex::new(threads),
+            lanes: lane_count,
+            costs: setup.costs,
+            exporter_counters,
+        }))
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Queues a finished span or event; never blocks.
+    pub fn submit(&self, msg: Message) {
+        let c = &*self.counters;
+        if self.is_closed() {
+            Counters::add(&c.dropped_after_shutdown, 1);
+            c.warn_once(Warn::AfterShutdown, || "a span ended after shutdown and was dropped".into());
+            return;
+        }
+        match self.tx.try_send(msg) {
+            Ok(()) => {
+                // SeqCst pairs with the export thread's store-then-check before it
+                // sleeps: either it sees this span, or this sees it asleep.
+                if self.asleep.load(Ordering::SeqCst) && self.tx.len() >= self.wake_at {
+                    // The slot holds one signal; a second fails at once, no syscall.
+                    let _ = self.wake.try_send(());
+                }
+            }
+            Err(TrySendError::Full(_)) => {
+                Counters::add(&c.dropped_queue_full, 1);
+                c.warn_once(Warn::QueueFull, || {
+                    "the export queue is full; spans are being dropped (raise OTEL_BSP_MAX_QUEUE_SIZE or lower the event rate)".into()
+                });
+            }
+            Err(TrySendError::Disconnected(_)) => Counters::add(&c.dropped_after_shutdown, 1),
+        }
+    }
+
+    /// Tells exporters a session started; travels ahead of the session's spans.
+    /// Never blocks: with the queue full it is skipped and counted (exporters that
+    /// need it, like the legacy AgentOps one, catch up when the spans arrive).
+    pub fn session_started(&self, start: SessionStart) {
+        if self.is_closed() {
+            return;
+        }
+        let c = &self.counters;
+        Counters::add(&c.controls_queued, 1);
+        if self.tx.try_send(Message::SessionStart(Arc::new(start))).is_err() {
+            c.controls_queued.fetch_sub(1, Ordering::Relaxed);
+            Counters::add(&c.session_starts_dropped, 1);
+        }
+    }
+
+    fn request(
+        &self,
+        make: impl FnOnce(Sender<FlushReport>) -> Message,
+        deadline: Instant,
+        what: &'static str,
+        timeout: Duration,
+    ) -> Result<FlushReport, Error> {
+        let timed_out = || Error::Timeout { operation: what, timeout };
+        let (ack_tx, ack_rx) = bounded(self.lanes);
+        Counters::add(&self.counters.controls_queued, 1);
+        let sent = self.tx.send_deadline(make(ack_tx), deadline);
+        if sent.is_err() {
+            self.counters.controls_queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        match sent {
+            Ok(()) => {
+                let _ = self.wake.try_send(());
+            }
+            Err(SendTimeoutError::Timeout(_)) => return Err(timed_out()),
+            Err(SendTimeoutError::Disconnected(_)) => return Err(Error::ShutDown),
+        }
+        let mut report = FlushReport::default();
+        for _ in 0..self.lanes {
+            match ack_rx.recv_deadline(deadline) {
+                Ok(r) => {
+                    report.dropped += r.dropped;
+                    report.error = r.error.or(report.error);
+                }
+                Err(RecvTimeoutError::Timeout) => return Err(timed_out()),
+                Err(RecvTimeoutError::Disconnected) => return Err(Error::ShutDown),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Exports everything queued before this call; waits at most `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(Error::ShutDown);
+        }
+        let report = self.request(Message::Flush, deadline_after(timeout), "flush", timeout)?;
+        report_to_result(report)
+    }
+
+    /// Drains, exports, stops the threads; returns by `timeout` whatever the
+    /// endpoint does. When it returns, every span recorded so far is counted as
+    /// exported or dropped. Later calls return the same outcome.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        let mut outcome = self.shutdown_outcome.lock();
+        if let Some(o) = &*outcome {
+            return o.to_result();
+        }
+        self.closed.store(true, Ordering::Release);
+        let deadline = deadline_after(timeout);
+        self.cancel.set_deadline(deadline);
+        let result = match self.request(Message::Shutdown, deadline, "shutdown", timeout) {
+            Ok(report) => {
+                // Acknowledged: both threads are returning, so the joins are immediate.
+                for h in self.threads.lock().drain(..) {
+                    let _ = h.join();
+                }
+                report_to_result(report)
+            }
+            Err(e) => {
+                // The threads are left to finish on their own (no request starts
+                // after the deadline), but their spans are settled now.
+                self.seal();
+                Err(e)
+            }
+        };
+        *outcome = Some(Outcome::of(&result));
+        result
+    }
+
+    /// Settles every span at a shutdown that gave up: what is still queued is taken
+    /// out here and counted as dropped, and what the threads still hold is reported
+    /// as dropped from now on. Taking the queue's contents (rather than reading its
+    /// length) keeps `spans_recorded` exact: nothing is left to move between the
+    /// queue and the export thread's count while totals are read.
+    fn seal(&self) {
+        let c = &self.counters;
+        let mut spans = 0;
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Message::Span(_) | Message::Event(_) => spans += 1,
+                // Dropping a flush's acknowledgement tells its caller the pipeline is shut down.
+                _ => drop(c.controls_queued.fetch_sub(1, Ordering::Relaxed)),
+            }
+        }
+        Counters::add(&c.received, spans);
+        Counters::add(&c.dropped_export_failed, spans);
+        c.sealed.store(true, Ordering::Release);
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats::snapshot(&self.counters, &self.exporter_counters, || self.tx.len() as u64)
+    }
+}
+
+fn report_to_result(r: FlushReport) -> Result<(), Error> {
+    match r.error {
+        Some(e) if r.dropped > 0 => Err(Error::Export { dropped: r.dropped, kind: e.kind, message: e.message }),
+        _ => Ok(()),
+    }
+}

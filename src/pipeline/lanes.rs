@@ -1,0 +1,184 @@
+//! The sending lanes: threads that run the exporters over finished batches
+//! (serialization, HTTP, retries) and do the accounting, while the export thread
+//! is already batching and encoding the next batch. Each lane has a FIFO from the
+//! export thread; flushes and the shutdown go to every lane behind the batches it
+//! already has, and the caller waits for all lanes' acknowledgements, so a flush
+//! still means that everything recorded before it was exported or counted as
+//! dropped.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use opentelemetry::Context;
+
+use crate::config::retry::RetryPolicy;
+use crate::exporters::batch::ExportBatch;
+use crate::exporters::interface::{Cancel, ExportContext, ExportError, ExportErrorKind, Exporter, SessionStart};
+use crate::stats::{Counters, ExporterCounters, Warn};
+
+/// What the export thread hands to a sending lane.
+pub(crate) enum Stage {
+    Batch(ExportBatch),
+    SessionStart(Arc<SessionStart>),
+    Flush(Sender<FlushReport>),
+    Shutdown(Sender<FlushReport>),
+}
+
+/// What happened to the spans exported since the previous flush.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FlushReport {
+    pub dropped: u64,
+    pub error: Option<ExportError>,
+}
+
+pub(crate) struct Slot {
+    pub name: String,
+    pub counters: Arc<ExporterCounters>,
+    pub exporter: Box<dyn Exporter>,
+}
+
+pub(crate) struct Shipper {
+    pub rx: Receiver<Stage>,
+    /// Exported batches go back to the export thread to be freed there: it made
+    /// their allocations, and freeing them here would contend for its malloc arena.
+    pub recycle: Sender<ExportBatch>,
+    pub exporters: Vec<Slot>,
+    pub retry: RetryPolicy,
+    pub cancel: Arc<Cancel>,
+    pub counters: Arc<Counters>,
+}
+
+impl Shipper {
+    pub fn run(mut self) {
+        // Nothing this thread does (HTTP, encoding) may produce telemetry of its own.
+        let _suppressed = Context::enter_telemetry_suppressed_scope();
+        let mut report = FlushReport::default();
+        loop {
+            match self.rx.recv() {
+                Ok(Stage::Batch(batch)) => {
+                    self.export(&batch, &mut report);
+                    let _ = self.recycle.try_send(batch);
+                }
+                Ok(Stage::SessionStart(start)) => self.session_started(&start),
+                Ok(Stage::Flush(ack)) => {
+                    let _ = ack.send(std::mem::take(&mut report));
+                }
+                Ok(Stage::Shutdown(ack)) => {
+                    self.finish();
+                    let _ = ack.send(std::mem::take(&mut report));
+                    break;
+                }
+                // The export thread ended without a shutdown (every handle dropped).
+                Err(_) => {
+                    self.finish();
+                    break;
+                }
+            }
+        }
+        // When the last lane is done, stats() reports anything that raced into the
+        // queue after the export thread's last drain as dropped, not as queued.
+        if self.counters.lanes_running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.counters.worker_finished.store(true, Ordering::Release);
+        }
+    }
+
+    /// Calls one exporter with its context; a panic becomes an error (and is counted).
+    fn call<T>(
+        &mut self,
+        i: usize,
+        what: &str,
+        f: impl FnOnce(&mut dyn Exporter, &ExportContext<'_>) -> Result<T, ExportError>,
+    ) -> Result<T, ExportError> {
+        let slot = &mut self.exporters[i];
+        let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
+        let exporter = &mut *slot.exporter;
+        catch_unwind(AssertUnwindSafe(|| f(exporter, &cx))).unwrap_or_else(|_| {
+            Counters::add(&self.counters.export_panics, 1);
+            let msg = format!("the {} exporter panicked in {what}", slot.name);
+            self.counters.warn_once(Warn::Panic, || msg.clone());
+            Err(ExportError::new(ExportErrorKind::Failed, msg))
+        })
+    }
+
+    /// Records a failure: last error, and a warning once per kind of condition.
+    fn note_failure(&self, i: usize, e: &ExportError, context: &str) -> String {
+        let msg = format!("{} exporter{context}: {e}", self.exporters[i].name);
+        let warn = match e.kind {
+            ExportErrorKind::Rejected { .. } => Warn::Rejected,
+            ExportErrorKind::Unauthorized => Warn::Unauthorized,
+            _ => Warn::ExportFailed,
+        };
+        self.counters.warn_once(warn, || format!("export failed: {msg}"));
+        self.counters.set_last_error(msg.clone());
+        msg
+    }
+
+    fn session_started(&mut self, start: &SessionStart) {
+        for i in 0..self.exporters.len() {
+            if let Err(e) = self.call(i, "session_started", |x, cx| x.session_started(start, cx)) {
+                self.note_failure(i, &e, &format!(" (session {} start)", start.session_id));
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        for i in 0..self.exporters.len() {
+            if let Err(e) = self.call(i, "shutdown", |x, cx| x.shutdown(cx)) {
+                let msg = format!("{} exporter (shutdown): {e}", self.exporters[i].name);
+                self.counters.set_last_error(msg);
+            }
+        }
+    }
+
+    fn export(&mut self, batch: &ExportBatch, report: &mut FlushReport) {
+        let n = batch.len() as u64;
+        let c = self.counters.clone();
+        Counters::add(&c.batches, 1);
+        if self.cancel.expired() {
+            Counters::add(&c.dropped_export_failed, n);
+            let msg = format!("{n} span(s) not exported: the shutdown deadline was reached");
+            c.set_last_error(msg.clone());
+            report.dropped += n;
+            report.error = Some(ExportError::new(ExportErrorKind::Cancelled, msg));
+            return;
+        }
+        // The batch's fate is its worst outcome over all exporters.
+        let mut failure: Option<ExportError> = None;
+        let mut rejected = 0u64;
+        for i in 0..self.exporters.len() {
+            match self.call(i, "export", |x, cx| x.export(batch, cx)) {
+                Ok(outcome) if outcome.rejected_spans > 0 => {
+                    rejected = rejected.max(outcome.rejected_spans.min(n));
+                    let why = outcome.message.unwrap_or_else(|| "spans rejected".into());
+                    let msg = format!("{} exporter: {why}", self.exporters[i].name);
+                    c.warn_once(Warn::Rejected, || msg.clone());
+                    c.set_last_error(msg);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let msg = self.note_failure(i, &e, "");
+                    failure.get_or_insert(ExportError::new(e.kind, msg));
+                }
+            }
+        }
+        match failure {
+            Some(e) => {
+                let counter = if e.kind.is_rejection() { &c.dropped_rejected } else { &c.dropped_export_failed };
+                Counters::add(counter, n);
+                report.dropped += n;
+                report.error = Some(e);
+            }
+            None => {
+                Counters::add(&c.exported, n - rejected);
+                if rejected > 0 {
+                    Counters::add(&c.dropped_rejected, rejected);
+                    report.dropped += rejected;
+                    let msg = c.last_error.lock().clone().unwrap_or_default();
+                    report.error = Some(ExportError::new(ExportErrorKind::Rejected { status: 200 }, msg));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! `TelemetryManager`: builds the tracer provider (resource, per-session sampler,
+//! `EventProcessor`), the exporters and the background threads; owns their lifecycle.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+
+use super::handle::{Pipeline, PipelineSetup};
+use super::processor::EventProcessor;
+use super::resource::build_resource;
+use crate::config::agentops::{AgentOpsConfig, AgentOpsProtocol};
+use crate::config::exporter_spec::ExporterSpec;
+use crate::config::otel::OtelConfig;
+use crate::encode::encoder::{instrumentation_scope, EventToSpanEncoder};
+use crate::error::Error;
+use crate::exporters::agentops::legacy::{LegacySessionExporter, SessionCosts};
+use crate::exporters::agentops::token::{SessionExporter, SharedAuth};
+use crate::exporters::console::ConsoleExporter;
+use crate::exporters::file::FileExporter;
+use crate::exporters::interface::Exporter;
+use crate::exporters::otlp::OtlpExporter;
+use crate::stats::Stats;
+
+pub(crate) struct TelemetryManager {
+    provider: SdkTracerProvider,
+    tracer: SdkTracer,
+    pipeline: Arc<Pipeline>,
+    agentops: Option<AgentOpsConfig>,
+}
+
+fn build_exporter(
+    spec: ExporterSpec,
+    config: &OtelConfig,
+    costs: &Arc<SessionCosts>,
+    auth: &SharedAuth,
+) -> Result<Box<dyn Exporter>, Error> {
+    let max_bytes = config.batch.max_request_bytes;
+    Ok(match spec {
+        ExporterSpec::Otlp(o) => Box::new(OtlpExporter::new(o, max_bytes)),
+        ExporterSpec::AgentOps(a) => match a.protocol {
+            AgentOpsProtocol::LegacyV2 => Box::new(LegacySessionExporter::new(a, costs.clone())),
+            _ => Box::new(SessionExporter::new(a, max_bytes, auth.clone())),
+        },
+        ExporterSpec::File(path) => {
+            Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
+                context: format!("opening the traces file {}", path.display()),
+                source,
+            })?)
+        }
+        ExporterSpec::Console(mode) => Box::new(ConsoleExporter::new(mode)),
+        ExporterSpec::Memory(m) => Box::new(m),
+        ExporterSpec::Custom(e) => e,
+    })
+}
+
+impl TelemetryManager {
+    /// Builds everything and starts the background threads. Does no network I/O.
+    pub fn new(mut config: OtelConfig) -> Result<Self, Error> {
+        let resource = build_resource(&config);
+        let specs = std::mem::take(&mut config.exporters);
+        let agentops = specs.iter().find_map(|s| match s {
+            ExporterSpec::AgentOps(a) => Some(a.clone()),
+            _ => None,
+        });
+        let costs = Arc::new(SessionCosts::default());
+        // Concurrent sending lanes only when every exporter can be instantiated again.
+        let replicas: Option<Vec<ExporterSpec>> = specs.iter().map(ExporterSpec::replica).collect();
+        let mut lane_specs = vec![specs];
+        if let Some(replicas) = replicas.filter(|r| !r.is_empty()) {
+            for _ in 1..config.batch.max_concurrent_exports {
+                lane_specs.push(replicas.iter().filter_map(ExporterSpec::replica).collect());
+            }
+        }
+        // The same exporter in every lane shares its credentials (one token per client).
+        let auths: Vec<SharedAuth> = lane_specs[0].iter().map(|_| SharedAuth::default()).collect();
+        let lanes = lane_specs
+            .into_iter()
+            .map(|specs| {
+                specs.into_iter().zip(&auths).map(|(s, auth)| build_exporter(s, &config, &costs, auth)).collect()
+            })
+            .collect::<Result<Vec<Vec<_>>, _>>()?;
+        let pipeline = Pipeline::start(PipelineSetup {
+            lanes,
+            encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len),
+            formatters: std::mem::take(&mut config.formatters),
+            batch: config.batch.clone(),
+            retry: config.retry.clone(),
+            resource: resource.clone(),
+            costs,
+        })?;
+        // Sampling is decided once, at the session root; everything in the session
+        // follows the root's decision, so a session is kept or dropped whole.
+        let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sample_ratio)));
+        let provider = SdkTracerProvider::builder()
+            .with_resource(resource)
+            .with_sampler(sampler)
+            .with_span_processor(EventProcessor::new(pipeline.clone(), config.shutdown_timeout))
+            .build();
+        let tracer = provider.tracer_with_scope(instrumentation_scope());
+        Ok(TelemetryManager { provider, tracer, pipeline, agentops })
+    }
+
+    /// The tracer session roots are started with; applications may use it for their
+    /// own spans too.
+    pub fn tracer(&self) -> &SdkTracer {
+        &self.tracer
+    }
+
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
+    }
+
+    /// The AgentOps settings, when exporting to AgentOps (for replay links).
+    pub fn agentops(&self) -> Option<&AgentOpsConfig> {
+        self.agentops.as_ref()
+    }
+
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        self.pipeline.flush(timeout)
+    }
+
+    /// Closes the pipeline. The SDK provider stays alive until the manager is dropped
+    /// so that a span ending late still reaches the processor and is counted (the SDK
+    /// discards spans ended after its own shutdown without a trace).
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        self.pipeline.shutdown(timeout)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.pipeline.stats()
+    }
+}
+
+impl Drop for TelemetryManager {
+    fn drop(&mut self) {
+        // The pipeline is closed by now (Client::drop shuts it down first), so the
+        // processor's shutdown returns at once.
+        let _ = self.provider.shutdown_with_timeout(Duration::from_millis(10));
+    }
+}

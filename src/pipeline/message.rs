@@ -1,0 +1,22 @@
+//! What travels through the export queue: finished spans and events, and the
+//! control messages that share their FIFO (so an acknowledgement means everything
+//! queued before it was handled).
+
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::lanes::FlushReport;
+use crate::encode::recorded::RecordedEvent;
+use crate::exporters::interface::SessionStart;
+
+pub(crate) enum Message {
+    Span(Box<SpanData>),
+    /// Always `Some` when queued; the export thread takes the event out and keeps
+    /// the emptied box for a bulk free (see `reclaim.rs`).
+    Event(Box<Option<RecordedEvent>>),
+    SessionStart(Arc<SessionStart>),
+    Flush(Sender<FlushReport>),
+    Shutdown(Sender<FlushReport>),
+}

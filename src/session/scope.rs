@@ -1,0 +1,179 @@
+//! `Scope`: where events are recorded — a session's root or an open action — and
+//! the one recording interface of both. [`Session`](crate::Session) and
+//! [`ActionScope`] dereference to it, so a helper that records takes `&Scope` and
+//! is handed either.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use opentelemetry::Context;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::state::{context_for, guard_panic, record_under, run_tool, ActionInner, SessionInner};
+use crate::event::common::to_json;
+use crate::event::{ActionEvent, Event, EventRef, EventType};
+
+/// Where events are recorded: a session's root, or an open action inside it. Cheap
+/// to clone; `Send + Sync`. You get one by dereferencing a
+/// [`Session`](crate::Session) or an [`ActionScope`]:
+///
+/// ```
+/// use agentops::{Scope, ToolEvent};
+///
+/// fn search(scope: &Scope, query: &str) {
+///     scope.record(ToolEvent::new("search").params(&query));
+/// }
+/// # let client = agentops::Client::new(agentops::OtelConfig::builder().disabled(true).build()?)?;
+/// let session = client.start_session(&["demo"]);
+/// search(&session, "in the session");
+/// let plan = session.start_action("plan");
+/// search(&plan, "nested under the action");
+/// # Ok::<(), agentops::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Scope {
+    pub(crate) session: Arc<SessionInner>,
+    pub(crate) action: Option<Arc<ActionInner>>,
+}
+
+// A panic cannot leave a scope half-updated: counters are atomics and the locks
+// (parking_lot) do not poison, so scopes may cross `catch_unwind`.
+impl std::panic::UnwindSafe for Scope {}
+impl std::panic::RefUnwindSafe for Scope {}
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("session_id", &self.session.id)
+            .field("action", &self.action.as_ref().map(|a| a.span_id))
+            .finish()
+    }
+}
+
+impl Scope {
+    /// The session this scope belongs to: its id (the trace id, as a UUID).
+    pub fn session_id(&self) -> Uuid {
+        self.session.id
+    }
+
+    /// Records a finished event as a child span of this scope. Returns a reference
+    /// for linking an error to it. Never blocks; see [`Stats`](crate::Stats) for
+    /// what happens when the queue is full.
+    pub fn record(&self, event: impl Into<Event>) -> EventRef {
+        record_under(&self.session, self.action.as_ref(), event.into())
+    }
+
+    /// Opens an action scope nested in this one: a span that stays open until
+    /// [`ActionScope::end`] (or drop), with what is recorded through it nested
+    /// under it.
+    pub fn start_action(&self, action_type: impl Into<Cow<'static, str>>) -> ActionScope {
+        let inner = ActionInner::open(self.session.clone(), self.action.clone(), ActionEvent::new(action_type));
+        ActionScope { scope: Scope { session: self.session.clone(), action: Some(inner.clone()) }, action: inner }
+    }
+
+    /// Runs `f` inside a nested action scope and ends the scope after it. If `f`
+    /// panics, the session ends as `Fail` with the panic message and the panic goes
+    /// on.
+    pub fn action<T>(&self, action_type: impl Into<Cow<'static, str>>, f: impl FnOnce(&ActionScope) -> T) -> T {
+        let scope = self.start_action(action_type);
+        let out = guard_panic(&self.session, self.action.as_ref(), || f(&scope));
+        scope.end();
+        out
+    }
+
+    /// Runs a tool call and records it in this scope: its arguments, its result,
+    /// its timing. An `Err` also records an [`ErrorEvent`](crate::ErrorEvent)
+    /// linked to the call. If `f` panics, the session ends as `Fail` with the panic
+    /// message and the panic goes on.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, unchanged.
+    pub fn tool<A, T, E>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        args: &A,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        A: Serialize + ?Sized,
+        T: Serialize,
+        E: fmt::Display,
+    {
+        run_tool(&self.session, self.action.as_ref(), name.into(), args, f)
+    }
+
+    /// An OpenTelemetry context inside this scope: spans the application starts in
+    /// it with [`Client::tracer`](crate::Client::tracer) join the session's trace
+    /// under this scope's span and carry `session.id`.
+    pub fn context(&self) -> Context {
+        let span_id = self.action.as_ref().map_or(self.session.root_span_id, |a| a.span_id);
+        context_for(&self.session, span_id)
+    }
+}
+
+/// An open action: a span that stays open while the agent works on the action,
+/// with what is recorded through it as its children. Records through its
+/// [`Scope`] (it dereferences to one). Clones share the action. Dropped without
+/// [`end`](ActionScope::end), it ends itself (with ERROR status when dropped
+/// during a panic).
+#[derive(Clone)]
+#[must_use = "dropping the scope ends the action at once"]
+pub struct ActionScope {
+    scope: Scope,
+    /// The same action as `scope.action`, without the `Option`.
+    action: Arc<ActionInner>,
+}
+
+impl fmt::Debug for ActionScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActionScope").field("span_id", &self.inner().span_id).finish()
+    }
+}
+
+impl Deref for ActionScope {
+    type Target = Scope;
+
+    fn deref(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl ActionScope {
+    fn inner(&self) -> &ActionInner {
+        &self.action
+    }
+
+    /// The action's event reference (`None` once it has ended).
+    pub fn event_ref(&self) -> Option<EventRef> {
+        self.inner().event.lock().as_ref().map(|e| EventRef::new(e.common.id, EventType::Action))
+    }
+
+    /// Sets the action's inputs.
+    pub fn params<T: Serialize + ?Sized>(&self, p: &T) {
+        if let Some(e) = self.inner().event.lock().as_mut() {
+            e.params = Some(to_json(p));
+        }
+    }
+
+    /// Sets the action's outputs.
+    pub fn returns<T: Serialize + ?Sized>(&self, r: &T) {
+        if let Some(e) = self.inner().event.lock().as_mut() {
+            e.returns = Some(to_json(r));
+        }
+    }
+
+    /// Sets the action's logs.
+    pub fn logs(&self, l: impl Into<String>) {
+        if let Some(e) = self.inner().event.lock().as_mut() {
+            e.logs = Some(l.into());
+        }
+    }
+
+    /// Ends the action now. Ending again does nothing.
+    pub fn end(&self) {
+        self.inner().finish(false);
+    }
+}

@@ -1,0 +1,305 @@
+//! The state behind session and scope handles: what a session counts for its
+//! summary, how an event is placed and sent, how errors propagate to open
+//! ancestors, and how a session and an action end. No public types here.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use opentelemetry::trace::{Span as _, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::Span as SdkSpan;
+use parking_lot::Mutex;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::summary::{EndState, EventCounts, SessionSummary};
+use crate::encode::attr;
+use crate::encode::recorded::{Placement, RecordedEvent};
+use crate::encode::values::clamp_i64;
+use crate::event::{ActionEvent, ErrorEvent, Event, EventRef, EventType, ToolEvent};
+use crate::pipeline::handle::Pipeline;
+use crate::pipeline::message::Message;
+use crate::pipeline::processor::SessionMark;
+use crate::stats::Counters;
+
+pub(crate) struct SessionInner {
+    pub id: Uuid,
+    pub id_str: Arc<str>,
+    pub trace_id: TraceId,
+    pub root_span_id: SpanId,
+    pub sampled: bool,
+    pub tags: Vec<String>,
+    pub started_at: SystemTime,
+    pub started: Instant,
+    pub root: Mutex<Option<SdkSpan>>,
+    pub counts: [AtomicU64; 4],
+    pub input_tokens: AtomicU64,
+    pub output_tokens: AtomicU64,
+    pub cost_bits: AtomicU64,
+    pub errored: AtomicBool,
+    pub summary: Mutex<Option<SessionSummary>>,
+    pub pipeline: Option<Arc<Pipeline>>,
+    pub replay_url: Option<String>,
+}
+
+fn add_f64(a: &AtomicU64, v: f64) {
+    if !v.is_finite() {
+        return;
+    }
+    let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + v).to_bits()));
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic with a non-string payload".to_owned())
+}
+
+impl SessionInner {
+    fn count(&self, event: &Event) {
+        self.counts[event.event_type().index()].fetch_add(1, Ordering::Relaxed);
+        if let Event::Llm(e) = event {
+            if let Some(t) = e.input_tokens {
+                self.input_tokens.fetch_add(t, Ordering::Relaxed);
+            }
+            if let Some(t) = e.output_tokens {
+                self.output_tokens.fetch_add(t, Ordering::Relaxed);
+            }
+            if let Some(c) = e.cost {
+                add_f64(&self.cost_bits, c);
+            }
+        }
+    }
+
+    pub fn send(&self, event: Event, parent_span_id: SpanId, errored: bool) {
+        let Some(pipeline) = &self.pipeline else {
+            return;
+        };
+        if !self.sampled {
+            Counters::add(&pipeline.counters.sampled_out, 1);
+            return;
+        }
+        pipeline.submit(Message::Event(Box::new(Some(RecordedEvent {
+            event,
+            placement: Placement { trace_id: self.trace_id, parent_span_id },
+            errored,
+        }))));
+    }
+
+    fn event_counts(&self) -> EventCounts {
+        let get = |t: EventType| self.counts[t.index()].load(Ordering::Relaxed);
+        EventCounts {
+            llms: get(EventType::Llm),
+            tools: get(EventType::Tool),
+            actions: get(EventType::Action),
+            errors: get(EventType::Error),
+        }
+    }
+
+    /// Ends the session once; later calls return the first summary.
+    pub fn end(&self, state: EndState, reason: Option<String>) -> SessionSummary {
+        let mut slot = self.summary.lock();
+        if let Some(s) = &*slot {
+            return s.clone();
+        }
+        let ended_at = SystemTime::now();
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let summary = SessionSummary {
+            session_id: self.id,
+            end_state: state,
+            end_state_reason: reason,
+            tags: self.tags.clone(),
+            started_at: self.started_at,
+            ended_at,
+            duration: self.started.elapsed(),
+            event_counts: self.event_counts(),
+            input_tokens: get(&self.input_tokens),
+            output_tokens: get(&self.output_tokens),
+            cost: f64::from_bits(get(&self.cost_bits)),
+            sampled: self.sampled,
+            replay_url: self.replay_url.clone(),
+            token_cost: None,
+        };
+        let root = self.root.lock().take();
+        if let (Some(p), false) = (&self.pipeline, self.sampled) {
+            // A dropped root is a non-recording SDK span: no processor sees it end.
+            Counters::add(&p.counters.sampled_out, 1);
+        }
+        if let Some(root) = root.filter(|_| self.sampled) {
+            self.end_root(root, &summary);
+        }
+        match &self.replay_url {
+            Some(url) => {
+                log::info!(target: "agentops", "session {} ended ({state}); {summary}; replay: {url}", self.id)
+            }
+            None => log::info!(target: "agentops", "session {} ended ({state}); {summary}", self.id),
+        }
+        *slot = Some(summary.clone());
+        summary
+    }
+
+    /// Writes the summary onto the root span and ends it.
+    fn end_root(&self, mut root: SdkSpan, summary: &SessionSummary) {
+        let mut attrs = vec![
+            KeyValue::new(attr::SESSION_END_STATE, summary.end_state.as_str()),
+            KeyValue::new(attr::SESSION_INPUT_TOKENS, clamp_i64(summary.input_tokens)),
+            KeyValue::new(attr::SESSION_OUTPUT_TOKENS, clamp_i64(summary.output_tokens)),
+            KeyValue::new(attr::SESSION_COST, summary.cost),
+        ];
+        if let Some(r) = &summary.end_state_reason {
+            attrs.push(KeyValue::new(attr::SESSION_END_STATE_REASON, r.clone()));
+        }
+        for t in EventType::ALL {
+            let key = format!("{}{}", attr::SESSION_EVENT_COUNT_PREFIX, t.as_str());
+            attrs.push(KeyValue::new(key, clamp_i64(summary.event_counts.get(t))));
+        }
+        root.set_attributes(attrs);
+        let errored = self.errored.load(Ordering::Relaxed);
+        root.set_status(match summary.end_state {
+            EndState::Fail => Status::error(summary.end_state_reason.clone().unwrap_or_else(|| "Fail".into())),
+            EndState::Success => Status::Ok,
+            EndState::Indeterminate if errored => Status::error("an error was recorded in the session"),
+            EndState::Indeterminate => Status::Unset,
+        });
+        root.end_with_timestamp(summary.ended_at);
+    }
+}
+
+impl Drop for SessionInner {
+    fn drop(&mut self) {
+        if self.summary.lock().is_none() {
+            if std::thread::panicking() {
+                self.end(EndState::Fail, Some("dropped while panicking".into()));
+            } else {
+                self.end(EndState::Indeterminate, Some("session dropped without end()".into()));
+            }
+        }
+    }
+}
+
+/// An open action: its span id, its parent, the event that becomes its span when it
+/// ends, and whether an error was recorded inside it.
+pub(crate) struct ActionInner {
+    pub session: Arc<SessionInner>,
+    pub parent: Option<Arc<ActionInner>>,
+    pub span_id: SpanId,
+    pub event: Mutex<Option<ActionEvent>>,
+    pub errored: AtomicBool,
+}
+
+impl ActionInner {
+    pub fn open(session: Arc<SessionInner>, parent: Option<Arc<ActionInner>>, event: ActionEvent) -> Arc<Self> {
+        // Counted when opened: a summary taken while it is open includes it.
+        session.counts[EventType::Action.index()].fetch_add(1, Ordering::Relaxed);
+        Arc::new(ActionInner {
+            span_id: crate::encode::recorded::event_span_id(&event.common.id),
+            session,
+            parent,
+            event: Mutex::new(Some(event)),
+            errored: AtomicBool::new(false),
+        })
+    }
+
+    /// Ends the action once; `panicking` marks it failed.
+    pub fn finish(&self, panicking: bool) {
+        let Some(mut event) = self.event.lock().take() else {
+            return;
+        };
+        event.common.ended_at = Some(SystemTime::now());
+        let errored = self.errored.load(Ordering::Relaxed) || panicking;
+        let parent = self.parent.as_ref().map_or(self.session.root_span_id, |p| p.span_id);
+        self.session.send(Event::Action(event), parent, errored);
+    }
+}
+
+impl Drop for ActionInner {
+    fn drop(&mut self) {
+        self.finish(std::thread::panicking());
+    }
+}
+
+/// An OpenTelemetry context whose current span is `span_id` in `session`.
+pub(crate) fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
+    let flags = if session.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+    // Marked not remote: the span lives in this process, its children are local.
+    let sc = SpanContext::new(session.trace_id, span_id, flags, false, TraceState::NONE);
+    Context::new().with_remote_span_context(sc).with_value(SessionMark { session_id: session.id_str.clone() })
+}
+
+/// Records `event` under `action` (or the session root), counting it and
+/// propagating an error to every open ancestor.
+pub(crate) fn record_under(
+    session: &Arc<SessionInner>,
+    action: Option<&Arc<ActionInner>>,
+    mut event: Event,
+) -> EventRef {
+    let common = event.common_mut();
+    if common.ended_at.is_none() {
+        common.ended_at = Some(SystemTime::now());
+    }
+    let r = event.event_ref();
+    session.count(&event);
+    if r.event_type == EventType::Error {
+        let mut a = action;
+        while let Some(open) = a {
+            open.errored.store(true, Ordering::Relaxed);
+            a = open.parent.as_ref();
+        }
+        session.errored.store(true, Ordering::Relaxed);
+    }
+    let parent = action.map_or(session.root_span_id, |a| a.span_id);
+    session.send(event, parent, false);
+    r
+}
+
+/// Runs `f`; on panic, records the panic as an error, ends the session as `Fail`
+/// with the message, and resumes the panic.
+pub(crate) fn guard_panic<T>(
+    session: &Arc<SessionInner>,
+    action: Option<&Arc<ActionInner>>,
+    f: impl FnOnce() -> T,
+) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(payload) => {
+            let msg = panic_message(&*payload);
+            record_under(session, action, ErrorEvent::new("panic").details(msg.clone()).into());
+            session.end(EndState::Fail, Some(format!("panic: {msg}")));
+            resume_unwind(payload)
+        }
+    }
+}
+
+/// Runs a tool call and records it (see [`Scope::tool`](crate::Scope::tool)).
+pub(crate) fn run_tool<A, T, E>(
+    session: &Arc<SessionInner>,
+    action: Option<&Arc<ActionInner>>,
+    name: Cow<'static, str>,
+    args: &A,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E>
+where
+    A: Serialize + ?Sized,
+    T: Serialize,
+    E: fmt::Display,
+{
+    let event = ToolEvent::new(name).params(args);
+    let out = guard_panic(session, action, f);
+    match &out {
+        Ok(v) => {
+            record_under(session, action, event.returns(v).into());
+        }
+        Err(e) => {
+            let tool = record_under(session, action, event.logs(format!("error: {e}")).into());
+            let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
+            record_under(session, action, err.into());
+        }
+    }
+    out
+}

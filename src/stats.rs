@@ -1,0 +1,240 @@
+//! Pipeline counters and the public `Stats` snapshot.
+//!
+//! Every span accepted from the caller ends in exactly one bucket: exported, dropped
+//! (by reason), filtered, or still queued. `Stats::spans_recorded` equals the sum.
+//! When a shutdown gives up at its deadline, the counters are sealed: what was
+//! still in the queue is taken out and counted as dropped, and what the abandoned
+//! threads still hold is reported as dropped (export failed), never as queued.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+
+/// Declares the conditions that are logged once, and how many there are: the
+/// latch array below is sized from the list itself, so no variant can be added
+/// without its latch.
+macro_rules! warnings {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Conditions that are logged once, not per span.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Warn { $($(#[$doc])* $name),* }
+        impl Warn {
+            const COUNT: usize = [$(Warn::$name),*].len();
+        }
+    };
+}
+
+warnings! {
+    /// The queue was full.
+    QueueFull,
+    /// An export failed.
+    ExportFailed,
+    /// A receiver rejected spans.
+    Rejected,
+    /// A span ended after shutdown.
+    AfterShutdown,
+    /// An exporter, formatter or the encoder panicked.
+    Panic,
+    /// Credentials were refused.
+    Unauthorized,
+}
+
+/// Counters of one exporter, kept by the sending threads.
+#[derive(Debug, Default)]
+pub(crate) struct ExporterCounters {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl ExporterCounters {
+    pub(crate) const fn new() -> Self {
+        ExporterCounters { requests: AtomicU64::new(0), retries: AtomicU64::new(0), bytes: AtomicU64::new(0) }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    /// Spans and events the export thread took from the queue (its own counter, so
+    /// callers never write a shared cache line on the way in).
+    pub received: AtomicU64,
+    pub exported: AtomicU64,
+    pub dropped_queue_full: AtomicU64,
+    pub dropped_export_failed: AtomicU64,
+    pub dropped_rejected: AtomicU64,
+    pub dropped_after_shutdown: AtomicU64,
+    pub dropped_panicked: AtomicU64,
+    pub filtered: AtomicU64,
+    pub sampled_out: AtomicU64,
+    pub values_truncated: AtomicU64,
+    pub session_starts_dropped: AtomicU64,
+    /// Control messages (session starts, flushes, shutdown) in the queue, so that
+    /// the queue's length can be told apart into spans and control.
+    pub controls_queued: AtomicU64,
+    pub batches: AtomicU64,
+    pub export_panics: AtomicU64,
+    pub worker_finished: AtomicBool,
+    /// Sending lanes still running; the last one out sets `worker_finished`.
+    pub lanes_running: AtomicUsize,
+    pub last_error: Mutex<Option<String>>,
+    /// Set when a shutdown gave up at its deadline (see the module docs).
+    pub sealed: AtomicBool,
+    warned: [AtomicBool; Warn::COUNT],
+}
+
+impl Counters {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Logs `msg` the first time `cond` happens; later occurrences only count.
+    pub fn warn_once(&self, cond: Warn, msg: impl FnOnce() -> String) {
+        if !self.warned[cond as usize].swap(true, Ordering::Relaxed) {
+            log::warn!(target: "agentops", "{} (further occurrences are only counted in stats())", msg());
+        }
+    }
+
+    pub fn set_last_error(&self, e: String) {
+        *self.last_error.lock() = Some(e);
+    }
+}
+
+/// Counters of one exporter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExporterStats {
+    /// The exporter's name.
+    pub name: String,
+    /// HTTP requests made (attempts, retries included); 0 for local exporters.
+    pub requests: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+}
+
+/// A snapshot of the pipeline's counters. Invariant: `spans_recorded = spans_exported
+/// + spans_dropped() + spans_filtered + spans_queued`, at every moment; once
+/// `shutdown` has returned, `spans_queued` is 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Spans handed to the pipeline (sampled-out sessions excluded).
+    pub spans_recorded: u64,
+    /// Spans waiting in the queue or being exported now.
+    pub spans_queued: u64,
+    /// Spans every exporter accepted.
+    pub spans_exported: u64,
+    /// Dropped because the queue was full.
+    pub spans_dropped_queue_full: u64,
+    /// Dropped because export failed (retries exhausted, shutdown deadline, I/O).
+    pub spans_dropped_export_failed: u64,
+    /// Dropped because the receiver rejected them (non-retryable status, partial
+    /// success, too large, credentials refused).
+    pub spans_dropped_rejected: u64,
+    /// Dropped because they ended after shutdown.
+    pub spans_dropped_after_shutdown: u64,
+    /// Dropped because a formatter or the encoder panicked on them (a formatter may
+    /// have been redacting, so the span is not sent half-formatted).
+    pub spans_dropped_panicked: u64,
+    /// Removed by a formatter (it returned `false`).
+    pub spans_filtered: u64,
+    /// Not recorded because their session was sampled out.
+    pub spans_sampled_out: u64,
+    /// String values cut at the length limit (`max_value_len`), message contents
+    /// included.
+    pub values_truncated: u64,
+    /// Session-start notices exporters did not get because the queue was full. The
+    /// session's spans are not affected; the legacy AgentOps exporter creates the
+    /// session when they arrive.
+    pub session_starts_dropped: u64,
+    /// Export batches handled.
+    pub batches: u64,
+    /// HTTP requests over all exporters.
+    pub requests: u64,
+    /// Retries over all exporters.
+    pub retries: u64,
+    /// Request bytes over all exporters.
+    pub bytes_sent: u64,
+    /// Exporter, formatter or encoder panics caught.
+    pub export_panics: u64,
+    /// The latest export error.
+    pub last_error: Option<String>,
+    /// Per-exporter counters.
+    pub exporters: Vec<ExporterStats>,
+}
+
+impl Stats {
+    /// All dropped spans, whatever the reason.
+    pub fn spans_dropped(&self) -> u64 {
+        self.spans_dropped_queue_full
+            + self.spans_dropped_export_failed
+            + self.spans_dropped_rejected
+            + self.spans_dropped_after_shutdown
+            + self.spans_dropped_panicked
+    }
+
+    /// `queue_len` gives the messages in the queue now; the control messages among
+    /// them are not counted as spans. It is read after the export thread's count,
+    /// so a span moving from the queue to that count in between is never counted
+    /// twice.
+    pub(crate) fn snapshot(
+        c: &Counters,
+        exporters: &[(String, std::sync::Arc<ExporterCounters>)],
+        queue_len: impl FnOnce() -> u64,
+    ) -> Stats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let received = get(&c.received);
+        let in_queue = queue_len().saturating_sub(get(&c.controls_queued));
+        let exporters: Vec<ExporterStats> = exporters
+            .iter()
+            .map(|(name, e)| ExporterStats {
+                name: name.clone(),
+                requests: get(&e.requests),
+                retries: get(&e.retries),
+                bytes_sent: get(&e.bytes),
+            })
+            .collect();
+        let mut s = Stats {
+            spans_recorded: received + in_queue + get(&c.dropped_queue_full) + get(&c.dropped_after_shutdown),
+            spans_queued: 0,
+            spans_exported: get(&c.exported),
+            spans_dropped_queue_full: get(&c.dropped_queue_full),
+            spans_dropped_export_failed: get(&c.dropped_export_failed),
+            spans_dropped_rejected: get(&c.dropped_rejected),
+            spans_dropped_after_shutdown: get(&c.dropped_after_shutdown),
+            spans_dropped_panicked: get(&c.dropped_panicked),
+            spans_filtered: get(&c.filtered),
+            batches: get(&c.batches),
+            ..Stats::default()
+        };
+        s.read_live(c, exporters);
+        let settled = s.spans_exported + s.spans_dropped() + s.spans_filtered;
+        let left = s.spans_recorded.saturating_sub(settled);
+        if c.worker_finished.load(Ordering::Acquire) {
+            // The export thread is gone: whatever slipped into the queue after its
+            // last drain will never be exported.
+            s.spans_dropped_after_shutdown += left;
+        } else if c.sealed.load(Ordering::Acquire) {
+            // A shutdown gave up: what the threads still hold will not be exported.
+            s.spans_dropped_export_failed += left;
+        } else {
+            s.spans_queued = left;
+        }
+        s
+    }
+
+    /// The counters outside the span invariant.
+    fn read_live(&mut self, c: &Counters, exporters: Vec<ExporterStats>) {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        self.spans_sampled_out = get(&c.sampled_out);
+        self.values_truncated = get(&c.values_truncated);
+        self.session_starts_dropped = get(&c.session_starts_dropped);
+        self.export_panics = get(&c.export_panics);
+        self.last_error = c.last_error.lock().clone();
+        self.requests = exporters.iter().map(|e| e.requests).sum();
+        self.retries = exporters.iter().map(|e| e.retries).sum();
+        self.bytes_sent = exporters.iter().map(|e| e.bytes_sent).sum();
+        self.exporters = exporters;
+    }
+}

@@ -1,0 +1,181 @@
+//! The HTTP client: one ureq agent per exporter (keep-alive, connect and global
+//! timeouts), and the classification of every outcome as success, worth retrying,
+//! or permanent.
+
+use std::io::Read;
+use std::time::{Duration, Instant, SystemTime};
+
+use ureq::unversioned::transport::DefaultConnector;
+
+use super::resolver::CachingResolver;
+use super::retry::parse_retry_after;
+use super::rpc_status::{describe_body, not_found_hint};
+
+/// A successful (2xx) response.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub body: Vec<u8>,
+}
+
+/// What one HTTP attempt came to.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Success(Response),
+    /// Worth another try: 429, 502, 503, 504, connection failure, timeout, a connection
+    /// dropped before the response.
+    Retryable {
+        reason: String,
+        retry_after: Option<Duration>,
+        timed_out: bool,
+    },
+    /// Retrying would not help: any other status, a bad URL, a TLS failure.
+    Permanent {
+        status: Option<u16>,
+        reason: String,
+    },
+}
+
+/// Largest response body read; OTLP answers are tiny and a misbehaving server must
+/// not make us buffer megabytes.
+const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
+
+/// A blocking HTTP client.
+#[derive(Debug, Clone)]
+pub(crate) struct HttpClient {
+    agent: ureq::Agent,
+    timeout: Duration,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
+            .max_redirects(0)
+            .user_agent(concat!("agentops-rust/", env!("CARGO_PKG_VERSION")))
+            .build();
+        HttpClient {
+            agent: ureq::Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default()),
+            timeout,
+        }
+    }
+
+    /// POSTs `body` once. The request's timeout is the client's, or less when the
+    /// `deadline` comes sooner.
+    pub fn post(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        content_type: &str,
+        content_encoding: Option<&str>,
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> Outcome {
+        let mut timeout = self.timeout;
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Outcome::Retryable {
+                    reason: "deadline reached before the request was sent".into(),
+                    retry_after: None,
+                    timed_out: true,
+                };
+            }
+            timeout = timeout.min(left);
+        }
+        let mut req =
+            self.agent.post(url).header("Content-Type", content_type).config().timeout_global(Some(timeout)).build();
+        if let Some(encoding) = content_encoding {
+            req = req.header("Content-Encoding", encoding);
+        }
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        match req.send(body) {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+                let content_type = header("content-type");
+                let mut body = Vec::new();
+                // A body we cannot read does not change what the status said.
+                let _ = resp.body_mut().as_reader().take(MAX_RESPONSE_BYTES).read_to_end(&mut body);
+                classify_status(status, body, content_type.as_deref(), retry_after, url)
+            }
+            Err(e) => classify_error(e),
+        }
+    }
+}
+
+fn classify_status(
+    status: u16,
+    body: Vec<u8>,
+    content_type: Option<&str>,
+    retry_after: Option<Duration>,
+    url: &str,
+) -> Outcome {
+    if (200..=299).contains(&status) {
+        return Outcome::Success(Response { body });
+    }
+    let mut reason = format!("HTTP {status} from {url}{}", describe_body(&body, content_type));
+    match status {
+        429 | 502 | 503 | 504 => Outcome::Retryable { reason, retry_after, timed_out: false },
+        _ => {
+            if status == 404 {
+                reason.push_str(not_found_hint(url).unwrap_or_default());
+            }
+            Outcome::Permanent { status: Some(status), reason }
+        }
+    }
+}
+
+fn classify_error(e: ureq::Error) -> Outcome {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(t) => Outcome::Retryable { reason: format!("timed out ({t})"), retry_after: None, timed_out: true },
+        E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Protocol(_) => {
+            Outcome::Retryable { reason: format!("connection failed: {e}"), retry_after: None, timed_out: false }
+        }
+        other => Outcome::Permanent { status: None, reason: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(status: u16) -> Outcome {
+        classify_status(status, vec![], None, None, "http://h/v1/traces")
+    }
+
+    #[test]
+    fn statuses_are_classified_per_the_otlp_spec() {
+        for s in [200, 202, 204] {
+            assert!(matches!(classify(s), Outcome::Success(_)));
+        }
+        for s in [429, 502, 503, 504] {
+            assert!(matches!(classify(s), Outcome::Retryable { timed_out: false, .. }), "{s}");
+        }
+        for s in [400, 401, 403, 404, 413, 500, 501, 301] {
+            assert!(matches!(classify(s), Outcome::Permanent { status: Some(x), .. } if x == s), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_doubled_traces_path_is_explained() {
+        let out = classify_status(404, b"404 page not found".to_vec(), None, None, "http://h/v1/traces/v1/traces");
+        let Outcome::Permanent { reason, .. } = out else { panic!("{out:?}") };
+        assert!(reason.contains("404 page not found"), "{reason}");
+        assert!(reason.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "{reason}");
+    }
+
+    #[test]
+    fn refused_connection_is_retryable() {
+        // Bind then drop a listener: the port is very likely closed now.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let c = HttpClient::new(Duration::from_secs(2));
+        let out = c.post(&format!("http://127.0.0.1:{port}/v1/traces"), &[], "application/json", None, b"{}", None);
+        assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
+    }
+}

@@ -1,0 +1,9 @@
+//! How bytes leave the process: one blocking HTTP client per exporter (ureq, with a
+//! caching resolver), the classification of every outcome, the retry loop, gzip,
+//! and readable error bodies.
+
+pub(crate) mod gzip;
+pub(crate) mod http;
+mod resolver;
+pub(crate) mod retry;
+pub(crate) mod rpc_status;

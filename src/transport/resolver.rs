@@ -1,0 +1,43 @@
+//! A DNS cache for ureq. ureq resolves the host on every request, even over a pooled
+//! connection, and with a timeout set its default resolver spawns a thread per
+//! lookup: a thread per export. This keeps each answer for a while (failures are
+//! not kept).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
+
+/// How long a resolved address is reused.
+const DNS_TTL: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Default)]
+pub(crate) struct CachingResolver {
+    inner: DefaultResolver,
+    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or_default(),
+            uri.authority().map(|a| a.as_str()).unwrap_or_default()
+        );
+        if let Some((at, addrs)) = self.cache.lock().get(&key) {
+            if at.elapsed() < DNS_TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        self.cache.lock().insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
+    }
+}
