@@ -19,7 +19,10 @@ macro_rules! warnings {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub(crate) enum Warn { $($(#[$doc])* $name),* }
         impl Warn {
-            const COUNT: usize = [$(Warn::$name),*].len();
+            /// Every condition, in declaration order.
+            #[cfg_attr(not(test), allow(dead_code))]
+            const ALL: &'static [Warn] = &[$(Warn::$name),*];
+            const COUNT: usize = Warn::ALL.len();
         }
     };
 }
@@ -236,5 +239,21 @@ impl Stats {
         self.retries = exporters.iter().map(|e| e.retries).sum();
         self.bytes_sent = exporters.iter().map(|e| e.bytes_sent).sum();
         self.exporters = exporters;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_condition_has_its_latch() {
+        let c = Counters::default();
+        for &w in Warn::ALL {
+            c.warn_once(w, || format!("{w:?}"));
+            c.warn_once(w, || unreachable!("logged once"));
+            assert!(c.warned[w as usize].load(Ordering::Relaxed));
+        }
+        assert_eq!(Warn::ALL.len(), Warn::COUNT);
     }
 }

@@ -81,7 +81,7 @@ impl EventCommon {
     }
 }
 
-/// A reference to a recorded event: enough to link an [`ErrorEvent`] to the event
+/// A reference to a recorded event: enough to link an [`ErrorEvent`](crate::ErrorEvent) to the event
 /// that triggered it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

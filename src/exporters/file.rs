@@ -17,8 +17,11 @@ pub struct FileExporter {
 }
 
 impl FileExporter {
-    /// Opens (creating if needed) `path` for appending. Fails if the file cannot be
-    /// opened, so a bad path is reported when the client is built, not later.
+    /// Opens (creating if needed) `path` for appending, so a bad path is reported
+    /// when the client is built, not later.
+    ///
+    /// # Errors
+    /// The I/O error when the file cannot be opened for appending.
     pub fn new(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file = OpenOptions::new().create(true).append(true).open(&path)?;

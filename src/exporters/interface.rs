@@ -17,6 +17,33 @@ use crate::util::time::deadline_after;
 /// A destination for finished spans. Called on a sending thread only, so it may
 /// block (within [`ExportContext::deadline`]); it never runs on the caller's thread.
 /// A panic inside `export` is caught, counted, and the batch counted as failed.
+///
+/// Your own exporter can be unit-tested without a pipeline:
+///
+/// ```
+/// use agentops::otel::{Resource, SpanData};
+/// use agentops::{ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter, RetryPolicy};
+///
+/// #[derive(Default)]
+/// struct Counting(usize);
+///
+/// impl Exporter for Counting {
+///     fn name(&self) -> &str {
+///         "counting"
+///     }
+///     fn export(&mut self, batch: &ExportBatch, _: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
+///         self.0 += batch.len();
+///         Ok(ExportOutcome::accepted())
+///     }
+/// }
+///
+/// let mut exporter = Counting::default();
+/// let batch = ExportBatch::new(Vec::<SpanData>::new(), Resource::builder_empty().build());
+/// let retry = RetryPolicy::default();
+/// exporter.export(&batch, &ExportContext::detached(&retry)).unwrap();
+/// assert_eq!(exporter.0, 0);
+/// assert!(batch.to_otlp().resource_spans[0].scope_spans.is_empty());
+/// ```
 pub trait Exporter: Send {
     /// A short name for stats and logs (`otlp`, `file`, …).
     fn name(&self) -> &str;

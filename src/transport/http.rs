@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use ureq::unversioned::transport::DefaultConnector;
 
 use super::resolver::CachingResolver;
-use super::retry::parse_retry_after;
+use super::retry_after::parse_retry_after;
 use super::rpc_status::{describe_body, not_found_hint};
 
 /// A successful (2xx) response.

@@ -6,4 +6,5 @@ pub(crate) mod gzip;
 pub(crate) mod http;
 mod resolver;
 pub(crate) mod retry;
+mod retry_after;
 pub(crate) mod rpc_status;
