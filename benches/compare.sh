@@ -7,7 +7,7 @@
 # Usage: benches/compare.sh [--pairs N] [workload flags passed to both…]
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol json
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol protobuf
-# Environment: SINK_JSON_MODE (default fast, as run-anchor.sh), CARGO_TARGET_DIR for
+# Environment: BASELINE_BIN (compare with this bench binary instead of the anchor), SINK_JSON_MODE (default fast, as run-anchor.sh), CARGO_TARGET_DIR for
 # the shared tools (default /tmp/bench-target), RESULTS=file to keep the raw lines.
 set -euo pipefail
 
@@ -36,7 +36,8 @@ for l in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "pipeline" and m.get("executable"):
         print(m["executable"])')
 [[ -x $project ]] || { echo "compare.sh: could not build benches/pipeline.rs" >&2; exit 1; }
-anchor=$tools/release/otel-anchor
+# BASELINE_BIN: another build to compare with instead of the anchor (A/B of two commits).
+anchor=${BASELINE_BIN:-$tools/release/otel-anchor}
 sink_bin=$tools/release/otlp-sink
 
 tmp=$(mktemp -d)
