@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::common::{common_setters, to_json, EventCommon};
+use super::common::{common_setters, payload_setters, to_json, EventCommon};
 
 /// A step the agent takes. Recorded as a finished event, or opened as a scope with
 /// [`Scope::start_action`](crate::Scope::start_action) so that what happens
@@ -42,21 +42,7 @@ impl ActionEvent {
         }
     }
     common_setters!();
-    /// Sets the inputs from anything serializable.
-    pub fn params<T: Serialize + ?Sized>(mut self, p: &T) -> Self {
-        self.params = Some(to_json(p));
-        self
-    }
-    /// Sets the outputs from anything serializable.
-    pub fn returns<T: Serialize + ?Sized>(mut self, r: &T) -> Self {
-        self.returns = Some(to_json(r));
-        self
-    }
-    /// Sets the logs.
-    pub fn logs(mut self, l: impl Into<String>) -> Self {
-        self.logs = Some(l.into());
-        self
-    }
+    payload_setters!("inputs", "outputs");
     /// Sets the screenshot URL.
     pub fn screenshot(mut self, url: impl Into<String>) -> Self {
         self.screenshot = Some(url.into());

@@ -127,3 +127,27 @@ macro_rules! common_setters {
 }
 
 pub(crate) use common_setters;
+
+/// Setters of the events that carry inputs, outputs and logs (actions and tools);
+/// `$input` and `$output` name them in the docs.
+macro_rules! payload_setters {
+    ($input:literal, $output:literal) => {
+        #[doc = concat!("Sets the ", $input, " from anything serializable.")]
+        pub fn params<T: Serialize + ?Sized>(mut self, p: &T) -> Self {
+            self.params = Some(to_json(p));
+            self
+        }
+        #[doc = concat!("Sets the ", $output, " from anything serializable.")]
+        pub fn returns<T: Serialize + ?Sized>(mut self, r: &T) -> Self {
+            self.returns = Some(to_json(r));
+            self
+        }
+        /// Sets the logs.
+        pub fn logs(mut self, l: impl Into<String>) -> Self {
+            self.logs = Some(l.into());
+            self
+        }
+    };
+}
+
+pub(crate) use payload_setters;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::common::{common_setters, to_json, EventCommon};
+use super::common::{common_setters, payload_setters, to_json, EventCommon};
 
 /// A tool call.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,19 +45,5 @@ impl ToolEvent {
         self.call_id = Some(id.into());
         self
     }
-    /// Sets the arguments from anything serializable.
-    pub fn params<T: Serialize + ?Sized>(mut self, p: &T) -> Self {
-        self.params = Some(to_json(p));
-        self
-    }
-    /// Sets the result from anything serializable.
-    pub fn returns<T: Serialize + ?Sized>(mut self, r: &T) -> Self {
-        self.returns = Some(to_json(r));
-        self
-    }
-    /// Sets the logs.
-    pub fn logs(mut self, l: impl Into<String>) -> Self {
-        self.logs = Some(l.into());
-        self
-    }
+    payload_setters!("arguments", "result");
 }
