@@ -9,12 +9,14 @@ use opentelemetry_sdk::trace::SdkTracer;
 use crate::config::otel::OtelConfig;
 use crate::error::Error;
 use crate::pipeline::manager::TelemetryManager;
+use crate::providers::prices::table::PriceTable;
 use crate::session::handle::Session;
 use crate::stats::Stats;
 
 struct ClientInner {
     manager: Option<TelemetryManager>,
     shutdown_timeout: Duration,
+    prices: Arc<PriceTable>,
 }
 
 impl Drop for ClientInner {
@@ -74,6 +76,7 @@ impl SessionBuilder<'_> {
     pub fn start(self) -> Session {
         let m = self.client.inner.manager.as_ref();
         Session::start(
+            self.client.inner.prices.clone(),
             m.map(TelemetryManager::tracer),
             m.map(|m| m.pipeline().clone()),
             m.and_then(TelemetryManager::agentops),
@@ -90,9 +93,9 @@ impl Client {
     /// [`Error::Io`] when a local resource cannot be had (the traces file cannot be
     /// opened), [`Error::Thread`] when a background thread cannot be started.
     pub fn new(config: OtelConfig) -> Result<Client, Error> {
-        let shutdown_timeout = config.shutdown_timeout;
+        let (shutdown_timeout, prices) = (config.shutdown_timeout, config.prices.clone());
         let manager = if config.disabled { None } else { Some(TelemetryManager::new(config)?) };
-        Ok(Client { inner: Arc::new(ClientInner { manager, shutdown_timeout }) })
+        Ok(Client { inner: Arc::new(ClientInner { manager, shutdown_timeout, prices }) })
     }
 
     /// A client configured from the environment ([`OtelConfig::from_env`]).
@@ -152,7 +155,14 @@ impl Client {
 
     /// A snapshot of the pipeline's counters.
     pub fn stats(&self) -> Stats {
-        self.inner.manager.as_ref().map(TelemetryManager::stats).unwrap_or_default()
+        let mut s = self.inner.manager.as_ref().map(TelemetryManager::stats).unwrap_or_default();
+        s.models_without_price = self.inner.prices.unknown_models();
+        s
+    }
+
+    /// The prices LLM calls without an explicit cost are priced with.
+    pub fn prices(&self) -> &PriceTable {
+        &self.inner.prices
     }
 
     /// Whether telemetry is off.

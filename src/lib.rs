@@ -8,6 +8,7 @@ mod error;
 mod event;
 mod exporters;
 mod pipeline;
+pub mod providers;
 mod session;
 mod stats;
 mod transport;
@@ -26,7 +27,8 @@ pub use config::validate::ConfigError;
 pub use encode::attr;
 pub use error::Error;
 pub use event::{
-    ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, ToolEvent,
+    ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, Part, ToolCall,
+    ToolEvent,
 };
 pub use exporters::batch::ExportBatch;
 pub use exporters::console::{ConsoleExporter, ConsoleMode};

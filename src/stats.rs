@@ -147,6 +147,9 @@ pub struct Stats {
     /// String values cut at the length limit (`max_value_len`), message contents
     /// included.
     pub values_truncated: u64,
+    /// Distinct models of recorded LLM calls that the price table has no price for
+    /// (those calls get no cost; each such model is logged once).
+    pub models_without_price: u64,
     /// Session-start notices exporters did not get because the queue was full. The
     /// session's spans are not affected; the legacy AgentOps exporter creates the
     /// session when they arrive.

@@ -19,6 +19,8 @@ use super::validate::{ensure_duration, validate_max_value_len, validate_ratio, C
 use crate::exporters::console::ConsoleMode;
 use crate::exporters::interface::Exporter;
 use crate::exporters::memory::InMemoryExporter;
+use crate::providers::prices::price::ModelPrice;
+use crate::providers::prices::table::PriceTable;
 
 /// Builder for [`OtelConfig`].
 #[must_use]
@@ -42,6 +44,7 @@ pub struct OtelConfigBuilder {
     pub(super) default_console: Option<ConsoleMode>,
     /// The embedded default's file (`None`: no file).
     pub(super) default_file: Option<PathBuf>,
+    pub(super) prices: PriceTable,
 }
 
 impl Default for OtelConfigBuilder {
@@ -64,6 +67,7 @@ impl Default for OtelConfigBuilder {
             default_exporters: true,
             default_console: Some(ConsoleMode::Summary),
             default_file: Some(PathBuf::from(DEFAULT_TRACES_FILE)),
+            prices: PriceTable::builtin(),
         }
     }
 }
@@ -184,6 +188,18 @@ impl OtelConfigBuilder {
         self.shutdown_timeout = t;
         self
     }
+    /// Sets the price table LLM calls without an explicit cost are priced with
+    /// (default: the built-in prices; env `AGENTOPS_PRICE_TABLE` = a LiteLLM price
+    /// file over them).
+    pub fn price_table(mut self, prices: PriceTable) -> Self {
+        self.prices = prices;
+        self
+    }
+    /// Sets one model's price, over the table's.
+    pub fn model_price(mut self, model: impl Into<String>, price: ModelPrice) -> Self {
+        self.prices.set(model, price);
+        self
+    }
     /// Turns telemetry off: sessions still work and summarize, nothing is exported.
     pub fn disabled(mut self, off: bool) -> Self {
         self.disabled = off;
@@ -241,6 +257,7 @@ impl OtelConfigBuilder {
             max_value_len: self.max_value_len,
             batch: self.batch,
             shutdown_timeout: self.shutdown_timeout,
+            prices: Arc::new(self.prices),
         })
     }
 }

@@ -16,6 +16,7 @@ use super::validate::{
     ConfigError, MAX_DURATION,
 };
 use crate::exporters::console::ConsoleMode;
+use crate::providers::prices::table::PriceTable;
 
 impl OtelConfigBuilder {
     /// Defaults, then every environment variable this crate reads.
@@ -98,6 +99,12 @@ impl OtelConfigBuilder {
                 s if is_off(s) => None,
                 _ => return Err(ConfigError::new("AGENTOPS_CONSOLE", v, "expected summary, tree or off")),
             };
+        }
+        if let Some(path) = get("AGENTOPS_PRICE_TABLE") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::new("AGENTOPS_PRICE_TABLE", &path, format!("cannot be read: {e}")))?;
+            b.prices = PriceTable::with_litellm_json(&text)
+                .map_err(|why| ConfigError::new("AGENTOPS_PRICE_TABLE", &path, why))?;
         }
         if let Some(v) = get("AGENTOPS_ENVIRONMENT") {
             b.environment = Some(v);

@@ -9,6 +9,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::batch::BatchConfig;
 use super::exporter_spec::ExporterSpec;
 use super::retry::RetryPolicy;
+use crate::providers::prices::table::PriceTable;
 
 /// A user function run on the export thread over every finished span, before it is
 /// encoded: redact or rename attributes, or return `false` to drop the span (counted
@@ -34,6 +35,7 @@ pub struct OtelConfig {
     pub(crate) batch: BatchConfig,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
+    pub(crate) prices: Arc<PriceTable>,
 }
 
 impl fmt::Debug for OtelConfig {
@@ -52,6 +54,7 @@ impl fmt::Debug for OtelConfig {
             .field("batch", &self.batch)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("disabled", &self.disabled)
+            .field("priced_models", &self.prices.len())
             .finish()
     }
 }

@@ -52,6 +52,28 @@ pub const GEN_AI_REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
 pub const GEN_AI_REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
 /// Request top_p.
 pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+/// Request top_k.
+pub const GEN_AI_REQUEST_TOP_K: &str = "gen_ai.request.top_k";
+/// Request seed.
+pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+/// Request stop sequences (string array).
+pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+/// Request frequency penalty.
+pub const GEN_AI_REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+/// Request presence penalty.
+pub const GEN_AI_REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+/// The provider's response id.
+pub const GEN_AI_RESPONSE_ID: &str = "gen_ai.response.id";
+/// Why the model stopped, per choice (string array, provider values).
+pub const GEN_AI_RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+/// From the request to the first streamed chunk, in seconds.
+pub const GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+/// Input tokens read from the prompt cache (part of the input tokens).
+pub const GEN_AI_CACHE_READ_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+/// Input tokens written to the prompt cache (part of the input tokens).
+pub const GEN_AI_CACHE_CREATION_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
+/// Output tokens spent on reasoning (part of the output tokens).
+pub const GEN_AI_REASONING_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
 /// Cost of an LLM call in USD.
 pub const LLM_COST: &str = "agentops.llm.cost";
 /// Thread id of an LLM call.

@@ -12,7 +12,7 @@ use super::attr;
 use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, Placement};
 use super::span::SpanDefinition;
-use super::values::{clamp_i64, number_kv, ValuePolicy};
+use super::values::{clamp_i64, number_kv, string_array, ValuePolicy};
 use crate::event::{ActionEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
 
 /// The span definition of an event.
@@ -76,25 +76,68 @@ fn llm(p: &ValuePolicy, e: LlmEvent, def: &mut SpanDefinition, left: &mut Leftov
     if let Some(t) = e.output_tokens {
         a.push(KeyValue::new(attr::GEN_AI_OUTPUT_TOKENS, clamp_i64(t)));
     }
+    for (key, n) in [
+        (attr::GEN_AI_CACHE_READ_TOKENS, e.cache_read_tokens),
+        (attr::GEN_AI_CACHE_CREATION_TOKENS, e.cache_creation_tokens),
+        (attr::GEN_AI_REASONING_TOKENS, e.reasoning_tokens),
+    ] {
+        if let Some(n) = n {
+            a.push(KeyValue::new(key, clamp_i64(n)));
+        }
+    }
     if let Some(c) = e.cost {
         a.push(number_kv(attr::LLM_COST, c));
+    }
+    if let Some(id) = e.response_id {
+        a.push(p.str_kv(attr::GEN_AI_RESPONSE_ID, id));
+    }
+    if !e.finish_reasons.is_empty() {
+        let reasons: Vec<String> = e.finish_reasons.into_iter().map(|r| p.cut(r)).collect();
+        a.push(KeyValue::new(attr::GEN_AI_RESPONSE_FINISH_REASONS, string_array(&reasons)));
+    }
+    if let Some(t) = e.time_to_first_chunk {
+        a.push(KeyValue::new(attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t.as_secs_f64()));
     }
     if let Some(t) = e.thread_id {
         a.push(p.str_kv(attr::LLM_THREAD_ID, t));
     }
     if let Some(params) = &e.params {
-        for (name, key) in [("temperature", attr::GEN_AI_REQUEST_TEMPERATURE), ("top_p", attr::GEN_AI_REQUEST_TOP_P)] {
-            if let Some(x) = params.get(name).and_then(Json::as_f64) {
-                a.push(number_kv(key, x));
-            }
-        }
-        if let Some(x) = params.get("max_tokens").and_then(Json::as_i64) {
-            a.push(KeyValue::new(attr::GEN_AI_REQUEST_MAX_TOKENS, x));
-        }
+        request_params(p, params, a);
     }
     p.push_json(a, attr::LLM_PARAMS, e.params, left);
     p.push_messages(a, attr::GEN_AI_INPUT_MESSAGES, e.prompt, ("user", false), left);
     p.push_messages(a, attr::GEN_AI_OUTPUT_MESSAGES, e.completion, ("assistant", true), left);
+}
+
+/// The request parameters the conventions name, read from the params JSON.
+fn request_params(p: &ValuePolicy, params: &Json, a: &mut Vec<KeyValue>) {
+    for (name, key) in [
+        ("temperature", attr::GEN_AI_REQUEST_TEMPERATURE),
+        ("top_p", attr::GEN_AI_REQUEST_TOP_P),
+        ("frequency_penalty", attr::GEN_AI_REQUEST_FREQUENCY_PENALTY),
+        ("presence_penalty", attr::GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ] {
+        if let Some(x) = params.get(name).and_then(Json::as_f64) {
+            a.push(number_kv(key, x));
+        }
+    }
+    for (name, key) in [
+        ("max_tokens", attr::GEN_AI_REQUEST_MAX_TOKENS),
+        ("seed", attr::GEN_AI_REQUEST_SEED),
+        ("top_k", attr::GEN_AI_REQUEST_TOP_K),
+    ] {
+        if let Some(x) = params.get(name).and_then(Json::as_i64) {
+            a.push(KeyValue::new(key, x));
+        }
+    }
+    let stops: Vec<String> = match params.get("stop_sequences") {
+        Some(Json::String(s)) => vec![p.cut(s.clone())],
+        Some(Json::Array(v)) => v.iter().filter_map(Json::as_str).map(|s| p.cut(s.to_owned())).collect(),
+        _ => Vec::new(),
+    };
+    if !stops.is_empty() {
+        a.push(KeyValue::new(attr::GEN_AI_REQUEST_STOP_SEQUENCES, string_array(&stops)));
+    }
 }
 
 fn tool(p: &ValuePolicy, e: ToolEvent, def: &mut SpanDefinition, left: &mut Leftovers) {

@@ -2,41 +2,116 @@
 //! `gen_ai.output.messages` JSON:
 //! `[{"role": "...", "parts": [{"type": "text", "content": "..."}]}]`.
 //!
+//! Parts follow the conventions' schema: `text` and `reasoning` (`content`),
+//! `tool_call` (`id`, `name`, `arguments`), `tool_call_response` (`id`,
+//! `response`). Output messages carry a `finish_reason`.
+//!
 //! Long values are cut inside the structure, never in the JSON text: when the list
-//! would exceed the length limit, the longest contents are shortened (fairly: a
+//! would exceed the length limit, the longest payloads are shortened (fairly: a
 //! short system prompt is kept whole while a long document is cut), each cut one
 //! ending with the truncation marker, and the value always parses.
 
+use std::borrow::Cow;
+
 use super::attr::TRUNCATED_SUFFIX;
 use super::json::push_json_str;
-use crate::event::content::Content;
+use crate::event::content::{Content, Part};
 
-/// The messages JSON of `c`, at most about `max_len` bytes, and how many contents
+/// One part as written: its type, optional id and name, and its payload (text, or
+/// JSON text for tool arguments and results) under `key`.
+struct PartView<'a> {
+    kind: &'static str,
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+    key: &'static str,
+    payload: Cow<'a, str>,
+    /// The payload is JSON text (written as is unless cut).
+    json: bool,
+}
+
+struct MessageView<'a> {
+    role: &'a str,
+    finish_reason: Option<&'a str>,
+    parts: Vec<PartView<'a>>,
+}
+
+fn json_text(v: &serde_json::Value) -> Cow<'static, str> {
+    // Values built from serde_json::Value always serialize.
+    Cow::Owned(serde_json::to_string(v).unwrap_or_default())
+}
+
+fn part_view(p: &Part) -> PartView<'_> {
+    match p {
+        Part::Text(t) => {
+            PartView { kind: "text", id: None, name: None, key: "content", payload: t.into(), json: false }
+        }
+        Part::Reasoning(t) => {
+            PartView { kind: "reasoning", id: None, name: None, key: "content", payload: t.into(), json: false }
+        }
+        Part::ToolCall(c) => PartView {
+            kind: "tool_call",
+            id: c.id.as_deref(),
+            name: Some(&c.name),
+            key: "arguments",
+            payload: json_text(&c.arguments),
+            json: true,
+        },
+        Part::ToolCallResponse { id, response } => PartView {
+            kind: "tool_call_response",
+            id: id.as_deref(),
+            name: None,
+            key: "response",
+            payload: json_text(response),
+            json: true,
+        },
+    }
+}
+
+fn views<'a>(c: &'a Content, default_role: &'a str, output: bool) -> Vec<MessageView<'a>> {
+    let default_finish = output.then_some("stop");
+    match c {
+        Content::Text(t) => vec![MessageView {
+            role: default_role,
+            finish_reason: default_finish,
+            parts: vec![PartView {
+                kind: "text",
+                id: None,
+                name: None,
+                key: "content",
+                payload: t.into(),
+                json: false,
+            }],
+        }],
+        Content::Messages(m) => m
+            .iter()
+            .map(|m| MessageView {
+                role: &m.role,
+                finish_reason: if output { m.finish_reason.as_deref().or(default_finish) } else { None },
+                parts: m.parts.iter().map(part_view).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The messages JSON of `c`, at most about `max_len` bytes, and how many payloads
 /// were cut to get there. (A list whose structure alone exceeds the limit keeps its
-/// structure, with every content reduced to the marker.)
+/// structure, with every payload reduced to the marker.)
 pub(crate) fn messages_json(c: &Content, default_role: &str, output: bool, max_len: usize) -> (String, u64) {
-    // Borrowed (role, content) pairs: the prompt is not copied.
-    let msgs: Vec<(&str, &str)> = match c {
-        Content::Text(t) => vec![(default_role, t.as_str())],
-        Content::Messages(m) => m.iter().map(|m| (m.role.as_str(), m.content.as_str())).collect(),
-    };
-    let msgs = &msgs[..];
-    let raw: usize = msgs.iter().map(|(_, c)| c.len()).sum();
-    // Escaping only lengthens, so contents longer than the limit alone need cutting.
-    if raw <= max_len {
-        let full = write(msgs, output, usize::MAX);
+    let msgs = views(c, default_role, output);
+    let lens: Vec<usize> = msgs.iter().flat_map(|m| m.parts.iter().map(|p| p.payload.len())).collect();
+    // Escaping only lengthens, so payloads longer than the limit alone need cutting.
+    if lens.iter().sum::<usize>() <= max_len {
+        let full = write(&msgs, usize::MAX);
         if full.len() <= max_len {
             return (full, 0);
         }
     }
-    let overhead = write(msgs, output, 0).len();
-    let lens: Vec<usize> = msgs.iter().map(|(_, c)| c.len()).collect();
+    let overhead = write(&msgs, 0).len();
     let mut budget = max_len.saturating_sub(overhead);
     let mut out = String::new();
     // Escapes can still push the text over: shrink the budget by the excess, a few times.
     for _ in 0..4 {
-        let cap = fair_cap(&lens, budget);
-        out = write(msgs, output, cap);
+        out = write(&msgs, fair_cap(&lens, budget));
         if out.len() <= max_len || budget == 0 {
             break;
         }
@@ -46,8 +121,8 @@ pub(crate) fn messages_json(c: &Content, default_role: &str, output: bool, max_l
     (out, lens.iter().filter(|&&l| l > cap).count() as u64)
 }
 
-/// The largest per-content length such that the contents, each cut to it, fit in
-/// `budget` ("water filling": short contents are kept whole).
+/// The largest per-payload length such that the payloads, each cut to it, fit in
+/// `budget` ("water filling": short payloads are kept whole).
 fn fair_cap(lens: &[usize], budget: usize) -> usize {
     let mut sorted = lens.to_vec();
     sorted.sort_unstable();
@@ -62,30 +137,57 @@ fn fair_cap(lens: &[usize], budget: usize) -> usize {
     usize::MAX
 }
 
-/// Writes the list with each content cut to `cap` bytes (marker included).
-fn write(msgs: &[(&str, &str)], output: bool, cap: usize) -> String {
-    let size: usize = msgs.iter().map(|(role, content)| role.len() + content.len().min(cap) + 80).sum();
-    let mut out = String::with_capacity(size + 2);
+/// Writes the list with each payload cut to `cap` bytes (marker included). A cut
+/// JSON payload is written as a string, so the whole stays valid JSON.
+fn write(msgs: &[MessageView<'_>], cap: usize) -> String {
+    let size: usize =
+        msgs.iter().flat_map(|m| m.parts.iter()).map(|p| p.payload.len().min(cap) + 64).sum::<usize>() + 64;
+    let mut out = String::with_capacity(size);
     out.push('[');
-    for (i, &(role, content)) in msgs.iter().enumerate() {
+    for (i, m) in msgs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push_str("{\"role\":");
-        push_json_str(&mut out, role);
-        out.push_str(",\"parts\":[{\"type\":\"text\",\"content\":");
-        if content.len() <= cap {
-            push_json_str(&mut out, content);
-        } else {
-            let mut at = cap.saturating_sub(TRUNCATED_SUFFIX.len());
-            while !content.is_char_boundary(at) {
-                at -= 1;
+        push_json_str(&mut out, m.role);
+        out.push_str(",\"parts\":[");
+        for (j, p) in m.parts.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
             }
-            push_json_str(&mut out, &format!("{}{TRUNCATED_SUFFIX}", &content[..at]));
+            out.push_str("{\"type\":\"");
+            out.push_str(p.kind);
+            out.push('"');
+            if let Some(id) = p.id {
+                out.push_str(",\"id\":");
+                push_json_str(&mut out, id);
+            }
+            if let Some(name) = p.name {
+                out.push_str(",\"name\":");
+                push_json_str(&mut out, name);
+            }
+            out.push_str(",\"");
+            out.push_str(p.key);
+            out.push_str("\":");
+            if p.payload.len() <= cap {
+                if p.json {
+                    out.push_str(&p.payload);
+                } else {
+                    push_json_str(&mut out, &p.payload);
+                }
+            } else {
+                let mut at = cap.saturating_sub(TRUNCATED_SUFFIX.len());
+                while !p.payload.is_char_boundary(at) {
+                    at -= 1;
+                }
+                push_json_str(&mut out, &format!("{}{TRUNCATED_SUFFIX}", &p.payload[..at]));
+            }
+            out.push('}');
         }
-        out.push_str("}]");
-        if output {
-            out.push_str(",\"finish_reason\":\"stop\"");
+        out.push(']');
+        if let Some(f) = m.finish_reason {
+            out.push_str(",\"finish_reason\":");
+            push_json_str(&mut out, f);
         }
         out.push('}');
     }
@@ -96,7 +198,8 @@ fn write(msgs: &[(&str, &str)], output: bool, cap: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::content::ChatMessage;
+    use crate::event::content::{ChatMessage, ToolCall};
+    use serde_json::json;
     use serde_json::Value as Json;
 
     fn contents(json: &str) -> Vec<String> {
@@ -140,5 +243,43 @@ mod tests {
             assert_eq!(contents(&json).len(), 1);
             assert!(json.len() <= max.max(80), "{max}: {}", json.len());
         }
+    }
+
+    #[test]
+    fn parts_follow_the_conventions_schema() {
+        let call = ToolCall::new(Some("call_1".into()), "get_weather", json!({"city": "Paris"}));
+        let input = Content::Messages(vec![
+            ChatMessage::new("user", "weather?"),
+            ChatMessage::with_parts("assistant", vec![Part::Reasoning("think".into()), Part::ToolCall(call)]),
+            ChatMessage::tool_result("call_1", json!({"temp": 21})),
+        ]);
+        let (json, cut) = messages_json(&input, "user", false, 10_000);
+        assert_eq!(cut, 0);
+        let v: Json = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            v,
+            json!([
+                {"role": "user", "parts": [{"type": "text", "content": "weather?"}]},
+                {"role": "assistant", "parts": [
+                    {"type": "reasoning", "content": "think"},
+                    {"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}
+                ]},
+                {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": {"temp": 21}}]}
+            ])
+        );
+        let output = Content::Messages(vec![ChatMessage::new("assistant", "hi").finish_reason("length")]);
+        let v: Json = serde_json::from_str(&messages_json(&output, "assistant", true, 10_000).0).unwrap();
+        assert_eq!(v[0]["finish_reason"], "length");
+    }
+
+    #[test]
+    fn cut_arguments_stay_valid_json() {
+        let call = ToolCall::new(None, "t", json!({"doc": "x".repeat(5000)}));
+        let c = Content::Messages(vec![ChatMessage::with_parts("assistant", vec![Part::ToolCall(call)])]);
+        let (json, cut) = messages_json(&c, "assistant", true, 1000);
+        assert_eq!(cut, 1);
+        let v: Json = serde_json::from_str(&json).unwrap();
+        assert!(v[0]["parts"][0]["arguments"].as_str().unwrap().ends_with(TRUNCATED_SUFFIX));
+        assert!(v[0]["parts"][0].get("id").is_none());
     }
 }

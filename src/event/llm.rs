@@ -1,14 +1,14 @@
 //! `LlmEvent`: a model call.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::common::{common_setters, to_json, EventCommon};
-use super::content::Content;
+use super::content::{Content, ToolCall};
 
 /// An LLM call.
 ///
@@ -42,6 +42,23 @@ pub struct LlmEvent {
     pub thread_id: Option<String>,
     /// Request parameters (temperature, max tokens, …).
     pub params: Option<Value>,
+    /// The provider's id of the response (`gen_ai.response.id`).
+    pub response_id: Option<String>,
+    /// Why the model stopped, one per choice, in the provider's words
+    /// (`gen_ai.response.finish_reasons`).
+    pub finish_reasons: Vec<String>,
+    /// Input tokens read from the provider's prompt cache (included in
+    /// `input_tokens`; `gen_ai.usage.cache_read.input_tokens`).
+    pub cache_read_tokens: Option<u64>,
+    /// Input tokens written to the provider's prompt cache (included in
+    /// `input_tokens`; `gen_ai.usage.cache_creation.input_tokens`).
+    pub cache_creation_tokens: Option<u64>,
+    /// Output tokens spent on reasoning (included in `output_tokens`;
+    /// `gen_ai.usage.reasoning.output_tokens`).
+    pub reasoning_tokens: Option<u64>,
+    /// For a streamed response: from the request to its first chunk
+    /// (`gen_ai.response.time_to_first_chunk`, seconds).
+    pub time_to_first_chunk: Option<Duration>,
 }
 
 impl LlmEvent {
@@ -60,6 +77,12 @@ impl LlmEvent {
             cost: None,
             thread_id: None,
             params: None,
+            response_id: None,
+            finish_reasons: Vec::new(),
+            cache_read_tokens: None,
+            cache_creation_tokens: None,
+            reasoning_tokens: None,
+            time_to_first_chunk: None,
         }
     }
     common_setters!();
@@ -104,9 +127,41 @@ impl LlmEvent {
         self.thread_id = Some(id.into());
         self
     }
-    /// Sets the request parameters from anything serializable.
+    /// Sets the request parameters from anything serializable. The conventions'
+    /// names are read from it: `temperature`, `top_p`, `top_k`, `max_tokens`,
+    /// `seed`, `stop_sequences`, `frequency_penalty`, `presence_penalty`.
     pub fn params<T: Serialize + ?Sized>(mut self, p: &T) -> Self {
         self.params = Some(to_json(p));
         self
+    }
+    /// Sets the provider's response id.
+    pub fn response_id(mut self, id: impl Into<String>) -> Self {
+        self.response_id = Some(id.into());
+        self
+    }
+    /// Adds a finish reason (one per choice).
+    pub fn finish_reason(mut self, reason: impl Into<String>) -> Self {
+        self.finish_reasons.push(reason.into());
+        self
+    }
+    /// Sets the prompt-cache token counts (both are part of the input tokens).
+    pub fn cache_tokens(mut self, read: u64, creation: u64) -> Self {
+        self.cache_read_tokens = Some(read);
+        self.cache_creation_tokens = Some(creation);
+        self
+    }
+    /// Sets the reasoning token count (part of the output tokens).
+    pub fn reasoning_tokens(mut self, n: u64) -> Self {
+        self.reasoning_tokens = Some(n);
+        self
+    }
+    /// Sets the time from the request to the first streamed chunk.
+    pub fn time_to_first_chunk(mut self, d: Duration) -> Self {
+        self.time_to_first_chunk = Some(d);
+        self
+    }
+    /// The tool calls the model asked for in its completion, in order.
+    pub fn tool_calls(&self) -> Vec<&ToolCall> {
+        self.completion.as_ref().map(Content::tool_calls).unwrap_or_default()
     }
 }

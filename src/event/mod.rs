@@ -22,7 +22,7 @@ pub(crate) mod tool;
 pub use action::ActionEvent;
 pub use any::Event;
 pub use common::{EventCommon, EventRef, EventType};
-pub use content::{ChatMessage, Content};
+pub use content::{ChatMessage, Content, Part, ToolCall};
 pub use error::ErrorEvent;
 pub use llm::LlmEvent;
 pub use tool::ToolEvent;

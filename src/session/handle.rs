@@ -26,6 +26,7 @@ use crate::encode::values::string_array;
 use crate::error::Error;
 use crate::exporters::interface::SessionStart;
 use crate::pipeline::handle::Pipeline;
+use crate::providers::prices::table::PriceTable;
 use crate::util::ids;
 
 /// One agent run: a trace whose root span is the session. Records through its
@@ -63,6 +64,7 @@ impl Deref for Session {
 impl Session {
     /// Starts a session: opens its root span (no I/O).
     pub(crate) fn start(
+        prices: Arc<PriceTable>,
         tracer: Option<&SdkTracer>,
         pipeline: Option<Arc<Pipeline>>,
         agentops: Option<&AgentOpsConfig>,
@@ -128,6 +130,7 @@ impl Session {
             summary: Mutex::new(None),
             pipeline,
             replay_url,
+            prices,
         });
         Session { scope: Scope { session: inner, action: None } }
     }
@@ -211,7 +214,7 @@ mod tests {
 
     #[test]
     fn disabled_sessions_still_summarize() {
-        let s = Session::start(None, None, None, vec!["t".into()], None);
+        let s = Session::start(Arc::new(PriceTable::empty()), None, None, None, vec!["t".into()], None);
         s.record(LlmEvent::new("m").tokens(3, 4).cost(0.5));
         s.record(LlmEvent::new("m").tokens(1, 1).cost(f64::NAN));
         let a = s.start_action("plan");

@@ -24,6 +24,7 @@ use crate::event::{ActionEvent, ErrorEvent, Event, EventRef, EventType, ToolEven
 use crate::pipeline::handle::Pipeline;
 use crate::pipeline::message::Message;
 use crate::pipeline::processor::SessionMark;
+use crate::providers::prices::table::PriceTable;
 use crate::stats::Counters;
 
 pub(crate) struct SessionInner {
@@ -44,6 +45,8 @@ pub(crate) struct SessionInner {
     pub summary: Mutex<Option<SessionSummary>>,
     pub pipeline: Option<Arc<Pipeline>>,
     pub replay_url: Option<String>,
+    /// Prices LLM calls recorded without a cost.
+    pub prices: Arc<PriceTable>,
 }
 
 fn add_f64(a: &AtomicU64, v: f64) {
@@ -242,6 +245,11 @@ pub(crate) fn record_under(
     let common = event.common_mut();
     if common.ended_at.is_none() {
         common.ended_at = Some(SystemTime::now());
+    }
+    if let Event::Llm(e) = &mut event {
+        if e.cost.is_none() {
+            e.cost = session.prices.cost_memoized(e);
+        }
     }
     let r = event.event_ref();
     session.count(&event);

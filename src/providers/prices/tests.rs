@@ -1,0 +1,1 @@
+//! The price table: the built-in data, name resolution, the cost formula.

@@ -1,0 +1,97 @@
+//! Server-sent events, decoded from bytes as they arrive (any split, `\n` or
+//! `\r\n`): each event's name and data, comments and ids ignored.
+
+use super::body::{ProviderError, MAX_BODY_BYTES};
+
+/// One event: its `event:` name, if any, and its data lines joined with `\n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SseEvent {
+    pub name: Option<String>,
+    pub data: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SseDecoder {
+    /// Bytes of a line not yet ended.
+    line: Vec<u8>,
+    name: Option<String>,
+    data: Option<String>,
+}
+
+impl SseDecoder {
+    /// Decodes `bytes`, appending finished events to `out`.
+    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), ProviderError> {
+        for &b in bytes {
+            if b != b'\n' {
+                self.line.push(b);
+                if self.line.len() > MAX_BODY_BYTES {
+                    return Err(ProviderError::TooLarge { bytes: self.line.len() });
+                }
+                continue;
+            }
+            let mut line = std::mem::take(&mut self.line);
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            self.line_done(&String::from_utf8_lossy(&line), out);
+        }
+        Ok(())
+    }
+
+    /// Ends the stream: a last event not followed by a blank line still counts.
+    pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&String::from_utf8_lossy(&line), out);
+        }
+        self.line_done("", out);
+    }
+
+    fn line_done(&mut self, line: &str, out: &mut Vec<SseEvent>) {
+        if line.is_empty() {
+            if let Some(data) = self.data.take() {
+                out.push(SseEvent { name: self.name.take(), data });
+            }
+            self.name = None;
+            return;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "data" => {
+                let data = self.data.get_or_insert_with(String::new);
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(value);
+            }
+            "event" => self.name = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_decode_across_any_split() {
+        let text = b": comment\r\nevent: message_start\r\ndata: {\"a\":1}\r\n\r\ndata: x\ndata: y\n\ndata: [DONE]";
+        for split in 1..text.len() {
+            let (mut d, mut out) = (SseDecoder::default(), Vec::new());
+            d.push(&text[..split], &mut out).unwrap();
+            d.push(&text[split..], &mut out).unwrap();
+            d.finish(&mut out);
+            assert_eq!(
+                out,
+                vec![
+                    SseEvent { name: Some("message_start".into()), data: "{\"a\":1}".into() },
+                    SseEvent { name: None, data: "x\ny".into() },
+                    SseEvent { name: None, data: "[DONE]".into() },
+                ],
+                "split at {split}"
+            );
+        }
+    }
+}

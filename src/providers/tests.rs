@@ -1,0 +1,1 @@
+//! Provider adapters, fixture by fixture.
