@@ -33,6 +33,3 @@ pub use body::{Body, ProviderError, MAX_BODY_BYTES};
 pub use prices::price::ModelPrice;
 pub use prices::table::PriceTable;
 pub use stream::Stream;
-
-#[cfg(test)]
-mod tests;

@@ -211,7 +211,9 @@ impl ChatChunks {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let mut message = json!({ "role": c.role.as_deref().unwrap_or("assistant"), "content": c.content });
+                // No text streamed is `null` content, as the plain call returns it.
+                let content = if c.content.is_empty() { Value::Null } else { json!(c.content) };
+                let mut message = json!({ "role": c.role.as_deref().unwrap_or("assistant"), "content": content });
                 if !c.reasoning.is_empty() {
                     message["reasoning_content"] = json!(c.reasoning);
                 }

@@ -1,1 +1,0 @@
-//! Provider adapters, fixture by fixture.
