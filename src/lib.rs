@@ -27,8 +27,8 @@ pub use config::validate::ConfigError;
 pub use encode::attr;
 pub use error::Error;
 pub use event::{
-    ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, Part, ToolCall,
-    ToolEvent,
+    ActionEvent, AgentEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, Part,
+    ToolCall, ToolEvent,
 };
 pub use exporters::batch::ExportBatch;
 pub use exporters::console::{ConsoleExporter, ConsoleMode};
@@ -37,7 +37,7 @@ pub use exporters::interface::{ExportContext, ExportError, ExportErrorKind, Expo
 pub use exporters::memory::InMemoryExporter;
 pub use exporters::otlp::OtlpExporter;
 pub use session::handle::Session;
-pub use session::scope::{ActionScope, Scope};
+pub use session::scope::{ActionScope, AgentScope, Scope};
 pub use session::summary::{EndState, EventCounts, SessionSummary};
 pub use stats::{ExporterStats, Stats};
 

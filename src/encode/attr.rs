@@ -81,6 +81,13 @@ pub const LLM_THREAD_ID: &str = "agentops.llm.thread_id";
 /// All request parameters (JSON, content).
 pub const LLM_PARAMS: &str = "agentops.llm.params";
 
+/// Agent name (on an `invoke_agent` span).
+pub const GEN_AI_AGENT_NAME: &str = "gen_ai.agent.name";
+/// Agent id (on an `invoke_agent` span).
+pub const GEN_AI_AGENT_ID: &str = "gen_ai.agent.id";
+/// Agent description (on an `invoke_agent` span).
+pub const GEN_AI_AGENT_DESCRIPTION: &str = "gen_ai.agent.description";
+
 /// Tool name.
 pub const GEN_AI_TOOL_NAME: &str = "gen_ai.tool.name";
 /// Tool call id.

@@ -17,6 +17,7 @@ use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, RecordedEvent};
 use super::span::SpanDefinition;
 use super::values::ValuePolicy;
+use crate::event::Event;
 
 /// Turns events into spans.
 #[derive(Debug)]
@@ -106,9 +107,15 @@ impl EventToSpanEncoder {
         let span_id = event_span_id(&event.common().id);
         let (trace_id, parent) = (placement.trace_id, placement.parent_span_id);
         let session_id = self.session_id(trace_id);
+        let failure = errored.then(|| match &event {
+            // A failed tool call: its logs hold the error's message.
+            Event::Tool(t) => t.logs.clone().unwrap_or_else(|| "the tool call failed".into()),
+            Event::Agent(_) => "an error was recorded inside this agent".into(),
+            _ => "an error was recorded inside this action".into(),
+        });
         let mut def = define(&self.policy, session_id, event, &placement, attrs, left);
-        if errored && !matches!(def.status, Status::Error { .. }) {
-            def.status = Status::error("an error was recorded inside this action");
+        if let Some(message) = failure.filter(|_| !matches!(def.status, Status::Error { .. })) {
+            def.status = Status::error(self.policy.cut(message));
         }
         (trace_id, span_id, parent, def)
     }

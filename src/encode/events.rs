@@ -13,7 +13,7 @@ use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, Placement};
 use super::span::SpanDefinition;
 use super::values::{clamp_i64, number_kv, string_array, ValuePolicy};
-use crate::event::{ActionEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
+use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
 
 /// The span definition of an event.
 pub(crate) fn define(
@@ -50,6 +50,7 @@ pub(crate) fn define(
         Event::Llm(e) => llm(p, e, &mut def, left),
         Event::Tool(e) => tool(p, e, &mut def, left),
         Event::Action(e) => action(p, e, &mut def, left),
+        Event::Agent(e) => agent(p, e, &mut def),
         Event::Error(e) => error(p, e, placement, &mut def),
     }
     def
@@ -137,6 +138,19 @@ fn request_params(p: &ValuePolicy, params: &Json, a: &mut Vec<KeyValue>) {
     };
     if !stops.is_empty() {
         a.push(KeyValue::new(attr::GEN_AI_REQUEST_STOP_SEQUENCES, string_array(&stops)));
+    }
+}
+
+fn agent(p: &ValuePolicy, e: AgentEvent, def: &mut SpanDefinition) {
+    let a = &mut def.attributes;
+    let name = p.cut(e.name.into_owned());
+    def.name = span_name("invoke_agent", &name);
+    a.push(KeyValue::new(attr::SPAN_KIND, "agent"));
+    a.push(KeyValue::new(attr::GEN_AI_OPERATION, "invoke_agent"));
+    a.push(KeyValue::new(attr::GEN_AI_AGENT_NAME, name));
+    a.push(p.str_kv(attr::GEN_AI_AGENT_ID, e.agent_id));
+    if let Some(d) = e.description {
+        a.push(p.str_kv(attr::GEN_AI_AGENT_DESCRIPTION, d));
     }
 }
 

@@ -1,6 +1,7 @@
 //! `Event`: any of the four kinds.
 
 use super::action::ActionEvent;
+use super::agent::AgentEvent;
 use super::common::{EventCommon, EventRef, EventType};
 use super::error::ErrorEvent;
 use super::llm::LlmEvent;
@@ -14,6 +15,8 @@ pub enum Event {
     Llm(LlmEvent),
     /// An action.
     Action(ActionEvent),
+    /// An agent at work.
+    Agent(AgentEvent),
     /// A tool call.
     Tool(ToolEvent),
     /// An error.
@@ -26,6 +29,7 @@ impl Event {
         match self {
             Event::Llm(_) => EventType::Llm,
             Event::Action(_) => EventType::Action,
+            Event::Agent(_) => EventType::Agent,
             Event::Tool(_) => EventType::Tool,
             Event::Error(_) => EventType::Error,
         }
@@ -36,6 +40,7 @@ impl Event {
         match self {
             Event::Llm(e) => &e.common,
             Event::Action(e) => &e.common,
+            Event::Agent(e) => &e.common,
             Event::Tool(e) => &e.common,
             Event::Error(e) => &e.common,
         }
@@ -45,6 +50,7 @@ impl Event {
         match self {
             Event::Llm(e) => &mut e.common,
             Event::Action(e) => &mut e.common,
+            Event::Agent(e) => &mut e.common,
             Event::Tool(e) => &mut e.common,
             Event::Error(e) => &mut e.common,
         }
@@ -64,6 +70,11 @@ impl From<LlmEvent> for Event {
 impl From<ActionEvent> for Event {
     fn from(e: ActionEvent) -> Self {
         Event::Action(e)
+    }
+}
+impl From<AgentEvent> for Event {
+    fn from(e: AgentEvent) -> Self {
+        Event::Agent(e)
     }
 }
 impl From<ToolEvent> for Event {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::util::ids;
 
-/// The four event types, with the names AgentOps uses on the wire.
+/// The event types, with the names AgentOps uses on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EventType {
@@ -18,6 +18,8 @@ pub enum EventType {
     Llm,
     /// An agent action (`actions`).
     Action,
+    /// An agent at work (`agents`).
+    Agent,
     /// A tool call (`tools`).
     Tool,
     /// An error (`errors`).
@@ -26,13 +28,15 @@ pub enum EventType {
 
 impl EventType {
     /// All event types, in a fixed order (used for per-type counters).
-    pub const ALL: [EventType; 4] = [EventType::Llm, EventType::Action, EventType::Tool, EventType::Error];
+    pub const ALL: [EventType; 5] =
+        [EventType::Llm, EventType::Action, EventType::Tool, EventType::Error, EventType::Agent];
 
     /// The AgentOps wire name: `llms`, `actions`, `tools` or `errors`.
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::Llm => "llms",
             EventType::Action => "actions",
+            EventType::Agent => "agents",
             EventType::Tool => "tools",
             EventType::Error => "errors",
         }

@@ -12,6 +12,7 @@
 //! allocation; pass `s.to_string()` for a borrowed `&str`.
 
 pub(crate) mod action;
+pub(crate) mod agent;
 pub(crate) mod any;
 pub(crate) mod common;
 pub(crate) mod content;
@@ -20,6 +21,7 @@ pub(crate) mod llm;
 pub(crate) mod tool;
 
 pub use action::ActionEvent;
+pub use agent::AgentEvent;
 pub use any::Event;
 pub use common::{EventCommon, EventRef, EventType};
 pub use content::{ChatMessage, Content, Part, ToolCall};

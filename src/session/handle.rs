@@ -221,7 +221,7 @@ mod tests {
         a.record(ErrorEvent::new("x"));
         a.end();
         let sum = s.end(EndState::Success, "ok");
-        assert_eq!(sum.event_counts, EventCounts { llms: 2, tools: 0, actions: 1, errors: 1 });
+        assert_eq!(sum.event_counts, EventCounts { llms: 2, tools: 0, actions: 1, errors: 1, agents: 0 });
         assert_eq!((sum.input_tokens, sum.output_tokens), (4, 5));
         assert_eq!(sum.cost, 0.5);
         assert_eq!(s.end(EndState::Fail, "again"), sum, "second end changes nothing");

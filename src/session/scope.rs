@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use opentelemetry::Context;
 use serde::Serialize;
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::state::{context_for, guard_panic, record_under, run_tool, ActionInner, SessionInner};
 use crate::event::common::to_json;
-use crate::event::{ActionEvent, Event, EventRef, EventType};
+use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};
 
 /// Where events are recorded: a session's root, or an open action inside it. Cheap
 /// to clone; `Send + Sync`. You get one by dereferencing a
@@ -63,15 +64,44 @@ impl Scope {
     /// for linking an error to it. Never blocks; see [`Stats`](crate::Stats) for
     /// what happens when the queue is full.
     pub fn record(&self, event: impl Into<Event>) -> EventRef {
-        record_under(&self.session, self.action.as_ref(), event.into())
+        record_under(&self.session, self.action.as_ref(), event.into(), false)
     }
 
     /// Opens an action scope nested in this one: a span that stays open until
     /// [`ActionScope::end`] (or drop), with what is recorded through it nested
     /// under it.
     pub fn start_action(&self, action_type: impl Into<Cow<'static, str>>) -> ActionScope {
-        let inner = ActionInner::open(self.session.clone(), self.action.clone(), ActionEvent::new(action_type));
+        let inner = self.open(ActionEvent::new(action_type).into());
         ActionScope { scope: Scope { session: self.session.clone(), action: Some(inner.clone()) }, action: inner }
+    }
+
+    fn open(&self, event: Event) -> Arc<ActionInner> {
+        ActionInner::open(self.session.clone(), self.action.clone(), event)
+    }
+
+    /// Opens an agent scope nested in this one: a span `invoke_agent {name}`
+    /// (INTERNAL, `gen_ai.operation.name=invoke_agent`, `gen_ai.agent.name`,
+    /// `gen_ai.agent.id`) that stays open until [`AgentScope::end`] (or drop).
+    /// What is recorded through it nests under it and carries its id as
+    /// `agent_id`; backends that read the GenAI conventions show it as an agent.
+    pub fn start_agent(&self, name: impl Into<Cow<'static, str>>) -> AgentScope {
+        self.start_agent_with(AgentEvent::new(name))
+    }
+
+    /// Like [`start_agent`](Self::start_agent), for an agent built with more
+    /// details (its description, a known id).
+    pub fn start_agent_with(&self, agent: AgentEvent) -> AgentScope {
+        let inner = self.open(agent.into());
+        AgentScope { scope: Scope { session: self.session.clone(), action: Some(inner.clone()) }, agent: inner }
+    }
+
+    /// Runs `f` inside a nested agent scope and ends the scope after it; a panic
+    /// in `f` is handled as in [`action`](Self::action).
+    pub fn agent<T>(&self, name: impl Into<Cow<'static, str>>, f: impl FnOnce(&AgentScope) -> T) -> T {
+        let scope = self.start_agent(name);
+        let out = guard_panic(&self.session, self.action.as_ref(), || f(&scope));
+        scope.end();
+        out
     }
 
     /// Runs `f` inside a nested action scope and ends the scope after it. If `f`
@@ -102,7 +132,25 @@ impl Scope {
         T: Serialize,
         E: fmt::Display,
     {
-        run_tool(&self.session, self.action.as_ref(), name.into(), args, f)
+        run_tool(&self.session, self.action.as_ref(), ToolEvent::new(name).params(args), f)
+    }
+
+    /// Runs a tool call the model asked for and records it with the provider's call
+    /// id (`gen_ai.tool.call.id`), so the trace shows LLM → tool → LLM with
+    /// matching ids. `f` gets the call's arguments. As [`tool`](Self::tool)
+    /// otherwise: a failed call's span has status ERROR, with an error event
+    /// linked to it.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, unchanged.
+    pub fn tool_call<T, E>(&self, call: &ToolCall, f: impl FnOnce(&Value) -> Result<T, E>) -> Result<T, E>
+    where
+        T: Serialize,
+        E: fmt::Display,
+    {
+        let mut event = ToolEvent::new(call.name.clone()).params(&call.arguments);
+        event.call_id = call.id.clone();
+        run_tool(&self.session, self.action.as_ref(), event, || f(&call.arguments))
     }
 
     /// An OpenTelemetry context inside this scope: spans the application starts in
@@ -148,32 +196,70 @@ impl ActionScope {
 
     /// The action's event reference (`None` once it has ended).
     pub fn event_ref(&self) -> Option<EventRef> {
-        self.inner().event.lock().as_ref().map(|e| EventRef::new(e.common.id, EventType::Action))
+        self.inner().event.lock().as_ref().map(|e| EventRef::new(e.common().id, EventType::Action))
+    }
+
+    /// Changes the open action's event (nothing once it has ended).
+    fn update(&self, f: impl FnOnce(&mut ActionEvent)) {
+        if let Some(Event::Action(e)) = self.inner().event.lock().as_mut() {
+            f(e);
+        }
     }
 
     /// Sets the action's inputs.
     pub fn params<T: Serialize + ?Sized>(&self, p: &T) {
-        if let Some(e) = self.inner().event.lock().as_mut() {
-            e.params = Some(to_json(p));
-        }
+        self.update(|e| e.params = Some(to_json(p)));
     }
 
     /// Sets the action's outputs.
     pub fn returns<T: Serialize + ?Sized>(&self, r: &T) {
-        if let Some(e) = self.inner().event.lock().as_mut() {
-            e.returns = Some(to_json(r));
-        }
+        self.update(|e| e.returns = Some(to_json(r)));
     }
 
     /// Sets the action's logs.
     pub fn logs(&self, l: impl Into<String>) {
-        if let Some(e) = self.inner().event.lock().as_mut() {
-            e.logs = Some(l.into());
-        }
+        self.update(|e| e.logs = Some(l.into()));
     }
 
     /// Ends the action now. Ending again does nothing.
     pub fn end(&self) {
         self.inner().finish(false);
+    }
+}
+
+/// An open agent: a span `invoke_agent {name}` that stays open while the agent
+/// works, with what is recorded through it (it dereferences to a [`Scope`]) as its
+/// children, each carrying the agent's id. Clones share the agent. Dropped
+/// without [`end`](AgentScope::end), it ends itself.
+#[derive(Clone)]
+#[must_use = "dropping the scope ends the agent at once"]
+pub struct AgentScope {
+    scope: Scope,
+    agent: Arc<ActionInner>,
+}
+
+impl fmt::Debug for AgentScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentScope").field("id", &self.id()).finish()
+    }
+}
+
+impl Deref for AgentScope {
+    type Target = Scope;
+
+    fn deref(&self) -> &Scope {
+        &self.scope
+    }
+}
+
+impl AgentScope {
+    /// The agent's id (`gen_ai.agent.id`).
+    pub fn id(&self) -> &str {
+        self.agent.agent_id.as_deref().unwrap_or_default()
+    }
+
+    /// Ends the agent's span now. Ending again does nothing.
+    pub fn end(&self) {
+        self.agent.finish(false);
     }
 }

@@ -2,7 +2,6 @@
 //! summary, how an event is placed and sent, how errors propagate to open
 //! ancestors, and how a session and an action end. No public types here.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -20,7 +19,7 @@ use super::summary::{EndState, EventCounts, SessionSummary};
 use crate::encode::attr;
 use crate::encode::recorded::{Placement, RecordedEvent};
 use crate::encode::values::clamp_i64;
-use crate::event::{ActionEvent, ErrorEvent, Event, EventRef, EventType, ToolEvent};
+use crate::event::{ErrorEvent, Event, EventRef, EventType, ToolEvent};
 use crate::pipeline::handle::Pipeline;
 use crate::pipeline::message::Message;
 use crate::pipeline::processor::SessionMark;
@@ -37,7 +36,8 @@ pub(crate) struct SessionInner {
     pub started_at: SystemTime,
     pub started: Instant,
     pub root: Mutex<Option<SdkSpan>>,
-    pub counts: [AtomicU64; 4],
+    /// Events recorded, by type (sized by the type list, so a new type has its slot).
+    pub counts: [AtomicU64; EventType::ALL.len()],
     pub input_tokens: AtomicU64,
     pub output_tokens: AtomicU64,
     pub cost_bits: AtomicU64,
@@ -102,6 +102,7 @@ impl SessionInner {
             tools: get(EventType::Tool),
             actions: get(EventType::Action),
             errors: get(EventType::Error),
+            agents: get(EventType::Agent),
         }
     }
 
@@ -186,38 +187,62 @@ impl Drop for SessionInner {
     }
 }
 
-/// An open action: its span id, its parent, the event that becomes its span when it
-/// ends, and whether an error was recorded inside it.
+/// An open scope inside a session (an action or an agent): its span id, its parent,
+/// the event that becomes its span when it ends, and whether an error was recorded
+/// inside it.
 pub(crate) struct ActionInner {
     pub session: Arc<SessionInner>,
     pub parent: Option<Arc<ActionInner>>,
     pub span_id: SpanId,
-    pub event: Mutex<Option<ActionEvent>>,
+    /// The agent's id, when this scope is an agent.
+    pub agent_id: Option<Arc<str>>,
+    pub event: Mutex<Option<Event>>,
     pub errored: AtomicBool,
 }
 
 impl ActionInner {
-    pub fn open(session: Arc<SessionInner>, parent: Option<Arc<ActionInner>>, event: ActionEvent) -> Arc<Self> {
+    /// Opens a scope for `event` (an action or an agent).
+    pub fn open(session: Arc<SessionInner>, parent: Option<Arc<ActionInner>>, mut event: Event) -> Arc<Self> {
         // Counted when opened: a summary taken while it is open includes it.
-        session.counts[EventType::Action.index()].fetch_add(1, Ordering::Relaxed);
+        session.counts[event.event_type().index()].fetch_add(1, Ordering::Relaxed);
+        let agent_id = match &event {
+            Event::Agent(a) => Some(Arc::from(a.agent_id.as_str())),
+            _ => None,
+        };
+        if event.common().agent_id.is_none() {
+            event.common_mut().agent_id = parent.as_ref().and_then(|p| p.agent()).map(|id| id.to_string());
+        }
         Arc::new(ActionInner {
-            span_id: crate::encode::recorded::event_span_id(&event.common.id),
+            span_id: crate::encode::recorded::event_span_id(&event.common().id),
             session,
             parent,
+            agent_id,
             event: Mutex::new(Some(event)),
             errored: AtomicBool::new(false),
         })
     }
 
-    /// Ends the action once; `panicking` marks it failed.
+    /// The id of the nearest agent this scope is in (itself included).
+    pub fn agent(&self) -> Option<&Arc<str>> {
+        let mut s = Some(self);
+        while let Some(scope) = s {
+            if let Some(id) = &scope.agent_id {
+                return Some(id);
+            }
+            s = scope.parent.as_deref();
+        }
+        None
+    }
+
+    /// Ends the scope once; `panicking` marks it failed.
     pub fn finish(&self, panicking: bool) {
         let Some(mut event) = self.event.lock().take() else {
             return;
         };
-        event.common.ended_at = Some(SystemTime::now());
+        event.common_mut().ended_at = Some(SystemTime::now());
         let errored = self.errored.load(Ordering::Relaxed) || panicking;
         let parent = self.parent.as_ref().map_or(self.session.root_span_id, |p| p.span_id);
-        self.session.send(Event::Action(event), parent, errored);
+        self.session.send(event, parent, errored);
     }
 }
 
@@ -236,15 +261,20 @@ pub(crate) fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
 }
 
 /// Records `event` under `action` (or the session root), counting it and
-/// propagating an error to every open ancestor.
+/// propagating an error to every open ancestor. `failed` marks the event's own span
+/// failed (a tool call that returned an error).
 pub(crate) fn record_under(
     session: &Arc<SessionInner>,
     action: Option<&Arc<ActionInner>>,
     mut event: Event,
+    failed: bool,
 ) -> EventRef {
     let common = event.common_mut();
     if common.ended_at.is_none() {
         common.ended_at = Some(SystemTime::now());
+    }
+    if common.agent_id.is_none() {
+        common.agent_id = action.and_then(|a| a.agent()).map(|id| id.to_string());
     }
     if let Event::Llm(e) = &mut event {
         if e.cost.is_none() {
@@ -262,7 +292,7 @@ pub(crate) fn record_under(
         session.errored.store(true, Ordering::Relaxed);
     }
     let parent = action.map_or(session.root_span_id, |a| a.span_id);
-    session.send(event, parent, false);
+    session.send(event, parent, failed);
     r
 }
 
@@ -277,36 +307,36 @@ pub(crate) fn guard_panic<T>(
         Ok(v) => v,
         Err(payload) => {
             let msg = panic_message(&*payload);
-            record_under(session, action, ErrorEvent::new("panic").details(msg.clone()).into());
+            record_under(session, action, ErrorEvent::new("panic").details(msg.clone()).into(), false);
             session.end(EndState::Fail, Some(format!("panic: {msg}")));
             resume_unwind(payload)
         }
     }
 }
 
-/// Runs a tool call and records it (see [`Scope::tool`](crate::Scope::tool)).
-pub(crate) fn run_tool<A, T, E>(
+/// Runs a tool call and records it (see [`Scope::tool`](crate::Scope::tool)):
+/// `event` is the call (name, arguments, call id), timed from here.
+pub(crate) fn run_tool<T, E>(
     session: &Arc<SessionInner>,
     action: Option<&Arc<ActionInner>>,
-    name: Cow<'static, str>,
-    args: &A,
+    event: ToolEvent,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E>
 where
-    A: Serialize + ?Sized,
     T: Serialize,
     E: fmt::Display,
 {
-    let event = ToolEvent::new(name).params(args);
+    let event = event.started_at(SystemTime::now());
     let out = guard_panic(session, action, f);
     match &out {
         Ok(v) => {
-            record_under(session, action, event.returns(v).into());
+            record_under(session, action, event.returns(v).into(), false);
         }
         Err(e) => {
-            let tool = record_under(session, action, event.logs(format!("error: {e}")).into());
+            // The tool's own span fails too, not only the error span beside it.
+            let tool = record_under(session, action, event.logs(format!("error: {e}")).into(), true);
             let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
-            record_under(session, action, err.into());
+            record_under(session, action, err.into(), false);
         }
     }
     out

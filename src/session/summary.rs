@@ -51,6 +51,8 @@ pub struct EventCounts {
     pub actions: u64,
     /// Errors.
     pub errors: u64,
+    /// Agent scopes.
+    pub agents: u64,
 }
 
 impl EventCounts {
@@ -60,13 +62,14 @@ impl EventCounts {
             EventType::Llm => self.llms,
             EventType::Tool => self.tools,
             EventType::Action => self.actions,
+            EventType::Agent => self.agents,
             EventType::Error => self.errors,
         }
     }
 
     /// All events.
     pub fn total(&self) -> u64 {
-        self.llms + self.tools + self.actions + self.errors
+        self.llms + self.tools + self.actions + self.errors + self.agents
     }
 }
 
@@ -136,7 +139,7 @@ mod tests {
             started_at: SystemTime::UNIX_EPOCH,
             ended_at: SystemTime::UNIX_EPOCH,
             duration: Duration::from_millis(62_300),
-            event_counts: EventCounts { llms: 2, tools: 1, actions: 1, errors: 1 },
+            event_counts: EventCounts { llms: 2, tools: 1, actions: 1, errors: 1, agents: 0 },
             input_tokens: 0,
             output_tokens: 0,
             cost: 0.001234,
