@@ -44,37 +44,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = client.start_session(&["quickstart", "demo"]);
     let question = "What is the population of the largest city in Japan?";
 
-    session.action("research", |plan| {
-        plan.params(&serde_json::json!({ "question": question }));
+    // An agent scope: its span (`invoke_agent researcher`) holds what the agent does,
+    // and every event inside carries the agent's id.
+    session.agent("researcher", |agent| {
+        agent.action("research", |plan| {
+            plan.params(&serde_json::json!({ "question": question }));
 
-        // The event is created before the call, so its span carries the call's
-        // true start; it ends when recorded.
-        let call = LlmEvent::new("gpt-4o");
-        let (thought, tin, tout) = fake_llm("gpt-4o", question);
-        plan.record(
-            call.provider("openai")
-                .prompt(vec![
-                    ChatMessage::new("system", "You are a careful research agent."),
-                    ChatMessage::new("user", question),
-                ])
-                .completion(thought.clone())
-                .tokens(tin, tout)
-                .cost(0.000_42),
-        );
+            // The event is created before the call, so its span carries the call's
+            // true start; it ends when recorded.
+            let call = LlmEvent::new("gpt-4o");
+            let (thought, tin, tout) = fake_llm("gpt-4o", question);
+            plan.record(
+                call.provider("openai")
+                    .prompt(vec![
+                        ChatMessage::new("system", "You are a careful research agent."),
+                        ChatMessage::new("user", question),
+                    ])
+                    .completion(thought.clone())
+                    .tokens(tin, tout),
+            );
 
-        // The first search fails; the agent records the error and retries.
-        let first: Result<String, SearchError> =
-            plan.tool("web_search", &"largest city japan", || Err(SearchError("timeout after 2s".into())));
-        assert!(first.is_err());
-        let result: Result<String, SearchError> =
-            plan.tool("web_search", &"largest city japan population", || Ok("Tokyo: 37.4 million".into()));
+            // The first search fails; the agent records the error and retries.
+            let first: Result<String, SearchError> =
+                plan.tool("web_search", &"largest city japan", || Err(SearchError("timeout after 2s".into())));
+            assert!(first.is_err());
+            let result: Result<String, SearchError> =
+                plan.tool("web_search", &"largest city japan population", || Ok("Tokyo: 37.4 million".into()));
 
-        let call = LlmEvent::new("gpt-4o-mini");
-        let (answer, tin, tout) = fake_llm("gpt-4o-mini", &result.unwrap_or_default());
-        plan.record(
-            call.provider("openai").prompt(thought).completion(answer.clone()).tokens(tin, tout).cost(0.000_08),
-        );
-        plan.returns(&answer);
+            let call = LlmEvent::new("gpt-4o-mini");
+            let (answer, tin, tout) = fake_llm("gpt-4o-mini", &result.unwrap_or_default());
+            plan.record(call.provider("openai").prompt(thought).completion(answer.clone()).tokens(tin, tout));
+            plan.returns(&answer);
+        })
     });
 
     let summary = session.end(EndState::Success, "answered the question");

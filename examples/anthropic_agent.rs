@@ -1,0 +1,140 @@
+//! An agent on the Anthropic Messages API, recorded through the provider adapter:
+//! inside an agent scope, the model asks for tools, the agent runs them and sends
+//! the results back until the model answers.
+//!
+//! ```sh
+//! ANTHROPIC_API_KEY=sk-ant-… cargo run --example anthropic_agent -- [--stream] "What is 17 * 23, and is it warm in Oslo?"
+//! ```
+//!
+//! Environment: `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` (default
+//! `https://api.anthropic.com`), `ANTHROPIC_MODEL` (default `claude-sonnet-4-5`).
+//! Exports, exits and records errors like the `openai_agent` example.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use agentops::providers::{anthropic, Stream};
+use agentops::{AgentScope, Client, ErrorEvent, LlmEvent, OtelConfig};
+use serde_json::{json, Value};
+
+const MAX_TURNS: usize = 8;
+
+fn main() -> ExitCode {
+    let (stream, question) = match support::args() {
+        Ok(a) => a,
+        Err(why) => {
+            eprintln!("{why}\nusage: cargo run --example anthropic_agent -- [--stream] \"question\"");
+            return ExitCode::from(2);
+        }
+    };
+    let client = match OtelConfig::from_env().map_err(agentops::Error::from).and_then(Client::new) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let session = client.start_session(&["anthropic-agent"]);
+    let outcome = session.agent("assistant", |agent| converse(agent, &question, stream));
+    support::finish(&client, &session, outcome)
+}
+
+fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, String> {
+    let base = std::env::var("ANTHROPIC_BASE_URL").unwrap_or_else(|_| "https://api.anthropic.com".into());
+    let model = std::env::var("ANTHROPIC_MODEL").unwrap_or_else(|_| "claude-sonnet-4-5".into());
+    let key = std::env::var("ANTHROPIC_API_KEY").unwrap_or_default();
+    let http = support::http();
+    let url = format!("{}/v1/messages", base.trim_end_matches('/'));
+    let headers = [("x-api-key", key), ("anthropic-version", "2023-06-01".to_owned())];
+    let tools: Vec<Value> = support::tool_specs()
+        .into_iter()
+        .map(|(name, description, schema)| json!({"name": name, "description": description, "input_schema": schema}))
+        .collect();
+    let mut messages = vec![json!({"role": "user", "content": question})];
+    for _ in 0..MAX_TURNS {
+        let mut request = json!({"model": model, "max_tokens": 1024, "system": "Use the tools when they help. Answer briefly.",
+                                 "messages": messages, "tools": tools});
+        if stream {
+            request["stream"] = json!(true);
+        }
+        let started = SystemTime::now();
+        let mut reply = support::post(&http, &url, &headers, &request)?;
+        if reply.status != 200 {
+            let body = support::read_all(&mut reply.body);
+            return Err(record_failure(agent, &request, started, support::error_message(reply.status, &body)));
+        }
+        let event = if stream {
+            read_stream(&request, &mut reply.body)
+        } else {
+            anthropic::messages(&request, support::read_all(&mut reply.body).as_bytes()).map(|e| e.started_at(started))
+        };
+        let event = event.map_err(|e| record_failure(agent, &request, started, e.to_string()))?;
+        let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
+        let (answer, content) = assistant_turn(&event);
+        messages.push(json!({"role": "assistant", "content": content}));
+        agent.record(event);
+        if calls.is_empty() {
+            return Ok(answer);
+        }
+        let mut results = Vec::new();
+        for call in calls {
+            let result = agent.tool_call(&call, |args| support::run_tool(&call.name, args));
+            let (content, is_error) = match result {
+                Ok(v) => (v.to_string(), false),
+                Err(e) => (e, true),
+            };
+            results
+                .push(json!({"type": "tool_result", "tool_use_id": call.id, "content": content, "is_error": is_error}));
+        }
+        messages.push(json!({"role": "user", "content": results}));
+    }
+    Err(format!("no answer after {MAX_TURNS} turns"))
+}
+
+/// Reads a streamed response, printing the text as it arrives.
+fn read_stream(request: &Value, body: &mut dyn BufRead) -> Result<LlmEvent, agentops::providers::ProviderError> {
+    let mut recorder = Stream::anthropic(request)?;
+    let mut line = String::new();
+    while body.read_line(&mut line).unwrap_or(0) > 0 {
+        recorder.push(line.as_bytes())?;
+        if let Some(data) = line.trim().strip_prefix("data:").map(str::trim) {
+            let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+            if let Some(text) = v.pointer("/delta/text").and_then(Value::as_str) {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+        }
+        line.clear();
+    }
+    recorder.finish()
+}
+
+/// A failed call: its LLM span (what was asked), and an error linked to it.
+fn record_failure(agent: &AgentScope, request: &Value, started: SystemTime, message: String) -> String {
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    let call = agent.record(LlmEvent::new(model).provider("anthropic").started_at(started));
+    agent.record(ErrorEvent::new("ProviderError").details(message.clone()).trigger(call));
+    message
+}
+
+/// The answer's text, and the assistant's content blocks as the next request
+/// sends them back.
+fn assistant_turn(event: &LlmEvent) -> (String, Value) {
+    let Some(agentops::Content::Messages(m)) = &event.completion else { return (String::new(), json!([])) };
+    let Some(message) = m.first() else { return (String::new(), json!([])) };
+    let mut blocks = Vec::new();
+    for part in &message.parts {
+        match part {
+            agentops::Part::Text(t) if !t.is_empty() => blocks.push(json!({"type": "text", "text": t})),
+            agentops::Part::ToolCall(c) => {
+                blocks.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}))
+            }
+            _ => {}
+        }
+    }
+    (message.text(), Value::Array(blocks))
+}

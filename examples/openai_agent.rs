@@ -1,0 +1,151 @@
+//! An agent on the OpenAI chat completions API (or any compatible server), recorded
+//! through the provider adapter: inside an agent scope, the model asks for tools,
+//! the agent runs them and sends the results back until the model answers.
+//!
+//! ```sh
+//! OPENAI_API_KEY=sk-… cargo run --example openai_agent -- [--stream] "What is 17 * 23, and is it warm in Oslo?"
+//! ```
+//!
+//! Environment: `OPENAI_API_KEY`, `OPENAI_BASE_URL` (default
+//! `https://api.openai.com/v1`), `OPENAI_MODEL` (default `gpt-4o-mini`). It exports
+//! like the quickstart: a console summary and `agentops-traces.jsonl`, plus
+//! OTLP/AgentOps when their variables are set. Exits 0 only when the model answered
+//! and every span was exported; a provider error is recorded (an error linked to
+//! the LLM span) and ends it with a non-zero status and the provider's message.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use agentops::providers::{openai, Stream};
+use agentops::{AgentScope, Client, ErrorEvent, LlmEvent, OtelConfig};
+use serde_json::{json, Value};
+
+const MAX_TURNS: usize = 8;
+
+fn main() -> ExitCode {
+    let (stream, question) = match support::args() {
+        Ok(a) => a,
+        Err(why) => {
+            eprintln!("{why}\nusage: cargo run --example openai_agent -- [--stream] \"question\"");
+            return ExitCode::from(2);
+        }
+    };
+    let client = match OtelConfig::from_env().map_err(agentops::Error::from).and_then(Client::new) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let session = client.start_session(&["openai-agent"]);
+    let outcome = session.agent("assistant", |agent| converse(agent, &question, stream));
+    support::finish(&client, &session, outcome)
+}
+
+fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, String> {
+    let base = std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "https://api.openai.com/v1".into());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
+    let key = std::env::var("OPENAI_API_KEY").unwrap_or_default();
+    let http = support::http();
+    let url = format!("{}/chat/completions", base.trim_end_matches('/'));
+    let tools: Vec<Value> = support::tool_specs()
+        .into_iter()
+        .map(|(name, description, parameters)| {
+            json!({"type": "function", "function": {"name": name, "description": description, "parameters": parameters}})
+        })
+        .collect();
+    let mut messages = vec![
+        json!({"role": "system", "content": "Use the tools when they help. Answer briefly."}),
+        json!({"role": "user", "content": question}),
+    ];
+    for _ in 0..MAX_TURNS {
+        let mut request = json!({"model": model, "messages": messages, "tools": tools});
+        if stream {
+            request["stream"] = json!(true);
+            request["stream_options"] = json!({"include_usage": true});
+        }
+        let started = SystemTime::now();
+        let mut reply = support::post(&http, &url, &[("Authorization", format!("Bearer {key}"))], &request)?;
+        if reply.status != 200 {
+            let body = support::read_all(&mut reply.body);
+            return Err(record_failure(agent, &request, started, support::error_message(reply.status, &body)));
+        }
+        let event = if stream {
+            read_stream(&request, &mut reply.body)
+        } else {
+            openai::chat_completion(&request, support::read_all(&mut reply.body).as_bytes())
+                .map(|e| e.started_at(started))
+        };
+        let event = event.map_err(|e| record_failure(agent, &request, started, e.to_string()))?;
+        let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
+        let answer = event.completion.as_ref().map(|_| assistant_text(&event)).unwrap_or_default();
+        messages.push(assistant_message(&event));
+        agent.record(event);
+        if calls.is_empty() {
+            return Ok(answer);
+        }
+        for call in calls {
+            let result = agent.tool_call(&call, |args| support::run_tool(&call.name, args));
+            let content = match result {
+                Ok(v) => v.to_string(),
+                Err(e) => json!({"error": e}).to_string(),
+            };
+            messages.push(json!({"role": "tool", "tool_call_id": call.id, "content": content}));
+        }
+    }
+    Err(format!("no answer after {MAX_TURNS} turns"))
+}
+
+/// Reads a streamed response, printing the text as it arrives.
+fn read_stream(request: &Value, body: &mut dyn BufRead) -> Result<LlmEvent, agentops::providers::ProviderError> {
+    let mut recorder = Stream::openai_chat(request)?;
+    let mut line = String::new();
+    while body.read_line(&mut line).unwrap_or(0) > 0 {
+        recorder.push(line.as_bytes())?;
+        if let Some(data) = line.trim().strip_prefix("data:").map(str::trim) {
+            let delta =
+                serde_json::from_str::<Value>(data).ok().and_then(|v| v.pointer("/choices/0/delta/content").cloned());
+            if let Some(Value::String(text)) = delta {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+        }
+        line.clear();
+    }
+    recorder.finish()
+}
+
+/// A failed call: its LLM span (what was asked), and an error linked to it.
+fn record_failure(agent: &AgentScope, request: &Value, started: SystemTime, message: String) -> String {
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    let call = agent.record(LlmEvent::new(model).provider("openai").started_at(started));
+    agent.record(ErrorEvent::new("ProviderError").details(message.clone()).trigger(call));
+    message
+}
+
+fn assistant_text(event: &LlmEvent) -> String {
+    match &event.completion {
+        Some(agentops::Content::Messages(m)) => m.first().map(|m| m.text()).unwrap_or_default(),
+        Some(agentops::Content::Text(t)) => t.clone(),
+        _ => String::new(),
+    }
+}
+
+/// The assistant's turn, as the next request sends it back.
+fn assistant_message(event: &LlmEvent) -> Value {
+    let calls: Vec<Value> = event
+        .tool_calls()
+        .iter()
+        .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments.to_string()}}))
+        .collect();
+    let text = assistant_text(event);
+    let mut m = json!({"role": "assistant", "content": if text.is_empty() { Value::Null } else { json!(text) }});
+    if !calls.is_empty() {
+        m["tool_calls"] = json!(calls);
+    }
+    m
+}

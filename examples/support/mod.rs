@@ -1,0 +1,144 @@
+//! What the provider examples share: the tools the model may call, argument
+//! parsing, HTTP through ureq, and the exit rules.
+
+#![allow(dead_code)] // each example uses its part
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agentops::{Client, EndState, Session};
+use serde_json::{json, Value};
+
+/// `--stream` and the question, from the command line.
+pub fn args() -> Result<(bool, String), String> {
+    let mut stream = false;
+    let mut words = Vec::new();
+    for a in std::env::args().skip(1) {
+        match a.as_str() {
+            "--stream" => stream = true,
+            "-h" | "--help" => return Err(String::new()),
+            _ => words.push(a),
+        }
+    }
+    if words.is_empty() {
+        return Err("a question is needed".into());
+    }
+    Ok((stream, words.join(" ")))
+}
+
+/// The tools the model may call, as JSON Schema (shared by both examples).
+pub fn tool_specs() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        (
+            "get_weather",
+            "Current weather in a city.",
+            json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+        ),
+        (
+            "calculator",
+            "Evaluates `a op b` with op one of + - * /.",
+            json!({"type": "object", "properties": {"expression": {"type": "string"}}, "required": ["expression"]}),
+        ),
+    ]
+}
+
+/// Runs a tool: a deterministic stand-in for a weather service, and a calculator.
+pub fn run_tool(name: &str, args: &Value) -> Result<Value, String> {
+    match name {
+        "get_weather" => {
+            let city = args["city"].as_str().ok_or("`city` is missing")?;
+            let temp = city.bytes().map(u32::from).sum::<u32>() % 30;
+            Ok(json!({"city": city, "temperature_c": temp, "sky": if temp % 2 == 0 { "clear" } else { "cloudy" }}))
+        }
+        "calculator" => {
+            let expr = args["expression"].as_str().ok_or("`expression` is missing")?;
+            let parts: Vec<&str> = expr.split_whitespace().collect();
+            let [a, op, b] = parts[..] else { return Err(format!("cannot evaluate {expr:?}")) };
+            let (a, b): (f64, f64) = (a.parse().map_err(|_| "bad number")?, b.parse().map_err(|_| "bad number")?);
+            let v = match op {
+                "+" => a + b,
+                "-" => a - b,
+                "*" => a * b,
+                "/" if b != 0.0 => a / b,
+                _ => return Err(format!("cannot evaluate {expr:?}")),
+            };
+            Ok(json!(v))
+        }
+        other => Err(format!("no tool named {other}")),
+    }
+}
+
+/// An HTTP agent that hands back error statuses as responses (the provider's
+/// error body is what the user needs to see).
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into()
+}
+
+/// A response: its status and, for a stream, a reader of its body.
+pub struct Reply {
+    pub status: u16,
+    pub body: Box<dyn BufRead>,
+}
+
+/// POSTs `body` as JSON with `headers`.
+pub fn post(agent: &ureq::Agent, url: &str, headers: &[(&str, String)], body: &Value) -> Result<Reply, String> {
+    let mut req = agent.post(url).header("Content-Type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, v.as_str());
+    }
+    let resp =
+        req.send(serde_json::to_vec(body).unwrap_or_default()).map_err(|e| format!("request to {url} failed: {e}"))?;
+    let status = resp.status().as_u16();
+    let reader = resp.into_body().into_reader();
+    Ok(Reply { status, body: Box::new(BufReader::new(reader)) })
+}
+
+/// The whole body, as text.
+pub fn read_all(body: &mut dyn Read) -> String {
+    let mut text = String::new();
+    let _ = body.read_to_string(&mut text);
+    text
+}
+
+/// The provider's message from an error body (or the body itself).
+pub fn error_message(status: u16, body: &str) -> String {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let msg = v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned);
+    format!("HTTP {status}: {}", msg.unwrap_or_else(|| body.trim().chars().take(300).collect()))
+}
+
+/// Ends the session, shuts the client down, prints the summary; exit 0 only when
+/// the agent answered and every span was exported.
+pub fn finish(client: &Client, session: &Session, outcome: Result<String, String>) -> ExitCode {
+    let (state, reason) = match &outcome {
+        Ok(_) => (EndState::Success, "answered".to_owned()),
+        Err(e) => (EndState::Fail, e.clone()),
+    };
+    let summary = session.end(state, reason);
+    let shutdown = client.shutdown(Duration::from_secs(30));
+    let stats = client.stats();
+    match &outcome {
+        Ok(answer) => println!("\n{answer}\n"),
+        Err(e) => eprintln!("error: {e}"),
+    }
+    println!("{summary}");
+    println!(
+        "spans recorded: {}, exported: {}, dropped: {}",
+        stats.spans_recorded,
+        stats.spans_exported,
+        stats.spans_dropped()
+    );
+    if let Err(e) = shutdown {
+        eprintln!("export failed: {e}");
+        return ExitCode::FAILURE;
+    }
+    if outcome.is_err() || stats.spans_exported != stats.spans_recorded {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,276 @@
+//! The provider examples, run as a user runs them, against fake OpenAI- and
+//! Anthropic-shaped servers written here (plain and SSE), exporting to a local
+//! receiver that decodes the spans: ids, models, tokens, finish reasons, tool-call
+//! ids and costs checked exactly. `cargo test` builds the examples first.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use agentops::attr;
+use common::{attr_f64, attr_int, attr_str, Reply, Request, TestServer};
+use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
+use serde_json::{json, Value};
+
+fn example(name: &str) -> PathBuf {
+    // target/<profile>/deps/<this test> → target/<profile>/examples/<name>
+    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test` (it builds the examples) or `cargo build --examples`",
+        path.display()
+    );
+    path
+}
+
+fn run(name: &str, stream: bool, env: &[(&str, String)], receiver: &TestServer) -> Output {
+    let dir = std::env::temp_dir().join(format!("agentops-example-{name}-{stream}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new(example(name));
+    cmd.env_clear()
+        .current_dir(&dir)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
+        .env("AGENTOPS_TRACES_FILE", dir.join("traces.jsonl"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    if stream {
+        cmd.arg("--stream");
+    }
+    cmd.arg("What is 17 * 23, and is it warm in Oslo?").output().unwrap()
+}
+
+fn sse(events: &[Value], done: bool) -> Reply {
+    let mut body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    if done {
+        body.push_str("data: [DONE]\n\n");
+    }
+    Reply::Status(200, vec![("Content-Type".into(), "text/event-stream".into())], body.into_bytes())
+}
+
+fn spans(receiver: &TestServer) -> Vec<Span> {
+    receiver.accepted_spans().into_iter().map(|(s, _)| s).collect()
+}
+
+fn by_name<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+/// The OpenAI-shaped fake: tool calls first, the answer once tool results came back.
+fn openai_reply(r: &Request) -> Reply {
+    let req = r.json();
+    assert_eq!(r.header("authorization"), Some("Bearer test-key"));
+    let answered = req["messages"].as_array().unwrap().iter().any(|m| m["role"] == "tool");
+    let stream = req["stream"] == json!(true);
+    let (id, message, finish, usage) = if answered {
+        let tool = req["messages"].as_array().unwrap().iter().find(|m| m["tool_call_id"] == "call_calc").unwrap();
+        assert_eq!(tool["content"], "391.0", "the calculator's result went back");
+        (
+            "chatcmpl-2",
+            json!({"role": "assistant", "content": "391, and 4°C in Oslo."}),
+            "stop",
+            json!({"prompt_tokens": 300, "completion_tokens": 20}),
+        )
+    } else {
+        let calls = json!([
+            {"id": "call_calc", "type": "function", "function": {"name": "calculator", "arguments": "{\"expression\":\"17 * 23\"}"}},
+            {"id": "call_wx", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}}]);
+        (
+            "chatcmpl-1",
+            json!({"role": "assistant", "content": null, "tool_calls": calls}),
+            "tool_calls",
+            json!({"prompt_tokens": 200, "completion_tokens": 40, "prompt_tokens_details": {"cached_tokens": 100}}),
+        )
+    };
+    let model = "gpt-4o-mini-2024-07-18";
+    if !stream {
+        return Reply::json(
+            200,
+            json!({"id": id, "object": "chat.completion", "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}),
+        );
+    }
+    let mut chunks = vec![
+        json!({"id": id, "model": model, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": null}]}),
+    ];
+    if let Some(text) = message["content"].as_str() {
+        for piece in text.split_inclusive(' ') {
+            chunks.push(json!({"id": id, "model": model, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]}));
+        }
+    }
+    for (i, c) in message["tool_calls"].as_array().into_iter().flatten().enumerate() {
+        let args = c["function"]["arguments"].as_str().unwrap();
+        let (a, b) = args.split_at(args.len() / 2);
+        chunks.push(json!({"id": id, "model": model, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "id": c["id"], "type": "function", "function": {"name": c["function"]["name"], "arguments": a}}]}}]}));
+        chunks.push(json!({"id": id, "model": model, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "function": {"arguments": b}}]}}]}));
+    }
+    chunks.push(json!({"id": id, "model": model, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}));
+    chunks.push(json!({"id": id, "model": model, "choices": [], "usage": usage}));
+    sse(&chunks, true)
+}
+
+fn check_openai_run(receiver: &TestServer, out: &Output, stream: bool) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("391, and 4°C in Oslo."), "{stdout}");
+    let spans = spans(receiver);
+    assert_eq!(spans.len(), 6, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    let agent = by_name(&spans, "invoke_agent assistant")[0];
+    let llms = by_name(&spans, "chat gpt-4o-mini");
+    assert_eq!(llms.len(), 2);
+    let first = llms.iter().find(|s| attr_str(&s.attributes, attr::GEN_AI_RESPONSE_ID) == Some("chatcmpl-1")).unwrap();
+    let second = llms.iter().find(|s| attr_str(&s.attributes, attr::GEN_AI_RESPONSE_ID) == Some("chatcmpl-2")).unwrap();
+    for s in [first, second] {
+        assert_eq!(s.parent_span_id, agent.span_id);
+        assert_eq!(attr_str(&s.attributes, attr::GEN_AI_RESPONSE_MODEL), Some("gpt-4o-mini-2024-07-18"));
+        assert_eq!(attr_str(&s.attributes, attr::GEN_AI_PROVIDER), Some("openai"));
+        assert_eq!(stream, attr_f64(&s.attributes, attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK).is_some());
+    }
+    assert_eq!(attr_int(&first.attributes, attr::GEN_AI_INPUT_TOKENS), Some(200));
+    assert_eq!(attr_int(&first.attributes, attr::GEN_AI_CACHE_READ_TOKENS), Some(100));
+    let reasons = |s: &Span| {
+        format!("{:?}", s.attributes.iter().find(|kv| kv.key == attr::GEN_AI_RESPONSE_FINISH_REASONS).unwrap().value)
+    };
+    assert!(reasons(first).contains("tool_calls") && reasons(second).contains("\"stop\""));
+    // Costs at gpt-4o-mini's prices: $0.15 input, $0.075 cached, $0.60 output per million.
+    let c1 = attr_f64(&first.attributes, attr::LLM_COST).unwrap();
+    let c2 = attr_f64(&second.attributes, attr::LLM_COST).unwrap();
+    assert!((c1 - (100.0 * 0.15e-6 + 100.0 * 0.075e-6 + 40.0 * 0.6e-6)).abs() < 1e-15, "{c1}");
+    assert!((c2 - (300.0 * 0.15e-6 + 20.0 * 0.6e-6)).abs() < 1e-15, "{c2}");
+    for (tool, id) in [("execute_tool calculator", "call_calc"), ("execute_tool get_weather", "call_wx")] {
+        let t = by_name(&spans, tool)[0];
+        assert_eq!(attr_str(&t.attributes, attr::GEN_AI_TOOL_CALL_ID), Some(id));
+        assert_eq!(t.parent_span_id, agent.span_id);
+    }
+    let root = by_name(&spans, "session")[0];
+    let total = attr_f64(&root.attributes, attr::SESSION_COST).unwrap();
+    assert!((total - (c1 + c2)).abs() < 1e-15);
+}
+
+#[test]
+fn the_openai_agent_example_plain_and_streamed() {
+    for stream in [false, true] {
+        let provider = TestServer::start(openai_reply);
+        let receiver = TestServer::otlp();
+        let env = [
+            ("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())),
+            ("OPENAI_API_KEY", "test-key".into()),
+            ("OPENAI_MODEL", "gpt-4o-mini".into()),
+        ];
+        let out = run("openai_agent", stream, &env, &receiver);
+        check_openai_run(&receiver, &out, stream);
+        assert_eq!(provider.requests_to("/v1/chat/completions").len(), 2);
+    }
+}
+
+#[test]
+fn a_provider_error_is_recorded_and_fails_the_example() {
+    let provider = TestServer::start(|_| {
+        Reply::json(
+            401,
+            json!({"error": {"message": "Incorrect API key provided: test-key", "type": "invalid_request_error", "code": "invalid_api_key"}}),
+        )
+    });
+    let receiver = TestServer::otlp();
+    let env = [("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())), ("OPENAI_API_KEY", "test-key".into())];
+    let out = run("openai_agent", false, &env, &receiver);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 401: Incorrect API key provided"), "{stderr}");
+    let spans = spans(&receiver);
+    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
+    let err = by_name(&spans, "error ProviderError")[0];
+    assert_eq!(err.links[0].span_id, llm.span_id, "the error is linked to the LLM span");
+    assert_eq!(err.status.as_ref().unwrap().code, StatusCode::Error as i32);
+    assert_eq!(by_name(&spans, "session")[0].status.as_ref().unwrap().code, StatusCode::Error as i32);
+}
+
+/// The Anthropic-shaped fake: tool use first, the answer once results came back.
+fn anthropic_reply(r: &Request) -> Reply {
+    let req = r.json();
+    assert_eq!((r.header("x-api-key"), r.header("anthropic-version")), (Some("test-key"), Some("2023-06-01")));
+    let last = req["messages"].as_array().unwrap().last().unwrap().clone();
+    let answered = last["content"].as_array().is_some_and(|b| b.iter().any(|b| b["type"] == "tool_result"));
+    let (id, content, stop, usage) = if answered {
+        (
+            "msg_2",
+            json!([{"type": "text", "text": "391, and 4°C in Oslo."}]),
+            "end_turn",
+            json!({"input_tokens": 50, "cache_read_input_tokens": 400, "cache_creation_input_tokens": 0, "output_tokens": 15}),
+        )
+    } else {
+        (
+            "msg_1",
+            json!([{"type": "text", "text": "Let me check."},
+            {"type": "tool_use", "id": "toolu_calc", "name": "calculator", "input": {"expression": "17 * 23"}},
+            {"type": "tool_use", "id": "toolu_wx", "name": "get_weather", "input": {"city": "Oslo"}}]),
+            "tool_use",
+            json!({"input_tokens": 30, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 400, "output_tokens": 60}),
+        )
+    };
+    let model = "claude-sonnet-4-5-20250929";
+    if req["stream"] != json!(true) {
+        return Reply::json(
+            200,
+            json!({"id": id, "type": "message", "role": "assistant", "model": model,
+            "content": content, "stop_reason": stop, "usage": usage}),
+        );
+    }
+    let mut start_usage = usage.clone();
+    start_usage["output_tokens"] = json!(1);
+    let mut events = vec![
+        json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "usage": start_usage}}),
+    ];
+    for (i, b) in content.as_array().unwrap().iter().enumerate() {
+        if b["type"] == "text" {
+            events.push(
+                json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}),
+            );
+            events.push(
+                json!({"type": "content_block_delta", "index": i, "delta": {"type": "text_delta", "text": b["text"]}}),
+            );
+        } else {
+            events.push(json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": b["id"], "name": b["name"], "input": {}}}));
+            events.push(json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": b["input"].to_string()}}));
+        }
+        events.push(json!({"type": "content_block_stop", "index": i}));
+    }
+    events.push(json!({"type": "message_delta", "delta": {"stop_reason": stop}, "usage": {"output_tokens": usage["output_tokens"]}}));
+    events.push(json!({"type": "message_stop"}));
+    sse(&events, false)
+}
+
+#[test]
+fn the_anthropic_agent_example_plain_and_streamed() {
+    for stream in [false, true] {
+        let provider = TestServer::start(anthropic_reply);
+        let receiver = TestServer::otlp();
+        let env = [("ANTHROPIC_BASE_URL", provider.base_url()), ("ANTHROPIC_API_KEY", "test-key".into())];
+        let out = run("anthropic_agent", stream, &env, &receiver);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let spans = spans(&receiver);
+        assert_eq!(spans.len(), 6);
+        let llms = by_name(&spans, "chat claude-sonnet-4-5");
+        let first = llms.iter().find(|s| attr_str(&s.attributes, attr::GEN_AI_RESPONSE_ID) == Some("msg_1")).unwrap();
+        let second = llms.iter().find(|s| attr_str(&s.attributes, attr::GEN_AI_RESPONSE_ID) == Some("msg_2")).unwrap();
+        // Input includes the cache parts; costs at claude-sonnet-4-5's prices: $3 input,
+        // $0.30 cache read, $3.75 cache write, $15 output per million.
+        assert_eq!(attr_int(&first.attributes, attr::GEN_AI_INPUT_TOKENS), Some(430));
+        assert_eq!(attr_int(&first.attributes, attr::GEN_AI_CACHE_CREATION_TOKENS), Some(400));
+        assert_eq!(attr_int(&second.attributes, attr::GEN_AI_CACHE_READ_TOKENS), Some(400));
+        let c1 = attr_f64(&first.attributes, attr::LLM_COST).unwrap();
+        let c2 = attr_f64(&second.attributes, attr::LLM_COST).unwrap();
+        assert!((c1 - (30.0 * 3e-6 + 400.0 * 3.75e-6 + 60.0 * 15e-6)).abs() < 1e-15, "{c1}");
+        assert!((c2 - (50.0 * 3e-6 + 400.0 * 0.3e-6 + 15.0 * 15e-6)).abs() < 1e-15, "{c2}");
+        for (tool, id) in [("execute_tool calculator", "toolu_calc"), ("execute_tool get_weather", "toolu_wx")] {
+            assert_eq!(attr_str(&by_name(&spans, tool)[0].attributes, attr::GEN_AI_TOOL_CALL_ID), Some(id));
+        }
+        let sent = provider.requests_to("/v1/messages");
+        assert_eq!(sent.len(), 2);
+        let second_request = sent[1].json();
+        let results = &second_request["messages"].as_array().unwrap().last().unwrap()["content"];
+        assert_eq!(results[0]["tool_use_id"], "toolu_calc");
+        assert_eq!(results[0]["content"], "391.0");
+    }
+}
