@@ -28,7 +28,7 @@ pub use encode::attr;
 pub use error::Error;
 pub use event::{
     ActionEvent, AgentEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, Part,
-    ToolCall, ToolEvent,
+    ResponseDetails, ToolCall, ToolEvent,
 };
 pub use exporters::batch::ExportBatch;
 pub use exporters::console::{ConsoleExporter, ConsoleMode};

@@ -29,8 +29,8 @@ fn streamed(mut stream: Stream, pieces: &[Vec<u8>]) -> LlmEvent {
 
 /// The streamed event equals the plain one but for its timing.
 fn assert_same(plain: &LlmEvent, mut streamed: LlmEvent) {
-    assert!(streamed.time_to_first_chunk.is_some());
-    streamed.time_to_first_chunk = None;
+    assert!(streamed.details().time_to_first_chunk.is_some());
+    streamed.details_mut().time_to_first_chunk = None;
     streamed.common = plain.common.clone();
     assert_eq!(&streamed, plain);
 }
@@ -72,12 +72,15 @@ fn openai_response() -> Value {
 
 #[test]
 fn openai_chat_completion_with_tool_calls() {
-    let e = openai::chat_completion(&openai_request(), &openai_response()).unwrap();
+    let e = openai::chat_completion(openai_request(), openai_response()).unwrap();
     assert_eq!((e.model.as_ref(), e.response_model.as_deref()), ("gpt-4o-mini", Some("gpt-4o-mini-2024-07-18")));
-    assert_eq!((e.provider.as_deref(), e.response_id.as_deref()), (Some("openai"), Some("chatcmpl-9x")));
-    assert_eq!(e.finish_reasons, ["tool_calls"]);
+    assert_eq!((e.provider.as_deref(), e.details().id.as_deref()), (Some("openai"), Some("chatcmpl-9x")));
+    assert_eq!(e.details().finish_reasons, ["tool_calls"]);
     assert_eq!((e.input_tokens, e.output_tokens), (Some(120), Some(30)));
-    assert_eq!((e.cache_read_tokens, e.reasoning_tokens, e.cache_creation_tokens), (Some(100), Some(12), None));
+    assert_eq!(
+        (e.details().cache_read_tokens, e.details().reasoning_tokens, e.details().cache_creation_tokens),
+        (Some(100), Some(12), None)
+    );
     let p = e.params.as_ref().unwrap();
     assert_eq!(
         p,
@@ -128,28 +131,28 @@ fn openai_chat_stream_equals_the_plain_call() {
         ],
         true,
     );
-    let plain = openai::chat_completion(&openai_request(), &openai_response()).unwrap();
-    assert_same(&plain, streamed(Stream::openai_chat(&openai_request()).unwrap(), &pieces));
+    let plain = openai::chat_completion(openai_request(), openai_response()).unwrap();
+    assert_same(&plain, streamed(Stream::openai_chat(openai_request()).unwrap(), &pieces));
 }
 
 #[test]
 fn openai_refusals_errors_and_missing_usage() {
     let resp = json!({"id": "c", "model": "gpt-4o", "choices": [{"index": 0, "finish_reason": "stop",
         "message": {"role": "assistant", "content": null, "refusal": "I can't help with that."}}]});
-    let e = openai::chat_completion(&json!({"model": "gpt-4o", "messages": []}), &resp).unwrap();
+    let e = openai::chat_completion(json!({"model": "gpt-4o", "messages": []}), &resp).unwrap();
     assert_eq!(messages(&e.completion)[0].text(), "I can't help with that.");
     assert_eq!((e.input_tokens, e.output_tokens), (None, None), "no usage, no tokens");
     let err = json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}});
-    match openai::chat_completion(&json!({}), &err) {
+    match openai::chat_completion(json!({}), &err) {
         Err(ProviderError::Api { error_type, message, .. }) => {
             assert_eq!((error_type.as_str(), message.as_str()), ("invalid_request_error", "Incorrect API key provided"))
         }
         other => panic!("{other:?}"),
     }
     let negative = json!({"choices": [], "usage": {"prompt_tokens": -5, "completion_tokens": 2.5}});
-    let e = openai::chat_completion(&json!({"model": "m"}), &negative).unwrap();
+    let e = openai::chat_completion(json!({"model": "m"}), &negative).unwrap();
     assert_eq!((e.input_tokens, e.output_tokens), (None, None), "negative or fractional counts are missing");
-    assert!(matches!(openai::chat_completion(&json!({}), &json!({"id": 1})), Err(ProviderError::Shape { .. })));
+    assert!(matches!(openai::chat_completion(json!({}), json!({"id": 1})), Err(ProviderError::Shape { .. })));
     assert!(matches!(openai::chat_completion("{}", "<html>"), Err(ProviderError::NotJson { .. })));
 }
 
@@ -171,14 +174,14 @@ fn responses_response() -> Value {
 
 #[test]
 fn openai_responses_api_plain_and_streamed() {
-    let e = openai::responses(&responses_request(), &responses_response()).unwrap();
+    let e = openai::responses(responses_request(), responses_response()).unwrap();
     assert_eq!(
-        (e.model.as_ref(), e.response_model.as_deref(), e.response_id.as_deref()),
+        (e.model.as_ref(), e.response_model.as_deref(), e.details().id.as_deref()),
         ("o4-mini", Some("o4-mini-2025-04-16"), Some("resp_1"))
     );
-    assert_eq!(e.finish_reasons, ["completed"]);
+    assert_eq!(e.details().finish_reasons, ["completed"]);
     assert_eq!(
-        (e.input_tokens, e.output_tokens, e.cache_read_tokens, e.reasoning_tokens),
+        (e.input_tokens, e.output_tokens, e.details().cache_read_tokens, e.details().reasoning_tokens),
         (Some(50), Some(20), Some(10), Some(15))
     );
     assert_eq!(e.params, Some(json!({"max_tokens": 500})));
@@ -201,7 +204,7 @@ fn openai_responses_api_plain_and_streamed() {
         ],
         false,
     );
-    assert_same(&e, streamed(Stream::openai_responses(&responses_request()).unwrap(), &pieces));
+    assert_same(&e, streamed(Stream::openai_responses(responses_request()).unwrap(), &pieces));
 }
 
 fn anthropic_request() -> Value {
@@ -225,13 +228,13 @@ fn anthropic_response() -> Value {
 
 #[test]
 fn anthropic_messages_with_thinking_tools_and_cache() {
-    let e = anthropic::messages(&anthropic_request(), &anthropic_response()).unwrap();
-    assert_eq!((e.provider.as_deref(), e.response_id.as_deref()), (Some("anthropic"), Some("msg_01")));
+    let e = anthropic::messages(anthropic_request(), anthropic_response()).unwrap();
+    assert_eq!((e.provider.as_deref(), e.details().id.as_deref()), (Some("anthropic"), Some("msg_01")));
     assert_eq!(e.response_model.as_deref(), Some("claude-sonnet-4-5-20250929"));
-    assert_eq!(e.finish_reasons, ["tool_use"]);
+    assert_eq!(e.details().finish_reasons, ["tool_use"]);
     // Input includes cached and cache-creation tokens, per the conventions.
     assert_eq!((e.input_tokens, e.output_tokens), (Some(1320), Some(60)));
-    assert_eq!((e.cache_read_tokens, e.cache_creation_tokens), (Some(1000), Some(300)));
+    assert_eq!((e.details().cache_read_tokens, e.details().cache_creation_tokens), (Some(1000), Some(300)));
     assert_eq!(e.params, Some(json!({"max_tokens": 1024, "temperature": 0.5, "top_k": 40, "stop_sequences": ["###"]})));
     let prompt = messages(&e.prompt);
     assert_eq!((prompt[0].role.as_str(), prompt[0].text()), ("system", "You are terse.".into()));
@@ -296,7 +299,7 @@ fn anthropic_messages_with_thinking_tools_and_cache() {
         ev("message_stop", json!({"type": "message_stop"})),
     ];
     let named: Vec<(Option<&str>, Value)> = events.iter().map(|(n, v)| (n.as_deref(), v.clone())).collect();
-    assert_same(&e, streamed(Stream::anthropic(&anthropic_request()).unwrap(), &sse(&named, false)));
+    assert_same(&e, streamed(Stream::anthropic(anthropic_request()).unwrap(), &sse(&named, false)));
 }
 
 fn gemini_request() -> Value {
@@ -320,12 +323,12 @@ fn gemini_response() -> Value {
 
 #[test]
 fn gemini_generate_content_plain_and_streamed() {
-    let e = gemini::generate_content("models/gemini-2.5-flash", &gemini_request(), &gemini_response()).unwrap();
+    let e = gemini::generate_content("models/gemini-2.5-flash", gemini_request(), gemini_response()).unwrap();
     assert_eq!((e.model.as_ref(), e.provider.as_deref()), ("gemini-2.5-flash", Some("gcp.gemini")));
-    assert_eq!((e.response_model.as_deref(), e.response_id.as_deref()), (Some("gemini-2.5-flash"), Some("resp-g1")));
-    assert_eq!(e.finish_reasons, ["STOP"]);
+    assert_eq!((e.response_model.as_deref(), e.details().id.as_deref()), (Some("gemini-2.5-flash"), Some("resp-g1")));
+    assert_eq!(e.details().finish_reasons, ["STOP"]);
     assert_eq!(
-        (e.input_tokens, e.output_tokens, e.cache_read_tokens, e.reasoning_tokens),
+        (e.input_tokens, e.output_tokens, e.details().cache_read_tokens, e.details().reasoning_tokens),
         (Some(400), Some(65), Some(300), Some(40))
     );
     assert_eq!(
@@ -375,7 +378,7 @@ fn gemini_generate_content_plain_and_streamed() {
             json!({"finishReason": "STOP", "usageMetadata": gemini_response()["usageMetadata"].clone(), "modelVersion": "gemini-2.5-flash", "responseId": "resp-g1"}),
         ),
     ];
-    let stream = Stream::gemini("models/gemini-2.5-flash", &gemini_request()).unwrap();
+    let stream = Stream::gemini("models/gemini-2.5-flash", gemini_request()).unwrap();
     assert_same(&e, streamed(stream, &sse(&chunks, false)));
 }
 
@@ -384,7 +387,7 @@ fn truncated_and_broken_streams_are_typed_errors() {
     // Ends before [DONE] and without a finish reason: the partial event comes back.
     let pieces =
         sse(&[(None, json!({"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}))], false);
-    let mut s = Stream::openai_chat(&json!({"model": "m", "messages": []})).unwrap();
+    let mut s = Stream::openai_chat(json!({"model": "m", "messages": []})).unwrap();
     for p in &pieces {
         s.push(p).unwrap();
     }
@@ -393,20 +396,20 @@ fn truncated_and_broken_streams_are_typed_errors() {
         other => panic!("{other:?}"),
     }
     // An error event mid-stream (Anthropic's overload).
-    let mut s = Stream::anthropic(&anthropic_request()).unwrap();
+    let mut s = Stream::anthropic(anthropic_request()).unwrap();
     let err = s.push(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n");
     assert!(matches!(err, Err(ProviderError::Api { .. })), "{err:?}");
     assert!(matches!(s.finish(), Err(ProviderError::Api { .. })));
     // Not JSON, and a delta for a block that never started.
-    let mut s = Stream::anthropic(&anthropic_request()).unwrap();
+    let mut s = Stream::anthropic(anthropic_request()).unwrap();
     assert!(matches!(s.push(b"data: {not json\n\n"), Err(ProviderError::NotJson { .. })));
-    let mut s = Stream::anthropic(&anthropic_request()).unwrap();
+    let mut s = Stream::anthropic(anthropic_request()).unwrap();
     let orphan = br#"data: {"type":"content_block_delta","index":5,"delta":{"type":"text_delta","text":"x"}}"#;
     assert!(matches!(s.push(&[&orphan[..], b"\n\n"].concat()), Err(ProviderError::Shape { .. })));
     // A stream without usage: an event without tokens (and so without cost).
     let pieces =
         sse(&[(None, json!({"choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}]}))], true);
-    let e = streamed(Stream::openai_chat(&json!({"model": "gpt-4o"})).unwrap(), &pieces);
+    let e = streamed(Stream::openai_chat(json!({"model": "gpt-4o"})).unwrap(), &pieces);
     assert_eq!((e.input_tokens, e.output_tokens), (None, None));
 }
 
@@ -420,5 +423,5 @@ fn a_20_mb_response_is_read_and_an_oversized_one_refused() {
     let e = openai::chat_completion(br#"{"model":"m"}"#.as_slice(), body.as_slice()).unwrap();
     assert_eq!(messages(&e.completion)[0].text().len(), text.len());
     let huge = vec![b' '; agentops::providers::MAX_BODY_BYTES + 1];
-    assert!(matches!(openai::chat_completion(&json!({}), huge.as_slice()), Err(ProviderError::TooLarge { .. })));
+    assert!(matches!(openai::chat_completion(json!({}), huge.as_slice()), Err(ProviderError::TooLarge { .. })));
 }

@@ -13,6 +13,7 @@ use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, Placement};
 use super::span::SpanDefinition;
 use super::values::{clamp_i64, number_kv, string_array, ValuePolicy};
+use crate::event::llm::ResponseDetails;
 use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
 
 /// The span definition of an event.
@@ -77,27 +78,11 @@ fn llm(p: &ValuePolicy, e: LlmEvent, def: &mut SpanDefinition, left: &mut Leftov
     if let Some(t) = e.output_tokens {
         a.push(KeyValue::new(attr::GEN_AI_OUTPUT_TOKENS, clamp_i64(t)));
     }
-    for (key, n) in [
-        (attr::GEN_AI_CACHE_READ_TOKENS, e.cache_read_tokens),
-        (attr::GEN_AI_CACHE_CREATION_TOKENS, e.cache_creation_tokens),
-        (attr::GEN_AI_REASONING_TOKENS, e.reasoning_tokens),
-    ] {
-        if let Some(n) = n {
-            a.push(KeyValue::new(key, clamp_i64(n)));
-        }
-    }
     if let Some(c) = e.cost {
         a.push(number_kv(attr::LLM_COST, c));
     }
-    if let Some(id) = e.response_id {
-        a.push(p.str_kv(attr::GEN_AI_RESPONSE_ID, id));
-    }
-    if !e.finish_reasons.is_empty() {
-        let reasons: Vec<String> = e.finish_reasons.into_iter().map(|r| p.cut(r)).collect();
-        a.push(KeyValue::new(attr::GEN_AI_RESPONSE_FINISH_REASONS, string_array(&reasons)));
-    }
-    if let Some(t) = e.time_to_first_chunk {
-        a.push(KeyValue::new(attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t.as_secs_f64()));
+    if let Some(d) = e.details {
+        details(p, *d, a);
     }
     if let Some(t) = e.thread_id {
         a.push(p.str_kv(attr::LLM_THREAD_ID, t));
@@ -108,6 +93,29 @@ fn llm(p: &ValuePolicy, e: LlmEvent, def: &mut SpanDefinition, left: &mut Leftov
     p.push_json(a, attr::LLM_PARAMS, e.params, left);
     p.push_messages(a, attr::GEN_AI_INPUT_MESSAGES, e.prompt, ("user", false), left);
     p.push_messages(a, attr::GEN_AI_OUTPUT_MESSAGES, e.completion, ("assistant", true), left);
+}
+
+/// What the provider answered beyond the text.
+fn details(p: &ValuePolicy, d: ResponseDetails, a: &mut Vec<KeyValue>) {
+    for (key, n) in [
+        (attr::GEN_AI_CACHE_READ_TOKENS, d.cache_read_tokens),
+        (attr::GEN_AI_CACHE_CREATION_TOKENS, d.cache_creation_tokens),
+        (attr::GEN_AI_REASONING_TOKENS, d.reasoning_tokens),
+    ] {
+        if let Some(n) = n {
+            a.push(KeyValue::new(key, clamp_i64(n)));
+        }
+    }
+    if let Some(id) = d.id {
+        a.push(p.str_kv(attr::GEN_AI_RESPONSE_ID, id));
+    }
+    if !d.finish_reasons.is_empty() {
+        let reasons: Vec<String> = d.finish_reasons.into_iter().map(|r| p.cut(r)).collect();
+        a.push(KeyValue::new(attr::GEN_AI_RESPONSE_FINISH_REASONS, string_array(&reasons)));
+    }
+    if let Some(t) = d.time_to_first_chunk {
+        a.push(KeyValue::new(attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, t.as_secs_f64()));
+    }
 }
 
 /// The request parameters the conventions name, read from the params JSON.

@@ -8,6 +8,10 @@ use super::llm::LlmEvent;
 use super::tool::ToolEvent;
 
 /// Any event.
+// The LLM variant is the largest, and the common one: boxing it would cost an
+// allocation per `record` on the caller's thread, for a slot that is boxed once
+// anyway when queued.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
@@ -85,5 +89,15 @@ impl From<ToolEvent> for Event {
 impl From<ErrorEvent> for Event {
     fn from(e: ErrorEvent) -> Self {
         Event::Error(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Each recorded event takes one boxed queue slot of this size, whatever its
+    /// kind: growth here is memory for every queued event (see `ResponseDetails`).
+    #[test]
+    fn a_queued_event_stays_small() {
+        assert!(std::mem::size_of::<crate::encode::recorded::RecordedEvent>() <= 384);
     }
 }

@@ -42,23 +42,10 @@ pub struct LlmEvent {
     pub thread_id: Option<String>,
     /// Request parameters (temperature, max tokens, …).
     pub params: Option<Value>,
-    /// The provider's id of the response (`gen_ai.response.id`).
-    pub response_id: Option<String>,
-    /// Why the model stopped, one per choice, in the provider's words
-    /// (`gen_ai.response.finish_reasons`).
-    pub finish_reasons: Vec<String>,
-    /// Input tokens read from the provider's prompt cache (included in
-    /// `input_tokens`; `gen_ai.usage.cache_read.input_tokens`).
-    pub cache_read_tokens: Option<u64>,
-    /// Input tokens written to the provider's prompt cache (included in
-    /// `input_tokens`; `gen_ai.usage.cache_creation.input_tokens`).
-    pub cache_creation_tokens: Option<u64>,
-    /// Output tokens spent on reasoning (included in `output_tokens`;
-    /// `gen_ai.usage.reasoning.output_tokens`).
-    pub reasoning_tokens: Option<u64>,
-    /// For a streamed response: from the request to its first chunk
-    /// (`gen_ai.response.time_to_first_chunk`, seconds).
-    pub time_to_first_chunk: Option<Duration>,
+    /// What the provider answered beyond the text (response id, finish reasons,
+    /// token details, streaming timing); `None` until one is set. Kept apart (and
+    /// boxed) so that an event without them stays small in the export queue.
+    pub details: Option<Box<ResponseDetails>>,
 }
 
 impl LlmEvent {
@@ -77,12 +64,7 @@ impl LlmEvent {
             cost: None,
             thread_id: None,
             params: None,
-            response_id: None,
-            finish_reasons: Vec::new(),
-            cache_read_tokens: None,
-            cache_creation_tokens: None,
-            reasoning_tokens: None,
-            time_to_first_chunk: None,
+            details: None,
         }
     }
     common_setters!();
@@ -134,30 +116,39 @@ impl LlmEvent {
         self.params = Some(to_json(p));
         self
     }
+    /// The response details (empty when none were set).
+    pub fn details(&self) -> &ResponseDetails {
+        self.details.as_deref().unwrap_or(&NO_DETAILS)
+    }
+    /// The response details, to change them.
+    pub fn details_mut(&mut self) -> &mut ResponseDetails {
+        self.details.get_or_insert_with(Default::default)
+    }
     /// Sets the provider's response id.
     pub fn response_id(mut self, id: impl Into<String>) -> Self {
-        self.response_id = Some(id.into());
+        self.details_mut().id = Some(id.into());
         self
     }
     /// Adds a finish reason (one per choice).
     pub fn finish_reason(mut self, reason: impl Into<String>) -> Self {
-        self.finish_reasons.push(reason.into());
+        self.details_mut().finish_reasons.push(reason.into());
         self
     }
     /// Sets the prompt-cache token counts (both are part of the input tokens).
     pub fn cache_tokens(mut self, read: u64, creation: u64) -> Self {
-        self.cache_read_tokens = Some(read);
-        self.cache_creation_tokens = Some(creation);
+        let d = self.details_mut();
+        d.cache_read_tokens = Some(read);
+        d.cache_creation_tokens = Some(creation);
         self
     }
     /// Sets the reasoning token count (part of the output tokens).
     pub fn reasoning_tokens(mut self, n: u64) -> Self {
-        self.reasoning_tokens = Some(n);
+        self.details_mut().reasoning_tokens = Some(n);
         self
     }
     /// Sets the time from the request to the first streamed chunk.
     pub fn time_to_first_chunk(mut self, d: Duration) -> Self {
-        self.time_to_first_chunk = Some(d);
+        self.details_mut().time_to_first_chunk = Some(d);
         self
     }
     /// The tool calls the model asked for in its completion, in order.
@@ -165,3 +156,37 @@ impl LlmEvent {
         self.completion.as_ref().map(Content::tool_calls).unwrap_or_default()
     }
 }
+
+/// What a provider answered beyond the text: the response's id, why it stopped,
+/// the token details, and (streamed) the time to its first chunk.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ResponseDetails {
+    /// The provider's id of the response (`gen_ai.response.id`).
+    pub id: Option<String>,
+    /// Why the model stopped, one per choice, in the provider's words
+    /// (`gen_ai.response.finish_reasons`).
+    pub finish_reasons: Vec<String>,
+    /// Input tokens read from the provider's prompt cache (included in the input
+    /// tokens; `gen_ai.usage.cache_read.input_tokens`).
+    pub cache_read_tokens: Option<u64>,
+    /// Input tokens written to the provider's prompt cache (included in the input
+    /// tokens; `gen_ai.usage.cache_creation.input_tokens`).
+    pub cache_creation_tokens: Option<u64>,
+    /// Output tokens spent on reasoning (included in the output tokens;
+    /// `gen_ai.usage.reasoning.output_tokens`).
+    pub reasoning_tokens: Option<u64>,
+    /// For a streamed response: from the request to its first chunk
+    /// (`gen_ai.response.time_to_first_chunk`, seconds).
+    pub time_to_first_chunk: Option<Duration>,
+}
+
+/// What `details()` shows for an event without any.
+static NO_DETAILS: ResponseDetails = ResponseDetails {
+    id: None,
+    finish_reasons: Vec::new(),
+    cache_read_tokens: None,
+    cache_creation_tokens: None,
+    reasoning_tokens: None,
+    time_to_first_chunk: None,
+};

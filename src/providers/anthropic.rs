@@ -95,8 +95,8 @@ pub fn messages(request: impl Body, response: impl Body) -> Result<LlmEvent, Pro
         e.input_tokens =
             count(u, "input_tokens").map(|n| n.saturating_add(read.unwrap_or(0)).saturating_add(creation.unwrap_or(0)));
         e.output_tokens = count(u, "output_tokens");
-        e.cache_read_tokens = read;
-        e.cache_creation_tokens = creation;
+        e.details_mut().cache_read_tokens = read;
+        e.details_mut().cache_creation_tokens = creation;
     }
     e.params = request_params(req, &[]);
     Ok(e)

@@ -99,8 +99,8 @@ pub fn generate_content(model: &str, request: impl Body, response: impl Body) ->
             (None, None) => None,
             (c, t) => Some(c.unwrap_or(0).saturating_add(t.unwrap_or(0))),
         };
-        e.cache_read_tokens = count(u, "cachedContentTokenCount");
-        e.reasoning_tokens = thoughts;
+        e.details_mut().cache_read_tokens = count(u, "cachedContentTokenCount");
+        e.details_mut().reasoning_tokens = thoughts;
     }
     let renames = [
         ("topP", "top_p"),

@@ -118,8 +118,9 @@ pub fn chat_completion(request: impl Body, response: impl Body) -> Result<LlmEve
     if let Some(u) = resp.get("usage").filter(|u| u.is_object()) {
         e.input_tokens = count(u, "prompt_tokens");
         e.output_tokens = count(u, "completion_tokens");
-        e.cache_read_tokens = u.get("prompt_tokens_details").and_then(|d| count(d, "cached_tokens"));
-        e.reasoning_tokens = u.get("completion_tokens_details").and_then(|d| count(d, "reasoning_tokens"));
+        e.details_mut().cache_read_tokens = u.get("prompt_tokens_details").and_then(|d| count(d, "cached_tokens"));
+        e.details_mut().reasoning_tokens =
+            u.get("completion_tokens_details").and_then(|d| count(d, "reasoning_tokens"));
     }
     e.params = request_params(req, &[("max_completion_tokens", "max_tokens"), ("stop", "stop_sequences")]);
     Ok(e)

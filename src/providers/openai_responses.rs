@@ -106,8 +106,8 @@ pub fn responses(request: impl Body, response: impl Body) -> Result<LlmEvent, Pr
     if let Some(u) = resp.get("usage").filter(|u| u.is_object()) {
         e.input_tokens = count(u, "input_tokens");
         e.output_tokens = count(u, "output_tokens");
-        e.cache_read_tokens = u.get("input_tokens_details").and_then(|d| count(d, "cached_tokens"));
-        e.reasoning_tokens = u.get("output_tokens_details").and_then(|d| count(d, "reasoning_tokens"));
+        e.details_mut().cache_read_tokens = u.get("input_tokens_details").and_then(|d| count(d, "cached_tokens"));
+        e.details_mut().reasoning_tokens = u.get("output_tokens_details").and_then(|d| count(d, "reasoning_tokens"));
     }
     e.params = request_params(req, &[("max_output_tokens", "max_tokens")]);
     Ok(e)

@@ -35,8 +35,8 @@ enum Chunks {
 /// stream.push(b"data: {\"id\":\"c1\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n")?;
 /// stream.push(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")?;
 /// let event = stream.finish()?;
-/// assert_eq!(event.response_id.as_deref(), Some("c1"));
-/// assert!(event.time_to_first_chunk.is_some());
+/// assert_eq!(event.details().id.as_deref(), Some("c1"));
+/// assert!(event.details().time_to_first_chunk.is_some());
 /// # Ok::<(), agentops::providers::ProviderError>(())
 /// ```
 pub struct Stream {
@@ -185,10 +185,10 @@ impl Stream {
         }
         let request = &self.request;
         let event = match &self.chunks {
-            Chunks::OpenAiChat(c) => openai_chat::chat_completion(request, &c.response()),
-            Chunks::OpenAiResponses(c) => openai_responses::responses(request, &c.response()),
-            Chunks::Anthropic(c) => anthropic::messages(request, &c.response()),
-            Chunks::Gemini(model, c) => gemini::generate_content(model, request, &c.response()),
+            Chunks::OpenAiChat(c) => openai_chat::chat_completion(request, c.response()),
+            Chunks::OpenAiResponses(c) => openai_responses::responses(request, c.response()),
+            Chunks::Anthropic(c) => anthropic::messages(request, c.response()),
+            Chunks::Gemini(model, c) => gemini::generate_content(model, request, c.response()),
         }?;
         let mut event = event.started_at(self.started_at);
         if let Some(end) = self.last_chunk_at {

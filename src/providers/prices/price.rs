@@ -53,9 +53,10 @@ impl ModelPrice {
             return None;
         }
         let (input, output) = (e.input_tokens.unwrap_or(0) as f64, e.output_tokens.unwrap_or(0) as f64);
-        let read = (e.cache_read_tokens.unwrap_or(0) as f64).min(input);
-        let creation = (e.cache_creation_tokens.unwrap_or(0) as f64).min(input - read);
-        let reasoning = (e.reasoning_tokens.unwrap_or(0) as f64).min(output);
+        let d = e.details();
+        let read = (d.cache_read_tokens.unwrap_or(0) as f64).min(input);
+        let creation = (d.cache_creation_tokens.unwrap_or(0) as f64).min(input - read);
+        let reasoning = (d.reasoning_tokens.unwrap_or(0) as f64).min(output);
         let uncached = input - read - creation;
         let out = match self.reasoning {
             Some(r) => (output - reasoning) * self.output + reasoning * r,
