@@ -16,34 +16,17 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use agentops::providers::{openai, Stream};
-use agentops::{AgentScope, Client, ErrorEvent, LlmEvent, OtelConfig};
+use agentops::{AgentScope, LlmEvent};
 use serde_json::{json, Value};
 
 const MAX_TURNS: usize = 8;
 
 fn main() -> ExitCode {
-    let (stream, question) = match support::args() {
-        Ok(a) => a,
-        Err(why) => {
-            eprintln!("{why}\nusage: cargo run --example openai_agent -- [--stream] \"question\"");
-            return ExitCode::from(2);
-        }
-    };
-    let client = match OtelConfig::from_env().map_err(agentops::Error::from).and_then(Client::new) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let session = client.start_session(&["openai-agent"]);
-    let outcome = session.agent("assistant", |agent| converse(agent, &question, stream));
-    support::finish(&client, &session, outcome)
+    support::main_with("openai_agent", converse)
 }
 
 fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, String> {
@@ -72,15 +55,22 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         let mut reply = support::post(&http, &url, &[("Authorization", format!("Bearer {key}"))], &request)?;
         if reply.status != 200 {
             let body = support::read_all(&mut reply.body);
-            return Err(record_failure(agent, &request, started, support::error_message(reply.status, &body)));
+            return Err(support::record_failure(
+                agent,
+                "openai",
+                &request,
+                started,
+                support::error_message(reply.status, &body),
+            ));
         }
         let event = if stream {
-            read_stream(&request, &mut reply.body)
+            Stream::openai_chat(&request)
+                .and_then(|r| support::read_stream(r, &mut reply.body, "/choices/0/delta/content"))
         } else {
             openai::chat_completion(&request, support::read_all(&mut reply.body).as_bytes())
                 .map(|e| e.started_at(started))
         };
-        let event = event.map_err(|e| record_failure(agent, &request, started, e.to_string()))?;
+        let event = event.map_err(|e| support::record_failure(agent, "openai", &request, started, e.to_string()))?;
         let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
         let answer = event.completion.as_ref().map(|_| assistant_text(&event)).unwrap_or_default();
         messages.push(assistant_message(&event));
@@ -98,33 +88,6 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         }
     }
     Err(format!("no answer after {MAX_TURNS} turns"))
-}
-
-/// Reads a streamed response, printing the text as it arrives.
-fn read_stream(request: &Value, body: &mut dyn BufRead) -> Result<LlmEvent, agentops::providers::ProviderError> {
-    let mut recorder = Stream::openai_chat(request)?;
-    let mut line = String::new();
-    while body.read_line(&mut line).unwrap_or(0) > 0 {
-        recorder.push(line.as_bytes())?;
-        if let Some(data) = line.trim().strip_prefix("data:").map(str::trim) {
-            let delta =
-                serde_json::from_str::<Value>(data).ok().and_then(|v| v.pointer("/choices/0/delta/content").cloned());
-            if let Some(Value::String(text)) = delta {
-                print!("{text}");
-                let _ = std::io::stdout().flush();
-            }
-        }
-        line.clear();
-    }
-    recorder.finish()
-}
-
-/// A failed call: its LLM span (what was asked), and an error linked to it.
-fn record_failure(agent: &AgentScope, request: &Value, started: SystemTime, message: String) -> String {
-    let model = request["model"].as_str().unwrap_or_default().to_owned();
-    let call = agent.record(LlmEvent::new(model).provider("openai").started_at(started));
-    agent.record(ErrorEvent::new("ProviderError").details(message.clone()).trigger(call));
-    message
 }
 
 fn assistant_text(event: &LlmEvent) -> String {

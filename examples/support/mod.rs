@@ -3,12 +3,72 @@
 
 #![allow(dead_code)] // each example uses its part
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use agentops::{Client, EndState, Session};
+use agentops::providers::{ProviderError, Stream};
+use agentops::{AgentScope, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, Session};
 use serde_json::{json, Value};
+
+/// An example's `main`: arguments, a client from the environment (exporting like the
+/// quickstart), a session, and `converse(agent, question, stream)` inside an agent
+/// scope. Exit 2 for a usage or configuration error.
+pub fn main_with(example: &str, converse: impl FnOnce(&AgentScope, &str, bool) -> Result<String, String>) -> ExitCode {
+    let (stream, question) = match args() {
+        Ok(a) => a,
+        Err(why) => {
+            eprintln!("{why}\nusage: cargo run --example {example} -- [--stream] \"question\"");
+            return ExitCode::from(2);
+        }
+    };
+    let client = match OtelConfig::from_env().map_err(agentops::Error::from).and_then(Client::new) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let session = client.start_session(&[example]);
+    let outcome = session.agent("assistant", |agent| converse(agent, &question, stream));
+    finish(&client, &session, outcome)
+}
+
+/// Reads a streamed response into `recorder`, printing the text (at `text_pointer`
+/// in each event's JSON) as it arrives.
+pub fn read_stream(
+    mut recorder: Stream,
+    body: &mut dyn BufRead,
+    text_pointer: &str,
+) -> Result<LlmEvent, ProviderError> {
+    let mut line = String::new();
+    while body.read_line(&mut line).unwrap_or(0) > 0 {
+        recorder.push(line.as_bytes())?;
+        if let Some(data) = line.trim().strip_prefix("data:").map(str::trim) {
+            let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+            if let Some(text) = v.pointer(text_pointer).and_then(Value::as_str) {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+        }
+        line.clear();
+    }
+    recorder.finish()
+}
+
+/// A failed call: its LLM span (what was asked), and an error linked to it.
+pub fn record_failure(
+    agent: &AgentScope,
+    provider: &'static str,
+    request: &Value,
+    started: SystemTime,
+    message: String,
+) -> String {
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    let call = agent.record(LlmEvent::new(model).provider(provider).started_at(started));
+    agent.record(ErrorEvent::new("ProviderError").details(message.clone()).trigger(call));
+    message
+}
 
 /// `--stream` and the question, from the command line.
 pub fn args() -> Result<(bool, String), String> {

@@ -205,3 +205,25 @@ fn code_mistakes_name_the_builder_setting() {
     let err = OtelConfig::builder().shutdown_timeout(Duration::MAX).build().unwrap_err();
     assert_eq!(err.setting, "shutdown_timeout");
 }
+
+#[test]
+fn a_price_file_from_the_environment_extends_the_table_and_a_bad_one_names_the_variable() {
+    let dir = std::env::temp_dir().join(format!("agentops-prices-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("prices.json");
+    std::fs::write(&good, r#"{"house-model": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}"#).unwrap();
+    let c = env(&[("AGENTOPS_PRICE_TABLE", good.to_str().unwrap())]).unwrap();
+    assert!(c.prices.get("house-model").is_some());
+    assert!(c.prices.get("gpt-4o").is_some(), "the built-in prices stay");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "[not a table]").unwrap();
+    for path in [bad.to_str().unwrap(), "/nonexistent/prices.json"] {
+        let err = env(&[("AGENTOPS_PRICE_TABLE", path)]).unwrap_err();
+        assert_eq!((err.setting.as_str(), err.value.as_str()), ("AGENTOPS_PRICE_TABLE", path), "{err}");
+    }
+    let c = OtelConfig::builder()
+        .model_price("house-model", crate::providers::ModelPrice::per_million(3.0, 4.0))
+        .build()
+        .unwrap();
+    assert_eq!(c.prices.get("house-model").unwrap().input, 3e-6);
+}

@@ -5,24 +5,20 @@
 
 use serde_json::{json, Value};
 
-use super::body::{api_error, count, object, request_params, text, Body, ProviderError};
+use super::body::{api_error, count, event_of, object, parts_of, request_params, text, Body, ProviderError};
 use super::finish::normalize_finish;
 use crate::event::{ChatMessage, Content, LlmEvent, Part, ToolCall};
 
 const PROVIDER: &str = "anthropic";
 
 fn shape(detail: impl Into<String>) -> ProviderError {
-    ProviderError::Shape { provider: PROVIDER, detail: detail.into() }
+    ProviderError::shape(PROVIDER, detail)
 }
 
 /// The parts of a message's content: a string or blocks (images and documents are
 /// not captured).
 fn blocks(content: Option<&Value>) -> Vec<Part> {
-    match content {
-        Some(Value::String(s)) => vec![Part::Text(s.clone())],
-        Some(Value::Array(blocks)) => blocks.iter().filter_map(block).collect(),
-        _ => Vec::new(),
-    }
+    parts_of(content, block)
 }
 
 fn block(b: &Value) -> Option<Part> {
@@ -69,14 +65,7 @@ pub fn messages(request: impl Body, response: impl Body) -> Result<LlmEvent, Pro
     let Some(content) = resp.get("content").filter(|c| c.is_array()) else {
         return Err(shape("the response has no `content` array"));
     };
-    let model = text(req, "model").or_else(|| text(resp, "model")).unwrap_or_default().to_owned();
-    let mut e = LlmEvent::new(model).provider(PROVIDER);
-    if let Some(m) = text(resp, "model") {
-        e = e.response_model(m.to_owned());
-    }
-    if let Some(id) = text(resp, "id") {
-        e = e.response_id(id);
-    }
+    let mut e = event_of(PROVIDER, req, resp);
     let mut prompt: Vec<ChatMessage> = system(req).into_iter().collect();
     if let Some(Value::Array(msgs)) = req.get("messages") {
         prompt.extend(

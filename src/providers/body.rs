@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::event::LlmEvent;
+use crate::event::{LlmEvent, Part};
 
 /// Largest body an adapter reads: far above any real response (a 20 MB one is
 /// fine), small enough that a runaway stream cannot exhaust memory.
@@ -67,6 +67,23 @@ impl fmt::Display for ProviderError {
 }
 
 impl std::error::Error for ProviderError {}
+
+impl ProviderError {
+    /// JSON that is not `provider`'s shape.
+    pub(crate) fn shape(provider: &'static str, detail: impl Into<String>) -> Self {
+        ProviderError::Shape { provider, detail: detail.into() }
+    }
+}
+
+/// A message's content as parts: a string is one text part; an array gives the
+/// parts `part` recognizes (others, such as images, are not captured).
+pub(crate) fn parts_of(content: Option<&Value>, part: impl Fn(&Value) -> Option<Part>) -> Vec<Part> {
+    match content {
+        Some(Value::String(s)) => vec![Part::Text(s.clone())],
+        Some(Value::Array(parts)) => parts.iter().filter_map(part).collect(),
+        _ => Vec::new(),
+    }
+}
 
 /// A request or response body: a parsed JSON value, or its bytes or text.
 pub trait Body {
@@ -174,6 +191,21 @@ pub(crate) fn request_params(req: &Value, renames: &[(&str, &str)]) -> Option<Va
         }
     }
     (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// The event of a call, started from what OpenAI-style and Anthropic bodies share:
+/// the requested model (or, missing, the answering one), the answering model and
+/// the response id.
+pub(crate) fn event_of(provider: &'static str, req: &Value, resp: &Value) -> LlmEvent {
+    let model = text(req, "model").or_else(|| text(resp, "model")).unwrap_or_default().to_owned();
+    let mut e = LlmEvent::new(model).provider(provider);
+    if let Some(m) = text(resp, "model") {
+        e = e.response_model(m.to_owned());
+    }
+    if let Some(id) = text(resp, "id") {
+        e = e.response_id(id);
+    }
+    e
 }
 
 /// Checks that `v` is an object; the adapters' first test of a body's shape.

@@ -13,7 +13,7 @@ use crate::event::{ChatMessage, Content, LlmEvent, Part, ToolCall};
 const PROVIDER: &str = "gcp.gemini";
 
 fn shape(detail: impl Into<String>) -> ProviderError {
-    ProviderError::Shape { provider: "gemini", detail: detail.into() }
+    ProviderError::shape("gemini", detail)
 }
 
 fn part(p: &Value) -> Option<Part> {

@@ -5,33 +5,27 @@
 
 use serde_json::{json, Value};
 
-use super::body::{api_error, count, json_or_text, object, request_params, text, Body, ProviderError};
+use super::body::{
+    api_error, count, event_of, json_or_text, object, parts_of, request_params, text, Body, ProviderError,
+};
 use super::finish::normalize_finish;
 use crate::event::{ChatMessage, Content, LlmEvent, Part, ToolCall};
 
 const PROVIDER: &str = "openai";
 
 fn shape(detail: impl Into<String>) -> ProviderError {
-    ProviderError::Shape { provider: PROVIDER, detail: detail.into() }
+    ProviderError::shape(PROVIDER, detail)
 }
 
-/// The parts of a message's `content`: a string, or an array of parts of which the
-/// text ones are kept (images, audio and files are not captured).
-fn content_parts(content: Option<&Value>) -> Vec<Part> {
-    match content {
-        Some(Value::String(s)) => vec![Part::Text(s.clone())],
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| match text(p, "type") {
-                Some("text") | Some("input_text") | Some("output_text") => {
-                    text(p, "text").map(|t| Part::Text(t.into()))
-                }
-                Some("refusal") => text(p, "refusal").map(|t| Part::Text(t.into())),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+/// The parts of a message's `content` (chat completions and the Responses API
+/// alike): a string, or parts of which the text ones are kept (images, audio and
+/// files are not captured).
+pub(crate) fn content_parts(content: Option<&Value>) -> Vec<Part> {
+    parts_of(content, |p| match text(p, "type") {
+        Some("text" | "input_text" | "output_text") => text(p, "text").map(|t| Part::Text(t.into())),
+        Some("refusal") => text(p, "refusal").map(|t| Part::Text(t.into())),
+        _ => None,
+    })
 }
 
 /// An assistant message's `tool_calls`.
@@ -94,14 +88,7 @@ pub fn chat_completion(request: impl Body, response: impl Body) -> Result<LlmEve
     let Some(Value::Array(choices)) = resp.get("choices") else {
         return Err(shape("the response has no `choices` array"));
     };
-    let model = text(req, "model").or_else(|| text(resp, "model")).unwrap_or_default().to_owned();
-    let mut e = LlmEvent::new(model).provider(PROVIDER);
-    if let Some(m) = text(resp, "model") {
-        e = e.response_model(m.to_owned());
-    }
-    if let Some(id) = text(resp, "id") {
-        e = e.response_id(id);
-    }
+    let mut e = event_of(PROVIDER, req, resp);
     if let Some(Value::Array(msgs)) = req.get("messages") {
         e = e.prompt(Content::Messages(msgs.iter().map(message).collect()));
     }

@@ -5,26 +5,12 @@
 
 use serde_json::Value;
 
-use super::body::{api_error, count, json_or_text, object, request_params, text, Body, ProviderError};
+use super::body::{api_error, count, event_of, json_or_text, object, request_params, text, Body, ProviderError};
 use super::finish::normalize_finish;
+use super::openai_chat::content_parts;
 use crate::event::{ChatMessage, Content, LlmEvent, Part, ToolCall};
 
 const PROVIDER: &str = "openai";
-
-fn content_parts(content: Option<&Value>) -> Vec<Part> {
-    match content {
-        Some(Value::String(s)) => vec![Part::Text(s.clone())],
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| match text(p, "type") {
-                Some("input_text" | "output_text" | "text") => text(p, "text").map(|t| Part::Text(t.into())),
-                Some("refusal") => text(p, "refusal").map(|t| Part::Text(t.into())),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
 
 fn function_call(item: &Value) -> Option<Part> {
     let args = text(item, "arguments").map_or(Value::Null, json_or_text);
@@ -72,16 +58,9 @@ pub fn responses(request: impl Body, response: impl Body) -> Result<LlmEvent, Pr
     let req = object(PROVIDER, "request", &req)?;
     let resp = object(PROVIDER, "response", &resp)?;
     let Some(Value::Array(output)) = resp.get("output") else {
-        return Err(ProviderError::Shape { provider: PROVIDER, detail: "the response has no `output` array".into() });
+        return Err(ProviderError::shape(PROVIDER, "the response has no `output` array"));
     };
-    let model = text(req, "model").or_else(|| text(resp, "model")).unwrap_or_default().to_owned();
-    let mut e = LlmEvent::new(model).provider(PROVIDER).operation("chat");
-    if let Some(m) = text(resp, "model") {
-        e = e.response_model(m.to_owned());
-    }
-    if let Some(id) = text(resp, "id") {
-        e = e.response_id(id);
-    }
+    let mut e = event_of(PROVIDER, req, resp);
     let mut prompt = Vec::new();
     if let Some(i) = text(req, "instructions") {
         prompt.push(ChatMessage::new("system", i));
