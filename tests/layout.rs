@@ -101,20 +101,18 @@ fn expand(item: &str, out: &mut Vec<Vec<String>>) {
     }
 }
 
-#[test]
-fn files_are_short_and_imports_form_no_cycle() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
-    let modules: BTreeMap<Vec<String>, PathBuf> = files.iter().map(|f| (module_of(&src, f), f.clone())).collect();
+/// Module path → (file name, text).
+type Tree = BTreeMap<Vec<String>, (String, String)>;
+
+/// What is wrong with a tree: long files, imports through the crate root, cycles.
+fn problems(modules: &Tree) -> Vec<String> {
     let mut problems = Vec::new();
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
-    for (module, file) in &modules {
-        let text = std::fs::read_to_string(file).unwrap();
-        let code = code_of(&text);
+    for (module, (file, text)) in modules {
+        let code = code_of(text);
         let lines = code.lines().count();
         if lines > MAX_LINES {
-            problems.push(format!("{} has {lines} lines (at most {MAX_LINES})", file.display()));
+            problems.push(format!("{file} has {lines} lines (at most {MAX_LINES})"));
         }
         for path in paths_in(code) {
             // Resolve to the deepest module that exists.
@@ -139,8 +137,7 @@ fn files_are_short_and_imports_form_no_cycle() {
             }
             if target.is_empty() && !module.is_empty() {
                 problems.push(format!(
-                    "{} imports `{}` through the crate root's re-exports; import it from its module",
-                    file.display(),
+                    "{file} imports `{}` through the crate root's re-exports; import it from its module",
                     path.join("::")
                 ));
                 continue;
@@ -182,7 +179,50 @@ fn files_are_short_and_imports_form_no_cycle() {
         visit(m, &edges, &mut state, &mut Vec::new(), &mut cycles);
     }
     problems.extend(cycles.into_iter().map(|c| format!("import cycle: {c}")));
+    problems
+}
+
+#[test]
+fn files_are_short_and_imports_form_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let modules: Tree = files
+        .iter()
+        .map(|f| (module_of(&src, f), (f.display().to_string(), std::fs::read_to_string(f).unwrap())))
+        .collect();
+    let problems = problems(&modules);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_checker_reports_long_files_root_imports_and_cycles() {
+    let tree = |files: &[(&str, String)]| -> Tree {
+        files
+            .iter()
+            .map(|(m, code)| (m.split("::").map(str::to_owned).collect(), (m.to_string(), code.clone())))
+            .collect()
+    };
+    let clean = tree(&[
+        ("a", "use crate::b::Thing;\n".into()),
+        ("b", "pub struct Thing;\n".into()),
+        ("c", "use super::b::Thing;\n// a comment saying use crate::a::X\n".into()),
+    ]);
+    assert_eq!(problems(&clean), Vec::<String>::new());
+    let bad = tree(&[
+        ("a", "use crate::b::Thing;\n".into()),
+        ("b", "pub(crate) use super::a::Other;\n".into()),
+        ("c", "fn f() { let _ = crate::Error::ShutDown; }\n".into()),
+        ("d", "fn f() {}\n".repeat(MAX_LINES + 1)),
+    ]);
+    let found = problems(&bad);
+    assert!(found.iter().any(|p| p == "import cycle: a → b → a"), "{found:?}");
+    assert!(
+        found.iter().any(|p| p.starts_with("c imports `crate::Error::ShutDown` through the crate root")),
+        "{found:?}"
+    );
+    assert!(found.iter().any(|p| p.starts_with("d has 501 lines")), "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
 }
 
 #[test]
@@ -207,7 +247,7 @@ fn the_readme_layout_names_every_source_file() {
 }
 
 #[test]
-fn the_checker_sees_a_cycle_and_a_root_import() {
+fn the_parser_expands_braces_and_skips_comments() {
     // The parser the tests above rely on: braces, nesting, inline paths.
     let mut out = Vec::new();
     expand("crate::a::{b::{C,D},e::F}", &mut out);

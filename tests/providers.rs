@@ -164,7 +164,7 @@ fn responses_request() -> Value {
 }
 
 fn responses_response() -> Value {
-    json!({"id": "resp_1", "object": "response", "model": "o4-mini-2025-04-16", "status": "completed",
+    json!({"id": "resp_1", "object": "response", "model": "o4-mini-2025-04-16", "status": "completed", "error": null,
         "output": [
             {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "Add them."}]},
             {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "4", "annotations": []}]}],

@@ -32,8 +32,10 @@ pub(crate) fn define(
     attributes.push(KeyValue::new(attr::CONVERSATION_ID, StringValue::from(session_id)));
     attributes.push(KeyValue::new(attr::EVENT_ID, common.id.to_string()));
     attributes.push(KeyValue::new(attr::EVENT_TYPE, event_type.as_str()));
-    if let Some(a) = common.agent_id {
-        attributes.push(p.str_kv(attr::AGENT_ID, a));
+    match (common.agent_id, &placement.agent_id) {
+        (Some(own), _) => attributes.push(p.str_kv(attr::AGENT_ID, own)),
+        (None, Some(scope)) => attributes.push(KeyValue::new(attr::AGENT_ID, scope.as_str().to_owned())),
+        (None, None) => {}
     }
     let start = common.started_at;
     let end = common.ended_at.unwrap_or(start);

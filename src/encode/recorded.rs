@@ -1,6 +1,8 @@
 //! What the export thread receives for each recorded event: the event and where it
 //! sits in its trace.
 
+use std::sync::Arc;
+
 use opentelemetry::trace::{SpanId, TraceId};
 
 use crate::event::Event;
@@ -12,6 +14,11 @@ pub(crate) struct Placement {
     /// (a shared `Arc` per event would bounce its count between caller and exporter).
     pub trace_id: TraceId,
     pub parent_span_id: SpanId,
+    /// The agent scope the event was recorded in, if any: the span's
+    /// `agentops.agent.id` unless the event names its own. Shared, not copied, so
+    /// recording inside an agent allocates nothing; a thin pointer, so the queue
+    /// slot does not grow.
+    pub agent_id: Option<Arc<String>>,
 }
 
 /// A finished event on its way to the export thread.

@@ -15,7 +15,7 @@ use super::recorded::{event_span_id, Placement, RecordedEvent};
 use crate::event::{ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
 
 fn placement() -> Placement {
-    Placement { trace_id: TraceId::from_bytes([7; 16]), parent_span_id: SpanId::from_bytes([9; 8]) }
+    Placement { trace_id: TraceId::from_bytes([7; 16]), parent_span_id: SpanId::from_bytes([9; 8]), agent_id: None }
 }
 
 impl EventToSpanEncoder {

@@ -52,7 +52,9 @@ fn item(it: &Value) -> Option<ChatMessage> {
 /// [`ProviderError::Shape`] for JSON that is not a response, or a body error.
 pub fn responses(request: impl Body, response: impl Body) -> Result<LlmEvent, ProviderError> {
     let (req, resp) = (request.json()?, response.json()?);
-    if let Some(e) = api_error(PROVIDER, &resp).filter(|_| !resp.get("error").is_some_and(Value::is_null)) {
+    // A failed response carries `error`; a completed one has `"error": null`, which
+    // is no error.
+    if let Some(e) = api_error(PROVIDER, &resp) {
         return Err(e);
     }
     let req = object(PROVIDER, "request", &req)?;

@@ -132,7 +132,7 @@ impl Session {
             replay_url,
             prices,
         });
-        Session { scope: Scope { session: inner, action: None } }
+        Session { scope: Scope { session: inner, open: None } }
     }
 
     fn inner(&self) -> &SessionInner {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::state::{context_for, guard_panic, record_under, run_tool, ActionInner, SessionInner};
+use super::state::{context_for, guard_panic, record_under, run_tool, OpenScope, SessionInner};
 use crate::event::common::to_json;
 use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};
 
@@ -37,7 +37,8 @@ use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall
 #[derive(Clone)]
 pub struct Scope {
     pub(crate) session: Arc<SessionInner>,
-    pub(crate) action: Option<Arc<ActionInner>>,
+    /// The open action or agent events go under; `None` for the session root.
+    pub(crate) open: Option<Arc<OpenScope>>,
 }
 
 // A panic cannot leave a scope half-updated: counters are atomics and the locks
@@ -49,7 +50,7 @@ impl fmt::Debug for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scope")
             .field("session_id", &self.session.id)
-            .field("action", &self.action.as_ref().map(|a| a.span_id))
+            .field("action", &self.open.as_ref().map(|a| a.span_id))
             .finish()
     }
 }
@@ -64,7 +65,7 @@ impl Scope {
     /// for linking an error to it. Never blocks; see [`Stats`](crate::Stats) for
     /// what happens when the queue is full.
     pub fn record(&self, event: impl Into<Event>) -> EventRef {
-        record_under(&self.session, self.action.as_ref(), event.into(), false)
+        record_under(&self.session, self.open.as_ref(), event.into(), false)
     }
 
     /// Opens an action scope nested in this one: a span that stays open until
@@ -72,11 +73,11 @@ impl Scope {
     /// under it.
     pub fn start_action(&self, action_type: impl Into<Cow<'static, str>>) -> ActionScope {
         let inner = self.open(ActionEvent::new(action_type).into());
-        ActionScope { scope: Scope { session: self.session.clone(), action: Some(inner.clone()) }, action: inner }
+        ActionScope { scope: Scope { session: self.session.clone(), open: Some(inner.clone()) }, action: inner }
     }
 
-    fn open(&self, event: Event) -> Arc<ActionInner> {
-        ActionInner::open(self.session.clone(), self.action.clone(), event)
+    fn open(&self, event: Event) -> Arc<OpenScope> {
+        OpenScope::open(self.session.clone(), self.open.clone(), event)
     }
 
     /// Opens an agent scope nested in this one: a span `invoke_agent {name}`
@@ -92,14 +93,14 @@ impl Scope {
     /// details (its description, a known id).
     pub fn start_agent_with(&self, agent: AgentEvent) -> AgentScope {
         let inner = self.open(agent.into());
-        AgentScope { scope: Scope { session: self.session.clone(), action: Some(inner.clone()) }, agent: inner }
+        AgentScope { scope: Scope { session: self.session.clone(), open: Some(inner.clone()) }, agent: inner }
     }
 
     /// Runs `f` inside a nested agent scope and ends the scope after it; a panic
     /// in `f` is handled as in [`action`](Self::action).
     pub fn agent<T>(&self, name: impl Into<Cow<'static, str>>, f: impl FnOnce(&AgentScope) -> T) -> T {
         let scope = self.start_agent(name);
-        let out = guard_panic(&self.session, self.action.as_ref(), || f(&scope));
+        let out = guard_panic(&self.session, self.open.as_ref(), || f(&scope));
         scope.end();
         out
     }
@@ -109,7 +110,7 @@ impl Scope {
     /// on.
     pub fn action<T>(&self, action_type: impl Into<Cow<'static, str>>, f: impl FnOnce(&ActionScope) -> T) -> T {
         let scope = self.start_action(action_type);
-        let out = guard_panic(&self.session, self.action.as_ref(), || f(&scope));
+        let out = guard_panic(&self.session, self.open.as_ref(), || f(&scope));
         scope.end();
         out
     }
@@ -132,7 +133,7 @@ impl Scope {
         T: Serialize,
         E: fmt::Display,
     {
-        run_tool(&self.session, self.action.as_ref(), ToolEvent::new(name).params(args), f)
+        run_tool(&self.session, self.open.as_ref(), ToolEvent::new(name).params(args), f)
     }
 
     /// Runs a tool call the model asked for and records it with the provider's call
@@ -150,14 +151,14 @@ impl Scope {
     {
         let mut event = ToolEvent::new(call.name.clone()).params(&call.arguments);
         event.call_id = call.id.clone();
-        run_tool(&self.session, self.action.as_ref(), event, || f(&call.arguments))
+        run_tool(&self.session, self.open.as_ref(), event, || f(&call.arguments))
     }
 
     /// An OpenTelemetry context inside this scope: spans the application starts in
     /// it with [`Client::tracer`](crate::Client::tracer) join the session's trace
     /// under this scope's span and carry `session.id`.
     pub fn context(&self) -> Context {
-        let span_id = self.action.as_ref().map_or(self.session.root_span_id, |a| a.span_id);
+        let span_id = self.open.as_ref().map_or(self.session.root_span_id, |a| a.span_id);
         context_for(&self.session, span_id)
     }
 }
@@ -172,7 +173,7 @@ impl Scope {
 pub struct ActionScope {
     scope: Scope,
     /// The same action as `scope.action`, without the `Option`.
-    action: Arc<ActionInner>,
+    action: Arc<OpenScope>,
 }
 
 impl fmt::Debug for ActionScope {
@@ -190,7 +191,7 @@ impl Deref for ActionScope {
 }
 
 impl ActionScope {
-    fn inner(&self) -> &ActionInner {
+    fn inner(&self) -> &OpenScope {
         &self.action
     }
 
@@ -235,7 +236,7 @@ impl ActionScope {
 #[must_use = "dropping the scope ends the agent at once"]
 pub struct AgentScope {
     scope: Scope,
-    agent: Arc<ActionInner>,
+    agent: Arc<OpenScope>,
 }
 
 impl fmt::Debug for AgentScope {
@@ -255,7 +256,7 @@ impl Deref for AgentScope {
 impl AgentScope {
     /// The agent's id (`gen_ai.agent.id`).
     pub fn id(&self) -> &str {
-        self.agent.agent_id.as_deref().unwrap_or_default()
+        self.agent.agent_id.as_deref().map_or("", String::as_str)
     }
 
     /// Ends the agent's span now. Ending again does nothing.

@@ -80,7 +80,7 @@ impl SessionInner {
         }
     }
 
-    pub fn send(&self, event: Event, parent_span_id: SpanId, errored: bool) {
+    pub fn send(&self, event: Event, parent_span_id: SpanId, agent_id: Option<Arc<String>>, errored: bool) {
         let Some(pipeline) = &self.pipeline else {
             return;
         };
@@ -90,7 +90,7 @@ impl SessionInner {
         }
         pipeline.submit(Message::Event(Box::new(Some(RecordedEvent {
             event,
-            placement: Placement { trace_id: self.trace_id, parent_span_id },
+            placement: Placement { trace_id: self.trace_id, parent_span_id, agent_id },
             errored,
         }))));
     }
@@ -190,29 +190,26 @@ impl Drop for SessionInner {
 /// An open scope inside a session (an action or an agent): its span id, its parent,
 /// the event that becomes its span when it ends, and whether an error was recorded
 /// inside it.
-pub(crate) struct ActionInner {
+pub(crate) struct OpenScope {
     pub session: Arc<SessionInner>,
-    pub parent: Option<Arc<ActionInner>>,
+    pub parent: Option<Arc<OpenScope>>,
     pub span_id: SpanId,
     /// The agent's id, when this scope is an agent.
-    pub agent_id: Option<Arc<str>>,
+    pub agent_id: Option<Arc<String>>,
     pub event: Mutex<Option<Event>>,
     pub errored: AtomicBool,
 }
 
-impl ActionInner {
+impl OpenScope {
     /// Opens a scope for `event` (an action or an agent).
-    pub fn open(session: Arc<SessionInner>, parent: Option<Arc<ActionInner>>, mut event: Event) -> Arc<Self> {
+    pub fn open(session: Arc<SessionInner>, parent: Option<Arc<OpenScope>>, event: Event) -> Arc<Self> {
         // Counted when opened: a summary taken while it is open includes it.
         session.counts[event.event_type().index()].fetch_add(1, Ordering::Relaxed);
         let agent_id = match &event {
-            Event::Agent(a) => Some(Arc::from(a.agent_id.as_str())),
+            Event::Agent(a) => Some(Arc::new(a.agent_id.clone())),
             _ => None,
         };
-        if event.common().agent_id.is_none() {
-            event.common_mut().agent_id = parent.as_ref().and_then(|p| p.agent()).map(|id| id.to_string());
-        }
-        Arc::new(ActionInner {
+        Arc::new(OpenScope {
             span_id: crate::encode::recorded::event_span_id(&event.common().id),
             session,
             parent,
@@ -223,7 +220,7 @@ impl ActionInner {
     }
 
     /// The id of the nearest agent this scope is in (itself included).
-    pub fn agent(&self) -> Option<&Arc<str>> {
+    pub fn agent(&self) -> Option<&Arc<String>> {
         let mut s = Some(self);
         while let Some(scope) = s {
             if let Some(id) = &scope.agent_id {
@@ -242,11 +239,12 @@ impl ActionInner {
         event.common_mut().ended_at = Some(SystemTime::now());
         let errored = self.errored.load(Ordering::Relaxed) || panicking;
         let parent = self.parent.as_ref().map_or(self.session.root_span_id, |p| p.span_id);
-        self.session.send(event, parent, errored);
+        let agent = self.parent.as_ref().and_then(|p| p.agent()).cloned();
+        self.session.send(event, parent, agent, errored);
     }
 }
 
-impl Drop for ActionInner {
+impl Drop for OpenScope {
     fn drop(&mut self) {
         self.finish(std::thread::panicking());
     }
@@ -260,21 +258,18 @@ pub(crate) fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
     Context::new().with_remote_span_context(sc).with_value(SessionMark { session_id: session.id_str.clone() })
 }
 
-/// Records `event` under `action` (or the session root), counting it and
+/// Records `event` under the `open` action or agent (or the session root), counting it and
 /// propagating an error to every open ancestor. `failed` marks the event's own span
 /// failed (a tool call that returned an error).
 pub(crate) fn record_under(
     session: &Arc<SessionInner>,
-    action: Option<&Arc<ActionInner>>,
+    open: Option<&Arc<OpenScope>>,
     mut event: Event,
     failed: bool,
 ) -> EventRef {
     let common = event.common_mut();
     if common.ended_at.is_none() {
         common.ended_at = Some(SystemTime::now());
-    }
-    if common.agent_id.is_none() {
-        common.agent_id = action.and_then(|a| a.agent()).map(|id| id.to_string());
     }
     if let Event::Llm(e) = &mut event {
         if e.cost.is_none() {
@@ -284,30 +279,26 @@ pub(crate) fn record_under(
     let r = event.event_ref();
     session.count(&event);
     if r.event_type == EventType::Error {
-        let mut a = action;
+        let mut a = open;
         while let Some(open) = a {
             open.errored.store(true, Ordering::Relaxed);
             a = open.parent.as_ref();
         }
         session.errored.store(true, Ordering::Relaxed);
     }
-    let parent = action.map_or(session.root_span_id, |a| a.span_id);
-    session.send(event, parent, failed);
+    let parent = open.map_or(session.root_span_id, |a| a.span_id);
+    session.send(event, parent, open.and_then(|a| a.agent()).cloned(), failed);
     r
 }
 
 /// Runs `f`; on panic, records the panic as an error, ends the session as `Fail`
 /// with the message, and resumes the panic.
-pub(crate) fn guard_panic<T>(
-    session: &Arc<SessionInner>,
-    action: Option<&Arc<ActionInner>>,
-    f: impl FnOnce() -> T,
-) -> T {
+pub(crate) fn guard_panic<T>(session: &Arc<SessionInner>, open: Option<&Arc<OpenScope>>, f: impl FnOnce() -> T) -> T {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(v) => v,
         Err(payload) => {
             let msg = panic_message(&*payload);
-            record_under(session, action, ErrorEvent::new("panic").details(msg.clone()).into(), false);
+            record_under(session, open, ErrorEvent::new("panic").details(msg.clone()).into(), false);
             session.end(EndState::Fail, Some(format!("panic: {msg}")));
             resume_unwind(payload)
         }
@@ -318,7 +309,7 @@ pub(crate) fn guard_panic<T>(
 /// `event` is the call (name, arguments, call id), timed from here.
 pub(crate) fn run_tool<T, E>(
     session: &Arc<SessionInner>,
-    action: Option<&Arc<ActionInner>>,
+    open: Option<&Arc<OpenScope>>,
     event: ToolEvent,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E>
@@ -327,16 +318,16 @@ where
     E: fmt::Display,
 {
     let event = event.started_at(SystemTime::now());
-    let out = guard_panic(session, action, f);
+    let out = guard_panic(session, open, f);
     match &out {
         Ok(v) => {
-            record_under(session, action, event.returns(v).into(), false);
+            record_under(session, open, event.returns(v).into(), false);
         }
         Err(e) => {
             // The tool's own span fails too, not only the error span beside it.
-            let tool = record_under(session, action, event.logs(format!("error: {e}")).into(), true);
+            let tool = record_under(session, open, event.logs(format!("error: {e}")).into(), true);
             let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
-            record_under(session, action, err.into(), false);
+            record_under(session, open, err.into(), false);
         }
     }
     out

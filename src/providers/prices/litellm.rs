@@ -30,9 +30,7 @@ pub(crate) fn parse_litellm(text: &str) -> Result<HashMap<String, ModelPrice>, S
         else {
             continue;
         };
-        let mut p = ModelPrice::per_million(0.0, 0.0);
-        p.input = input;
-        p.output = output;
+        let mut p = ModelPrice::per_token(input, output);
         p.cache_read = price(fields, "cache_read_input_token_cost");
         p.cache_creation = price(fields, "cache_creation_input_token_cost");
         p.reasoning = price(fields, "output_cost_per_reasoning_token");

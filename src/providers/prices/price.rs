@@ -19,9 +19,14 @@ pub struct ModelPrice {
 }
 
 impl ModelPrice {
+    /// Prices in US dollars per token, as LiteLLM lists them.
+    pub fn per_token(input: f64, output: f64) -> Self {
+        ModelPrice { input, output, cache_read: None, cache_creation: None, reasoning: None }
+    }
+
     /// Prices in US dollars per million tokens, as providers publish them.
     pub fn per_million(input: f64, output: f64) -> Self {
-        ModelPrice { input: input / 1e6, output: output / 1e6, cache_read: None, cache_creation: None, reasoning: None }
+        ModelPrice::per_token(input / 1e6, output / 1e6)
     }
 
     /// Sets the cache-read price, per million tokens.

@@ -162,14 +162,17 @@ impl PriceTable {
         if e.input_tokens.is_none() && e.output_tokens.is_none() {
             return None;
         }
+        self.price_of(e)?.cost(e)
+    }
+
+    /// The price of the answering model, else the requested one; a model without
+    /// one is noted (see [`unknown_models`](Self::unknown_models)).
+    fn price_of(&self, e: &LlmEvent) -> Option<ModelPrice> {
         let price = e.response_model.as_deref().and_then(|m| self.get(m)).or_else(|| self.get(&e.model));
-        match price {
-            Some(p) => p.cost(e),
-            None => {
-                self.note_unknown(&e.model);
-                None
-            }
+        if price.is_none() {
+            self.note_unknown(&e.model);
         }
+        price
     }
 
     /// Like [`cost`](Self::cost), for the caller's thread when an event is
@@ -197,10 +200,7 @@ impl PriceTable {
                     return m.price;
                 }
             }
-            let price = e.response_model.as_deref().and_then(|m| self.get(m)).or_else(|| self.get(&e.model));
-            if price.is_none() {
-                self.note_unknown(&e.model);
-            }
+            let price = self.price_of(e);
             let memo = Memo {
                 table,
                 model: e.model.to_string(),
