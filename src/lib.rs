@@ -7,6 +7,7 @@ mod encode;
 mod error;
 mod event;
 mod exporters;
+mod metrics;
 mod pipeline;
 pub mod providers;
 mod session;

@@ -40,6 +40,8 @@ warnings! {
     Panic,
     /// Credentials were refused.
     Unauthorized,
+    /// A metrics export failed or had data points rejected.
+    MetricsFailed,
 }
 
 /// Counters of one exporter, kept by the sending threads.
@@ -76,6 +78,10 @@ pub(crate) struct Counters {
     pub controls_queued: AtomicU64,
     pub batches: AtomicU64,
     pub export_panics: AtomicU64,
+    /// Metrics collections delivered, and failed, per destination.
+    pub metrics_exports: AtomicU64,
+    pub metrics_exports_failed: AtomicU64,
+    pub metric_points_rejected: AtomicU64,
     pub worker_finished: AtomicBool,
     /// Sending lanes still running; the last one out sets `worker_finished`.
     pub lanes_running: AtomicUsize,
@@ -164,6 +170,15 @@ pub struct Stats {
     pub bytes_sent: u64,
     /// Exporter, formatter or encoder panics caught.
     pub export_panics: u64,
+    /// Metrics collections delivered (one per collection and destination).
+    pub metrics_exports: u64,
+    /// Metrics collections not delivered (one per collection and destination):
+    /// retries exhausted, rejected, shutdown deadline. With cumulative temporality
+    /// the next collection carries their data again; with delta it is lost, and
+    /// counted here.
+    pub metrics_exports_failed: u64,
+    /// Data points a receiver accepted the request for but reported as rejected.
+    pub metric_points_rejected: u64,
     /// The latest export error.
     pub last_error: Option<String>,
     /// Per-exporter counters.
@@ -237,6 +252,9 @@ impl Stats {
         self.values_truncated = get(&c.values_truncated);
         self.session_starts_dropped = get(&c.session_starts_dropped);
         self.export_panics = get(&c.export_panics);
+        self.metrics_exports = get(&c.metrics_exports);
+        self.metrics_exports_failed = get(&c.metrics_exports_failed);
+        self.metric_points_rejected = get(&c.metric_points_rejected);
         self.last_error = c.last_error.lock().clone();
         self.requests = exporters.iter().map(|e| e.requests).sum();
         self.retries = exporters.iter().map(|e| e.retries).sum();

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use agentops::{
     AgentOpsConfig, AgentOpsProtocol, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, RetryPolicy, ToolEvent,
 };
+use common::metrics::{histogram, metric};
 use common::{attr_int, attr_str, by_trace, closed_port, Reply, Request, TestServer};
 use serde_json::{json, Value as Json};
 
@@ -49,7 +50,7 @@ impl Fake {
         }
         match r.path.as_str() {
             "/v3/auth/token" => self.auth(r),
-            "/v1/traces" => self.traces(r),
+            "/v1/traces" | "/v1/metrics" => self.otlp(r),
             "/v2/create_session" => self.create_session(r),
             "/v2/create_events" => self.with_jwt(r, |_| Reply::json(200, json!({"status": "ok"}))),
             "/v2/update_session" => {
@@ -86,7 +87,7 @@ impl Fake {
         Reply::json(200, json!({ "token": token, "project_id": "proj-1" }))
     }
 
-    fn traces(&self, r: &Request) -> Reply {
+    fn otlp(&self, r: &Request) -> Reply {
         if r.header("content-type") != Some("application/x-protobuf") {
             return self.violation(r, "AgentOps OTLP must be protobuf");
         }
@@ -282,6 +283,18 @@ fn token_flow_bearer_spans_and_compat_names() {
     assert_eq!(by_trace(&spans).len(), 1);
     let st = client.stats();
     assert_eq!((st.spans_exported, st.spans_dropped()), (3, 0));
+
+    // Metrics go the same way: the same token, protobuf, the project id on the resource.
+    let metrics = server.requests_to("/v1/metrics");
+    assert_eq!(metrics.len(), 1, "one collection, at shutdown");
+    assert_eq!(metrics[0].header("authorization"), Some("Bearer tok-1"));
+    let req = metrics[0].otlp_metrics();
+    let res = &req.resource_metrics[0].resource.as_ref().unwrap().attributes;
+    assert_eq!(attr_str(res, "agentops.project.id"), Some("proj-1"));
+    let (points, _) = histogram(metric(&req, "gen_ai.client.token.usage"));
+    let tokens: f64 = points.iter().map(|p| p.sum.unwrap()).sum();
+    assert_eq!(tokens, 8.0, "3 input + 5 output tokens");
+    assert_eq!((st.metrics_exports, st.metrics_exports_failed), (1, 0));
 }
 
 #[test]

@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::agentops::AgentOpsConfig;
 use super::batch::{BatchConfig, BatchNames};
 use super::exporter_spec::ExporterSpec;
+use super::metrics::MetricsSettings;
 use super::otel::{Formatter, OtelConfig, DEFAULT_TRACES_FILE};
 use super::otlp::OtlpConfig;
 use super::retry::RetryPolicy;
@@ -45,6 +47,7 @@ pub struct OtelConfigBuilder {
     /// The embedded default's file (`None`: no file).
     pub(super) default_file: Option<PathBuf>,
     pub(super) prices: PriceTable,
+    pub(super) metrics: MetricsSettings,
 }
 
 impl Default for OtelConfigBuilder {
@@ -68,6 +71,7 @@ impl Default for OtelConfigBuilder {
             default_console: Some(ConsoleMode::Summary),
             default_file: Some(PathBuf::from(DEFAULT_TRACES_FILE)),
             prices: PriceTable::builtin(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -200,6 +204,27 @@ impl OtelConfigBuilder {
         self.prices.set(model, price);
         self
     }
+    /// Exports metrics (default: on wherever an exporter takes them; env
+    /// `AGENTOPS_ENABLE_METRICS`, or `OTEL_METRICS_EXPORTER=none` to turn them off).
+    /// They are token usage and operation durations per the GenAI semantic
+    /// conventions, tool and agent durations, costs, sessions, errors, and the
+    /// pipeline's own health; see the crate docs' "Metrics" section.
+    pub fn enable_metrics(mut self, on: bool) -> Self {
+        self.metrics.enabled = Some(on);
+        self
+    }
+    /// Time between two metric collections (default 60 s; env
+    /// `OTEL_METRIC_EXPORT_INTERVAL` in ms). `flush` and `shutdown` collect once more.
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metrics.interval = interval;
+        self
+    }
+    /// The temporality metrics are exported with (default cumulative; env
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    pub fn metrics_temporality(mut self, temporality: Temporality) -> Self {
+        self.metrics.temporality = temporality;
+        self
+    }
     /// Turns telemetry off: sessions still work and summarize, nothing is exported.
     pub fn disabled(mut self, off: bool) -> Self {
         self.disabled = off;
@@ -222,6 +247,7 @@ impl OtelConfigBuilder {
         validate_max_value_len("max_value_len", self.max_value_len)?;
         ensure_duration("shutdown_timeout", self.shutdown_timeout, MAX_DURATION)?;
         self.retry.validate()?;
+        self.metrics.validate("metric_export_interval")?;
 
         let code_has_otlp = self.exporters.iter().any(|e| matches!(e, ExporterSpec::Otlp(_)));
         let code_has_agentops = self.exporters.iter().any(|e| matches!(e, ExporterSpec::AgentOps(_)));
@@ -258,6 +284,7 @@ impl OtelConfigBuilder {
             batch: self.batch,
             shutdown_timeout: self.shutdown_timeout,
             prices: Arc::new(self.prices),
+            metrics: self.metrics,
         })
     }
 }

@@ -9,7 +9,7 @@ use super::agentops::AgentOpsConfig;
 use super::batch::BatchNames;
 use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
-use super::otlp::{Compression, OtlpConfig, Protocol};
+use super::otlp::{Compression, Endpoint, OtlpConfig, Protocol};
 use super::parse::{parse_bool, parse_key_values, parse_num};
 use super::validate::{
     ensure_duration, validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url,
@@ -106,6 +106,10 @@ impl OtelConfigBuilder {
             b.prices = PriceTable::with_litellm_json(&text)
                 .map_err(|why| ConfigError::new("AGENTOPS_PRICE_TABLE", &path, why))?;
         }
+        if let Some(v) = get("AGENTOPS_ENABLE_METRICS") {
+            b.metrics.enabled = Some(parse_bool("AGENTOPS_ENABLE_METRICS", &v)?);
+        }
+        b.metrics.read_env(&get)?;
         if let Some(v) = get("AGENTOPS_ENVIRONMENT") {
             b.environment = Some(v);
         }
@@ -141,46 +145,62 @@ fn sampler_ratio(sampler: &str, arg: Option<String>) -> Result<f64, ConfigError>
     }
 }
 
-/// The OTLP exporter the `OTEL_EXPORTER_OTLP_*` variables describe, if any. The
-/// signal-specific variable wins over the general one.
+/// The OTLP exporter the `OTEL_EXPORTER_OTLP_*` variables describe, if any: where
+/// its spans go and where its metrics go.
 fn otlp_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<OtlpConfig>, ConfigError> {
-    let protocol = ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]
-        .into_iter()
-        .find_map(|var| get(var).map(|v| Protocol::parse(var, &v)))
-        .transpose()?;
-    let compression = ["OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"]
-        .into_iter()
-        .find_map(|var| get(var).map(|v| Compression::parse(var, &v)))
-        .transpose()?;
-    let mut otlp = if let Some(url) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-        validate_url("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &url)?;
-        OtlpConfig::traces_url(url)
-    } else if let Some(base) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        validate_url("OTEL_EXPORTER_OTLP_ENDPOINT", &base)?;
-        OtlpConfig::new(base)
-    } else {
-        return Ok(None);
+    let traces = signal_from_env(get, "TRACES", "/v1/traces")?;
+    let metrics = signal_from_env(get, "METRICS", "/v1/metrics")?;
+    Ok((traces.is_some() || metrics.is_some()).then_some(OtlpConfig { traces, metrics }))
+}
+
+/// One signal's endpoint from the general variables and the signal's own
+/// (`OTEL_EXPORTER_OTLP_{SIGNAL}_*`), which win. The signal's endpoint variable is
+/// taken as is; the general one gets `path` appended. Every value is checked, even
+/// when no endpoint is set, so a typo is reported rather than ignored.
+fn signal_from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+    signal: &str,
+    path: &str,
+) -> Result<Option<Endpoint>, ConfigError> {
+    let var = |name: &str| format!("OTEL_EXPORTER_OTLP_{signal}_{name}");
+    let specific_first = |name: &str| {
+        [var(name), format!("OTEL_EXPORTER_OTLP_{name}")].into_iter().find_map(|v| get(&v).map(|value| (v, value)))
     };
-    if let Some(p) = protocol {
-        otlp.protocol = p;
-    }
-    if let Some(c) = compression {
-        otlp.compression = c;
-    }
-    for var in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
-        if let Some(v) = get(var) {
-            for (k, val) in parse_key_values(var, &v)? {
-                validate_header(var, &k, &val)?;
-                otlp.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
-                otlp.headers.push((k, val));
+    let protocol = specific_first("PROTOCOL").map(|(v, value)| Protocol::parse(&v, &value)).transpose()?;
+    let compression = specific_first("COMPRESSION").map(|(v, value)| Compression::parse(&v, &value)).transpose()?;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut timeout = None;
+    for v in ["OTEL_EXPORTER_OTLP_HEADERS".to_owned(), var("HEADERS")] {
+        if let Some(value) = get(&v) {
+            for (k, val) in parse_key_values(&v, &value)? {
+                validate_header(&v, &k, &val)?;
+                headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+                headers.push((k, val));
             }
         }
     }
-    for var in ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"] {
-        if let Some(v) = get(var) {
-            otlp.timeout = Duration::from_millis(parse_num(var, &v)?);
-            validate_timeout(var, otlp.timeout)?;
+    for v in ["OTEL_EXPORTER_OTLP_TIMEOUT".to_owned(), var("TIMEOUT")] {
+        if let Some(value) = get(&v) {
+            let t = Duration::from_millis(parse_num(&v, &value)?);
+            validate_timeout(&v, t)?;
+            timeout = Some(t);
         }
     }
-    Ok(Some(otlp))
+    let url = if let Some(url) = get(&var("ENDPOINT")) {
+        validate_url(&var("ENDPOINT"), &url)?;
+        url
+    } else if let Some(base) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        validate_url("OTEL_EXPORTER_OTLP_ENDPOINT", &base)?;
+        format!("{}{path}", base.trim_end_matches('/'))
+    } else {
+        return Ok(None);
+    };
+    let mut endpoint = Endpoint::new(url);
+    endpoint.protocol = protocol.unwrap_or_default();
+    endpoint.compression = compression.unwrap_or_default();
+    endpoint.headers = headers;
+    if let Some(t) = timeout {
+        endpoint.timeout = t;
+    }
+    Ok(Some(endpoint))
 }

@@ -19,6 +19,12 @@ pub(crate) enum ExporterSpec {
 }
 
 impl ExporterSpec {
+    /// Whether the exporter takes spans (all do but an OTLP exporter the
+    /// environment gave a metrics endpoint only).
+    pub(crate) fn sends_spans(&self) -> bool {
+        !matches!(self, ExporterSpec::Otlp(o) if o.traces.is_none())
+    }
+
     /// A second instance of a network exporter, for a concurrent sending lane;
     /// `None` for exporters that must see every batch themselves.
     pub(crate) fn replica(&self) -> Option<ExporterSpec> {

@@ -8,6 +8,7 @@ pub(crate) mod batch;
 pub(crate) mod builder;
 mod env;
 pub(crate) mod exporter_spec;
+pub(crate) mod metrics;
 pub(crate) mod otel;
 pub(crate) mod otlp;
 pub(crate) mod parse;

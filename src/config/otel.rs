@@ -8,6 +8,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::batch::BatchConfig;
 use super::exporter_spec::ExporterSpec;
+use super::metrics::MetricsSettings;
 use super::retry::RetryPolicy;
 use crate::providers::prices::table::PriceTable;
 
@@ -36,6 +37,7 @@ pub struct OtelConfig {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) disabled: bool,
     pub(crate) prices: Arc<PriceTable>,
+    pub(crate) metrics: MetricsSettings,
 }
 
 impl fmt::Debug for OtelConfig {
@@ -55,6 +57,7 @@ impl fmt::Debug for OtelConfig {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("disabled", &self.disabled)
             .field("priced_models", &self.prices.len())
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -70,6 +73,12 @@ impl OtelConfig {
     /// exporter at all).
     pub fn is_disabled(&self) -> bool {
         self.disabled
+    }
+
+    /// Whether metrics are collected (they go to every exporter that takes them: see
+    /// [`OtelConfigBuilder::enable_metrics`](crate::OtelConfigBuilder::enable_metrics)).
+    pub fn metrics_enabled(&self) -> bool {
+        !self.disabled && self.metrics.is_on()
     }
 
     /// The names of the exporters this configuration builds, in order (`console`,

@@ -64,29 +64,20 @@ impl Compression {
     }
 }
 
-/// Settings of one OTLP/HTTP exporter.
+/// Where one signal (traces or metrics) goes, and how its requests are made.
 #[derive(Debug, Clone, PartialEq)]
-#[must_use]
-pub struct OtlpConfig {
-    pub(crate) traces_url: String,
-    pub(crate) protocol: Protocol,
-    pub(crate) compression: Compression,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) timeout: Duration,
+pub(crate) struct Endpoint {
+    pub url: String,
+    pub protocol: Protocol,
+    pub compression: Compression,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
 }
 
-impl OtlpConfig {
-    /// An exporter to a collector's base endpoint, e.g. `http://localhost:4318`;
-    /// spans go to `{endpoint}/v1/traces` (as `OTEL_EXPORTER_OTLP_ENDPOINT`).
-    pub fn new(endpoint: impl AsRef<str>) -> Self {
-        let base = endpoint.as_ref().trim_end_matches('/');
-        Self::traces_url(format!("{base}/v1/traces"))
-    }
-
-    /// An exporter to this exact URL (as `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`).
-    pub fn traces_url(url: impl Into<String>) -> Self {
-        OtlpConfig {
-            traces_url: url.into(),
+impl Endpoint {
+    pub(crate) fn new(url: String) -> Self {
+        Endpoint {
+            url,
             protocol: Protocol::default(),
             compression: Compression::default(),
             headers: Vec::new(),
@@ -94,40 +85,97 @@ impl OtlpConfig {
         }
     }
 
-    /// Sets the body encoding.
-    pub fn protocol(mut self, p: Protocol) -> Self {
-        self.protocol = p;
-        self
-    }
-
-    /// Sets the request-body compression (default none).
-    pub fn compression(mut self, c: Compression) -> Self {
-        self.compression = c;
-        self
-    }
-
-    /// Adds an HTTP header sent with every request.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the timeout of one request (connect + send + response), default 10 s.
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.timeout = t;
-        self
-    }
-
-    /// The URL spans are posted to.
-    pub fn url(&self) -> &str {
-        &self.traces_url
-    }
-
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        validate_url("OtlpConfig::traces_url", &self.traces_url)?;
+    fn validate(&self, url_setting: &str) -> Result<(), ConfigError> {
+        validate_url(url_setting, &self.url)?;
         for (k, v) in &self.headers {
             validate_header("OtlpConfig::header", k, v)?;
         }
         validate_timeout("OtlpConfig::timeout", self.timeout)
+    }
+}
+
+/// Settings of one OTLP/HTTP exporter: where spans go (`{endpoint}/v1/traces`) and,
+/// when metrics are on, where metrics go (`{endpoint}/v1/metrics`). Protocol,
+/// compression, headers and timeout set here apply to both.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct OtlpConfig {
+    /// `None` only when the environment names a metrics endpoint and no traces one.
+    pub(crate) traces: Option<Endpoint>,
+    pub(crate) metrics: Option<Endpoint>,
+}
+
+impl OtlpConfig {
+    /// An exporter to a collector's base endpoint, e.g. `http://localhost:4318`;
+    /// spans go to `{endpoint}/v1/traces` and metrics to `{endpoint}/v1/metrics` (as
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub fn new(endpoint: impl AsRef<str>) -> Self {
+        let base = endpoint.as_ref().trim_end_matches('/');
+        OtlpConfig {
+            traces: Some(Endpoint::new(format!("{base}/v1/traces"))),
+            metrics: Some(Endpoint::new(format!("{base}/v1/metrics"))),
+        }
+    }
+
+    /// An exporter of spans to this exact URL (as `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`);
+    /// it sends no metrics unless [`with_metrics_url`](Self::with_metrics_url) says where.
+    pub fn traces_url(url: impl Into<String>) -> Self {
+        OtlpConfig { traces: Some(Endpoint::new(url.into())), metrics: None }
+    }
+
+    /// Sends metrics to this exact URL (as `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`),
+    /// with the same protocol, compression, headers and timeout as the spans.
+    pub fn with_metrics_url(mut self, url: impl Into<String>) -> Self {
+        let mut metrics = self.traces.clone().unwrap_or_else(|| Endpoint::new(String::new()));
+        metrics.url = url.into();
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn each(mut self, f: impl Fn(&mut Endpoint)) -> Self {
+        self.traces.iter_mut().chain(self.metrics.iter_mut()).for_each(f);
+        self
+    }
+
+    /// Sets the body encoding.
+    pub fn protocol(self, p: Protocol) -> Self {
+        self.each(|e| e.protocol = p)
+    }
+
+    /// Sets the request-body compression (default none).
+    pub fn compression(self, c: Compression) -> Self {
+        self.each(|e| e.compression = c)
+    }
+
+    /// Adds an HTTP header sent with every request.
+    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        self.each(|e| e.headers.push((name.clone(), value.clone())))
+    }
+
+    /// Sets the timeout of one request (connect + send + response), default 10 s.
+    pub fn timeout(self, t: Duration) -> Self {
+        self.each(|e| e.timeout = t)
+    }
+
+    /// The URL spans are posted to (`None` for an exporter of metrics only, which only
+    /// the environment can ask for).
+    pub fn url(&self) -> Option<&str> {
+        self.traces.as_ref().map(|e| e.url.as_str())
+    }
+
+    /// The URL metrics are posted to, if this exporter sends metrics.
+    pub fn metrics_url(&self) -> Option<&str> {
+        self.metrics.as_ref().map(|e| e.url.as_str())
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(t) = &self.traces {
+            t.validate("OtlpConfig::traces_url")?;
+        }
+        if let Some(m) = &self.metrics {
+            m.validate("OtlpConfig::with_metrics_url")?;
+        }
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@ use super::batch::BatchConfig;
 use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
 use super::otel::{OtelConfig, DEFAULT_TRACES_FILE};
-use super::otlp::{Compression, OtlpConfig, Protocol};
+use super::otlp::{Compression, Endpoint, OtlpConfig, Protocol};
 use super::validate::ConfigError;
 use crate::exporters::console::ConsoleMode;
 
@@ -17,7 +17,7 @@ fn env(pairs: &[(&str, &str)]) -> Result<OtelConfig, ConfigError> {
     OtelConfigBuilder::from_lookup(|k| m.get(k).cloned())?.build()
 }
 
-fn otlp(c: &OtelConfig) -> &OtlpConfig {
+fn otlp_config(c: &OtelConfig) -> &OtlpConfig {
     c.exporters
         .iter()
         .find_map(|e| match e {
@@ -25,6 +25,16 @@ fn otlp(c: &OtelConfig) -> &OtlpConfig {
             _ => None,
         })
         .expect("an OTLP exporter")
+}
+
+/// Where the OTLP exporter sends spans.
+fn otlp(c: &OtelConfig) -> &Endpoint {
+    otlp_config(c).traces.as_ref().expect("a traces endpoint")
+}
+
+/// Where the OTLP exporter sends metrics.
+fn otlp_metrics(c: &OtelConfig) -> Option<&Endpoint> {
+    otlp_config(c).metrics.as_ref()
 }
 
 #[test]
@@ -53,7 +63,7 @@ fn otlp_env_vars() {
     ])
     .unwrap();
     let o = otlp(&c);
-    assert_eq!(o.traces_url, "http://collector:4318/v1/traces");
+    assert_eq!(o.url, "http://collector:4318/v1/traces");
     assert_eq!(o.protocol, Protocol::HttpJson);
     assert_eq!(o.compression, Compression::None);
     assert_eq!(o.headers, vec![("api-key".into(), "abc def".into()), ("x-team".into(), "ml".into())]);
@@ -82,7 +92,7 @@ fn compression_from_env_signal_specific_first() {
 #[test]
 fn traces_endpoint_is_used_as_is_and_code_wins() {
     let c = env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://x.example/custom")]).unwrap();
-    assert_eq!(otlp(&c).traces_url, "https://x.example/custom");
+    assert_eq!(otlp(&c).url, "https://x.example/custom");
     assert_eq!(otlp(&c).protocol, Protocol::HttpProtobuf);
 
     let m: HashMap<&str, &str> = [("OTEL_SERVICE_NAME", "from-env")].into();
@@ -155,10 +165,10 @@ fn code_otlp_replaces_env_otlp_and_other_exporters_add_up() {
     // Exporters set in code replace the embedded default; the environment's add up.
     let c = OtelConfigBuilder::from_lookup(lookup).unwrap().console(ConsoleMode::Tree).build().unwrap();
     assert_eq!(c.exporter_names(), ["otlp", "console"]);
-    assert_eq!(otlp(&c).traces_url, "http://env:4318/v1/traces");
+    assert_eq!(otlp(&c).url, "http://env:4318/v1/traces");
     let c = OtelConfigBuilder::from_lookup(lookup).unwrap().otlp(OtlpConfig::new("http://code:4318")).build().unwrap();
     assert_eq!(c.exporter_names(), ["otlp"]);
-    assert_eq!(otlp(&c).traces_url, "http://code:4318/v1/traces");
+    assert_eq!(otlp(&c).url, "http://code:4318/v1/traces");
 }
 
 #[test]
@@ -226,4 +236,69 @@ fn a_price_file_from_the_environment_extends_the_table_and_a_bad_one_names_the_v
         .build()
         .unwrap();
     assert_eq!(c.prices.get("house-model").unwrap().input, 3e-6);
+}
+
+#[test]
+fn metrics_endpoints_follow_the_otlp_variables_signal_specific_first() {
+    let base = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/");
+    let c = env(&[
+        base,
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "team=ml"),
+        ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "team=metrics,x=1"),
+        ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "2500"),
+    ])
+    .unwrap();
+    assert!(c.metrics_enabled());
+    let m = otlp_metrics(&c).expect("a metrics endpoint");
+    assert_eq!(m.url, "http://collector:4318/v1/metrics");
+    assert_eq!(m.protocol, Protocol::HttpProtobuf);
+    assert_eq!(m.compression, Compression::Gzip);
+    assert_eq!(m.headers, vec![("team".into(), "metrics".into()), ("x".into(), "1".into())]);
+    assert_eq!(m.timeout, Duration::from_millis(2500));
+    let t = otlp(&c);
+    assert_eq!((t.protocol, t.compression, t.headers.len()), (Protocol::HttpJson, Compression::None, 1));
+
+    // The signal's own endpoint is taken as is; a traces endpoint alone sends no metrics.
+    let c = env(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:9/custom")]).unwrap();
+    assert_eq!(otlp_metrics(&c).unwrap().url, "http://m:9/custom");
+    assert!(otlp_config(&c).traces.is_none() && !c.exporters[2].sends_spans());
+    let c = env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:9/v1/traces")]).unwrap();
+    assert!(otlp_metrics(&c).is_none());
+
+    for (var, value) in [
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "ftp://x"),
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "-1"),
+        ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "novalue"),
+        ("AGENTOPS_ENABLE_METRICS", "maybe"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+    ] {
+        let err = env(&[base, (var, value)]).unwrap_err();
+        assert_eq!(err.setting, var, "{err}");
+    }
+}
+
+#[test]
+fn metrics_are_on_by_default_and_can_be_turned_off() {
+    assert!(env(&[]).unwrap().metrics_enabled(), "the embedded default takes metrics (file and console)");
+    assert!(!env(&[("AGENTOPS_ENABLE_METRICS", "false")]).unwrap().metrics_enabled());
+    assert!(!env(&[("OTEL_METRICS_EXPORTER", "none")]).unwrap().metrics_enabled());
+    assert!(!env(&[("OTEL_SDK_DISABLED", "true")]).unwrap().metrics_enabled());
+    let code_wins = OtelConfigBuilder::from_lookup(|k| (k == "AGENTOPS_ENABLE_METRICS").then(|| "false".into()))
+        .unwrap()
+        .enable_metrics(true)
+        .build()
+        .unwrap();
+    assert!(code_wins.metrics_enabled());
+    let err = OtelConfig::builder().metric_export_interval(Duration::ZERO).build().unwrap_err();
+    assert_eq!(err.setting, "metric_export_interval");
+    let o = OtlpConfig::new("http://c:4318/").protocol(Protocol::HttpJson);
+    assert_eq!(o.metrics_url(), Some("http://c:4318/v1/metrics"));
+    assert_eq!(o.metrics.as_ref().unwrap().protocol, Protocol::HttpJson, "settings apply to both signals");
+    assert_eq!(OtlpConfig::traces_url("http://c/t").metrics_url(), None);
+    let err = OtelConfig::builder().otlp(OtlpConfig::traces_url("http://c/t").with_metrics_url("x")).build();
+    assert_eq!(err.unwrap_err().setting, "OtlpConfig::with_metrics_url");
 }

@@ -13,9 +13,13 @@ use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+
 use super::batch::ExportBatch;
 use super::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
+use super::metrics_interface::{MetricsExporter, MetricsOutcome};
 use crate::encode::attr;
+use crate::metrics::summary_line;
 use crate::util::time::{human_duration, usd};
 
 /// How much the console exporter prints.
@@ -160,6 +164,25 @@ fn tree(spans: &[SpanData]) -> String {
         }
     }
     out
+}
+
+/// At each metrics collection, one line of what the metrics show (nothing while no
+/// agent work was recorded).
+impl MetricsExporter for ConsoleExporter {
+    fn name(&self) -> &str {
+        "console"
+    }
+
+    fn export_metrics(
+        &mut self,
+        req: &ExportMetricsServiceRequest,
+        _cx: &ExportContext<'_>,
+    ) -> Result<MetricsOutcome, ExportError> {
+        if let Some(line) = summary_line::describe(req) {
+            self.write(&format!("{line}\n"))?;
+        }
+        Ok(MetricsOutcome::default())
+    }
 }
 
 impl Exporter for ConsoleExporter {

@@ -1,13 +1,18 @@
 //! `FileExporter`: OTLP JSON Lines — one `ExportTraceServiceRequest` per line, the
 //! format the OpenTelemetry Collector's file exporter writes and its `otlpjsonfile`
-//! receiver reads.
+//! receiver reads. Metrics go the same way, one `ExportMetricsServiceRequest` per
+//! line, to a file of their own next to the traces file ([`metrics_path_for`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use serde::Serialize;
+
 use super::batch::ExportBatch;
 use super::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
+use super::metrics_interface::{MetricsExporter, MetricsOutcome};
 
 /// Appends each batch as one JSON line to a file.
 #[derive(Debug)]
@@ -32,6 +37,34 @@ impl FileExporter {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Appends one request as a JSON line, flushed: a crash loses at most the line
+    /// being written.
+    fn append<M: Serialize>(&mut self, request: &M) -> Result<(), ExportError> {
+        let io = |e: std::io::Error| {
+            ExportError::new(ExportErrorKind::Failed, format!("writing {}: {e}", self.path.display()))
+        };
+        serde_json::to_writer(&mut self.out, request)
+            .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}")))?;
+        self.out.write_all(b"\n").map_err(io)?;
+        self.out.flush().map_err(io)
+    }
+}
+
+/// Where metrics go when spans go to `traces`: the same folder, `traces` in the
+/// file name replaced by `metrics` (`agentops-traces.jsonl` →
+/// `agentops-metrics.jsonl`), or `.metrics` put before the extension when the name
+/// has no `traces` in it (`run.jsonl` → `run.metrics.jsonl`).
+pub(crate) fn metrics_path_for(traces: &Path) -> PathBuf {
+    let name = traces.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let metrics_name = match name.rfind("traces") {
+        Some(i) => format!("{}metrics{}", &name[..i], &name[i + "traces".len()..]),
+        None => match name.rfind('.') {
+            Some(dot) if dot > 0 => format!("{}.metrics{}", &name[..dot], &name[dot..]),
+            _ => format!("{name}.metrics"),
+        },
+    };
+    traces.with_file_name(metrics_name)
 }
 
 impl Exporter for FileExporter {
@@ -44,14 +77,41 @@ impl Exporter for FileExporter {
     }
 
     fn export(&mut self, batch: &ExportBatch, _cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
-        let io = |e: std::io::Error| {
-            ExportError::new(ExportErrorKind::Failed, format!("writing {}: {e}", self.path.display()))
-        };
-        serde_json::to_writer(&mut self.out, batch.to_otlp())
-            .map_err(|e| ExportError::new(ExportErrorKind::Encode, format!("JSON encoding failed: {e}")))?;
-        self.out.write_all(b"\n").map_err(io)?;
-        // Flushed per batch: a crash loses at most the batch being written.
-        self.out.flush().map_err(io)?;
+        self.append(batch.to_otlp())?;
         Ok(ExportOutcome::default())
+    }
+}
+
+impl MetricsExporter for FileExporter {
+    fn name(&self) -> &str {
+        "file"
+    }
+
+    fn export_metrics(
+        &mut self,
+        req: &ExportMetricsServiceRequest,
+        _cx: &ExportContext<'_>,
+    ) -> Result<MetricsOutcome, ExportError> {
+        self.append(req)?;
+        Ok(MetricsOutcome::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_file_sits_next_to_the_traces_file() {
+        let cases = [
+            ("agentops-traces.jsonl", "agentops-metrics.jsonl"),
+            ("out/run.jsonl", "out/run.metrics.jsonl"),
+            ("/tmp/traces", "/tmp/metrics"),
+            ("capture", "capture.metrics"),
+            (".hidden", ".hidden.metrics"),
+        ];
+        for (traces, metrics) in cases {
+            assert_eq!(metrics_path_for(Path::new(traces)), PathBuf::from(metrics), "{traces}");
+        }
     }
 }

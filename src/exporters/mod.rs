@@ -8,5 +8,6 @@ pub(crate) mod console;
 pub(crate) mod file;
 pub(crate) mod interface;
 pub(crate) mod memory;
+pub(crate) mod metrics_interface;
 pub(crate) mod otlp;
 pub(crate) mod otlp_body;

@@ -1,18 +1,24 @@
 //! `OtlpExporter`: OTLP/HTTP to any OpenTelemetry collector, protobuf or JSON,
-//! encoded with opentelemetry-proto's types.
+//! encoded with opentelemetry-proto's types. One type for both signals: the
+//! pipeline's exporter posts spans to the traces endpoint, the metrics thread's own
+//! instance posts metrics to the metrics endpoint, with the same client code, retry
+//! loop and deadline.
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 
 use super::batch::ExportBatch;
 use super::interface::{ExportContext, ExportError, ExportOutcome, Exporter};
-use super::otlp_body::export_request;
-use crate::config::otlp::{Compression, OtlpConfig};
+use super::metrics_interface::{MetricsExporter, MetricsOutcome};
+use super::otlp_body::{export_metrics_request, export_request};
+use crate::config::otlp::{Compression, Endpoint, OtlpConfig};
 use crate::transport::gzip::Gzip;
-use crate::transport::http::HttpClient;
+use crate::transport::http::{HttpClient, Response};
 use crate::transport::retry::send_with_retry;
 
 /// Sends batches to `{endpoint}/v1/traces` over OTLP/HTTP with retry and backoff.
 #[derive(Debug)]
 pub struct OtlpExporter {
-    config: OtlpConfig,
+    endpoint: Endpoint,
     http: HttpClient,
     max_request_bytes: usize,
     /// The last request's body, kept for its allocation.
@@ -21,10 +27,35 @@ pub struct OtlpExporter {
 }
 
 impl OtlpExporter {
-    /// An exporter for the given settings; requests above `max_request_bytes` are split.
+    /// An exporter of spans for the given settings; requests above
+    /// `max_request_bytes` are split.
     pub fn new(config: OtlpConfig, max_request_bytes: usize) -> Self {
-        let gzip = (config.compression == Compression::Gzip).then(Gzip::new);
-        OtlpExporter { http: HttpClient::new(config.timeout), config, max_request_bytes, buf: Vec::new(), gzip }
+        let endpoint = config.traces.or(config.metrics).unwrap_or_else(|| Endpoint::new(String::new()));
+        Self::to(endpoint, max_request_bytes)
+    }
+
+    /// The metrics thread's exporter, when the settings say where metrics go.
+    pub(crate) fn for_metrics(config: &OtlpConfig) -> Option<Self> {
+        config.metrics.clone().map(|e| Self::to(e, usize::MAX))
+    }
+
+    fn to(endpoint: Endpoint, max_request_bytes: usize) -> Self {
+        let gzip = (endpoint.compression == Compression::Gzip).then(Gzip::new);
+        OtlpExporter { http: HttpClient::new(endpoint.timeout), endpoint, max_request_bytes, buf: Vec::new(), gzip }
+    }
+
+    /// One body to the endpoint, retried per the policy.
+    fn post(
+        http: &HttpClient,
+        e: &Endpoint,
+        body: &[u8],
+        encoding: Option<&str>,
+        cx: &ExportContext<'_>,
+    ) -> Result<Response, ExportError> {
+        send_with_retry(cx, |deadline| {
+            cx.count_request(body.len());
+            http.post(&e.url, &e.headers, e.protocol.content_type(), encoding, body, deadline)
+        })
     }
 }
 
@@ -38,23 +69,34 @@ impl Exporter for OtlpExporter {
     }
 
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
-        let protocol = self.config.protocol;
         let mut buf = std::mem::take(&mut self.buf);
-        let (http, config) = (&self.http, &self.config);
+        let (http, e) = (&self.http, &self.endpoint);
         let result = export_request(
             batch.to_otlp(),
-            protocol,
+            e.protocol,
             self.max_request_bytes,
             &mut buf,
             self.gzip.as_mut(),
-            |body, enc| {
-                send_with_retry(cx, |deadline| {
-                    cx.count_request(body.len());
-                    http.post(&config.traces_url, &config.headers, protocol.content_type(), enc, body, deadline)
-                })
-            },
+            |body, enc| Self::post(http, e, body, enc, cx),
         );
         self.buf = buf;
         result
+    }
+}
+
+impl MetricsExporter for OtlpExporter {
+    fn name(&self) -> &str {
+        "otlp"
+    }
+
+    fn export_metrics(
+        &mut self,
+        req: &ExportMetricsServiceRequest,
+        cx: &ExportContext<'_>,
+    ) -> Result<MetricsOutcome, ExportError> {
+        let (http, e) = (&self.http, &self.endpoint);
+        export_metrics_request(req, e.protocol, &mut self.buf, self.gzip.as_mut(), |body, enc| {
+            Self::post(http, e, body, enc, cx)
+        })
     }
 }

@@ -2,11 +2,14 @@
 //! types), splitting under the request size limit, compression, and reading
 //! `partialSuccess` from the answer. Shared by the OTLP and AgentOps exporters.
 
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message;
+use serde::Serialize;
 
 use super::interface::{ExportError, ExportErrorKind, ExportOutcome};
+use super::metrics_interface::MetricsOutcome;
 use crate::config::otlp::Protocol;
 use crate::transport::gzip::Gzip;
 use crate::transport::http::Response;
@@ -17,8 +20,9 @@ fn encode(req: &ExportTraceServiceRequest, p: Protocol) -> Result<Vec<u8>, Expor
     Ok(buf)
 }
 
-/// Encodes into `buf` (cleared first), so one buffer can serve every request.
-fn encode_into(req: &ExportTraceServiceRequest, p: Protocol, buf: &mut Vec<u8>) -> Result<(), ExportError> {
+/// Encodes any OTLP request into `buf` (cleared first), so one buffer can serve
+/// every request.
+fn encode_into<M: Message + Serialize>(req: &M, p: Protocol, buf: &mut Vec<u8>) -> Result<(), ExportError> {
     match p {
         Protocol::HttpProtobuf => {
             encode_protobuf(req, req.encoded_len(), buf);
@@ -38,7 +42,7 @@ fn encode_into(req: &ExportTraceServiceRequest, p: Protocol, buf: &mut Vec<u8>) 
 /// Protobuf with a length the caller already computed: the size pass over every
 /// span is the costliest part of encoding, so it is done once, not three times
 /// (the caller's check, `reserve`, and `Message::encode`'s own check).
-fn encode_protobuf(req: &ExportTraceServiceRequest, len: usize, buf: &mut Vec<u8>) {
+fn encode_protobuf<M: Message>(req: &M, len: usize, buf: &mut Vec<u8>) {
     buf.clear();
     buf.reserve(len);
     req.encode_raw(buf);
@@ -147,23 +151,40 @@ pub(crate) fn encode_requests(
     Ok((out, too_large))
 }
 
-/// Reads `partialSuccess` from an OTLP response body; `None` when the body is empty
-/// or reports nothing rejected.
-pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, String)> {
+/// Which OTLP signal a response answers; their `partialSuccess` counts different things.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Signal {
+    Traces,
+    Metrics,
+}
+
+/// Reads `partialSuccess` from an OTLP response body (rejected spans or data points,
+/// and the message); `None` when the body is empty or reports nothing rejected.
+pub(crate) fn decode_partial_success(body: &[u8], p: Protocol, signal: Signal) -> Option<(u64, String)> {
     if body.is_empty() {
         return None;
     }
     let (rejected, message) = match p {
-        Protocol::HttpProtobuf => {
-            let ps = ExportTraceServiceResponse::decode(body).ok()?.partial_success?;
-            (ps.rejected_spans, ps.error_message)
-        }
+        Protocol::HttpProtobuf => match signal {
+            Signal::Traces => {
+                let ps = ExportTraceServiceResponse::decode(body).ok()?.partial_success?;
+                (ps.rejected_spans, ps.error_message)
+            }
+            Signal::Metrics => {
+                let ps = ExportMetricsServiceResponse::decode(body).ok()?.partial_success?;
+                (ps.rejected_data_points, ps.error_message)
+            }
+        },
         // OTLP/JSON writes int64 as a string ("2") and decoders must accept a number
         // too, which opentelemetry-proto's serde types do not: read it by hand.
         Protocol::HttpJson => {
             let v: serde_json::Value = serde_json::from_slice(body).ok()?;
             let ps = v.get("partialSuccess")?;
-            let rejected = match ps.get("rejectedSpans") {
+            let key = match signal {
+                Signal::Traces => "rejectedSpans",
+                Signal::Metrics => "rejectedDataPoints",
+            };
+            let rejected = match ps.get(key) {
                 Some(serde_json::Value::String(s)) => s.parse().ok()?,
                 Some(n) => n.as_i64()?,
                 None => 0,
@@ -176,6 +197,31 @@ pub(crate) fn decode_partial_success(body: &[u8], p: Protocol) -> Option<(u64, S
         return None;
     }
     Some((rejected.max(0) as u64, message))
+}
+
+/// Encodes a metrics request, compresses it when `gzip` is given, sends it with
+/// `send` (as [`export_request`] does for spans) and reads what the receiver
+/// rejected. Metrics requests are not split: one collection holds one point per
+/// instrument and attribute set, kilobytes where a span batch holds megabytes.
+pub(crate) fn export_metrics_request(
+    req: &ExportMetricsServiceRequest,
+    protocol: Protocol,
+    buf: &mut Vec<u8>,
+    gzip: Option<&mut Gzip>,
+    send: impl FnOnce(&[u8], Option<&'static str>) -> Result<Response, ExportError>,
+) -> Result<MetricsOutcome, ExportError> {
+    encode_into(req, protocol, buf)?;
+    let resp = match gzip {
+        Some(g) => send(g.compress(buf), Some("gzip")),
+        None => send(buf, None),
+    }?;
+    Ok(match decode_partial_success(&resp.body, protocol, Signal::Metrics) {
+        Some((rejected_points, msg)) => MetricsOutcome {
+            rejected_points,
+            message: Some(format!("receiver rejected {rejected_points} data point(s): {msg}")),
+        },
+        None => MetricsOutcome::default(),
+    })
 }
 
 /// Encodes `req` (split under `max_bytes`), compresses each part when `gzip` is
@@ -207,7 +253,7 @@ pub(crate) fn export_request(
         match sent {
             Ok(resp) => {
                 delivered_any = true;
-                if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol) {
+                if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol, Signal::Traces) {
                     outcome.rejected_spans += rejected.min(r.spans as u64);
                     outcome.message = Some(format!("receiver rejected {rejected} span(s): {msg}"));
                 }
@@ -294,13 +340,29 @@ mod tests {
             partial_success: Some(ExportTracePartialSuccess { rejected_spans: 3, error_message: "too old".into() }),
         };
         let pb = resp.encode_to_vec();
-        assert_eq!(decode_partial_success(&pb, Protocol::HttpProtobuf), Some((3, "too old".into())));
+        let t = Signal::Traces;
+        assert_eq!(decode_partial_success(&pb, Protocol::HttpProtobuf, t), Some((3, "too old".into())));
         let js = serde_json::to_vec(&resp).unwrap();
-        assert_eq!(decode_partial_success(&js, Protocol::HttpJson), Some((3, "too old".into())));
+        assert_eq!(decode_partial_success(&js, Protocol::HttpJson, t), Some((3, "too old".into())));
         let js = br#"{"partialSuccess":{"rejectedSpans":"4","errorMessage":"x"}}"#;
-        assert_eq!(decode_partial_success(js, Protocol::HttpJson), Some((4, "x".into())));
-        assert_eq!(decode_partial_success(br#"{"partialSuccess":{}}"#, Protocol::HttpJson), None);
-        assert_eq!(decode_partial_success(b"{}", Protocol::HttpJson), None);
-        assert_eq!(decode_partial_success(b"", Protocol::HttpProtobuf), None);
+        assert_eq!(decode_partial_success(js, Protocol::HttpJson, t), Some((4, "x".into())));
+        assert_eq!(decode_partial_success(br#"{"partialSuccess":{}}"#, Protocol::HttpJson, t), None);
+        assert_eq!(decode_partial_success(b"{}", Protocol::HttpJson, t), None);
+        assert_eq!(decode_partial_success(b"", Protocol::HttpProtobuf, t), None);
+    }
+
+    #[test]
+    fn metrics_partial_success_counts_data_points() {
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsPartialSuccess;
+        let resp = ExportMetricsServiceResponse {
+            partial_success: Some(ExportMetricsPartialSuccess { rejected_data_points: 2, error_message: "bad".into() }),
+        };
+        let m = Signal::Metrics;
+        assert_eq!(decode_partial_success(&resp.encode_to_vec(), Protocol::HttpProtobuf, m), Some((2, "bad".into())));
+        let js = br#"{"partialSuccess":{"rejectedDataPoints":"5","errorMessage":"x"}}"#;
+        assert_eq!(decode_partial_success(js, Protocol::HttpJson, m), Some((5, "x".into())));
+        // A traces answer's key says nothing about data points.
+        let js = br#"{"partialSuccess":{"rejectedSpans":"5"}}"#;
+        assert_eq!(decode_partial_success(js, Protocol::HttpJson, m), None);
     }
 }

@@ -17,6 +17,9 @@ impl Worker {
     /// Queues a span made by the SDK (a session root, the application's own span).
     pub(super) fn push_span(&mut self, span: SpanData) {
         Counters::add(&self.counters.received, 1);
+        if let Some(m) = &mut self.metrics {
+            m.span(&span);
+        }
         match &mut self.pending {
             Pending::Spans(v) => v.push(span),
             Pending::Otlp(v) => v.push(span.into()),
@@ -28,6 +31,9 @@ impl Worker {
     pub(super) fn push_event(&mut self, mut boxed: Box<Option<RecordedEvent>>) {
         let Some(rec) = boxed.take() else { return };
         Counters::add(&self.counters.received, 1);
+        if let Some(m) = &mut self.metrics {
+            m.event(&rec.event, rec.errored);
+        }
         let (encoder, pool, scratch) = (&self.encoder, &mut self.span_pool, &mut self.scratch);
         let (pending, spent) = (&mut self.pending, &mut self.spent);
         let encoded = catch_unwind(AssertUnwindSafe(|| match pending {
@@ -70,6 +76,7 @@ impl Worker {
                 Message::SessionStart(s) => self.forward(Stage::SessionStart(s)),
                 Message::Flush(ack) | Message::Shutdown(ack) => {
                     self.export_pending();
+                    self.settle_metrics();
                     self.forward(Stage::Flush(ack));
                 }
             }
@@ -100,6 +107,9 @@ impl Worker {
             }
         };
         self.forward(Stage::Batch(batch));
+        if let Some(m) = &mut self.metrics {
+            m.batch_done();
+        }
     }
 
     fn apply_formatters(&self, spans: Vec<SpanData>) -> Vec<SpanData> {

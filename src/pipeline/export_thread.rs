@@ -24,6 +24,7 @@ use super::reclaim::Spent;
 use crate::config::otel::Formatter;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::exporters::batch::ExportBatch;
+use crate::metrics::recorder::MetricsRecorder;
 use crate::stats::Counters;
 
 pub(crate) struct Worker {
@@ -51,6 +52,8 @@ pub(crate) struct Worker {
     /// events' worth may wait (the queue's capacity).
     pub spent: Spent,
     pub spent_limit: usize,
+    /// Records metrics from what passes through, when metrics are on.
+    pub metrics: Option<MetricsRecorder>,
 }
 
 impl Worker {
@@ -69,16 +72,19 @@ impl Worker {
                     Ok(Message::SessionStart(s)) => self.forward(Stage::SessionStart(s)),
                     Ok(Message::Flush(ack)) => {
                         self.export_pending();
+                        self.settle_metrics();
                         self.forward(Stage::Flush(ack));
                     }
                     Ok(Message::Shutdown(ack)) => {
                         self.drain();
+                        self.settle_metrics();
                         self.forward(Stage::Shutdown(ack));
                         break 'run;
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         self.export_pending();
+                        self.settle_metrics();
                         break 'run;
                     }
                 }
@@ -98,6 +104,14 @@ impl Worker {
             self.asleep.store(false, Ordering::Relaxed);
         }
         // Dropping the lanes' senders lets the sending threads finish once done.
+    }
+
+    /// Records every measurement still waiting, before a flush or the shutdown
+    /// collects (see `metrics/recorder.rs`).
+    pub(super) fn settle_metrics(&mut self) {
+        if let Some(m) = &mut self.metrics {
+            m.settle();
+        }
     }
 
     pub(super) fn forward(&mut self, stage: Stage) {

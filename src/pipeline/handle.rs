@@ -25,7 +25,11 @@ use crate::config::retry::RetryPolicy;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::error::Error;
 use crate::exporters::agentops::legacy::SessionCosts;
+use crate::config::metrics::MetricsSettings;
 use crate::exporters::interface::{Cancel, ExportErrorKind, Exporter, SessionStart};
+use crate::exporters::metrics_interface::MetricsExporter;
+use crate::metrics::handle::{start as start_metrics, MetricsHandle, MetricsStart};
+use crate::metrics::thread::MetricsSlot;
 use crate::stats::{Counters, ExporterCounters, Stats, Warn};
 use crate::util::time::deadline_after;
 
@@ -51,7 +55,9 @@ pub(crate) struct Pipeline {
     lanes: usize,
     /// `token_cost` answers of the legacy AgentOps protocol, by session.
     pub costs: Arc<SessionCosts>,
-    exporter_counters: Vec<(String, Arc<ExporterCounters>)>,
+    exporter_counters: Arc<Vec<(String, Arc<ExporterCounters>)>>,
+    /// The metrics thread, when metrics are on.
+    metrics: Option<MetricsHandle>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -70,6 +76,15 @@ pub(crate) struct PipelineSetup {
     pub retry: RetryPolicy,
     pub resource: Resource,
     pub costs: Arc<SessionCosts>,
+    /// Metrics settings and destinations (by the name of the exporter each belongs
+    /// to), when metrics are on.
+    pub metrics: Option<MetricsSetup>,
+}
+
+/// What the metrics side of a pipeline is built from.
+pub(crate) struct MetricsSetup {
+    pub settings: MetricsSettings,
+    pub exporters: Vec<(String, Box<dyn MetricsExporter>)>,
 }
 
 /// A flush's or shutdown's outcome, kept so that a second shutdown reports the same.
@@ -112,9 +127,25 @@ impl Pipeline {
         let counters = Arc::new(Counters::default());
         let cancel = Arc::new(Cancel::default());
         let asleep = Arc::new(AtomicBool::new(false));
-        // Lanes share each exporter's counters, so stats show one entry per exporter.
-        let exporter_counters: Vec<(String, Arc<ExporterCounters>)> =
+        // Lanes share each exporter's counters, so stats show one entry per exporter;
+        // the metrics thread's instance of an exporter counts there too.
+        let mut exporter_counters: Vec<(String, Arc<ExporterCounters>)> =
             setup.lanes[0].iter().map(|e| (e.name().to_owned(), Arc::new(ExporterCounters::default()))).collect();
+        let metrics_slots: Option<(MetricsSettings, Vec<MetricsSlot>)> = setup.metrics.map(|m| {
+            let slots = m.exporters.into_iter().map(|(name, exporter)| {
+                let counters = match exporter_counters.iter().find(|(n, _)| *n == name) {
+                    Some((_, c)) => c.clone(),
+                    None => {
+                        let c = Arc::new(ExporterCounters::default());
+                        exporter_counters.push((name.clone(), c.clone()));
+                        c
+                    }
+                };
+                MetricsSlot { name, counters, exporter }
+            });
+            (m.settings, slots.collect())
+        });
+        let exporter_counters = Arc::new(exporter_counters);
         let otlp_only = setup.lanes[0].iter().all(|e| !e.reads_spans());
         let cap = setup.batch.max_export_batch_size;
         let pending = if otlp_only && setup.formatters.is_empty() {
@@ -132,7 +163,7 @@ impl Pipeline {
             lanes.push(stage_tx);
             let slots = exporters
                 .into_iter()
-                .zip(&exporter_counters)
+                .zip(exporter_counters.iter())
                 .map(|(exporter, (name, counters))| Slot { name: name.clone(), counters: counters.clone(), exporter })
                 .collect();
             shippers.push(Shipper {
@@ -144,6 +175,25 @@ impl Pipeline {
                 counters: counters.clone(),
             });
         }
+        let nice = setup.batch.export_thread_nice;
+        let (recorder, metrics) = match metrics_slots {
+            Some((settings, exporters)) if !exporters.is_empty() => {
+                let (c, e, queue) = (counters.clone(), exporter_counters.clone(), rx.clone());
+                let (recorder, handle) = start_metrics(MetricsStart {
+                    settings,
+                    exporters,
+                    resource: setup.resource.clone(),
+                    stats: Arc::new(move || Stats::snapshot(&c, &e, || queue.len() as u64)),
+                    queue_capacity: setup.batch.max_queue_size as u64,
+                    retry: setup.retry.clone(),
+                    cancel: cancel.clone(),
+                    counters: counters.clone(),
+                    nice,
+                })?;
+                (Some(recorder), Some(handle))
+            }
+            _ => (None, None),
+        };
         let worker = Worker {
             rx: rx.clone(),
             wake_rx,
@@ -163,8 +213,8 @@ impl Pipeline {
             scratch: Vec::new(),
             spent: Default::default(),
             spent_limit: setup.batch.max_queue_size,
+            metrics: recorder,
         };
-        let nice = setup.batch.export_thread_nice;
         let mut threads = Vec::with_capacity(lane_count + 1);
         threads.push(spawn("agentops-export".into(), nice, move || worker.run())?);
         for (i, shipper) in shippers.into_iter().enumerate() {
@@ -185,6 +235,7 @@ impl Pipeline {
             lanes: lane_count,
             costs: setup.costs,
             exporter_counters,
+            metrics,
         }))
     }
 
@@ -274,8 +325,11 @@ impl Pipeline {
         if self.is_closed() {
             return Err(Error::ShutDown);
         }
-        let report = self.request(Message::Flush, deadline_after(timeout), "flush", timeout)?;
-        report_to_result(report)
+        let deadline = deadline_after(timeout);
+        let report = self.request(Message::Flush, deadline, "flush", timeout)?;
+        // The spans before this flush are settled, so the collection agrees with stats().
+        let metrics = self.metrics.as_ref().map_or(Ok(()), |m| m.collect(deadline, timeout));
+        report_to_result(report).and(metrics)
     }
 
     /// Drains, exports, stops the threads; returns by `timeout` whatever the
@@ -295,12 +349,17 @@ impl Pipeline {
                 for h in self.threads.lock().drain(..) {
                     let _ = h.join();
                 }
-                report_to_result(report)
+                // The last collection, after every span was settled.
+                let metrics = self.metrics.as_ref().map_or(Ok(()), |m| m.shutdown(deadline, timeout));
+                report_to_result(report).and(metrics)
             }
             Err(e) => {
                 // The threads are left to finish on their own (no request starts
                 // after the deadline), but their spans are settled now.
                 self.seal();
+                if let Some(m) = &self.metrics {
+                    let _ = m.shutdown(deadline, timeout); // past the deadline: tells it to stop
+                }
                 Err(e)
             }
         };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 
-use super::handle::{Pipeline, PipelineSetup};
+use super::handle::{MetricsSetup, Pipeline, PipelineSetup};
 use super::processor::EventProcessor;
 use super::resource::build_resource;
 use crate::config::agentops::{AgentOpsConfig, AgentOpsProtocol};
@@ -18,8 +18,9 @@ use crate::error::Error;
 use crate::exporters::agentops::legacy::{LegacySessionExporter, SessionCosts};
 use crate::exporters::agentops::token::{SessionExporter, SharedAuth};
 use crate::exporters::console::ConsoleExporter;
-use crate::exporters::file::FileExporter;
+use crate::exporters::file::{metrics_path_for, FileExporter};
 use crate::exporters::interface::Exporter;
+use crate::exporters::metrics_interface::MetricsExporter;
 use crate::exporters::otlp::OtlpExporter;
 use crate::stats::Stats;
 
@@ -55,6 +56,37 @@ fn build_exporter(
     })
 }
 
+/// The metrics instance of an exporter, named as the exporter, when it takes
+/// metrics and the settings send them its way.
+fn metrics_exporter(
+    spec: &ExporterSpec,
+    config: &OtelConfig,
+    auth: &SharedAuth,
+) -> Result<Option<(String, Box<dyn MetricsExporter>)>, Error> {
+    let m = &config.metrics;
+    let exporter: Box<dyn MetricsExporter> = match spec {
+        ExporterSpec::Otlp(o) if m.otlp => match OtlpExporter::for_metrics(o) {
+            Some(e) => Box::new(e),
+            None => return Ok(None),
+        },
+        ExporterSpec::AgentOps(a) if m.otlp && a.protocol == AgentOpsProtocol::Otlp => {
+            Box::new(SessionExporter::new(a.clone(), config.batch.max_request_bytes, auth.clone()))
+        }
+        ExporterSpec::File(traces) if m.otlp => {
+            let path = metrics_path_for(traces);
+            Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
+                context: format!("opening the metrics file {}", path.display()),
+                source,
+            })?)
+        }
+        ExporterSpec::Console(mode) if m.console => Box::new(ConsoleExporter::new(*mode)),
+        ExporterSpec::Memory(e) if m.otlp => Box::new(e.clone()),
+        // Custom exporters and the legacy AgentOps protocol take spans only.
+        _ => return Ok(None),
+    };
+    Ok(Some((MetricsExporter::name(&*exporter).to_owned(), exporter)))
+}
+
 impl TelemetryManager {
     /// Builds everything and starts the background threads. Does no network I/O.
     pub fn new(mut config: OtelConfig) -> Result<Self, Error> {
@@ -64,6 +96,20 @@ impl TelemetryManager {
             ExporterSpec::AgentOps(a) => Some(a.clone()),
             _ => None,
         });
+        // The same exporter in every lane, and its metrics instance, share its
+        // credentials (one token per client).
+        let auths: Vec<SharedAuth> = specs.iter().map(|_| SharedAuth::default()).collect();
+        let metrics = match config.metrics.is_on() {
+            true => {
+                let exporters = specs.iter().zip(&auths).map(|(s, a)| metrics_exporter(s, &config, a));
+                let exporters = exporters.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+                Some(MetricsSetup { settings: config.metrics.clone(), exporters })
+            }
+            false => None,
+        };
+        // An OTLP exporter the environment gave a metrics endpoint only sends no spans.
+        let (specs, auths): (Vec<ExporterSpec>, Vec<SharedAuth>) =
+            specs.into_iter().zip(auths).filter(|(s, _)| s.sends_spans()).unzip();
         let costs = Arc::new(SessionCosts::default());
         // Concurrent sending lanes only when every exporter can be instantiated again.
         let replicas: Option<Vec<ExporterSpec>> = specs.iter().map(ExporterSpec::replica).collect();
@@ -73,8 +119,6 @@ impl TelemetryManager {
                 lane_specs.push(replicas.iter().filter_map(ExporterSpec::replica).collect());
             }
         }
-        // The same exporter in every lane shares its credentials (one token per client).
-        let auths: Vec<SharedAuth> = lane_specs[0].iter().map(|_| SharedAuth::default()).collect();
         let lanes = lane_specs
             .into_iter()
             .map(|specs| {
@@ -89,6 +133,7 @@ impl TelemetryManager {
             retry: config.retry.clone(),
             resource: resource.clone(),
             costs,
+            metrics,
         })?;
         // Sampling is decided once, at the session root; everything in the session
         // follows the root's decision, so a session is kept or dropped whole.

@@ -18,4 +18,4 @@ mod pending;
 pub(crate) mod processor;
 mod reclaim;
 mod resource;
-mod threads;
+pub(crate) mod threads;

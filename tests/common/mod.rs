@@ -3,6 +3,8 @@
 //! connection without an answer, answer late, any status and headers).
 #![allow(dead_code)]
 
+pub mod metrics;
+
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -37,16 +39,21 @@ impl Request {
         serde_json::from_slice(&self.body).expect("JSON body")
     }
 
-    /// Decodes an OTLP trace request by its Content-Type.
-    pub fn otlp(&self) -> ExportTraceServiceRequest {
-        let body = match self.header("content-encoding") {
+    /// The body, gunzipped when it was sent compressed.
+    pub fn decoded_body(&self) -> Vec<u8> {
+        match self.header("content-encoding") {
             Some("gzip") => {
                 let mut out = Vec::new();
                 flate2::read::GzDecoder::new(&self.body[..]).read_to_end(&mut out).expect("gzip body");
                 out
             }
             _ => self.body.clone(),
-        };
+        }
+    }
+
+    /// Decodes an OTLP trace request by its Content-Type.
+    pub fn otlp(&self) -> ExportTraceServiceRequest {
+        let body = self.decoded_body();
         match self.header("content-type") {
             Some("application/x-protobuf") => {
                 ExportTraceServiceRequest::decode(&body[..]).expect("protobuf ExportTraceServiceRequest")

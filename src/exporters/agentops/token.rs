@@ -5,11 +5,13 @@
 //! protobuf to `{exporter}/v1/traces`, with the resource attribute
 //! `agentops.project.id` and, on each span, the attribute names the AgentOps
 //! backend reads today next to the GenAI semantic-convention ones. A 401 from the
-//! OTLP endpoint re-authenticates once and resends. A key the API rejects stops all
+//! OTLP endpoint re-authenticates once and resends. Metrics go the same way, to
+//! `{exporter}/v1/metrics`, with the same token. A key the API rejects stops all
 //! further attempts (no retry storm): every later batch is counted as dropped.
 
 use std::sync::Arc;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parking_lot::Mutex;
 use serde_json::Value as Json;
@@ -20,7 +22,8 @@ use crate::config::agentops::AgentOpsConfig;
 use crate::config::otlp::Protocol;
 use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
-use crate::exporters::otlp_body::export_request;
+use crate::exporters::metrics_interface::{MetricsExporter, MetricsOutcome};
+use crate::exporters::otlp_body::{export_metrics_request, export_request};
 use crate::transport::http::{HttpClient, Response};
 use crate::transport::retry::send_with_retry;
 
@@ -100,13 +103,38 @@ impl SessionExporter {
         self.credentials(cx)
     }
 
-    fn post_traces(&self, body: &[u8], bearer: &str, cx: &ExportContext<'_>) -> Result<Response, ExportError> {
-        let url = format!("{}/v1/traces", self.config.exporter_endpoint);
+    /// Posts an OTLP protobuf body to `{exporter}{path}` with `bearer`.
+    fn post(&self, path: &str, body: &[u8], bearer: &str, cx: &ExportContext<'_>) -> Result<Response, ExportError> {
+        let url = format!("{}{path}", self.config.exporter_endpoint);
         let headers = [("Authorization".to_owned(), bearer.to_owned())];
         send_with_retry(cx, |deadline| {
             cx.count_request(body.len());
             self.http.post(&url, &headers, Protocol::HttpProtobuf.content_type(), None, body, deadline)
         })
+    }
+
+    /// Like `post`; a 401 (the token expired or was revoked) authenticates again,
+    /// once, and resends.
+    fn post_authenticated(
+        &self,
+        path: &str,
+        body: &[u8],
+        token: &Token,
+        cx: &ExportContext<'_>,
+    ) -> Result<Response, ExportError> {
+        match self.post(path, body, &token.bearer, cx) {
+            Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
+                let fresh = self.refresh(&token.bearer, cx)?;
+                match self.post(path, body, &fresh.bearer, cx) {
+                    Err(e @ ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
+                        let msg = format!("AgentOps refused a fresh token: {e}");
+                        Err(ExportError::new(ExportErrorKind::Unauthorized, msg))
+                    }
+                    other => other,
+                }
+            }
+            other => other,
+        }
     }
 
     /// The batch as AgentOps wants it: project id on the resource, compat names on
@@ -140,20 +168,34 @@ impl Exporter for SessionExporter {
         let mut buf = std::mem::take(&mut self.buf);
         let max = self.max_request_bytes;
         let result = export_request(&req, Protocol::HttpProtobuf, max, &mut buf, None, |body, _| {
-            match self.post_traces(body, &token.bearer, cx) {
-                Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
-                    // The token expired or was revoked: authenticate again, once.
-                    let fresh = self.refresh(&token.bearer, cx)?;
-                    match self.post_traces(body, &fresh.bearer, cx) {
-                        Err(e @ ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
-                            let msg = format!("AgentOps refused a fresh token: {e}");
-                            Err(ExportError::new(ExportErrorKind::Unauthorized, msg))
-                        }
-                        other => other,
-                    }
-                }
-                other => other,
+            self.post_authenticated("/v1/traces", body, &token, cx)
+        });
+        self.buf = buf;
+        result
+    }
+}
+
+impl MetricsExporter for SessionExporter {
+    fn name(&self) -> &str {
+        "agentops"
+    }
+
+    /// The same OTLP, with the project id on the resource, to `{exporter}/v1/metrics`.
+    fn export_metrics(
+        &mut self,
+        req: &ExportMetricsServiceRequest,
+        cx: &ExportContext<'_>,
+    ) -> Result<MetricsOutcome, ExportError> {
+        let token = self.credentials(cx)?;
+        let mut req = req.clone();
+        for rm in &mut req.resource_metrics {
+            if let Some(r) = &mut rm.resource {
+                r.attributes.push(kv("agentops.project.id", str_value(token.project_id.clone())));
             }
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = export_metrics_request(&req, Protocol::HttpProtobuf, &mut buf, None, |body, _| {
+            self.post_authenticated("/v1/metrics", body, &token, cx)
         });
         self.buf = buf;
         result
