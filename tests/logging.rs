@@ -46,7 +46,13 @@ fn warnings_are_readable_and_under_the_agentops_target() {
     });
     // The common mistake: the base endpoint given with the traces path already on it.
     let url = format!("{}/v1/traces", server.base_url());
-    let config = OtelConfig::builder().otlp(OtlpConfig::new(url)).retry(RetryPolicy::none()).build().unwrap();
+    // Spans only: the metrics URL (…/v1/traces/v1/metrics) would be a second condition.
+    let config = OtelConfig::builder()
+        .otlp(OtlpConfig::new(url))
+        .retry(RetryPolicy::none())
+        .enable_metrics(false)
+        .build()
+        .unwrap();
     let client = Client::new(config).unwrap();
     let session = client.start_session(&["log"]);
     session.end(EndState::Success, "");

@@ -72,8 +72,9 @@ fn round_trip(protocol: Protocol, compression: Compression) {
     let after = SystemTime::now();
     client.shutdown(LONG).unwrap();
 
-    // Every request was OTLP with the right headers.
-    let reqs = server.requests_to("/v1/traces");
+    // Every request (spans and metrics) was OTLP with the right headers.
+    let reqs = server.requests();
+    assert_eq!(server.requests_to("/v1/metrics").len(), 1, "the collection at shutdown");
     assert!(!reqs.is_empty());
     for r in &reqs {
         let ct = match protocol {
@@ -358,7 +359,8 @@ fn flush_delivers_everything_recorded_before_it() {
     }
     client.flush(LONG).unwrap();
     assert_eq!(server.accepted_spans().len(), 42);
-    assert_eq!(server.requests().len(), 2, "one request per flush, none empty");
+    assert_eq!(server.requests_to("/v1/traces").len(), 2, "one request per flush, none empty");
+    assert_eq!(server.requests_to("/v1/metrics").len(), 2, "a collection at each flush");
     session.end(EndState::Success, "");
     client.shutdown(LONG).unwrap();
     assert_eq!(server.accepted_spans().len(), 43);
@@ -467,7 +469,7 @@ fn sampling_keeps_or_drops_whole_sessions() {
     client.shutdown(LONG).unwrap();
     let st = client.stats();
     assert_eq!((st.spans_recorded, st.spans_sampled_out), (0, 2));
-    assert!(server.requests().is_empty());
+    assert!(server.requests_to("/v1/traces").is_empty());
 }
 
 #[test]

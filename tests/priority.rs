@@ -46,11 +46,11 @@ fn export_threads_run_at_the_configured_nice_value() {
 
     let c = client(&server, BatchConfig::default());
     // The threads set their own priority as they start; the acknowledged flush
-    // means every lane has run.
+    // means every lane, and the metrics thread, has run.
     c.flush(Duration::from_secs(30)).unwrap();
     let threads = agentops_threads();
     let names: Vec<&str> = threads.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["agentops-export", "agentops-send-0", "agentops-send-1"]);
+    assert_eq!(names, ["agentops-export", "agentops-meter", "agentops-send-0", "agentops-send-1"]);
     let base = own_nice();
     assert!(threads.iter().all(|(_, nice)| *nice == base.max(10)), "{threads:?}");
     c.shutdown(Duration::from_secs(30)).unwrap();
@@ -58,6 +58,7 @@ fn export_threads_run_at_the_configured_nice_value() {
 
     let c = client(&server, BatchConfig::default().export_thread_nice(0).max_concurrent_exports(1));
     c.flush(Duration::from_secs(30)).unwrap();
-    assert_eq!(agentops_threads(), [("agentops-export".to_owned(), base), ("agentops-send".to_owned(), base)]);
+    let expected = ["agentops-export", "agentops-meter", "agentops-send"].map(|n| (n.to_owned(), base));
+    assert_eq!(agentops_threads(), expected);
     c.shutdown(Duration::from_secs(30)).unwrap();
 }

@@ -4,8 +4,10 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::agentops::{AgentOpsConfig, AgentOpsProtocol};
+use super::metrics::MetricsSettings;
 use super::otlp::OtlpConfig;
 use crate::exporters::console::ConsoleMode;
+use crate::exporters::file::metrics_path_for;
 use crate::exporters::interface::Exporter;
 use crate::exporters::memory::InMemoryExporter;
 
@@ -18,11 +20,41 @@ pub(crate) enum ExporterSpec {
     Custom(Box<dyn Exporter>),
 }
 
+/// Which metrics destination to build for an exporter (see
+/// [`ExporterSpec::metrics_replica`]).
+pub(crate) enum MetricsSpec {
+    /// An OTLP exporter with a metrics endpoint.
+    Otlp(OtlpConfig),
+    AgentOps(AgentOpsConfig),
+    /// The metrics file's path.
+    File(PathBuf),
+    Console(ConsoleMode),
+    Memory(InMemoryExporter),
+}
+
 impl ExporterSpec {
     /// Whether the exporter takes spans (all do but an OTLP exporter the
     /// environment gave a metrics endpoint only).
     pub(crate) fn sends_spans(&self) -> bool {
         !matches!(self, ExporterSpec::Otlp(o) if o.traces.is_none())
+    }
+
+    /// The spec of this exporter's metrics instance, when it takes metrics and the
+    /// settings send them its way: OTLP exporters with a metrics endpoint, AgentOps
+    /// (current protocol), the file (its metrics file is built from this path),
+    /// console and in-memory. Custom exporters and the legacy AgentOps protocol take
+    /// spans only.
+    pub(crate) fn metrics_replica(&self, m: &MetricsSettings) -> Option<MetricsSpec> {
+        match self {
+            ExporterSpec::Otlp(o) if m.otlp => o.metrics.is_some().then(|| MetricsSpec::Otlp(o.clone())),
+            ExporterSpec::AgentOps(a) if m.otlp && a.protocol == AgentOpsProtocol::Otlp => {
+                Some(MetricsSpec::AgentOps(a.clone()))
+            }
+            ExporterSpec::File(traces) if m.otlp => Some(MetricsSpec::File(metrics_path_for(traces))),
+            ExporterSpec::Console(mode) if m.console => Some(MetricsSpec::Console(*mode)),
+            ExporterSpec::Memory(e) if m.otlp => Some(MetricsSpec::Memory(e.clone())),
+            _ => None,
+        }
     }
 
     /// A second instance of a network exporter, for a concurrent sending lane;

@@ -34,9 +34,11 @@ impl OtlpExporter {
         Self::to(endpoint, max_request_bytes)
     }
 
-    /// The metrics thread's exporter, when the settings say where metrics go.
-    pub(crate) fn for_metrics(config: &OtlpConfig) -> Option<Self> {
-        config.metrics.clone().map(|e| Self::to(e, usize::MAX))
+    /// The metrics thread's exporter, to the metrics endpoint (or, for settings
+    /// without one, which the pipeline never builds this for, the traces one).
+    pub(crate) fn for_metrics(config: &OtlpConfig) -> Self {
+        let endpoint = config.metrics.clone().or_else(|| config.traces.clone()).unwrap_or_else(|| Endpoint::new(String::new()));
+        Self::to(endpoint, usize::MAX)
     }
 
     fn to(endpoint: Endpoint, max_request_bytes: usize) -> Self {

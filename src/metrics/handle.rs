@@ -64,7 +64,7 @@ pub(crate) fn start(s: MetricsStart) -> Result<(MetricsRecorder, MetricsHandle),
         cancel: s.cancel,
         counters: s.counters,
     };
-    let thread = spawn("agentops-metrics".into(), s.nice, move || worker.run())?;
+    let thread = spawn("agentops-meter".into(), s.nice, move || worker.run())?;
     Ok((recorder, MetricsHandle { tx, thread: Mutex::new(Some(thread)) }))
 }
 

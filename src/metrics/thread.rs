@@ -80,8 +80,12 @@ impl MetricsWorker {
     }
 
     /// Collects once and exports to every destination; the first failure, if any.
+    /// A client that never recorded anything sends nothing (no request of zeros).
     fn export(&mut self, collected: &mut ResourceMetrics) -> Option<ExportError> {
         let c = self.counters.clone();
+        if !c.anything_recorded() {
+            return None;
+        }
         if let Err(e) = self.reader.collect(collected) {
             let e = ExportError::new(ExportErrorKind::Failed, format!("collecting metrics failed: {e}"));
             self.failed(&e, self.exporters.len() as u64);

@@ -11,14 +11,14 @@ use super::handle::{MetricsSetup, Pipeline, PipelineSetup};
 use super::processor::EventProcessor;
 use super::resource::build_resource;
 use crate::config::agentops::{AgentOpsConfig, AgentOpsProtocol};
-use crate::config::exporter_spec::ExporterSpec;
+use crate::config::exporter_spec::{ExporterSpec, MetricsSpec};
 use crate::config::otel::OtelConfig;
 use crate::encode::encoder::{instrumentation_scope, EventToSpanEncoder};
 use crate::error::Error;
 use crate::exporters::agentops::legacy::{LegacySessionExporter, SessionCosts};
 use crate::exporters::agentops::token::{SessionExporter, SharedAuth};
 use crate::exporters::console::ConsoleExporter;
-use crate::exporters::file::{metrics_path_for, FileExporter};
+use crate::exporters::file::FileExporter;
 use crate::exporters::interface::Exporter;
 use crate::exporters::metrics_interface::MetricsExporter;
 use crate::exporters::otlp::OtlpExporter;
@@ -56,35 +56,24 @@ fn build_exporter(
     })
 }
 
-/// The metrics instance of an exporter, named as the exporter, when it takes
-/// metrics and the settings send them its way.
+/// The metrics instance of an exporter (see [`ExporterSpec::metrics_replica`]),
+/// named as the exporter.
 fn metrics_exporter(
-    spec: &ExporterSpec,
+    spec: MetricsSpec,
     config: &OtelConfig,
     auth: &SharedAuth,
-) -> Result<Option<(String, Box<dyn MetricsExporter>)>, Error> {
-    let m = &config.metrics;
+) -> Result<(String, Box<dyn MetricsExporter>), Error> {
     let exporter: Box<dyn MetricsExporter> = match spec {
-        ExporterSpec::Otlp(o) if m.otlp => match OtlpExporter::for_metrics(o) {
-            Some(e) => Box::new(e),
-            None => return Ok(None),
-        },
-        ExporterSpec::AgentOps(a) if m.otlp && a.protocol == AgentOpsProtocol::Otlp => {
-            Box::new(SessionExporter::new(a.clone(), config.batch.max_request_bytes, auth.clone()))
-        }
-        ExporterSpec::File(traces) if m.otlp => {
-            let path = metrics_path_for(traces);
-            Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
-                context: format!("opening the metrics file {}", path.display()),
-                source,
-            })?)
-        }
-        ExporterSpec::Console(mode) if m.console => Box::new(ConsoleExporter::new(*mode)),
-        ExporterSpec::Memory(e) if m.otlp => Box::new(e.clone()),
-        // Custom exporters and the legacy AgentOps protocol take spans only.
-        _ => return Ok(None),
+        MetricsSpec::Otlp(o) => Box::new(OtlpExporter::for_metrics(&o)),
+        MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, config.batch.max_request_bytes, auth.clone())),
+        MetricsSpec::File(path) => Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
+            context: format!("opening the metrics file {}", path.display()),
+            source,
+        })?),
+        MetricsSpec::Console(mode) => Box::new(ConsoleExporter::new(mode)),
+        MetricsSpec::Memory(e) => Box::new(e),
     };
-    Ok(Some((MetricsExporter::name(&*exporter).to_owned(), exporter)))
+    Ok((MetricsExporter::name(&*exporter).to_owned(), exporter))
 }
 
 impl TelemetryManager {
@@ -99,14 +88,11 @@ impl TelemetryManager {
         // The same exporter in every lane, and its metrics instance, share its
         // credentials (one token per client).
         let auths: Vec<SharedAuth> = specs.iter().map(|_| SharedAuth::default()).collect();
-        let metrics = match config.metrics.is_on() {
-            true => {
-                let exporters = specs.iter().zip(&auths).map(|(s, a)| metrics_exporter(s, &config, a));
-                let exporters = exporters.collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
-                Some(MetricsSetup { settings: config.metrics.clone(), exporters })
-            }
-            false => None,
-        };
+        // Built after the span exporters, so a bad path is reported for the traces file.
+        let metrics_specs: Option<Vec<(MetricsSpec, SharedAuth)>> = config.metrics.is_on().then(|| {
+            let replicas = specs.iter().zip(&auths).filter_map(|(s, a)| Some((s.metrics_replica(&config.metrics)?, a.clone())));
+            replicas.collect()
+        });
         // An OTLP exporter the environment gave a metrics endpoint only sends no spans.
         let (specs, auths): (Vec<ExporterSpec>, Vec<SharedAuth>) =
             specs.into_iter().zip(auths).filter(|(s, _)| s.sends_spans()).unzip();
@@ -125,6 +111,13 @@ impl TelemetryManager {
                 specs.into_iter().zip(&auths).map(|(s, auth)| build_exporter(s, &config, &costs, auth)).collect()
             })
             .collect::<Result<Vec<Vec<_>>, _>>()?;
+        let metrics = match metrics_specs {
+            Some(specs) => {
+                let exporters = specs.into_iter().map(|(s, auth)| metrics_exporter(s, &config, &auth));
+                Some(MetricsSetup { settings: config.metrics.clone(), exporters: exporters.collect::<Result<_, _>>()? })
+            }
+            None => None,
+        };
         let pipeline = Pipeline::start(PipelineSetup {
             lanes,
             encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len),

@@ -123,7 +123,7 @@ fn classify_status(
         429 | 502 | 503 | 504 => Outcome::Retryable { reason, retry_after, timed_out: false },
         _ => {
             if status == 404 {
-                reason.push_str(not_found_hint(url).unwrap_or_default());
+                reason.push_str(&not_found_hint(url).unwrap_or_default());
             }
             Outcome::Permanent { status: Some(status), reason }
         }

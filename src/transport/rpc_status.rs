@@ -64,14 +64,20 @@ fn excerpt(text: &str) -> String {
     format!("{}…", &text[..at])
 }
 
-/// A hint for a 404 whose URL shows a common mistake: a base endpoint given where
-/// the full traces URL was expected, or the reverse, so `/v1/traces` is doubled.
-pub(crate) fn not_found_hint(url: &str) -> Option<&'static str> {
+/// A hint for a 404 whose URL shows a common mistake: a full signal URL given where
+/// the base endpoint was expected, so a signal path is doubled (`/v1/traces/v1/traces`,
+/// or `/v1/traces/v1/metrics` when metrics are appended to a traces URL).
+pub(crate) fn not_found_hint(url: &str) -> Option<String> {
     let path = url.split('?').next().unwrap_or(url).trim_end_matches('/');
-    path.ends_with("/v1/traces/v1/traces").then_some(
-        "; the URL ends in /v1/traces/v1/traces: OTEL_EXPORTER_OTLP_ENDPOINT is the base URL (/v1/traces is \
-         appended to it), so drop the path from it, or give the full URL in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    )
+    let signal = ["traces", "metrics"].into_iter().find(|s| path.ends_with(&format!("/v1/{s}")))?;
+    let base = &path[..path.len() - "/v1/".len() - signal.len()];
+    let first = ["traces", "metrics"].into_iter().find(|s| base.ends_with(&format!("/v1/{s}")))?;
+    let var = signal.to_ascii_uppercase();
+    Some(format!(
+        "; the URL ends in /v1/{first}/v1/{signal}: OTEL_EXPORTER_OTLP_ENDPOINT (and OtlpConfig::new) take the base \
+         URL (/v1/{signal} is appended to it), so drop the path from it, or give the full URL in \
+         OTEL_EXPORTER_OTLP_{var}_ENDPOINT"
+    ))
 }
 
 #[cfg(test)]
@@ -93,7 +99,11 @@ mod tests {
 
     #[test]
     fn doubled_paths_get_a_hint() {
-        assert!(not_found_hint("http://h:4318/v1/traces/v1/traces").is_some());
+        let hint = not_found_hint("http://h:4318/v1/traces/v1/traces").unwrap();
+        assert!(hint.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "{hint}");
+        let hint = not_found_hint("http://h:4318/v1/traces/v1/metrics/").unwrap();
+        assert!(hint.contains("/v1/traces/v1/metrics") && hint.contains("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"), "{hint}");
         assert!(not_found_hint("http://h:4318/v1/traces").is_none());
+        assert!(not_found_hint("http://h:4318/v1/metrics").is_none());
     }
 }
