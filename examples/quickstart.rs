@@ -1,7 +1,8 @@
 //! A simulated agent session, end to end.
 //!
 //! Offline (no environment set) it prints the session as a tree on the console and
-//! appends OTLP JSON lines to `agentops-traces.jsonl` (or `$AGENTOPS_TRACES_FILE`).
+//! appends OTLP JSON lines to `agentops-traces.jsonl` (or `$AGENTOPS_TRACES_FILE`),
+//! and its metrics (token usage, durations, costs) to `agentops-metrics.jsonl`.
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set it also exports there, over
 //! `OTEL_EXPORTER_OTLP_PROTOCOL` (`http/protobuf` by default, or `http/json`).
 //!
@@ -11,7 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use agentops::{
-    ChatMessage, Client, ConsoleMode, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, DEFAULT_TRACES_FILE,
+    ChatMessage, Client, ConsoleMode, EndState, FileExporter, LlmEvent, OtelConfig, OtelConfigBuilder,
+    DEFAULT_TRACES_FILE,
 };
 
 #[derive(Debug)]
@@ -89,8 +91,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.spans_exported,
         stats.spans_dropped()
     );
+    let metrics_file = FileExporter::metrics_path_for(&traces_file);
     let path = std::fs::canonicalize(&traces_file).unwrap_or(traces_file);
-    println!("OTLP JSON lines appended to {}", path.display());
+    println!("OTLP JSON lines appended to {} (metrics: {})", path.display(), metrics_file.display());
     if let Err(e) = shutdown {
         eprintln!("export failed: {e}");
         std::process::exit(1);

@@ -47,7 +47,9 @@ pub use stats::{ExporterStats, Stats};
 pub mod otel {
     pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceId};
     pub use opentelemetry::{Context, KeyValue, Value};
+    pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
     pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    pub use opentelemetry_sdk::metrics::Temporality;
     pub use opentelemetry_sdk::trace::SpanData;
     pub use opentelemetry_sdk::Resource;
 }

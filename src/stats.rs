@@ -103,14 +103,6 @@ impl Counters {
         }
     }
 
-    /// Whether anything was ever handed to the pipeline (received, dropped on the
-    /// way in, or sampled out): until then there is nothing to report.
-    pub fn anything_recorded(&self) -> bool {
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        get(&self.received) + get(&self.dropped_queue_full) + get(&self.dropped_after_shutdown) + get(&self.sampled_out)
-            > 0
-    }
-
     pub fn set_last_error(&self, e: String) {
         *self.last_error.lock() = Some(e);
     }

@@ -38,6 +38,12 @@ impl FileExporter {
         &self.path
     }
 
+    /// Where metrics go when this exporter writes spans to `traces` (see the
+    /// crate docs' "Metrics"): `agentops-traces.jsonl` → `agentops-metrics.jsonl`.
+    pub fn metrics_path_for(traces: impl AsRef<Path>) -> PathBuf {
+        metrics_path_for(traces.as_ref())
+    }
+
     /// Appends one request as a JSON line, flushed: a crash loses at most the line
     /// being written.
     fn append<M: Serialize>(&mut self, request: &M) -> Result<(), ExportError> {

@@ -37,7 +37,8 @@ impl OtlpExporter {
     /// The metrics thread's exporter, to the metrics endpoint (or, for settings
     /// without one, which the pipeline never builds this for, the traces one).
     pub(crate) fn for_metrics(config: &OtlpConfig) -> Self {
-        let endpoint = config.metrics.clone().or_else(|| config.traces.clone()).unwrap_or_else(|| Endpoint::new(String::new()));
+        let endpoint =
+            config.metrics.clone().or_else(|| config.traces.clone()).unwrap_or_else(|| Endpoint::new(String::new()));
         Self::to(endpoint, usize::MAX)
     }
 

@@ -51,7 +51,7 @@ pub(crate) fn start(s: MetricsStart) -> Result<(MetricsRecorder, MetricsHandle),
     let provider = SdkMeterProvider::builder().with_resource(s.resource).with_reader(reader.clone()).build();
     let meter = provider.meter_with_scope(instrumentation_scope());
     let recorder = MetricsRecorder::new(Instruments::new(&meter));
-    let health = register(&meter, s.stats, s.queue_capacity);
+    let health = register(&meter, s.stats.clone(), s.queue_capacity);
     let (tx, rx) = bounded(1);
     let worker = MetricsWorker {
         provider,
@@ -63,6 +63,7 @@ pub(crate) fn start(s: MetricsStart) -> Result<(MetricsRecorder, MetricsHandle),
         retry: s.retry,
         cancel: s.cancel,
         counters: s.counters,
+        stats: s.stats,
     };
     let thread = spawn("agentops-meter".into(), s.nice, move || worker.run())?;
     Ok((recorder, MetricsHandle { tx, thread: Mutex::new(Some(thread)) }))

@@ -21,8 +21,11 @@ pub(crate) struct HealthInstruments {
     gauges: Vec<ObservableGauge<u64>>,
 }
 
+/// Reads one counter of a snapshot.
+type Read = fn(&Stats) -> u64;
+
 /// Every drop reason, with the counter it reads.
-const DROP_REASONS: [(&str, fn(&Stats) -> u64); 5] = [
+const DROP_REASONS: [(&str, Read); 5] = [
     ("queue_full", |s| s.spans_dropped_queue_full),
     ("export_failed", |s| s.spans_dropped_export_failed),
     ("rejected", |s| s.spans_dropped_rejected),
@@ -33,7 +36,7 @@ const DROP_REASONS: [(&str, fn(&Stats) -> u64); 5] = [
 /// Registers the health instruments on `meter`; `queue_capacity` is the queue's
 /// size in spans.
 pub(crate) fn register(meter: &Meter, stats: StatsSource, queue_capacity: u64) -> HealthInstruments {
-    let counter = |name: &'static str, unit: &'static str, what: &'static str, read: fn(&Stats) -> u64| {
+    let counter = |name: &'static str, unit: &'static str, what: &'static str, read: Read| {
         let stats = stats.clone();
         meter
             .u64_observable_counter(name)

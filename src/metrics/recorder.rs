@@ -50,6 +50,9 @@ fn seconds(common: &EventCommon) -> f64 {
     end.duration_since(common.started_at).unwrap_or_default().as_secs_f64()
 }
 
+/// A name as an attribute value. Takes the `Cow` itself, not a `&str`: a borrowed
+/// `'static` name (a literal model or tool name) is passed on without a copy.
+#[allow(clippy::ptr_arg)]
 fn text(v: &Cow<'static, str>) -> Value {
     Value::from(v.clone())
 }

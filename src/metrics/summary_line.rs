@@ -63,10 +63,11 @@ pub(crate) fn describe(req: &ExportMetricsServiceRequest) -> Option<String> {
     let metrics: Vec<&Metric> =
         req.resource_metrics.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics).collect();
     let of = |n: &str, keep: &dyn Fn(&[_]) -> bool| {
-        metrics.iter().filter(|m| m.name == n).map(|m| totals(m, keep)).fold(Totals::default(), |a, b| Totals {
-            count: a.count + b.count,
-            sum: a.sum + b.sum,
-        })
+        metrics
+            .iter()
+            .filter(|m| m.name == n)
+            .map(|m| totals(m, keep))
+            .fold(Totals::default(), |a, b| Totals { count: a.count + b.count, sum: a.sum + b.sum })
     };
     let all = |_: &[_]| true;
     let llm = of(name::OPERATION_DURATION, &all);
@@ -97,4 +98,52 @@ pub(crate) fn describe(req: &ExportMetricsServiceRequest) -> Option<String> {
         of(name::SPANS_QUEUED, &all).sum as u64,
     ));
     Some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::data::ResourceMetrics;
+    use opentelemetry_sdk::metrics::reader::MetricReader;
+    use opentelemetry_sdk::metrics::{SdkMeterProvider, Temporality};
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::event::{ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
+    use crate::metrics::instruments::Instruments;
+    use crate::metrics::reader::SharedReader;
+    use crate::metrics::recorder::MetricsRecorder;
+
+    /// Records `events` through the recorder and collects them as exporters see it.
+    fn collected(events: Vec<Event>) -> ExportMetricsServiceRequest {
+        let reader = SharedReader::new(Temporality::Cumulative);
+        let provider = SdkMeterProvider::builder().with_reader(reader.clone()).build();
+        let mut recorder = MetricsRecorder::new(Instruments::new(&provider.meter("test")));
+        for e in &events {
+            recorder.event(e, false);
+        }
+        recorder.settle();
+        let mut rm = ResourceMetrics::default();
+        reader.collect(&mut rm).unwrap();
+        ExportMetricsServiceRequest::from(&rm)
+    }
+
+    #[test]
+    fn the_line_shows_what_the_metrics_show() {
+        let t0 = std::time::SystemTime::now();
+        let llm = |secs: u64, input, output| {
+            LlmEvent::new("m").tokens(input, output).cost(0.5).started_at(t0).ended_at(t0 + Duration::from_secs(secs))
+        };
+        let first = llm(1, 10, 2);
+        let failed = ErrorEvent::new("E").trigger(EventRef::new(first.common.id, EventType::Llm));
+        let req = collected(vec![first.into(), llm(3, 5, 1).into(), ToolEvent::new("t").into(), failed.into()]);
+        let line = describe(&req).unwrap();
+        assert_eq!(
+            line,
+            "Metrics - LLM calls: 2 (mean 2.0s) | Tokens: 15 in, 3 out | Cost: $1.000000 | Tools: 1 | Errors: 1 | \
+             Sessions: 0 | Spans: 0 exported, 0 dropped, 0 queued"
+        );
+        assert_eq!(describe(&collected(vec![])), None, "nothing an agent did: no line");
+    }
 }

@@ -14,7 +14,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::reader::MetricReader;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 
-use super::health::HealthInstruments;
+use super::health::{HealthInstruments, StatsSource};
 use super::reader::SharedReader;
 use crate::config::retry::RetryPolicy;
 use crate::exporters::interface::{Cancel, ExportContext, ExportError, ExportErrorKind};
@@ -47,6 +47,8 @@ pub(crate) struct MetricsWorker {
     pub retry: RetryPolicy,
     pub cancel: Arc<Cancel>,
     pub counters: Arc<Counters>,
+    /// The pipeline's counters, as `stats()` reads them.
+    pub stats: StatsSource,
 }
 
 impl MetricsWorker {
@@ -83,7 +85,8 @@ impl MetricsWorker {
     /// A client that never recorded anything sends nothing (no request of zeros).
     fn export(&mut self, collected: &mut ResourceMetrics) -> Option<ExportError> {
         let c = self.counters.clone();
-        if !c.anything_recorded() {
+        let seen = (self.stats)();
+        if seen.spans_recorded + seen.spans_sampled_out == 0 {
             return None;
         }
         if let Err(e) = self.reader.collect(collected) {
@@ -92,19 +95,18 @@ impl MetricsWorker {
             return Some(e);
         }
         let request = ExportMetricsServiceRequest::from(&*collected);
-        let points: usize = request
-            .resource_metrics
-            .iter()
-            .flat_map(|r| &r.scope_metrics)
-            .map(|s| s.metrics.len())
-            .sum();
+        let points: usize =
+            request.resource_metrics.iter().flat_map(|r| &r.scope_metrics).map(|s| s.metrics.len()).sum();
         if points == 0 {
             return None; // never an empty request
         }
         let mut failure = None;
         for slot in &mut self.exporters {
             if self.cancel.expired() {
-                let e = ExportError::new(ExportErrorKind::Cancelled, "metrics not exported: the shutdown deadline was reached");
+                let e = ExportError::new(
+                    ExportErrorKind::Cancelled,
+                    "metrics not exported: the shutdown deadline was reached",
+                );
                 Counters::add(&c.metrics_exports_failed, 1);
                 c.set_last_error(format!("{} exporter: {e}", slot.name));
                 failure.get_or_insert(e);
@@ -112,10 +114,14 @@ impl MetricsWorker {
             }
             let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
             let exporter = &mut *slot.exporter;
-            let result = catch_unwind(AssertUnwindSafe(|| exporter.export_metrics(&request, &cx))).unwrap_or_else(|_| {
-                Counters::add(&c.export_panics, 1);
-                Err(ExportError::new(ExportErrorKind::Failed, format!("the {} exporter panicked exporting metrics", slot.name)))
-            });
+            let result =
+                catch_unwind(AssertUnwindSafe(|| exporter.export_metrics(&request, &cx))).unwrap_or_else(|_| {
+                    Counters::add(&c.export_panics, 1);
+                    Err(ExportError::new(
+                        ExportErrorKind::Failed,
+                        format!("the {} exporter panicked exporting metrics", slot.name),
+                    ))
+                });
             match result {
                 Ok(outcome) => {
                     Counters::add(&c.metrics_exports, 1);

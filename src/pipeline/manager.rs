@@ -63,16 +63,17 @@ fn metrics_exporter(
     config: &OtelConfig,
     auth: &SharedAuth,
 ) -> Result<(String, Box<dyn MetricsExporter>), Error> {
-    let exporter: Box<dyn MetricsExporter> = match spec {
-        MetricsSpec::Otlp(o) => Box::new(OtlpExporter::for_metrics(&o)),
-        MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, config.batch.max_request_bytes, auth.clone())),
-        MetricsSpec::File(path) => Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
-            context: format!("opening the metrics file {}", path.display()),
-            source,
-        })?),
-        MetricsSpec::Console(mode) => Box::new(ConsoleExporter::new(mode)),
-        MetricsSpec::Memory(e) => Box::new(e),
-    };
+    let exporter: Box<dyn MetricsExporter> =
+        match spec {
+            MetricsSpec::Otlp(o) => Box::new(OtlpExporter::for_metrics(&o)),
+            MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, config.batch.max_request_bytes, auth.clone())),
+            MetricsSpec::File(path) => Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
+                context: format!("opening the metrics file {}", path.display()),
+                source,
+            })?),
+            MetricsSpec::Console(mode) => Box::new(ConsoleExporter::new(mode)),
+            MetricsSpec::Memory(e) => Box::new(e),
+        };
     Ok((MetricsExporter::name(&*exporter).to_owned(), exporter))
 }
 
@@ -90,7 +91,8 @@ impl TelemetryManager {
         let auths: Vec<SharedAuth> = specs.iter().map(|_| SharedAuth::default()).collect();
         // Built after the span exporters, so a bad path is reported for the traces file.
         let metrics_specs: Option<Vec<(MetricsSpec, SharedAuth)>> = config.metrics.is_on().then(|| {
-            let replicas = specs.iter().zip(&auths).filter_map(|(s, a)| Some((s.metrics_replica(&config.metrics)?, a.clone())));
+            let replicas =
+                specs.iter().zip(&auths).filter_map(|(s, a)| Some((s.metrics_replica(&config.metrics)?, a.clone())));
             replicas.collect()
         });
         // An OTLP exporter the environment gave a metrics endpoint only sends no spans.

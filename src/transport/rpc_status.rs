@@ -102,7 +102,10 @@ mod tests {
         let hint = not_found_hint("http://h:4318/v1/traces/v1/traces").unwrap();
         assert!(hint.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "{hint}");
         let hint = not_found_hint("http://h:4318/v1/traces/v1/metrics/").unwrap();
-        assert!(hint.contains("/v1/traces/v1/metrics") && hint.contains("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"), "{hint}");
+        assert!(
+            hint.contains("/v1/traces/v1/metrics") && hint.contains("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+            "{hint}"
+        );
         assert!(not_found_hint("http://h:4318/v1/traces").is_none());
         assert!(not_found_hint("http://h:4318/v1/metrics").is_none());
     }

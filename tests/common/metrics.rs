@@ -16,9 +16,7 @@ impl Request {
             Some("application/x-protobuf") => {
                 ExportMetricsServiceRequest::decode(&body[..]).expect("protobuf ExportMetricsServiceRequest")
             }
-            Some("application/json") => {
-                serde_json::from_slice(&body).expect("OTLP JSON ExportMetricsServiceRequest")
-            }
+            Some("application/json") => serde_json::from_slice(&body).expect("OTLP JSON ExportMetricsServiceRequest"),
             other => panic!("unexpected content type {other:?} in {:?}", self.headers),
         }
     }
