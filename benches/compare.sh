@@ -7,7 +7,10 @@
 # Usage: benches/compare.sh [--pairs N] [workload flags passed to both…]
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol json
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol protobuf
-# Environment: BASELINE_BIN (compare with this bench binary instead of the anchor), SINK_JSON_MODE (default fast, as run-anchor.sh), CARGO_TARGET_DIR for
+# Environment: BASELINE_BIN (compare with this bench binary instead of the anchor),
+# BASELINE_ARGS / PROJECT_ARGS (extra flags for one side only, e.g. metrics off vs on:
+#   BASELINE_BIN=<the pipeline bench> BASELINE_ARGS="--metrics off" PROJECT_ARGS="--metrics on"),
+# SINK_JSON_MODE (default fast, as run-anchor.sh), CARGO_TARGET_DIR for
 # the shared tools (default /tmp/bench-target), RESULTS=file to keep the raw lines.
 set -euo pipefail
 
@@ -59,16 +62,17 @@ done
 url=http://127.0.0.1:$port
 
 results=$tmp/results.jsonl
-run() { # who binary
+run() { # who binary [extra flags…]
   curl -sS -X POST "$url/reset" >/dev/null
   local before
   before=$(curl -sS --max-time 10 "$url/stats")  # cpu_ms is not reset: take the difference
-  local out
-  out=$("$2" --endpoint "$url/v1/traces" "${args[@]}" 2>"$tmp/$1.err") || {
-    echo "compare.sh: $1 failed" >&2; cat "$tmp/$1.err" >&2; exit 1; }
+  local out who=$1 bin=$2
+  shift 2
+  out=$("$bin" --endpoint "$url/v1/traces" "${args[@]}" "$@" 2>"$tmp/$who.err") || {
+    echo "compare.sh: $who failed" >&2; cat "$tmp/$who.err" >&2; exit 1; }
   local stats
   stats=$(curl -sS --max-time 10 "$url/stats")
-  python3 - "$1" "$out" "$stats" "$before" >>"$results" <<'PY'
+  python3 - "$who" "$out" "$stats" "$before" >>"$results" <<'PY'
 import json, sys
 who, run, sink, before = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
 ok = sink["unique_spans"] == run["spans_sent"]
@@ -83,8 +87,10 @@ PY
 }
 for i in $(seq 1 "$pairs"); do
   echo "pair $i/$pairs" >&2
-  run anchor "$anchor"
-  run agentops "$project"
+  # shellcheck disable=SC2086
+  run anchor "$anchor" ${BASELINE_ARGS:-}
+  # shellcheck disable=SC2086
+  run agentops "$project" ${PROJECT_ARGS:-}
 done
 [[ -n ${RESULTS:-} ]] && cp "$results" "$RESULTS"
 
@@ -92,7 +98,8 @@ python3 - "$results" "${args[*]}" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 keys = ["caller_p50_ns", "caller_p99_ns", "caller_p999_ns", "caller_max_ns", "caller_mean_ns",
-        "spans_per_s", "wall_s", "peak_rss_kb", "cpu_s", "sink_cpu_s", "spans_sent", "spans_dropped"]
+        "spans_per_s", "wall_s", "peak_rss_kb", "cpu_s", "export_cpu_s", "send_cpu_s", "metrics_cpu_s",
+        "sink_cpu_s", "spans_sent", "spans_dropped"]
 med = {}
 for who in ("anchor", "agentops"):
     rs = [r for r in rows if r["who"] == who]

@@ -27,6 +27,9 @@ USAGE: cargo bench --bench pipeline -- [FLAGS]
   --batch-size S          max export batch size (default 512)
   --scheduled-delay-ms D  batch delay (default 5000, the anchor's SDK default)
   --compression C         gzip or none (default none; the anchor has no such flag)
+  --metrics on|off        record and export metrics (default off: the anchor has none);
+                          on sends them to a local receiver in this process, since the
+                          sink takes traces only
 ";
 
 struct Args {
@@ -39,6 +42,7 @@ struct Args {
     batch_size: usize,
     scheduled_delay_ms: u64,
     compression: Compression,
+    metrics: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -52,6 +56,7 @@ fn parse_args() -> Result<Args, String> {
         batch_size: 512,
         scheduled_delay_ms: 5000,
         compression: Compression::None,
+        metrics: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -93,6 +98,13 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("--protocol: json or protobuf, not {other:?}")),
                 }
             }
+            "--metrics" => {
+                a.metrics = match val()?.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    other => return Err(format!("--metrics: on or off, not {other:?}")),
+                }
+            }
             "--queue-size" => a.queue_size = num(val()?)?,
             "--batch-size" => a.batch_size = num(val()?)?,
             "--scheduled-delay-ms" => a.scheduled_delay_ms = num(val()?)?,
@@ -100,6 +112,40 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(a)
+}
+
+/// A receiver of metrics requests on 127.0.0.1 that answers every request 200
+/// (keep-alive); returns its `/v1/metrics` URL.
+fn metrics_receiver() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a metrics receiver");
+    let url = format!("http://{}/v1/metrics", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+                let mut out = conn;
+                loop {
+                    let (mut line, mut len) = (String::new(), 0usize);
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        line.clear();
+                    }
+                    let mut body = vec![0; len];
+                    if line.is_empty() || reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    if out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
 }
 
 fn proc_status(field: &str) -> Option<u64> {
@@ -151,9 +197,14 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let mut otlp = OtlpConfig::traces_url(args.endpoint.clone()).protocol(args.protocol).compression(args.compression);
+    if args.metrics {
+        otlp = otlp.with_metrics_url(metrics_receiver());
+    }
     let config = OtelConfig::builder()
         .service_name("agentops-bench")
-        .otlp(OtlpConfig::traces_url(args.endpoint.clone()).protocol(args.protocol).compression(args.compression))
+        .otlp(otlp)
+        .enable_metrics(args.metrics)
         .batch(
             BatchConfig::default()
                 .max_queue_size(args.queue_size)
@@ -224,6 +275,7 @@ fn main() {
     }
     let cpu_s = process_cpu_s();
     let (export_cpu_s, send_cpu_s) = (threads_cpu_s("agentops-export"), threads_cpu_s("agentops-send"));
+    let metrics_cpu_s = threads_cpu_s("agentops-meter");
     let t_shutdown = Instant::now();
     let shutdown = client.shutdown(Duration::from_secs(60));
     let shutdown_ms = t_shutdown.elapsed().as_secs_f64() * 1e3;
@@ -261,7 +313,7 @@ fn main() {
             "\"start_session_us\":{:.1},\"caller_mean_ns\":{:.0},\"events\":{},\"threads\":{},",
             "\"prompt_bytes\":{},\"protocol\":\"{}\",\"compression\":\"{:?}\",\"queue_size\":{},\"batch_size\":{},",
             "\"cpu_s\":{:.2},\"producer_cpu_s\":{:.3},\"export_cpu_s\":{:.3},\"send_cpu_s\":{:.3},",
-            "\"queued_at_produce_end\":{}}}"
+            "\"metrics_cpu_s\":{:.3},\"metrics\":{},\"metrics_exports\":{},\"queued_at_produce_end\":{}}}"
         ),
         pct(&all, 0.50),
         pct(&all, 0.99),
@@ -296,6 +348,9 @@ fn main() {
         producer_cpu_s,
         export_cpu_s,
         send_cpu_s,
+        metrics_cpu_s,
+        args.metrics,
+        stats.metrics_exports,
         queued_at_produce_end,
     );
 }

@@ -139,6 +139,11 @@ fn round_trip(protocol: Protocol) {
     assert_eq!(failed[0].count, 1);
     assert!(points.iter().all(|p| attr_str(&p.attributes, "gen_ai.token.type").is_none()));
 
+    // Nothing is exported for what never happened (bound but unrecorded series).
+    for name in ["gen_ai.client.token.usage", "gen_ai.client.operation.duration", "gen_ai.execute_tool.duration"] {
+        assert!(histogram(metric(&req, name)).0.iter().all(|p| p.count > 0), "{name}");
+    }
+
     // Tools and agents.
     let (points, _) = histogram(metric(&req, "gen_ai.execute_tool.duration"));
     assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), 2);

@@ -15,13 +15,24 @@ use opentelemetry_sdk::trace::SpanData;
 use uuid::Uuid;
 
 use super::instruments::{key, Instruments};
+use super::series::{cost_attrs, llm_attrs, text, tool_attrs, SeriesCache};
 use crate::encode::attr;
 use crate::event::{Event, EventCommon, EventType, LlmEvent};
 
 /// The conventions' `error.type` when no better class is known.
 const OTHER_ERROR: &str = "_OTHER";
 
-/// Which histogram a waiting duration goes to.
+/// Where a waiting duration goes.
+#[derive(Debug)]
+enum Target {
+    /// A series of the cache (see `series.rs`).
+    Llm(usize),
+    Tool(usize),
+    /// Past the cache's bound: the histogram and the attributes.
+    Unbound(Call, Vec<KeyValue>),
+}
+
+/// Which histogram an unbound duration goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
     Llm,
@@ -32,14 +43,14 @@ enum Call {
 #[derive(Debug)]
 struct Waiting {
     id: Uuid,
-    call: Call,
     seconds: f64,
-    attrs: Vec<KeyValue>,
+    target: Target,
     error_type: Option<Value>,
 }
 
 pub(crate) struct MetricsRecorder {
     instruments: Instruments,
+    series: SeriesCache,
     /// Durations from the batch being filled, and from the one before it.
     current: Vec<Waiting>,
     previous: Vec<Waiting>,
@@ -50,16 +61,9 @@ fn seconds(common: &EventCommon) -> f64 {
     end.duration_since(common.started_at).unwrap_or_default().as_secs_f64()
 }
 
-/// A name as an attribute value. Takes the `Cow` itself, not a `&str`: a borrowed
-/// `'static` name (a literal model or tool name) is passed on without a copy.
-#[allow(clippy::ptr_arg)]
-fn text(v: &Cow<'static, str>) -> Value {
-    Value::from(v.clone())
-}
-
 impl MetricsRecorder {
     pub fn new(instruments: Instruments) -> Self {
-        MetricsRecorder { instruments, current: Vec::new(), previous: Vec::new() }
+        MetricsRecorder { instruments, series: SeriesCache::default(), current: Vec::new(), previous: Vec::new() }
     }
 
     /// Records what `event` measures; `errored` marks a call whose own span failed.
@@ -67,12 +71,12 @@ impl MetricsRecorder {
         match event {
             Event::Llm(e) => self.llm(e),
             Event::Tool(t) => {
-                let attrs = vec![
-                    KeyValue::new(attr::GEN_AI_OPERATION, "execute_tool"),
-                    KeyValue::new(attr::GEN_AI_TOOL_NAME, text(&t.name)),
-                ];
+                let target = match self.series.tool(&t.name) {
+                    Some(at) => Target::Tool(at),
+                    None => Target::Unbound(Call::Tool, tool_attrs(&t.name)),
+                };
                 let error_type = errored.then_some(Value::from(OTHER_ERROR));
-                self.wait(t.common.id, Call::Tool, seconds(&t.common), attrs, error_type);
+                self.current.push(Waiting { id: t.common.id, seconds: seconds(&t.common), target, error_type });
             }
             Event::Agent(a) => {
                 let mut attrs = vec![
@@ -101,36 +105,26 @@ impl MetricsRecorder {
 
     fn llm(&mut self, e: &LlmEvent) {
         let i = &self.instruments;
-        let mut attrs = Vec::with_capacity(6);
-        let operation = e.operation.clone().unwrap_or(Cow::Borrowed("chat"));
-        attrs.push(KeyValue::new(attr::GEN_AI_OPERATION, operation));
-        if let Some(p) = &e.provider {
-            attrs.push(KeyValue::new(attr::GEN_AI_PROVIDER, text(p)));
-        }
-        attrs.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, text(&e.model)));
-        if let Some(m) = &e.response_model {
-            attrs.push(KeyValue::new(attr::GEN_AI_RESPONSE_MODEL, text(m)));
-        }
-        for (tokens, kind) in [(e.input_tokens, "input"), (e.output_tokens, "output")] {
-            if let Some(n) = tokens {
-                attrs.push(KeyValue::new(key::TOKEN_TYPE, kind));
-                i.token_usage.record(n, &attrs);
-                attrs.pop();
+        let cost = e.cost.filter(|c| c.is_finite() && *c >= 0.0);
+        let target = match self.series.llm(e) {
+            Some(at) => {
+                self.series.llm_at(at).usage(i, e.input_tokens, e.output_tokens, cost);
+                Target::Llm(at)
             }
-        }
-        if let Some(cost) = e.cost.filter(|c| c.is_finite() && *c >= 0.0) {
-            let mut by = Vec::with_capacity(2);
-            if let Some(p) = &e.provider {
-                by.push(KeyValue::new(attr::GEN_AI_PROVIDER, text(p)));
+            None => {
+                let mut attrs = llm_attrs(e);
+                for (tokens, kind) in [(e.input_tokens, "input"), (e.output_tokens, "output")] {
+                    if let Some(n) = tokens {
+                        attrs.push(KeyValue::new(key::TOKEN_TYPE, kind));
+                        i.token_usage.record(n, &attrs);
+                        attrs.pop();
+                    }
+                }
+                cost.inspect(|c| i.llm_cost.add(*c, &cost_attrs(e)));
+                Target::Unbound(Call::Llm, attrs)
             }
-            by.push(KeyValue::new(attr::GEN_AI_REQUEST_MODEL, text(&e.model)));
-            i.llm_cost.add(cost, &by);
-        }
-        self.wait(e.common.id, Call::Llm, seconds(&e.common), attrs, None);
-    }
-
-    fn wait(&mut self, id: Uuid, call: Call, seconds: f64, attrs: Vec<KeyValue>, error_type: Option<Value>) {
-        self.current.push(Waiting { id, call, seconds, attrs, error_type });
+        };
+        self.current.push(Waiting { id: e.common.id, seconds: seconds(&e.common), target, error_type: None });
     }
 
     /// Records what a span made by the SDK measures: a session root's end state and
@@ -162,15 +156,102 @@ impl MetricsRecorder {
     }
 
     fn record(&self, waiting: &mut Vec<Waiting>) {
-        for mut w in waiting.drain(..) {
-            if let Some(t) = w.error_type {
-                w.attrs.push(KeyValue::new(attr::ERROR_TYPE, t));
-            }
-            let histogram = match w.call {
-                Call::Llm => &self.instruments.operation_duration,
-                Call::Tool => &self.instruments.tool_duration,
+        let i = &self.instruments;
+        for w in waiting.drain(..) {
+            let (call, attrs) = match (&w.target, &w.error_type) {
+                (Target::Llm(at), None) => {
+                    self.series.llm_at(*at).duration(i, w.seconds);
+                    continue;
+                }
+                (Target::Tool(at), None) => {
+                    self.series.tool_at(*at).duration(i, w.seconds);
+                    continue;
+                }
+                // A failed call: its attributes and the error's type, unbound (rare).
+                (Target::Llm(at), _) => (Call::Llm, &self.series.llm_at(*at).attrs),
+                (Target::Tool(at), _) => (Call::Tool, &self.series.tool_at(*at).attrs),
+                (Target::Unbound(call, attrs), _) => (*call, attrs),
             };
-            histogram.record(w.seconds, &w.attrs);
+            let histogram = match call {
+                Call::Llm => &i.operation_duration,
+                Call::Tool => &i.tool_duration,
+            };
+            match w.error_type {
+                Some(t) => {
+                    let mut attrs = attrs.clone();
+                    attrs.push(KeyValue::new(attr::ERROR_TYPE, t));
+                    histogram.record(w.seconds, &attrs);
+                }
+                None => histogram.record(w.seconds, attrs),
+            }
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::metric;
+    use opentelemetry_sdk::metrics::data::ResourceMetrics;
+    use opentelemetry_sdk::metrics::reader::MetricReader;
+    use opentelemetry_sdk::metrics::{SdkMeterProvider, Temporality};
+
+    use super::*;
+    use crate::event::{ErrorEvent, EventRef};
+    use crate::metrics::instruments::name;
+    use crate::metrics::reader::SharedReader;
+    use crate::metrics::series::MAX_SERIES;
+
+    /// Records `events` through a recorder and collects them as exporters see it.
+    pub(crate) fn collected(events: Vec<Event>) -> ExportMetricsServiceRequest {
+        let reader = SharedReader::new(Temporality::Cumulative);
+        let provider = SdkMeterProvider::builder().with_reader(reader.clone()).build();
+        let mut recorder = MetricsRecorder::new(Instruments::new(&provider.meter("test")));
+        for e in &events {
+            recorder.event(e, false);
+        }
+        recorder.settle();
+        let mut rm = ResourceMetrics::default();
+        reader.collect(&mut rm).unwrap();
+        ExportMetricsServiceRequest::from(&rm)
+    }
+
+    /// The (count, sum) of every point of a histogram.
+    fn points(req: &ExportMetricsServiceRequest, metric_name: &str) -> Vec<(u64, f64)> {
+        let metrics = req.resource_metrics.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics);
+        match metrics.filter(|m| m.name == metric_name).find_map(|m| m.data.clone()) {
+            Some(metric::Data::Histogram(h)) => h.data_points.iter().map(|p| (p.count, p.sum.unwrap())).collect(),
+            other => panic!("{metric_name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn models_beyond_the_bound_series_are_recorded_unbound() {
+        let n = MAX_SERIES + 44;
+        let events = (0..n).map(|i| LlmEvent::new(format!("model-{i}")).tokens(i as u64, 1).into()).collect();
+        let req = collected(events);
+        let tokens = points(&req, name::TOKEN_USAGE);
+        assert_eq!(tokens.len(), 2 * n, "an input and an output point per model");
+        let total: f64 = tokens.iter().map(|(_, s)| s).sum();
+        assert_eq!(total, (0..n).sum::<usize>() as f64 + n as f64);
+        assert_eq!(points(&req, name::OPERATION_DURATION).len(), n);
+    }
+
+    #[test]
+    fn what_a_series_never_recorded_is_not_exported() {
+        // A call without tokens, and a tool whose one call failed: no zero points.
+        let call = LlmEvent::new("m");
+        let failed = ErrorEvent::new("E").trigger(EventRef::new(call.common.id, EventType::Llm));
+        let req = collected(vec![call.into(), failed.into()]);
+        let metrics: Vec<&str> = req
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .map(|m| m.name.as_str())
+            .collect();
+        assert!(!metrics.contains(&name::TOKEN_USAGE), "{metrics:?}");
+        assert_eq!(points(&req, name::OPERATION_DURATION).iter().map(|(c, _)| c).sum::<u64>(), 1);
     }
 }

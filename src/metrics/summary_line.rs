@@ -102,32 +102,11 @@ pub(crate) fn describe(req: &ExportMetricsServiceRequest) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::metrics::MeterProvider as _;
-    use opentelemetry_sdk::metrics::data::ResourceMetrics;
-    use opentelemetry_sdk::metrics::reader::MetricReader;
-    use opentelemetry_sdk::metrics::{SdkMeterProvider, Temporality};
-
     use std::time::Duration;
 
     use super::*;
-    use crate::event::{ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
-    use crate::metrics::instruments::Instruments;
-    use crate::metrics::reader::SharedReader;
-    use crate::metrics::recorder::MetricsRecorder;
-
-    /// Records `events` through the recorder and collects them as exporters see it.
-    fn collected(events: Vec<Event>) -> ExportMetricsServiceRequest {
-        let reader = SharedReader::new(Temporality::Cumulative);
-        let provider = SdkMeterProvider::builder().with_reader(reader.clone()).build();
-        let mut recorder = MetricsRecorder::new(Instruments::new(&provider.meter("test")));
-        for e in &events {
-            recorder.event(e, false);
-        }
-        recorder.settle();
-        let mut rm = ResourceMetrics::default();
-        reader.collect(&mut rm).unwrap();
-        ExportMetricsServiceRequest::from(&rm)
-    }
+    use crate::event::{ErrorEvent, EventRef, EventType, LlmEvent, ToolEvent};
+    use crate::metrics::recorder::tests::collected;
 
     #[test]
     fn the_line_shows_what_the_metrics_show() {
