@@ -345,3 +345,22 @@ fn in_memory_and_file_destinations_get_the_same_collection() {
     assert_eq!(metrics_named(&kept[0], "gen_ai.execute_tool.duration").len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_hanging_metrics_endpoint_does_not_hold_shutdown_past_its_deadline() {
+    let server = TestServer::start(|r| match r.path.as_str() {
+        "/v1/metrics" => Reply::Delay(Duration::from_secs(30), Box::new(Reply::ok())),
+        _ => Reply::ok(),
+    });
+    let client = Client::new(builder(&server, Protocol::HttpProtobuf).build().unwrap()).unwrap();
+    let s = client.start_session(&["hang"]);
+    s.record(LlmEvent::new("m").tokens(1, 1));
+    s.end(EndState::Success, "");
+    // Returns by the deadline (a hang would hold this test for the receiver's 30 s).
+    let err = client.shutdown(Duration::from_secs(2)).unwrap_err();
+    assert!(matches!(err, agentops::Error::Timeout { operation: "shutdown", .. }), "{err:?}");
+    let st = client.stats();
+    assert_eq!((st.spans_exported, st.spans_queued), (2, 0), "the spans went out first");
+    assert_eq!(st.metrics_exports, 0);
+    assert!(matches!(client.shutdown(LONG), Err(agentops::Error::Timeout { .. })), "the same outcome again");
+}
