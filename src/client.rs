@@ -123,13 +123,15 @@ impl Client {
         self.inner.manager.as_ref().map(TelemetryManager::tracer)
     }
 
-    /// Exports everything recorded before this call; waits at most `timeout`
-    /// (`Duration::MAX` is fine: it means no deadline).
+    /// Exports everything recorded before this call, and (when metrics are on) a
+    /// metrics collection taken after it; waits at most `timeout` (`Duration::MAX`
+    /// is fine: it means no deadline).
     ///
     /// # Errors
     /// [`Error::Export`] (with the failure's kind) if spans were dropped since the
-    /// previous flush, [`Error::Timeout`] if the deadline came first,
-    /// [`Error::ShutDown`] after a shutdown.
+    /// previous flush or the metrics could not be exported (`dropped: 0`),
+    /// [`Error::Timeout`] if the deadline came first, [`Error::ShutDown`] after a
+    /// shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
         match &self.inner.manager {
             Some(m) => m.flush(timeout),
@@ -137,15 +139,16 @@ impl Client {
         }
     }
 
-    /// Drains the queue, exports, and stops the background threads; returns by
-    /// `timeout` whatever the endpoint does. When it returns, every span recorded so
-    /// far is counted as exported or dropped in [`stats`](Self::stats). Spans ending
-    /// afterwards are counted as dropped. Calling it again returns the first call's
-    /// outcome.
+    /// Drains the queue, exports, collects and exports the metrics a last time, and
+    /// stops the background threads; returns by `timeout` whatever the endpoint
+    /// does. When it returns, every span recorded so far is counted as exported or
+    /// dropped in [`stats`](Self::stats). Spans ending afterwards are counted as
+    /// dropped. Calling it again returns the first call's outcome.
     ///
     /// # Errors
     /// [`Error::Timeout`] if the deadline came first (what was in flight is counted
-    /// as dropped), [`Error::Export`] if spans were dropped since the last flush.
+    /// as dropped), [`Error::Export`] if spans were dropped since the last flush or
+    /// the last metrics could not be exported (`dropped: 0`).
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         match &self.inner.manager {
             Some(m) => m.shutdown(timeout),

@@ -21,7 +21,8 @@ pub enum Error {
         timeout: Duration,
     },
     /// Spans could not be exported; they are counted as dropped in
-    /// [`Stats`](crate::Stats).
+    /// [`Stats`](crate::Stats). Also a metrics collection that could not be
+    /// exported (`dropped` is 0 then, and `Stats::metrics_exports_failed` counts it).
     Export {
         /// How many spans were dropped since the previous flush.
         dropped: u64,
