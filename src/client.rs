@@ -1,22 +1,36 @@
 //! `Client`: the entry point. Owns the telemetry pipeline; starts sessions.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use opentelemetry::trace::SpanContext;
 use opentelemetry_sdk::trace::SdkTracer;
+use parking_lot::Mutex;
 
 use crate::config::otel::OtelConfig;
 use crate::error::Error;
 use crate::pipeline::manager::TelemetryManager;
 use crate::providers::prices::table::PriceTable;
 use crate::session::handle::Session;
+use crate::session::state::SessionInner;
+use crate::session::summary::EndState;
 use crate::stats::Stats;
 
 struct ClientInner {
     manager: Option<TelemetryManager>,
     shutdown_timeout: Duration,
     prices: Arc<PriceTable>,
+    /// Sessions started and maybe still open, for the panic hook
+    /// ([`InitGuard::end_sessions_on_panic`](crate::InitGuard::end_sessions_on_panic)).
+    sessions: Mutex<SessionList>,
+}
+
+/// Weak references to the sessions a client started; the dead ones are dropped
+/// whenever the list has doubled since the last sweep.
+#[derive(Default)]
+struct SessionList {
+    sessions: Vec<Weak<SessionInner>>,
+    sweep_at: usize,
 }
 
 impl Drop for ClientInner {
@@ -74,15 +88,23 @@ impl SessionBuilder<'_> {
 
     /// Starts the session. Does no I/O and never blocks.
     pub fn start(self) -> Session {
-        let m = self.client.inner.manager.as_ref();
-        Session::start(
-            self.client.inner.prices.clone(),
+        let inner = &self.client.inner;
+        let m = inner.manager.as_ref();
+        let session = Session::start(
+            inner.prices.clone(),
             m.map(TelemetryManager::tracer),
             m.map(|m| m.pipeline().clone()),
             m.and_then(TelemetryManager::agentops),
             self.tags,
             self.parent,
-        )
+        );
+        let mut list = inner.sessions.lock();
+        if list.sessions.len() >= list.sweep_at {
+            list.sessions.retain(|s| s.strong_count() > 0);
+            list.sweep_at = (2 * list.sessions.len()).max(64);
+        }
+        list.sessions.push(Arc::downgrade(session.inner_arc()));
+        session
     }
 }
 
@@ -95,7 +117,8 @@ impl Client {
     pub fn new(config: OtelConfig) -> Result<Client, Error> {
         let (shutdown_timeout, prices) = (config.shutdown_timeout, config.prices.clone());
         let manager = if config.disabled { None } else { Some(TelemetryManager::new(config)?) };
-        Ok(Client { inner: Arc::new(ClientInner { manager, shutdown_timeout, prices }) })
+        let sessions = Mutex::new(SessionList::default());
+        Ok(Client { inner: Arc::new(ClientInner { manager, shutdown_timeout, prices, sessions }) })
     }
 
     /// A client configured from the environment ([`OtelConfig::from_env`]).
@@ -171,5 +194,25 @@ impl Client {
     /// Whether telemetry is off.
     pub fn is_disabled(&self) -> bool {
         self.inner.manager.is_none()
+    }
+
+    /// The shutdown deadline configured for `Drop`.
+    pub(crate) fn shutdown_timeout(&self) -> Duration {
+        self.inner.shutdown_timeout
+    }
+
+    /// Whether both handles share one pipeline.
+    pub(crate) fn same_as(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Ends every session of this client that is still open as `Fail` (a panic is
+    /// ending the process).
+    pub(crate) fn fail_open_sessions(&self, reason: &str) {
+        let open: Vec<Arc<SessionInner>> =
+            self.inner.sessions.lock().sessions.iter().filter_map(Weak::upgrade).collect();
+        for s in open {
+            s.end(EndState::Fail, Some(reason.to_owned()));
+        }
     }
 }

@@ -139,6 +139,10 @@ impl Session {
         &self.scope.session
     }
 
+    pub(crate) fn inner_arc(&self) -> &Arc<SessionInner> {
+        &self.scope.session
+    }
+
     /// The session id: the trace id, as a UUID.
     pub fn id(&self) -> Uuid {
         self.inner().id

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::current::{current, current_open_in, enter, ScopeGuard};
 use super::state::{context_for, guard_panic, record_under, run_tool, OpenScope, SessionInner};
 use crate::event::common::to_json;
 use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};
@@ -65,7 +66,48 @@ impl Scope {
     /// for linking an error to it. Never blocks; see [`Stats`](crate::Stats) for
     /// what happens when the queue is full.
     pub fn record(&self, event: impl Into<Event>) -> EventRef {
-        record_under(&self.session, self.open.as_ref(), event.into(), false)
+        record_under(&self.session, self.here().as_deref(), event.into(), false)
+    }
+
+    /// Where what is done through this scope goes: this scope's action or agent,
+    /// or, for a session's root, the scope of the same session current on this
+    /// thread, if any (see [`enter`](Self::enter)).
+    fn here(&self) -> Option<Cow<'_, Arc<OpenScope>>> {
+        match &self.open {
+            Some(open) => Some(Cow::Borrowed(open)),
+            None => current_open_in(&self.session).map(Cow::Owned),
+        }
+    }
+
+    /// Makes this scope the current scope of this thread until the guard is
+    /// dropped: [`agentops::record`](crate::record) (and the `tracing` bridge)
+    /// record into it, and so does the session's own handle (`session.record(…)`
+    /// nests under the entered scope). Guards may be dropped in any order; the
+    /// current scope is the most recently entered one still held. Another thread
+    /// is not affected: enter the scope there too. [`action`](Self::action) and
+    /// [`agent`](Self::agent) enter their scope for the duration of their closure.
+    ///
+    /// ```
+    /// use agentops::{LlmEvent, Scope};
+    ///
+    /// # let client = agentops::Client::new(agentops::OtelConfig::builder().disabled(true).build()?)?;
+    /// let session = client.start_session(&["demo"]);
+    /// let plan = session.start_action("plan");
+    /// {
+    ///     let _current = plan.enter();
+    ///     session.record(LlmEvent::new("gpt-4o")); // nests under `plan`
+    ///     agentops::record(LlmEvent::new("gpt-4o")); // so does this
+    /// }
+    /// session.record(LlmEvent::new("gpt-4o")); // under the session root again
+    /// # Ok::<(), agentops::Error>(())
+    /// ```
+    pub fn enter(&self) -> ScopeGuard {
+        enter((self.session.clone(), self.open.clone()))
+    }
+
+    /// This thread's current scope, if one was entered.
+    pub(crate) fn current() -> Option<Scope> {
+        current().map(|(session, open)| Scope { session, open })
     }
 
     /// Opens an action scope nested in this one: a span that stays open until
@@ -77,7 +119,7 @@ impl Scope {
     }
 
     fn open(&self, event: Event) -> Arc<OpenScope> {
-        OpenScope::open(self.session.clone(), self.open.clone(), event)
+        OpenScope::open(self.session.clone(), self.here().map(Cow::into_owned), event)
     }
 
     /// Opens an agent scope nested in this one: a span `invoke_agent {name}`
@@ -96,21 +138,28 @@ impl Scope {
         AgentScope { scope: Scope { session: self.session.clone(), open: Some(inner.clone()) }, agent: inner }
     }
 
-    /// Runs `f` inside a nested agent scope and ends the scope after it; a panic
-    /// in `f` is handled as in [`action`](Self::action).
+    /// Runs `f` inside a nested agent scope, current on this thread while `f` runs,
+    /// and ends the scope after it; a panic in `f` is handled as in
+    /// [`action`](Self::action).
     pub fn agent<T>(&self, name: impl Into<Cow<'static, str>>, f: impl FnOnce(&AgentScope) -> T) -> T {
         let scope = self.start_agent(name);
-        let out = guard_panic(&self.session, self.open.as_ref(), || f(&scope));
+        let out = guard_panic(&self.session, self.here().as_deref(), || {
+            let _current = scope.enter();
+            f(&scope)
+        });
         scope.end();
         out
     }
 
-    /// Runs `f` inside a nested action scope and ends the scope after it. If `f`
-    /// panics, the session ends as `Fail` with the panic message and the panic goes
-    /// on.
+    /// Runs `f` inside a nested action scope, current on this thread while `f` runs
+    /// (see [`enter`](Self::enter)), and ends the scope after it. If `f` panics, the
+    /// session ends as `Fail` with the panic message and the panic goes on.
     pub fn action<T>(&self, action_type: impl Into<Cow<'static, str>>, f: impl FnOnce(&ActionScope) -> T) -> T {
         let scope = self.start_action(action_type);
-        let out = guard_panic(&self.session, self.open.as_ref(), || f(&scope));
+        let out = guard_panic(&self.session, self.here().as_deref(), || {
+            let _current = scope.enter();
+            f(&scope)
+        });
         scope.end();
         out
     }
@@ -133,7 +182,7 @@ impl Scope {
         T: Serialize,
         E: fmt::Display,
     {
-        run_tool(&self.session, self.open.as_ref(), ToolEvent::new(name).params(args), f)
+        run_tool(&self.session, self.here().as_deref(), ToolEvent::new(name).params(args), f)
     }
 
     /// Runs a tool call the model asked for and records it with the provider's call
@@ -151,14 +200,14 @@ impl Scope {
     {
         let mut event = ToolEvent::new(call.name.clone()).params(&call.arguments);
         event.call_id = call.id.clone();
-        run_tool(&self.session, self.open.as_ref(), event, || f(&call.arguments))
+        run_tool(&self.session, self.here().as_deref(), event, || f(&call.arguments))
     }
 
     /// An OpenTelemetry context inside this scope: spans the application starts in
     /// it with [`Client::tracer`](crate::Client::tracer) join the session's trace
     /// under this scope's span and carry `session.id`.
     pub fn context(&self) -> Context {
-        let span_id = self.open.as_ref().map_or(self.session.root_span_id, |a| a.span_id);
+        let span_id = self.here().map_or(self.session.root_span_id, |a| a.span_id);
         context_for(&self.session, span_id)
     }
 }

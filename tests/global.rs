@@ -1,0 +1,97 @@
+//! The global client: a program that returns from `main` with the guard exports
+//! every span without an explicit shutdown; a panic ends its session as `Fail`
+//! and still exports; a bad environment under `init_from_env` is logged and runs
+//! disabled. The examples run as their own processes against a decoding receiver.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::{attr_int, attr_str, TestServer};
+
+fn run_example(args: &[&str], receiver: &TestServer) -> Output {
+    // target/<profile>/deps/<this test> → target/<profile>/examples/init_guard
+    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
+    let bin: PathBuf = dir.join("init_guard");
+    assert!(bin.exists(), "{} is not built: `cargo test` builds the examples", bin.display());
+    Command::new(bin)
+        .env_clear()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
+        .env("AGENTOPS_TRACES_FILE", "off")
+        .env("AGENTOPS_CONSOLE", "off")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn returning_from_main_with_the_guard_exports_everything() {
+    let receiver = TestServer::otlp();
+    let out = run_example(&[], &receiver);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let spans = receiver.accepted_spans();
+    let names: Vec<&str> = spans.iter().map(|(s, _)| s.name.as_str()).collect();
+    assert_eq!(spans.len(), 3, "{names:?}");
+    let root = &spans.iter().find(|(s, _)| s.name == "session").unwrap().0;
+    assert_eq!(attr_str(&root.attributes, "agentops.session.end_state"), Some("Success"));
+    let llm = &spans.iter().find(|(s, _)| s.name == "chat gpt-4o").unwrap().0;
+    assert_eq!(llm.parent_span_id, root.span_id, "recorded through the current scope");
+    assert_eq!(attr_int(&llm.attributes, "gen_ai.usage.input_tokens"), Some(12));
+    assert_eq!(receiver.accepted_metrics().len(), 1, "the guard's shutdown collected the metrics");
+}
+
+#[test]
+fn a_panic_ends_the_session_as_fail_and_still_exports() {
+    let receiver = TestServer::otlp();
+    let out = run_example(&["--panic"], &receiver);
+    assert_eq!(out.status.code(), Some(101), "a panic: {}", String::from_utf8_lossy(&out.stderr));
+    let spans = receiver.accepted_spans();
+    assert_eq!(spans.len(), 3);
+    let root = &spans.iter().find(|(s, _)| s.name == "session").unwrap().0;
+    assert_eq!(attr_str(&root.attributes, "agentops.session.end_state"), Some("Fail"));
+    let reason = attr_str(&root.attributes, "agentops.session.end_state_reason").unwrap();
+    assert_eq!(reason, "panic: the agent gave up after 42");
+}
+
+static RECORDS: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
+
+struct Capture;
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record) {
+        RECORDS.lock().unwrap().push((r.level(), r.args().to_string()));
+    }
+    fn flush(&self) {}
+}
+
+#[test]
+fn a_bad_environment_is_logged_and_telemetry_runs_disabled() {
+    static CAPTURE: Capture = Capture;
+    log::set_logger(&CAPTURE).unwrap();
+    log::set_max_level(log::LevelFilter::Info);
+    // The only test of this binary that changes the process's environment.
+    std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "lots");
+    let guard = agentops::init_from_env();
+    std::env::remove_var("OTEL_BSP_MAX_QUEUE_SIZE");
+    assert!(guard.client().is_disabled());
+    assert!(agentops::client().is_some_and(|c| c.is_disabled()));
+    let session = agentops::start_session(&["still-works"]);
+    let _current = session.enter();
+    assert!(agentops::record(agentops::LlmEvent::new("m").tokens(1, 2)).is_some());
+    let summary = session.end(agentops::EndState::Success, "");
+    assert_eq!((summary.event_counts.llms, summary.input_tokens), (1, 1), "sessions still summarize");
+    let errors: Vec<String> =
+        RECORDS.lock().unwrap().iter().filter(|(l, _)| *l == log::Level::Error).map(|(_, m)| m.clone()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("OTEL_BSP_MAX_QUEUE_SIZE") && errors[0].contains("disabled"), "{}", errors[0]);
+    drop(guard);
+    assert!(agentops::client().is_none(), "the guard uninstalls the client");
+    assert!(agentops::flush(Duration::from_secs(1)).is_ok());
+    // Without a global client, sessions still work.
+    assert_eq!(agentops::start_session(&["none"]).end(agentops::EndState::Success, "").event_counts.llms, 0);
+}
