@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::pipeline::manager::TelemetryManager;
 use crate::providers::prices::table::PriceTable;
 use crate::session::handle::Session;
+use crate::session::propagation;
 use crate::session::state::SessionInner;
 use crate::session::summary::EndState;
 use crate::stats::Stats;
@@ -23,6 +24,8 @@ struct ClientInner {
     /// Sessions started and maybe still open, for the panic hook
     /// ([`InitGuard::end_sessions_on_panic`](crate::InitGuard::end_sessions_on_panic)).
     sessions: Mutex<SessionList>,
+    /// The trace sessions continue by default (`TRACEPARENT` in the environment).
+    parent: Option<SpanContext>,
 }
 
 /// Weak references to the sessions a client started; the dead ones are dropped
@@ -86,6 +89,32 @@ impl SessionBuilder<'_> {
         self
     }
 
+    /// Continues the scope a W3C `traceparent` names (from
+    /// [`Scope::traceparent`](crate::Scope::traceparent) in another process), with
+    /// its `tracestate` if there is one: the session's root becomes a child of that
+    /// span, in its trace, so the session id is the other session's.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTraceContext`] saying what is wrong with a malformed value.
+    pub fn traceparent(self, traceparent: &str, tracestate: Option<&str>) -> Result<Self, Error> {
+        let remote = propagation::parse(traceparent, tracestate)
+            .map_err(|reason| Error::InvalidTraceContext { value: traceparent.to_owned(), reason })?;
+        Ok(self.parent(remote))
+    }
+
+    /// Continues the trace context in incoming HTTP headers, read through
+    /// `header(name)` (`traceparent`, `tracestate`; matched as the caller's map
+    /// matches names). Without a `traceparent` the builder is returned unchanged.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTraceContext`] when the headers are malformed.
+    pub fn extract(self, header: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        match header("traceparent") {
+            Some(tp) => self.traceparent(&tp, header("tracestate").as_deref()),
+            None => Ok(self),
+        }
+    }
+
     /// Starts the session. Does no I/O and never blocks.
     pub fn start(self) -> Session {
         let inner = &self.client.inner;
@@ -115,10 +144,11 @@ impl Client {
     /// [`Error::Io`] when a local resource cannot be had (the traces file cannot be
     /// opened), [`Error::Thread`] when a background thread cannot be started.
     pub fn new(config: OtelConfig) -> Result<Client, Error> {
-        let (shutdown_timeout, prices) = (config.shutdown_timeout, config.prices.clone());
+        let (shutdown_timeout, prices, parent) =
+            (config.shutdown_timeout, config.prices.clone(), config.parent.clone());
         let manager = if config.disabled { None } else { Some(TelemetryManager::new(config)?) };
         let sessions = Mutex::new(SessionList::default());
-        Ok(Client { inner: Arc::new(ClientInner { manager, shutdown_timeout, prices, sessions }) })
+        Ok(Client { inner: Arc::new(ClientInner { manager, shutdown_timeout, prices, sessions, parent }) })
     }
 
     /// A client configured from the environment ([`OtelConfig::from_env`]).
@@ -136,7 +166,7 @@ impl Client {
 
     /// A builder for a session with more options.
     pub fn session(&self) -> SessionBuilder<'_> {
-        SessionBuilder { client: self, tags: Vec::new(), parent: None }
+        SessionBuilder { client: self, tags: Vec::new(), parent: self.inner.parent.clone() }
     }
 
     /// The tracer of this client's provider, for the application's own spans (start

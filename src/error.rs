@@ -43,6 +43,14 @@ pub enum Error {
     },
     /// A background thread could not be started.
     Thread(std::io::Error),
+    /// A W3C trace context (`traceparent` / `tracestate`) handed in to continue a
+    /// session is malformed.
+    InvalidTraceContext {
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -52,12 +60,15 @@ impl fmt::Display for Error {
             Error::Timeout { operation, timeout } => {
                 write!(f, "{operation} did not finish within {timeout:?}")
             }
+            // A metrics collection that failed drops no span: its message says what failed.
+            Error::Export { dropped: 0, message, .. } => f.write_str(message),
             Error::Export { dropped, message, .. } => {
                 write!(f, "{dropped} span(s) could not be exported: {message}")
             }
             Error::ShutDown => f.write_str("the client has been shut down"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Thread(e) => write!(f, "could not start a background thread: {e}"),
+            Error::InvalidTraceContext { value, reason } => write!(f, "invalid trace context {value:?}: {reason}"),
         }
     }
 }

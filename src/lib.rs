@@ -48,7 +48,7 @@ pub use stats::{ExporterStats, Stats};
 /// Re-exports of the OpenTelemetry types that appear in this crate's API, so that no
 /// application needs to pin `opentelemetry*` versions of its own.
 pub mod otel {
-    pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceId};
+    pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
     pub use opentelemetry::{Context, KeyValue, Value};
     pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
     pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry::trace::SpanContext;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::SpanData;
 
@@ -48,6 +49,8 @@ pub struct OtelConfigBuilder {
     pub(super) default_file: Option<PathBuf>,
     pub(super) prices: PriceTable,
     pub(super) metrics: MetricsSettings,
+    /// The trace `TRACEPARENT` / `TRACESTATE` hand this process, if any.
+    pub(super) parent: Option<SpanContext>,
 }
 
 impl Default for OtelConfigBuilder {
@@ -72,6 +75,7 @@ impl Default for OtelConfigBuilder {
             default_file: Some(PathBuf::from(DEFAULT_TRACES_FILE)),
             prices: PriceTable::builtin(),
             metrics: MetricsSettings::default(),
+            parent: None,
         }
     }
 }
@@ -285,6 +289,7 @@ impl OtelConfigBuilder {
             shutdown_timeout: self.shutdown_timeout,
             prices: Arc::new(self.prices),
             metrics: self.metrics,
+            parent: self.parent,
         })
     }
 }

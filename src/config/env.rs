@@ -3,7 +3,10 @@
 //! variable the user set.
 
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
+
+use opentelemetry::trace::{SpanContext, TraceState};
 
 use super::agentops::AgentOpsConfig;
 use super::batch::BatchNames;
@@ -17,6 +20,7 @@ use super::validate::{
 };
 use crate::exporters::console::ConsoleMode;
 use crate::providers::prices::table::PriceTable;
+use crate::session::propagation::parse as parse_traceparent;
 
 impl OtelConfigBuilder {
     /// Defaults, then every environment variable this crate reads.
@@ -110,6 +114,19 @@ impl OtelConfigBuilder {
             b.metrics.enabled = Some(parse_bool("AGENTOPS_ENABLE_METRICS", &v)?);
         }
         b.metrics.read_env(&get)?;
+        if let Some(tp) = get("TRACEPARENT") {
+            // Parsed apart from the state so the error names the variable at fault.
+            let sc = parse_traceparent(&tp, None).map_err(|why| ConfigError::new("TRACEPARENT", &tp, why))?;
+            let state = get("TRACESTATE").unwrap_or_default();
+            let sc = match state.trim() {
+                "" => sc,
+                s => {
+                    let ts = TraceState::from_str(s).map_err(|e| ConfigError::new("TRACESTATE", s, e.to_string()))?;
+                    SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), true, ts)
+                }
+            };
+            b.parent = Some(sc);
+        }
         if let Some(v) = get("AGENTOPS_ENVIRONMENT") {
             b.environment = Some(v);
         }

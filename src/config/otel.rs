@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry::trace::SpanContext;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::batch::BatchConfig;
@@ -38,6 +39,8 @@ pub struct OtelConfig {
     pub(crate) disabled: bool,
     pub(crate) prices: Arc<PriceTable>,
     pub(crate) metrics: MetricsSettings,
+    /// Sessions continue this trace unless told otherwise (`TRACEPARENT`).
+    pub(crate) parent: Option<SpanContext>,
 }
 
 impl fmt::Debug for OtelConfig {
@@ -58,6 +61,7 @@ impl fmt::Debug for OtelConfig {
             .field("disabled", &self.disabled)
             .field("priced_models", &self.prices.len())
             .field("metrics", &self.metrics)
+            .field("parent", &self.parent)
             .finish()
     }
 }

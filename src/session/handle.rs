@@ -72,6 +72,7 @@ impl Session {
         parent: Option<SpanContext>,
     ) -> Session {
         let started_at = SystemTime::now();
+        let trace_state = parent.as_ref().map(|p| p.trace_state().clone()).unwrap_or_default();
         let (root, trace_id, root_span_id, sampled) = match tracer {
             Some(tracer) => {
                 let parent_cx = match parent {
@@ -90,10 +91,14 @@ impl Session {
                 let sc = span.span_context().clone();
                 (Some(span), sc.trace_id(), sc.span_id(), sc.is_sampled())
             }
-            // Telemetry disabled: a session that only counts and summarizes.
+            // Telemetry disabled: a session that only counts and summarizes (in the
+            // trace it was asked to continue, so what it propagates stays joined).
             None => {
-                let u = ids::new_uuid();
-                (None, TraceId::from_bytes(*u.as_bytes()), ids::new_span_id(), false)
+                let trace_id = match &parent {
+                    Some(p) if p.is_valid() => p.trace_id(),
+                    _ => TraceId::from_bytes(*ids::new_uuid().as_bytes()),
+                };
+                (None, trace_id, ids::new_span_id(), false)
             }
         };
         let id = Uuid::from_bytes(trace_id.to_bytes());
@@ -118,6 +123,7 @@ impl Session {
             trace_id,
             root_span_id,
             sampled,
+            trace_state,
             tags,
             started_at,
             started: Instant::now(),

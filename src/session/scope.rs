@@ -14,7 +14,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::current::{current, current_open_in, enter, ScopeGuard};
-use super::state::{context_for, guard_panic, record_under, run_tool, OpenScope, SessionInner};
+use super::propagation;
+use super::state::{context_for, guard_panic, record_under, run_tool, span_context_of, OpenScope, SessionInner};
 use crate::event::common::to_json;
 use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};
 
@@ -201,6 +202,49 @@ impl Scope {
         let mut event = ToolEvent::new(call.name.clone()).params(&call.arguments);
         event.call_id = call.id.clone();
         run_tool(&self.session, self.here().as_deref(), event, || f(&call.arguments))
+    }
+
+    /// The W3C `traceparent` of this scope (`00-{trace id}-{span id}-{flags}`): a
+    /// process that continues it ([`SessionBuilder::traceparent`](crate::SessionBuilder::traceparent),
+    /// or `TRACEPARENT` in its environment) joins this session's trace under this
+    /// scope's span.
+    pub fn traceparent(&self) -> String {
+        let span_id = self.here().map_or(self.session.root_span_id, |a| a.span_id);
+        propagation::traceparent(&span_context_of(&self.session, span_id))
+    }
+
+    /// The W3C `tracestate` the session was continued with (empty when none).
+    pub fn tracestate(&self) -> String {
+        self.session.trace_state.header()
+    }
+
+    /// The environment a child process needs to join this scope: `TRACEPARENT`,
+    /// and `TRACESTATE` when there is one. [`Client::from_env`](crate::Client::from_env)
+    /// in the child reads them.
+    ///
+    /// ```no_run
+    /// # let client = agentops::Client::new(agentops::OtelConfig::builder().disabled(true).build()?)?;
+    /// let session = client.start_session(&["parent"]);
+    /// let status = std::process::Command::new("my-tool").envs(session.child_env()).status()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn child_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![("TRACEPARENT", self.traceparent())];
+        let state = self.tracestate();
+        if !state.is_empty() {
+            env.push(("TRACESTATE", state));
+        }
+        env
+    }
+
+    /// Writes this scope's trace context as HTTP headers through `set(name,
+    /// value)`: `traceparent`, and `tracestate` when there is one; e.g.
+    /// `scope.inject(|k, v| request.set_header(k, v))`. The server continues the
+    /// session with [`SessionBuilder::extract`](crate::SessionBuilder::extract).
+    pub fn inject(&self, mut set: impl FnMut(&'static str, &str)) {
+        for (name, value) in self.child_env() {
+            set(if name == "TRACEPARENT" { "traceparent" } else { "tracestate" }, &value);
+        }
     }
 
     /// An OpenTelemetry context inside this scope: spans the application starts in

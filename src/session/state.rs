@@ -32,6 +32,9 @@ pub(crate) struct SessionInner {
     pub trace_id: TraceId,
     pub root_span_id: SpanId,
     pub sampled: bool,
+    /// The `tracestate` the session was continued with (empty otherwise), passed on
+    /// to what it propagates.
+    pub trace_state: TraceState,
     pub tags: Vec<String>,
     pub started_at: SystemTime,
     pub started: Instant,
@@ -250,11 +253,16 @@ impl Drop for OpenScope {
     }
 }
 
+/// The span context of `span_id` in `session` (marked not remote: the span lives
+/// in this process).
+pub(crate) fn span_context_of(session: &SessionInner, span_id: SpanId) -> SpanContext {
+    let flags = if session.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+    SpanContext::new(session.trace_id, span_id, flags, false, session.trace_state.clone())
+}
+
 /// An OpenTelemetry context whose current span is `span_id` in `session`.
 pub(crate) fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
-    let flags = if session.sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
-    // Marked not remote: the span lives in this process, its children are local.
-    let sc = SpanContext::new(session.trace_id, span_id, flags, false, TraceState::NONE);
+    let sc = span_context_of(session, span_id);
     Context::new().with_remote_span_context(sc).with_value(SessionMark { session_id: session.id_str.clone() })
 }
 
