@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+#[cfg(feature = "tracing")]
+pub mod bridge;
 mod client;
 mod config;
 mod encode;

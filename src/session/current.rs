@@ -25,7 +25,7 @@ thread_local! {
     static NEXT_GUARD: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-/// Keeps a scope current on this thread while it lives (see [`Scope::enter`]).
+/// Keeps a scope current on this thread while it lives (see [`Scope::enter`](crate::Scope::enter)).
 /// Not `Send`: it belongs to the thread that entered.
 #[must_use = "the scope is current only while the guard lives"]
 #[derive(Debug)]

@@ -98,6 +98,19 @@ impl SessionInner {
         }))));
     }
 
+    /// Queues a finished span built outside the SDK (the `tracing` bridge's).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub fn send_span(&self, span: opentelemetry_sdk::trace::SpanData) {
+        let Some(pipeline) = &self.pipeline else {
+            return;
+        };
+        if !self.sampled {
+            Counters::add(&pipeline.counters.sampled_out, 1);
+            return;
+        }
+        pipeline.submit(Message::Span(Box::new(span)));
+    }
+
     fn event_counts(&self) -> EventCounts {
         let get = |t: EventType| self.counts[t.index()].load(Ordering::Relaxed);
         EventCounts {
@@ -272,6 +285,20 @@ pub(crate) fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
 pub(crate) fn record_under(
     session: &Arc<SessionInner>,
     open: Option<&Arc<OpenScope>>,
+    event: Event,
+    failed: bool,
+) -> EventRef {
+    let parent = open.map_or(session.root_span_id, |a| a.span_id);
+    record_at(session, open, parent, open.and_then(|a| a.agent()).cloned(), event, failed)
+}
+
+/// Like [`record_under`], with the parent span given: a span of the `tracing`
+/// bridge inside the `open` scope (which still takes the error propagation).
+pub(crate) fn record_at(
+    session: &Arc<SessionInner>,
+    open: Option<&Arc<OpenScope>>,
+    parent: SpanId,
+    agent: Option<Arc<String>>,
     mut event: Event,
     failed: bool,
 ) -> EventRef {
@@ -294,8 +321,7 @@ pub(crate) fn record_under(
         }
         session.errored.store(true, Ordering::Relaxed);
     }
-    let parent = open.map_or(session.root_span_id, |a| a.span_id);
-    session.send(event, parent, open.and_then(|a| a.agent()).cloned(), failed);
+    session.send(event, parent, agent, failed);
     r
 }
 
