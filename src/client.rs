@@ -11,7 +11,7 @@ use crate::config::otel::OtelConfig;
 use crate::error::Error;
 use crate::pipeline::manager::TelemetryManager;
 use crate::providers::prices::table::PriceTable;
-use crate::session::handle::Session;
+use crate::session::handle::{Resume, Session};
 use crate::session::propagation;
 use crate::session::state::SessionInner;
 use crate::session::summary::EndState;
@@ -73,6 +73,7 @@ pub struct SessionBuilder<'a> {
     client: &'a Client,
     tags: Vec<String>,
     parent: Option<SpanContext>,
+    resume: Option<Resume>,
 }
 
 impl SessionBuilder<'_> {
@@ -86,6 +87,29 @@ impl SessionBuilder<'_> {
     /// (remote) span, and the session id is that trace's id.
     pub fn parent(mut self, remote: SpanContext) -> Self {
         self.parent = Some(remote);
+        self
+    }
+
+    /// Continues a session started elsewhere (another process, the Python SDK) by
+    /// its id: this session's spans go into that session's trace (its id is the
+    /// trace id), under a new `session` span that is a root of it. With the legacy
+    /// v2 protocol the session is not created again: its JWT ([`jwt`](Self::jwt))
+    /// is reused, or a fresh one asked for (`/v2/reauthorize_jwt`). It replaces a
+    /// parent set before it (the one `TRACEPARENT` gives included); a parent set
+    /// after it ([`parent`](Self::parent), [`traceparent`](Self::traceparent))
+    /// wins, and the session continues that span instead.
+    pub fn resume(mut self, session_id: uuid::Uuid) -> Self {
+        self.resume = Some(Resume { session_id, jwt: self.resume.and_then(|r| r.jwt) });
+        self.parent = None;
+        self
+    }
+
+    /// The legacy v2 JWT of the session being resumed; call it after
+    /// [`resume`](Self::resume) (before it, there is nothing to attach it to).
+    pub fn jwt(mut self, jwt: impl Into<String>) -> Self {
+        if let Some(r) = &mut self.resume {
+            r.jwt = Some(jwt.into());
+        }
         self
     }
 
@@ -126,6 +150,7 @@ impl SessionBuilder<'_> {
             m.and_then(TelemetryManager::agentops),
             self.tags,
             self.parent,
+            self.resume,
         );
         let mut list = inner.sessions.lock();
         if list.sessions.len() >= list.sweep_at {
@@ -166,7 +191,7 @@ impl Client {
 
     /// A builder for a session with more options.
     pub fn session(&self) -> SessionBuilder<'_> {
-        SessionBuilder { client: self, tags: Vec::new(), parent: self.inner.parent.clone() }
+        SessionBuilder { client: self, tags: Vec::new(), parent: self.inner.parent.clone(), resume: None }
     }
 
     /// The tracer of this client's provider, for the application's own spans (start

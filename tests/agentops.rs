@@ -564,3 +564,41 @@ fn legacy_v2_host_env_opt_out() {
     assert!(session.get("host_env").is_none(), "{session}");
     assert_eq!(server.requests_to("/v2/update_session").len(), 1);
 }
+
+#[test]
+fn legacy_v2_resumed_sessions_reuse_or_reauthorize_their_jwt() {
+    let (f, server) = fake();
+    // A session started elsewhere (another process, the Python SDK).
+    let first = client(&server, AgentOpsProtocol::LegacyV2);
+    let original = first.start_session(&["original"]);
+    let id = original.id();
+    drop(original.end_and_flush(EndState::Indeterminate, "handed over", LONG).unwrap());
+    first.shutdown(LONG).unwrap();
+    assert_eq!(server.requests_to("/v2/create_session").len(), 1);
+
+    // Resumed without its JWT: a fresh one is asked for, the session is not created again.
+    let second = client(&server, AgentOpsProtocol::LegacyV2);
+    let resumed = second.session().resume(id).start();
+    assert_eq!(resumed.id(), id, "the same session id");
+    resumed.record(LlmEvent::new("m").tokens(1, 1));
+    resumed.end(EndState::Success, "finished here");
+    second.shutdown(LONG).unwrap();
+    assert_eq!(server.requests_to("/v2/create_session").len(), 1, "not created twice");
+    let reauth = server.requests_to("/v2/reauthorize_jwt");
+    assert_eq!(reauth.len(), 1);
+    assert_eq!(reauth[0].json(), json!({ "session_id": id.to_string() }));
+    let events = server.requests_to("/v2/create_events");
+    let last = events.last().unwrap();
+    assert_eq!((last.status, last.header("authorization")), (200, Some("Bearer jwt-2")));
+
+    // Resumed with its JWT: it is used as it is.
+    let third = client(&server, AgentOpsProtocol::LegacyV2);
+    let again = third.session().resume(id).jwt("jwt-2").start();
+    again.record(ToolEvent::new("t"));
+    again.end(EndState::Success, "");
+    third.shutdown(LONG).unwrap();
+    assert_eq!(server.requests_to("/v2/reauthorize_jwt").len(), 1, "no new JWT needed");
+    assert_eq!(server.requests_to("/v2/create_events").last().unwrap().header("authorization"), Some("Bearer jwt-2"));
+    assert_clean(&f);
+    assert_eq!(third.stats().spans_dropped(), 0);
+}

@@ -129,3 +129,29 @@ fn a_child_process_joins_its_parents_trace() {
     let tool = &spans.iter().find(|(s, _)| s.name == "execute_tool summarize").unwrap().0;
     assert_eq!(tool.parent_span_id, child.span_id);
 }
+
+#[test]
+fn a_session_resumed_by_id_continues_its_trace() {
+    let (client, memory) = memory_client(OtelConfig::builder());
+    let id = uuid::Uuid::parse_str("6f1c2b1e-3a4d-4c5e-9f00-112233445566").unwrap();
+    let s = client.session().resume(id).tags(&["resumed"]).start();
+    assert_eq!(s.id(), id);
+    s.record(LlmEvent::new("m"));
+    s.end(EndState::Success, "");
+    // A session started after it gets a trace of its own.
+    let other = client.start_session(&["fresh"]);
+    assert_ne!(other.id(), id);
+    client.shutdown(Duration::from_secs(30)).unwrap();
+    let spans = memory.spans();
+    let root = spans.iter().find(|s| s.name == "session" && s.span_context.trace_id().to_bytes() == *id.as_bytes());
+    let root = root.expect("the resumed session's root, in its trace");
+    assert_eq!(root.parent_span_id, agentops::otel::SpanId::INVALID, "a root of the trace it continues");
+    let llm = spans.iter().find(|s| s.name == "chat m").unwrap();
+    assert_eq!(
+        (llm.span_context.trace_id(), llm.parent_span_id),
+        (root.span_context.trace_id(), root.span_context.span_id())
+    );
+    // Disabled, the id is kept all the same.
+    let off = Client::new(OtelConfig::builder().disabled(true).build().unwrap()).unwrap();
+    assert_eq!(off.session().resume(id).start().id(), id);
+}

@@ -92,12 +92,17 @@ pub struct SessionStart {
     pub tags: Vec<String>,
     /// When it started.
     pub started_at: std::time::SystemTime,
+    /// The session was started elsewhere and is continued here
+    /// ([`SessionBuilder::resume`](crate::SessionBuilder::resume)).
+    pub resumed: bool,
+    /// The legacy AgentOps JWT the resumed session came with, if any.
+    pub jwt: Option<String>,
 }
 
 impl SessionStart {
     /// A session start, e.g. to call [`Exporter::session_started`] in a test.
     pub fn new(session_id: uuid::Uuid, tags: Vec<String>, started_at: std::time::SystemTime) -> Self {
-        SessionStart { session_id, tags, started_at }
+        SessionStart { session_id, tags, started_at, resumed: false, jwt: None }
     }
 }
 

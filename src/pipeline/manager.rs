@@ -23,6 +23,7 @@ use crate::exporters::interface::Exporter;
 use crate::exporters::metrics_interface::MetricsExporter;
 use crate::exporters::otlp::OtlpExporter;
 use crate::stats::Stats;
+use crate::util::ids::SessionIds;
 
 pub(crate) struct TelemetryManager {
     provider: SdkTracerProvider,
@@ -136,6 +137,7 @@ impl TelemetryManager {
         let provider = SdkTracerProvider::builder()
             .with_resource(resource)
             .with_sampler(sampler)
+            .with_id_generator(SessionIds)
             .with_span_processor(EventProcessor::new(pipeline.clone(), config.shutdown_timeout))
             .build();
         let tracer = provider.tracer_with_scope(instrumentation_scope());

@@ -29,6 +29,15 @@ use crate::pipeline::handle::Pipeline;
 use crate::providers::prices::table::PriceTable;
 use crate::util::ids;
 
+/// A session started elsewhere, continued here (see
+/// [`SessionBuilder::resume`](crate::SessionBuilder::resume)).
+#[derive(Debug, Clone)]
+pub(crate) struct Resume {
+    pub session_id: Uuid,
+    /// The legacy protocol's JWT of the session, when the caller has it.
+    pub jwt: Option<String>,
+}
+
 /// One agent run: a trace whose root span is the session. Records through its
 /// [`Scope`] (it dereferences to one: `record`, `tool`, `action`, `start_action`,
 /// `context`). Cheap to clone; clones share the session. `Send + Sync`: record from
@@ -70,6 +79,7 @@ impl Session {
         agentops: Option<&AgentOpsConfig>,
         tags: Vec<String>,
         parent: Option<SpanContext>,
+        resume: Option<Resume>,
     ) -> Session {
         let started_at = SystemTime::now();
         let trace_state = parent.as_ref().map(|p| p.trace_state().clone()).unwrap_or_default();
@@ -79,23 +89,33 @@ impl Session {
                     Some(sc) if sc.is_valid() => Context::new().with_remote_span_context(sc),
                     _ => Context::new(),
                 };
-                let span = tracer
-                    .span_builder("session")
-                    .with_kind(SpanKind::Internal)
-                    .with_start_time(started_at)
-                    .with_attributes([
-                        KeyValue::new(attr::SPAN_KIND, "session"),
-                        KeyValue::new(attr::SESSION_TAGS, string_array(&tags)),
-                    ])
-                    .start_with_context(tracer, &parent_cx);
+                let build = || {
+                    tracer
+                        .span_builder("session")
+                        .with_kind(SpanKind::Internal)
+                        .with_start_time(started_at)
+                        .with_attributes([
+                            KeyValue::new(attr::SPAN_KIND, "session"),
+                            KeyValue::new(attr::SESSION_TAGS, string_array(&tags)),
+                        ])
+                        .start_with_context(tracer, &parent_cx)
+                };
+                // A resumed session's root is a root of the trace it continues.
+                let span = match &resume {
+                    Some(r) if !parent_cx.has_active_span() => {
+                        ids::with_trace_id(TraceId::from_bytes(*r.session_id.as_bytes()), build)
+                    }
+                    _ => build(),
+                };
                 let sc = span.span_context().clone();
                 (Some(span), sc.trace_id(), sc.span_id(), sc.is_sampled())
             }
             // Telemetry disabled: a session that only counts and summarizes (in the
             // trace it was asked to continue, so what it propagates stays joined).
             None => {
-                let trace_id = match &parent {
-                    Some(p) if p.is_valid() => p.trace_id(),
+                let trace_id = match (&parent, &resume) {
+                    (Some(p), _) if p.is_valid() => p.trace_id(),
+                    (_, Some(r)) => TraceId::from_bytes(*r.session_id.as_bytes()),
                     _ => TraceId::from_bytes(*ids::new_uuid().as_bytes()),
                 };
                 (None, trace_id, ids::new_span_id(), false)
@@ -112,7 +132,11 @@ impl Session {
         });
         let replay_url = agentops.map(|a| a.replay_url(&id));
         if let Some(p) = pipeline.as_ref().filter(|_| sampled) {
-            p.session_started(SessionStart { session_id: id, tags: tags.clone(), started_at });
+            let mut start = SessionStart::new(id, tags.clone(), started_at);
+            if let Some(r) = resume {
+                (start.resumed, start.jwt) = (true, r.jwt);
+            }
+            p.session_started(start);
         }
         if let Some(url) = &replay_url {
             log::info!(target: "agentops", "session {id} started; replay: {url}");
@@ -224,7 +248,7 @@ mod tests {
 
     #[test]
     fn disabled_sessions_still_summarize() {
-        let s = Session::start(Arc::new(PriceTable::empty()), None, None, None, vec!["t".into()], None);
+        let s = Session::start(Arc::new(PriceTable::empty()), None, None, None, vec!["t".into()], None, None);
         s.record(LlmEvent::new("m").tokens(3, 4).cost(0.5));
         s.record(LlmEvent::new("m").tokens(1, 1).cost(f64::NAN));
         let a = s.start_action("plan");

@@ -9,7 +9,8 @@ use std::cell::Cell;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 
-use opentelemetry::trace::SpanId;
+use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry_sdk::trace::IdGenerator;
 use uuid::Uuid;
 
 thread_local! {
@@ -57,6 +58,36 @@ pub(crate) fn new_span_id() -> SpanId {
     }
 }
 
+thread_local! {
+    /// The trace id the next root span started on this thread must have (a resumed
+    /// session), taken once.
+    static NEXT_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
+}
+
+/// The SDK's id generator, with one addition: a root span may be given its trace
+/// id ([`with_trace_id`]), which the SDK's span builder no longer allows. Ids are
+/// random otherwise (the generator above).
+#[derive(Debug, Default)]
+pub(crate) struct SessionIds;
+
+impl IdGenerator for SessionIds {
+    fn new_trace_id(&self) -> TraceId {
+        NEXT_TRACE_ID.with(Cell::take).unwrap_or_else(|| TraceId::from_bytes(*new_uuid().as_bytes()))
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        new_span_id()
+    }
+}
+
+/// Runs `f` (which starts one root span) with the trace id it gets set to `id`.
+pub(crate) fn with_trace_id<T>(id: TraceId, f: impl FnOnce() -> T) -> T {
+    NEXT_TRACE_ID.with(|n| n.set(Some(id)));
+    let out = f();
+    NEXT_TRACE_ID.with(|n| n.set(None)); // unused if the span was not a root
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +102,15 @@ mod tests {
             assert!(seen.insert(u));
             assert_ne!(new_span_id(), SpanId::INVALID);
         }
+    }
+
+    #[test]
+    fn a_root_span_can_be_given_its_trace_id() {
+        let id = TraceId::from_bytes([7; 16]);
+        assert_eq!(with_trace_id(id, || SessionIds.new_trace_id()), id);
+        assert_ne!(SessionIds.new_trace_id(), id, "taken once");
+        assert_eq!(with_trace_id(id, || ()), ());
+        assert_ne!(SessionIds.new_trace_id(), id, "cleared when unused");
     }
 
     #[test]

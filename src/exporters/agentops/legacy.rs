@@ -142,17 +142,23 @@ impl LegacySessionExporter {
         let jwt = self.jwts.get(&id).cloned().unwrap_or_default();
         match self.post(path, body, Some(&jwt), cx) {
             Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
-                let resp = self
-                    .post("/v2/reauthorize_jwt", &json!({ "session_id": id.to_string() }), None, cx)
-                    .map_err(|e| self.latch.note(e, "/v2/reauthorize_jwt"))?;
-                let jwt = resp.get("jwt").and_then(Json::as_str).ok_or_else(|| {
-                    ExportError::new(ExportErrorKind::Failed, "AgentOps reauthorize_jwt answered without a jwt")
-                })?;
-                self.jwts.insert(id, jwt.to_owned());
-                self.post(path, body, Some(jwt), cx)
+                let jwt = self.reauthorize(id, cx)?;
+                self.post(path, body, Some(&jwt), cx)
             }
             other => other,
         }
+    }
+
+    /// A fresh JWT for a session AgentOps already knows (expired, or resumed here).
+    fn reauthorize(&mut self, id: Uuid, cx: &ExportContext<'_>) -> Result<String, ExportError> {
+        let resp = self
+            .post("/v2/reauthorize_jwt", &json!({ "session_id": id.to_string() }), None, cx)
+            .map_err(|e| self.latch.note(e, "/v2/reauthorize_jwt"))?;
+        let jwt = resp.get("jwt").and_then(Json::as_str).ok_or_else(|| {
+            ExportError::new(ExportErrorKind::Failed, "AgentOps reauthorize_jwt answered without a jwt")
+        })?;
+        self.jwts.insert(id, jwt.to_owned());
+        Ok(jwt.to_owned())
     }
 
     fn export_session(&mut self, id: Uuid, spans: &[&Span], cx: &ExportContext<'_>) -> Result<(), ExportError> {
@@ -201,8 +207,14 @@ impl Exporter for LegacySessionExporter {
         false
     }
 
+    /// A new session is created; a resumed one keeps its JWT, or gets a fresh one.
     fn session_started(&mut self, session: &SessionStart, cx: &ExportContext<'_>) -> Result<(), ExportError> {
-        self.create_session(session.session_id, &session.tags, session.started_at, cx)
+        match (session.resumed, &session.jwt) {
+            (true, Some(jwt)) => drop(self.jwts.insert(session.session_id, jwt.clone())),
+            (true, None) => drop(self.reauthorize(session.session_id, cx)?),
+            (false, _) => self.create_session(session.session_id, &session.tags, session.started_at, cx)?,
+        }
+        Ok(())
     }
 
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
