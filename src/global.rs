@@ -46,14 +46,16 @@ impl InitGuard {
     }
 
     /// Installs a panic hook (chained before the one already installed) that ends
-    /// every open session of this client as `Fail`, with the panic's message, and
-    /// flushes within the shutdown timeout, so a panic that ends the process loses
-    /// nothing. For programs where a panic is fatal: a panic caught with
-    /// `catch_unwind` also ends the sessions.
+    /// every open session of the global client as `Fail`, with the panic's
+    /// message, and flushes within the shutdown timeout, so a panic that ends the
+    /// process loses nothing. For programs where a panic is fatal: a panic caught
+    /// with `catch_unwind` also ends the sessions. Once the guard is dropped the
+    /// hook finds no client and only passes the panic on.
     pub fn end_sessions_on_panic(self) -> Self {
-        let client = self.client.clone();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // The global client at the time of the panic: the hook keeps none alive.
+            let Some(client) = client() else { return previous(info) };
             let message = info
                 .payload()
                 .downcast_ref::<&str>()
