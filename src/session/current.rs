@@ -12,12 +12,17 @@
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::state::{OpenScope, SessionInner};
 
 /// An entered scope: its session and its open action or agent (`None`: the root).
 pub(crate) type Entered = (Arc<SessionInner>, Option<Arc<OpenScope>>);
+
+/// Guards alive on all threads: while none is, recording skips the thread-local
+/// lookup (one relaxed load of a line that is only read).
+static GUARDS_ALIVE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// The entered scopes of this thread, oldest first, each with its guard's number.
@@ -36,6 +41,7 @@ pub struct ScopeGuard {
 
 impl Drop for ScopeGuard {
     fn drop(&mut self) {
+        GUARDS_ALIVE.fetch_sub(1, Ordering::Relaxed);
         // During thread teardown the list may already be gone; nothing to undo then.
         let _ = ENTERED.try_with(|e| {
             let mut e = e.borrow_mut();
@@ -54,6 +60,7 @@ pub(crate) fn enter(scope: Entered) -> ScopeGuard {
         id
     });
     ENTERED.with(|e| e.borrow_mut().push((id, scope)));
+    GUARDS_ALIVE.fetch_add(1, Ordering::Relaxed);
     ScopeGuard { id, _same_thread: PhantomData }
 }
 
@@ -65,6 +72,10 @@ pub(crate) fn current() -> Option<Entered> {
 /// The open scope of `session` that is current on this thread, if the current
 /// scope belongs to that session (and is not its root).
 pub(crate) fn current_open_in(session: &Arc<SessionInner>) -> Option<Arc<OpenScope>> {
+    // This thread's own guards are counted too, so a zero here means none of them lives.
+    if GUARDS_ALIVE.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
     ENTERED
         .try_with(|e| {
             let e = e.borrow();
