@@ -71,11 +71,17 @@ pub(crate) fn current() -> Option<Entered> {
 
 /// The open scope of `session` that is current on this thread, if the current
 /// scope belongs to that session (and is not its root).
+#[inline]
 pub(crate) fn current_open_in(session: &Arc<SessionInner>) -> Option<Arc<OpenScope>> {
     // This thread's own guards are counted too, so a zero here means none of them lives.
     if GUARDS_ALIVE.load(Ordering::Relaxed) == 0 {
         return None;
     }
+    entered_open_in(session)
+}
+
+#[cold]
+fn entered_open_in(session: &Arc<SessionInner>) -> Option<Arc<OpenScope>> {
     ENTERED
         .try_with(|e| {
             let e = e.borrow();
