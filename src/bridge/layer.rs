@@ -32,7 +32,7 @@ use crate::encode::encoder::instrumentation_scope;
 use crate::encode::recorded::event_span_id;
 use crate::event::ErrorEvent;
 use crate::session::scope::Scope;
-use crate::session::state::{record_at, span_context_of, OpenScope, SessionInner};
+use crate::session::state::{record_under, span_context_of, OpenScope, SessionInner};
 use crate::util::ids;
 
 /// A `tracing_subscriber` layer that puts `tracing` spans into agentops sessions
@@ -164,10 +164,11 @@ where
             llm.common.id = b.event_id;
             llm.common.started_at = b.started_at;
             llm.common.ended_at = Some(ended_at);
-            let call = record_at(&b.session, b.open.as_ref(), b.parent, b.agent.clone(), llm.into(), false);
+            let under = Some((b.parent, b.agent.clone()));
+            let call = record_under(&b.session, b.open.as_ref(), llm.into(), false, under);
             if let Some(message) = b.error {
                 let error = ErrorEvent::new("tracing::error").details(message).trigger(call).into();
-                record_at(&b.session, b.open.as_ref(), b.parent, b.agent, error, false);
+                record_under(&b.session, b.open.as_ref(), error, false, Some((b.parent, b.agent)));
             }
             return;
         }

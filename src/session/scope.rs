@@ -66,19 +66,10 @@ impl Scope {
     /// Records a finished event as a child span of this scope. Returns a reference
     /// for linking an error to it. Never blocks; see [`Stats`](crate::Stats) for
     /// what happens when the queue is full.
-    #[inline]
     pub fn record(&self, event: impl Into<Event>) -> EventRef {
-        // As `here`, without the `Cow`: this is every event's path, kept small
-        // enough to inline so the event is built in place, not copied again.
-        let current;
-        let open = match &self.open {
-            Some(open) => Some(open),
-            None => {
-                current = current_open_in(&self.session);
-                current.as_ref()
-            }
-        };
-        record_under(&self.session, open, event.into(), false)
+        // `record_under` finds the current scope for a session's root itself: doing
+        // it here would cost every event one more copy of itself.
+        record_under(&self.session, self.open.as_ref(), event.into(), false, None)
     }
 
     /// Where what is done through this scope goes: this scope's action or agent,

@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::current::current_open_in;
 use super::summary::{EndState, EventCounts, SessionSummary};
 use crate::encode::attr;
 use crate::encode::recorded::{Placement, RecordedEvent};
@@ -281,29 +282,25 @@ pub(crate) fn context_for(session: &SessionInner, span_id: SpanId) -> Context {
 
 /// Records `event` under the `open` action or agent (or the session root), counting it and
 /// propagating an error to every open ancestor. `failed` marks the event's own span
-/// failed (a tool call that returned an error). Inlined: the event (a few hundred
-/// bytes) is then moved once, into `record_at`, not twice.
-#[inline]
+/// failed (a tool call that returned an error). `under` names another parent span
+/// (and agent) than `open`'s: a span of the `tracing` bridge inside `open`. For the
+/// session's root (`open` is `None`), the session's scope current on this thread,
+/// if any, is used instead (see `current.rs`).
 pub(crate) fn record_under(
     session: &Arc<SessionInner>,
     open: Option<&Arc<OpenScope>>,
-    event: Event,
-    failed: bool,
-) -> EventRef {
-    let parent = open.map_or(session.root_span_id, |a| a.span_id);
-    record_at(session, open, parent, open.and_then(|a| a.agent()).cloned(), event, failed)
-}
-
-/// Like [`record_under`], with the parent span given: a span of the `tracing`
-/// bridge inside the `open` scope (which still takes the error propagation).
-pub(crate) fn record_at(
-    session: &Arc<SessionInner>,
-    open: Option<&Arc<OpenScope>>,
-    parent: SpanId,
-    agent: Option<Arc<String>>,
     mut event: Event,
     failed: bool,
+    under: Option<(SpanId, Option<Arc<String>>)>,
 ) -> EventRef {
+    let current;
+    let open = match open {
+        Some(open) => Some(open),
+        None => {
+            current = current_open_in(session);
+            current.as_ref()
+        }
+    };
     let common = event.common_mut();
     if common.ended_at.is_none() {
         common.ended_at = Some(SystemTime::now());
@@ -323,6 +320,10 @@ pub(crate) fn record_at(
         }
         session.errored.store(true, Ordering::Relaxed);
     }
+    let (parent, agent) = match under {
+        Some(placed) => placed,
+        None => (open.map_or(session.root_span_id, |a| a.span_id), open.and_then(|a| a.agent()).cloned()),
+    };
     session.send(event, parent, agent, failed);
     r
 }
@@ -334,7 +335,7 @@ pub(crate) fn guard_panic<T>(session: &Arc<SessionInner>, open: Option<&Arc<Open
         Ok(v) => v,
         Err(payload) => {
             let msg = panic_message(&*payload);
-            record_under(session, open, ErrorEvent::new("panic").details(msg.clone()).into(), false);
+            record_under(session, open, ErrorEvent::new("panic").details(msg.clone()).into(), false, None);
             session.end(EndState::Fail, Some(format!("panic: {msg}")));
             resume_unwind(payload)
         }
@@ -357,13 +358,13 @@ where
     let out = guard_panic(session, open, f);
     match &out {
         Ok(v) => {
-            record_under(session, open, event.returns(v).into(), false);
+            record_under(session, open, event.returns(v).into(), false, None);
         }
         Err(e) => {
             // The tool's own span fails too, not only the error span beside it.
-            let tool = record_under(session, open, event.logs(format!("error: {e}")).into(), true);
+            let tool = record_under(session, open, event.logs(format!("error: {e}")).into(), true, None);
             let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
-            record_under(session, open, err.into(), false);
+            record_under(session, open, err.into(), false, None);
         }
     }
     out
