@@ -41,9 +41,9 @@ pub use exporters::interface::{ExportContext, ExportError, ExportErrorKind, Expo
 pub use exporters::memory::InMemoryExporter;
 pub use exporters::otlp::OtlpExporter;
 pub use global::{client, current_scope, flush, init, init_from_env, record, shutdown, start_session, InitGuard};
-pub use session::current::ScopeGuard;
 pub use session::handle::Session;
 pub use session::scope::{ActionScope, AgentScope, Scope};
+pub use session::state::ScopeGuard;
 pub use session::summary::{EndState, EventCounts, SessionSummary};
 pub use stats::{ExporterStats, Stats};
 

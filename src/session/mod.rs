@@ -2,7 +2,6 @@
 //! events are recorded: the session root or an open action), [`ActionScope`], and
 //! the [`SessionSummary`] a session ends with, and each thread's current scope.
 
-pub(crate) mod current;
 pub(crate) mod handle;
 pub(crate) mod propagation;
 pub(crate) mod scope;

@@ -13,9 +13,11 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::current::{current, current_open_in, enter, ScopeGuard};
 use super::propagation;
-use super::state::{context_for, guard_panic, record_under, run_tool, span_context_of, OpenScope, SessionInner};
+use super::state::{
+    context_for, current, current_open_in, enter, guard_panic, record_under, run_tool, span_context_of, OpenScope,
+    ScopeGuard, SessionInner,
+};
 use crate::event::common::to_json;
 use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};
 
