@@ -5,25 +5,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use agentops::attr;
-use common::{attr_f64, attr_int, attr_str, Reply, Request, TestServer};
+use common::{attr_f64, attr_int, attr_str, example, Reply, Request, TestServer};
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::{json, Value};
-
-fn example(name: &str) -> PathBuf {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/<name>
-    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo test` (it builds the examples) or `cargo build --examples`",
-        path.display()
-    );
-    path
-}
 
 fn run(name: &str, stream: bool, env: &[(&str, String)], receiver: &TestServer) -> Output {
     let dir = std::env::temp_dir().join(format!("agentops-example-{name}-{stream}-{}", std::process::id()));

@@ -5,26 +5,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use common::{attr_int, attr_str, TestServer};
 
 fn run_example(args: &[&str], receiver: &TestServer) -> Output {
-    // target/<profile>/deps/<this test> → target/<profile>/examples/init_guard
-    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
-    let bin: PathBuf = dir.join("init_guard");
-    assert!(bin.exists(), "{} is not built: `cargo test` builds the examples", bin.display());
-    Command::new(bin)
-        .env_clear()
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
-        .env("AGENTOPS_TRACES_FILE", "off")
-        .env("AGENTOPS_CONSOLE", "off")
-        .args(args)
-        .output()
-        .unwrap()
+    common::run_example("init_guard", args, receiver)
 }
 
 #[test]

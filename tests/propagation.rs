@@ -5,8 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use agentops::{Client, EndState, Error, InMemoryExporter, LlmEvent, OtelConfig, OtelConfigBuilder};
@@ -103,16 +101,7 @@ fn traceparent_in_the_environment_joins_every_session() {
 #[test]
 fn a_child_process_joins_its_parents_trace() {
     let receiver = TestServer::otlp();
-    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
-    let bin: PathBuf = dir.join("child_process");
-    assert!(bin.exists(), "{} is not built: `cargo test` builds the examples", bin.display());
-    let out = Command::new(bin)
-        .env_clear()
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
-        .env("AGENTOPS_TRACES_FILE", "off")
-        .env("AGENTOPS_CONSOLE", "off")
-        .output()
-        .unwrap();
+    let out = common::run_example("child_process", &[], &receiver);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let spans = receiver.accepted_spans();
     let names: Vec<&str> = spans.iter().map(|(s, _)| s.name.as_str()).collect();

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use agentops::bridge::AgentOpsLayer;
@@ -157,17 +155,7 @@ fn many_threads_and_a_default_session() {
 #[test]
 fn the_with_tracing_example_exports_its_spans() {
     let receiver = TestServer::otlp();
-    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
-    let bin: PathBuf = dir.join("with_tracing");
-    assert!(bin.exists(), "{} is not built: `cargo test --features tracing` builds it", bin.display());
-    let out = Command::new(bin)
-        .arg("Paris")
-        .env_clear()
-        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.traces_url())
-        .env("AGENTOPS_TRACES_FILE", "off")
-        .env("AGENTOPS_CONSOLE", "off")
-        .output()
-        .unwrap();
+    let out = common::run_example("with_tracing", &["Paris"], &receiver);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let spans = spans(&receiver);
     let root = find(&spans, "session");

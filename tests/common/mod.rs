@@ -305,6 +305,28 @@ pub fn by_trace(spans: &[(Span, Vec<KeyValue>)]) -> HashMap<Vec<u8>, Vec<Span>> 
     m
 }
 
+/// The path of an example binary of this crate, which `cargo test` builds
+/// (`target/<profile>/deps/<this test>` → `target/<profile>/examples/<name>`).
+pub fn example(name: &str) -> std::path::PathBuf {
+    let dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built: `cargo test --all-features` builds the examples", path.display());
+    path
+}
+
+/// Runs an example as its own process, exporting only to `receiver` (no file, no
+/// console), with nothing of this process's environment.
+pub fn run_example(name: &str, args: &[&str], receiver: &TestServer) -> std::process::Output {
+    std::process::Command::new(example(name))
+        .env_clear()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
+        .env("AGENTOPS_TRACES_FILE", "off")
+        .env("AGENTOPS_CONSOLE", "off")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// A free loopback port with nothing listening (bound then released).
 pub fn closed_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
