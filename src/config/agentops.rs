@@ -4,8 +4,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::otlp::validate_proxy;
 use super::parse::parse_bool;
 use super::validate::{validate_timeout, validate_url, ConfigError};
+use crate::transport::proxy::ProxySetting;
 
 /// The AgentOps API's default endpoint.
 pub const DEFAULT_API_ENDPOINT: &str = "https://api.agentops.ai";
@@ -60,6 +62,7 @@ pub struct AgentOpsConfig {
     pub(crate) protocol: AgentOpsProtocol,
     pub(crate) env_data_opt_out: bool,
     pub(crate) timeout: Duration,
+    pub(crate) proxy: ProxySetting,
 }
 
 fn trimmed(url: impl Into<String>) -> String {
@@ -77,6 +80,7 @@ impl AgentOpsConfig {
             protocol: AgentOpsProtocol::default(),
             env_data_opt_out: false,
             timeout: Duration::from_secs(10),
+            proxy: ProxySetting::default(),
         }
     }
 
@@ -114,6 +118,20 @@ impl AgentOpsConfig {
     /// Timeout of one HTTP request (default 10 s).
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = t;
+        self
+    }
+
+    /// Sends requests through this proxy instead of the one the proxy variables
+    /// name for the exporter endpoint; `NO_PROXY` still applies (see
+    /// [`OtlpConfig::proxy`](crate::OtlpConfig::proxy)).
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever the proxy variables say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Direct;
         self
     }
 
@@ -166,7 +184,8 @@ impl AgentOpsConfig {
         validate_url("AGENTOPS_API_ENDPOINT", &self.api_endpoint)?;
         validate_url("AGENTOPS_EXPORTER_ENDPOINT", &self.exporter_endpoint)?;
         validate_url("AGENTOPS_APP_URL", &self.app_url)?;
-        validate_timeout("AgentOpsConfig::timeout", self.timeout)
+        validate_timeout("AgentOpsConfig::timeout", self.timeout)?;
+        validate_proxy("AgentOpsConfig::proxy", &self.proxy)
     }
 }
 

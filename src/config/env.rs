@@ -114,6 +114,13 @@ impl OtelConfigBuilder {
             b.metrics.enabled = Some(parse_bool("AGENTOPS_ENABLE_METRICS", &v)?);
         }
         b.metrics.read_env(&get)?;
+        // The proxy variables are read when each exporter's client is made; a value
+        // that is no proxy URL is refused here, naming the variable.
+        for var in ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"] {
+            if let Some(v) = get(var) {
+                ureq::Proxy::new(&v).map_err(|e| ConfigError::new(var, &v, format!("not a proxy URL: {e}")))?;
+            }
+        }
         if let Some(tp) = get("TRACEPARENT") {
             // Parsed apart from the state so the error names the variable at fault.
             let sc = parse_traceparent(&tp, None).map_err(|why| ConfigError::new("TRACEPARENT", &tp, why))?;

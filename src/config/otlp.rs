@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::validate::{validate_header, validate_timeout, validate_url, ConfigError};
+use crate::transport::proxy::ProxySetting;
 
 /// OTLP/HTTP body encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +73,7 @@ pub(crate) struct Endpoint {
     pub compression: Compression,
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
+    pub proxy: ProxySetting,
 }
 
 impl Endpoint {
@@ -82,6 +84,7 @@ impl Endpoint {
             compression: Compression::default(),
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
+            proxy: ProxySetting::default(),
         }
     }
 
@@ -90,7 +93,16 @@ impl Endpoint {
         for (k, v) in &self.headers {
             validate_header("OtlpConfig::header", k, v)?;
         }
-        validate_timeout("OtlpConfig::timeout", self.timeout)
+        validate_timeout("OtlpConfig::timeout", self.timeout)?;
+        validate_proxy("OtlpConfig::proxy", &self.proxy)
+    }
+}
+
+/// A proxy set in code must be one ureq can use.
+pub(crate) fn validate_proxy(setting: &str, proxy: &ProxySetting) -> Result<(), ConfigError> {
+    match proxy {
+        ProxySetting::Url(u) => ureq::Proxy::new(u).map(drop).map_err(|e| ConfigError::new(setting, u, e.to_string())),
+        _ => Ok(()),
     }
 }
 
@@ -156,6 +168,19 @@ impl OtlpConfig {
     /// Sets the timeout of one request (connect + send + response), default 10 s.
     pub fn timeout(self, t: Duration) -> Self {
         self.each(|e| e.timeout = t)
+    }
+
+    /// Sends requests through this proxy (`http://[user:password@]host:port`,
+    /// `https://…` or `socks5://…`) instead of the one `HTTPS_PROXY` / `HTTP_PROXY` /
+    /// `ALL_PROXY` name; `NO_PROXY` still applies (see the crate docs' "Proxies").
+    pub fn proxy(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.each(|e| e.proxy = ProxySetting::Url(url.clone()))
+    }
+
+    /// Connects directly, whatever the proxy variables say.
+    pub fn no_proxy(self) -> Self {
+        self.each(|e| e.proxy = ProxySetting::Direct)
     }
 
     /// The URL spans are posted to (`None` for an exporter of metrics only, which only

@@ -44,7 +44,8 @@ impl OtlpExporter {
 
     fn to(endpoint: Endpoint, max_request_bytes: usize) -> Self {
         let gzip = (endpoint.compression == Compression::Gzip).then(Gzip::new);
-        OtlpExporter { http: HttpClient::new(endpoint.timeout), endpoint, max_request_bytes, buf: Vec::new(), gzip }
+        let http = HttpClient::new(endpoint.timeout, &endpoint.url, &endpoint.proxy);
+        OtlpExporter { http, endpoint, max_request_bytes, buf: Vec::new(), gzip }
     }
 
     /// One body to the endpoint, retried per the policy.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ureq::unversioned::transport::DefaultConnector;
 
+use super::proxy::{proxy_for, ProxySetting};
 use super::resolver::CachingResolver;
 use super::retry_after::parse_retry_after;
 use super::rpc_status::{describe_body, not_found_hint};
@@ -47,8 +48,20 @@ pub(crate) struct HttpClient {
 }
 
 impl HttpClient {
-    pub fn new(timeout: Duration) -> Self {
+    /// A client for requests to `url`, through the proxy `proxy` and the
+    /// environment choose for it (see `proxy.rs`).
+    pub fn new(timeout: Duration, url: &str, proxy: &ProxySetting) -> Self {
+        let proxy = proxy_for(url, proxy, |k| std::env::var(k).ok()).and_then(|p| match ureq::Proxy::new(&p) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                // Code's proxies are checked when the config is built, the environment's
+                // by `from_env`: only a variable set after that can get here.
+                log::warn!(target: "agentops", "proxy {p:?} for {url} is not usable ({e}); connecting directly");
+                None
+            }
+        });
         let config = ureq::Agent::config_builder()
+            .proxy(proxy)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
             .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
@@ -174,8 +187,9 @@ mod tests {
     fn refused_connection_is_retryable() {
         // Bind then drop a listener: the port is very likely closed now.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let c = HttpClient::new(Duration::from_secs(2));
-        let out = c.post(&format!("http://127.0.0.1:{port}/v1/traces"), &[], "application/json", None, b"{}", None);
+        let url = format!("http://127.0.0.1:{port}/v1/traces");
+        let c = HttpClient::new(Duration::from_secs(2), &url, &ProxySetting::Direct);
+        let out = c.post(&url, &[], "application/json", None, b"{}", None);
         assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
     }
 }

@@ -1,9 +1,10 @@
 //! How bytes leave the process: one blocking HTTP client per exporter (ureq, with a
-//! caching resolver), the classification of every outcome, the retry loop, gzip,
+//! caching resolver and curl's proxy rules), the classification of every outcome, the retry loop, gzip,
 //! and readable error bodies.
 
 pub(crate) mod gzip;
 pub(crate) mod http;
+pub(crate) mod proxy;
 mod resolver;
 pub(crate) mod retry;
 mod retry_after;

@@ -55,7 +55,13 @@ impl SessionExporter {
     /// An exporter sharing credentials with the others of the same client;
     /// requests above `max_request_bytes` are split.
     pub(crate) fn new(config: AgentOpsConfig, max_request_bytes: usize, auth: SharedAuth) -> Self {
-        SessionExporter { http: HttpClient::new(config.timeout), config, max_request_bytes, auth, buf: Vec::new() }
+        SessionExporter {
+            http: HttpClient::new(config.timeout, &config.exporter_endpoint, &config.proxy),
+            config,
+            max_request_bytes,
+            auth,
+            buf: Vec::new(),
+        }
     }
 
     /// The token, authenticating first if there is none. The lock is held during
