@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::otlp::validate_proxy;
 use super::parse::parse_bool;
+use super::tls::TlsFiles;
 use super::validate::{validate_timeout, validate_url, ConfigError};
 use crate::transport::proxy::ProxySetting;
 
@@ -63,6 +64,7 @@ pub struct AgentOpsConfig {
     pub(crate) env_data_opt_out: bool,
     pub(crate) timeout: Duration,
     pub(crate) proxy: ProxySetting,
+    pub(crate) tls: TlsFiles,
 }
 
 fn trimmed(url: impl Into<String>) -> String {
@@ -81,6 +83,7 @@ impl AgentOpsConfig {
             env_data_opt_out: false,
             timeout: Duration::from_secs(10),
             proxy: ProxySetting::default(),
+            tls: TlsFiles::default(),
         }
     }
 
@@ -135,6 +138,24 @@ impl AgentOpsConfig {
         self
     }
 
+    /// Trusts the CAs of this PEM bundle instead of the public web roots (see
+    /// [`OtlpConfig::ca_certificate`](crate::OtlpConfig::ca_certificate)).
+    pub fn ca_certificate(mut self, pem_path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.ca = Some(("AgentOpsConfig::ca_certificate".into(), pem_path.into()));
+        self
+    }
+
+    /// Mutual TLS with this client certificate and key (PEM files).
+    pub fn client_certificate(
+        mut self,
+        cert_pem: impl Into<std::path::PathBuf>,
+        key_pem: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        let setting = "AgentOpsConfig::client_certificate".to_owned();
+        self.tls.client = Some(((setting.clone(), cert_pem.into()), (setting, key_pem.into())));
+        self
+    }
+
     /// The dashboard link of a session.
     pub(crate) fn replay_url(&self, session_id: &uuid::Uuid) -> String {
         match self.protocol {
@@ -168,6 +189,13 @@ impl AgentOpsConfig {
         if let Some(v) = get("AGENTOPS_ENV_DATA_OPT_OUT") {
             c.env_data_opt_out = parse_bool("AGENTOPS_ENV_DATA_OPT_OUT", &v)?;
         }
+        // The OpenTelemetry TLS variables apply to AgentOps' endpoints too.
+        let file = |var: &str| get(var).map(|p| (var.to_owned(), std::path::PathBuf::from(p)));
+        c.tls = TlsFiles::from_vars(
+            file("OTEL_EXPORTER_OTLP_CERTIFICATE"),
+            file("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+            file("OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+        )?;
         c.validate()?;
         Ok(Some(c))
     }
@@ -185,7 +213,8 @@ impl AgentOpsConfig {
         validate_url("AGENTOPS_EXPORTER_ENDPOINT", &self.exporter_endpoint)?;
         validate_url("AGENTOPS_APP_URL", &self.app_url)?;
         validate_timeout("AgentOpsConfig::timeout", self.timeout)?;
-        validate_proxy("AgentOpsConfig::proxy", &self.proxy)
+        validate_proxy("AgentOpsConfig::proxy", &self.proxy)?;
+        self.tls.validate()
     }
 }
 

@@ -14,6 +14,7 @@ use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
 use super::otlp::{Compression, Endpoint, OtlpConfig, Protocol};
 use super::parse::{parse_bool, parse_key_values, parse_num};
+use super::tls::TlsFiles;
 use super::validate::{
     ensure_duration, validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url,
     ConfigError, MAX_DURATION,
@@ -210,6 +211,8 @@ fn signal_from_env(
             timeout = Some(t);
         }
     }
+    let file = |name: &str| specific_first(name).map(|(v, value)| (v, PathBuf::from(value)));
+    let tls = TlsFiles::from_vars(file("CERTIFICATE"), file("CLIENT_CERTIFICATE"), file("CLIENT_KEY"))?;
     let url = if let Some(url) = get(&var("ENDPOINT")) {
         validate_url(&var("ENDPOINT"), &url)?;
         url
@@ -226,5 +229,6 @@ fn signal_from_env(
     if let Some(t) = timeout {
         endpoint.timeout = t;
     }
+    endpoint.tls = tls;
     Ok(Some(endpoint))
 }

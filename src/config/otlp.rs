@@ -1,8 +1,10 @@
 //! Settings of an OTLP/HTTP exporter: endpoint, body encoding, compression,
 //! headers, timeout.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use super::tls::TlsFiles;
 use super::validate::{validate_header, validate_timeout, validate_url, ConfigError};
 use crate::transport::proxy::ProxySetting;
 
@@ -74,6 +76,7 @@ pub(crate) struct Endpoint {
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
     pub proxy: ProxySetting,
+    pub tls: TlsFiles,
 }
 
 impl Endpoint {
@@ -85,6 +88,7 @@ impl Endpoint {
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
             proxy: ProxySetting::default(),
+            tls: TlsFiles::default(),
         }
     }
 
@@ -94,7 +98,8 @@ impl Endpoint {
             validate_header("OtlpConfig::header", k, v)?;
         }
         validate_timeout("OtlpConfig::timeout", self.timeout)?;
-        validate_proxy("OtlpConfig::proxy", &self.proxy)
+        validate_proxy("OtlpConfig::proxy", &self.proxy)?;
+        self.tls.validate()
     }
 }
 
@@ -181,6 +186,25 @@ impl OtlpConfig {
     /// Connects directly, whatever the proxy variables say.
     pub fn no_proxy(self) -> Self {
         self.each(|e| e.proxy = ProxySetting::Direct)
+    }
+
+    /// Trusts the CAs of this PEM bundle to verify the endpoint's certificate,
+    /// instead of the public web roots (as `OTEL_EXPORTER_OTLP_CERTIFICATE`). Read
+    /// when the configuration is built.
+    pub fn ca_certificate(self, pem_path: impl Into<PathBuf>) -> Self {
+        let path = pem_path.into();
+        self.each(|e| e.tls.ca = Some(("OtlpConfig::ca_certificate".into(), path.clone())))
+    }
+
+    /// Authenticates with this client certificate (PEM, its chain) and private key
+    /// (PEM): mutual TLS (as `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY`). Read when the configuration is built.
+    pub fn client_certificate(self, cert_pem: impl Into<PathBuf>, key_pem: impl Into<PathBuf>) -> Self {
+        let (cert, key) = (cert_pem.into(), key_pem.into());
+        self.each(|e| {
+            let setting = "OtlpConfig::client_certificate".to_owned();
+            e.tls.client = Some(((setting.clone(), cert.clone()), (setting, key.clone())));
+        })
     }
 
     /// The URL spans are posted to (`None` for an exporter of metrics only, which only

@@ -44,7 +44,7 @@ impl OtlpExporter {
 
     fn to(endpoint: Endpoint, max_request_bytes: usize) -> Self {
         let gzip = (endpoint.compression == Compression::Gzip).then(Gzip::new);
-        let http = HttpClient::new(endpoint.timeout, &endpoint.url, &endpoint.proxy);
+        let http = HttpClient::new(endpoint.timeout, &endpoint.url, &endpoint.proxy, &endpoint.tls);
         OtlpExporter { http, endpoint, max_request_bytes, buf: Vec::new(), gzip }
     }
 

@@ -11,6 +11,7 @@ use super::proxy::{proxy_for, ProxySetting};
 use super::resolver::CachingResolver;
 use super::retry_after::parse_retry_after;
 use super::rpc_status::{describe_body, not_found_hint};
+use crate::config::tls::TlsFiles;
 
 /// A successful (2xx) response.
 #[derive(Debug)]
@@ -50,7 +51,7 @@ pub(crate) struct HttpClient {
 impl HttpClient {
     /// A client for requests to `url`, through the proxy `proxy` and the
     /// environment choose for it (see `proxy.rs`).
-    pub fn new(timeout: Duration, url: &str, proxy: &ProxySetting) -> Self {
+    pub fn new(timeout: Duration, url: &str, proxy: &ProxySetting, tls: &TlsFiles) -> Self {
         let proxy = proxy_for(url, proxy, |k| std::env::var(k).ok()).and_then(|p| match ureq::Proxy::new(&p) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -60,7 +61,13 @@ impl HttpClient {
                 None
             }
         });
+        // Checked when the config was built; a file changed since is logged, not fatal.
+        let tls = tls.load().unwrap_or_else(|e| {
+            log::warn!(target: "agentops", "TLS settings for {url}: {e}; using the public web roots");
+            None
+        });
         let config = ureq::Agent::config_builder()
+            .tls_config(tls.map(|t| t.config()).unwrap_or_default())
             .proxy(proxy)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
@@ -147,6 +154,11 @@ fn classify_error(e: ureq::Error) -> Outcome {
     use ureq::Error as E;
     match e {
         E::Timeout(t) => Outcome::Retryable { reason: format!("timed out ({t})"), retry_after: None, timed_out: true },
+        // rustls reports a failed handshake (a certificate that does not verify, a
+        // client certificate refused) as invalid data: retrying cannot help.
+        E::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            Outcome::Permanent { status: None, reason: format!("TLS handshake failed: {io}") }
+        }
         E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Protocol(_) => {
             Outcome::Retryable { reason: format!("connection failed: {e}"), retry_after: None, timed_out: false }
         }
@@ -188,7 +200,7 @@ mod tests {
         // Bind then drop a listener: the port is very likely closed now.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("http://127.0.0.1:{port}/v1/traces");
-        let c = HttpClient::new(Duration::from_secs(2), &url, &ProxySetting::Direct);
+        let c = HttpClient::new(Duration::from_secs(2), &url, &ProxySetting::Direct, &TlsFiles::default());
         let out = c.post(&url, &[], "application/json", None, b"{}", None);
         assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
     }

@@ -86,7 +86,7 @@ fn number_or_string(v: &Json) -> Option<f64> {
 impl LegacySessionExporter {
     pub(crate) fn new(config: AgentOpsConfig, costs: Arc<SessionCosts>) -> Self {
         LegacySessionExporter {
-            http: HttpClient::new(config.timeout, &config.exporter_endpoint, &config.proxy),
+            http: HttpClient::new(config.timeout, &config.exporter_endpoint, &config.proxy, &config.tls),
             config,
             jwts: HashMap::new(),
             ended: HashSet::new(),

@@ -56,7 +56,7 @@ impl SessionExporter {
     /// requests above `max_request_bytes` are split.
     pub(crate) fn new(config: AgentOpsConfig, max_request_bytes: usize, auth: SharedAuth) -> Self {
         SessionExporter {
-            http: HttpClient::new(config.timeout, &config.exporter_endpoint, &config.proxy),
+            http: HttpClient::new(config.timeout, &config.exporter_endpoint, &config.proxy, &config.tls),
             config,
             max_request_bytes,
             auth,
