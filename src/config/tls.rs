@@ -106,7 +106,10 @@ impl TlsFiles {
         Ok(Some(TlsMaterial { roots, client }))
     }
 
-    /// Checks that both halves of a client identity are given, or neither.
+    /// Checks that every file given loads (see [`load`](Self::load)).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.load().map(drop)
     }
