@@ -9,6 +9,9 @@ mod encode;
 mod error;
 mod event;
 mod exporters;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod global;
 mod metrics;
 mod pipeline;

@@ -7,5 +7,5 @@ pub(crate) mod http;
 pub(crate) mod proxy;
 mod resolver;
 pub(crate) mod retry;
-mod retry_after;
+pub(crate) mod retry_after;
 pub(crate) mod rpc_status;

@@ -70,6 +70,11 @@ mod tests {
         }
         assert!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).is_some());
         assert_eq!(parse_retry_after("18446744073709551615", now), Some(Duration::from_secs(u64::MAX)));
+        // Found by the `responses` fuzz target: any length parses, and the policy caps the wait.
+        let huge = parse_retry_after("016001601600160", now);
+        assert_eq!(huge, Some(Duration::from_secs(16_001_601_600_160)));
+        let policy = crate::config::retry::RetryPolicy::default();
+        assert_eq!(policy.backoff(1, huge, 0.5), policy.max_retry_after);
         assert_eq!(parse_retry_after("18446744073709551616", now), None);
     }
 }
