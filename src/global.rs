@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::event::{Event, EventRef};
 use crate::session::handle::Session;
 use crate::session::scope::Scope;
+use crate::session::state::panic_message;
 
 static GLOBAL: RwLock<Option<Client>> = parking_lot::const_rwlock(None);
 
@@ -56,12 +57,7 @@ impl InitGuard {
         std::panic::set_hook(Box::new(move |info| {
             // The global client at the time of the panic: the hook keeps none alive.
             let Some(client) = client() else { return previous(info) };
-            let message = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".to_owned());
+            let message = panic_message(info.payload());
             client.fail_open_sessions(&format!("panic: {message}"));
             if let Err(e) = client.flush(client.shutdown_timeout()) {
                 log::warn!(target: "agentops", "flush at panic: {e}");

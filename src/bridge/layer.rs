@@ -32,7 +32,7 @@ use crate::encode::encoder::instrumentation_scope;
 use crate::encode::recorded::event_span_id;
 use crate::event::ErrorEvent;
 use crate::session::scope::Scope;
-use crate::session::state::{record_under, span_context_of, OpenScope, SessionInner};
+use crate::session::state::{mark_errored, record_under, span_context_of, OpenScope, SessionInner};
 use crate::util::ids;
 
 /// A `tracing_subscriber` layer that puts `tracing` spans into agentops sessions
@@ -179,6 +179,7 @@ where
         attributes.push(KeyValue::new(attr::CONVERSATION_ID, session_id));
         let status = match b.error {
             Some(message) => {
+                // As a recorded error does: the enclosing scopes end with ERROR status.
                 mark_errored(&b.session, b.open.as_ref());
                 Status::error(message)
             }
@@ -202,16 +203,4 @@ where
             instrumentation_scope: self.scope.clone(),
         });
     }
-}
-
-/// An error inside a bridged span marks its scopes as errored, as a recorded error
-/// does (their spans end with ERROR status).
-fn mark_errored(session: &SessionInner, open: Option<&Arc<OpenScope>>) {
-    use std::sync::atomic::Ordering;
-    let mut o = open;
-    while let Some(scope) = o {
-        scope.errored.store(true, Ordering::Relaxed);
-        o = scope.parent.as_ref();
-    }
-    session.errored.store(true, Ordering::Relaxed);
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::agentops::{AgentOpsConfig, AgentOpsProtocol};
 use super::metrics::MetricsSettings;
-use super::otlp::OtlpConfig;
+use super::otlp::{Endpoint, OtlpConfig};
 use crate::exporters::console::ConsoleMode;
 use crate::exporters::file::metrics_path_for;
 use crate::exporters::interface::Exporter;
@@ -23,8 +23,8 @@ pub(crate) enum ExporterSpec {
 /// Which metrics destination to build for an exporter (see
 /// [`ExporterSpec::metrics_replica`]).
 pub(crate) enum MetricsSpec {
-    /// An OTLP exporter with a metrics endpoint.
-    Otlp(OtlpConfig),
+    /// An OTLP exporter's metrics endpoint.
+    Otlp(Endpoint),
     AgentOps(AgentOpsConfig),
     /// The metrics file's path.
     File(PathBuf),
@@ -46,7 +46,7 @@ impl ExporterSpec {
     /// spans only.
     pub(crate) fn metrics_replica(&self, m: &MetricsSettings) -> Option<MetricsSpec> {
         match self {
-            ExporterSpec::Otlp(o) if m.otlp => o.metrics.is_some().then(|| MetricsSpec::Otlp(o.clone())),
+            ExporterSpec::Otlp(o) if m.otlp => o.metrics.clone().map(MetricsSpec::Otlp),
             ExporterSpec::AgentOps(a) if m.otlp && a.protocol == AgentOpsProtocol::Otlp => {
                 Some(MetricsSpec::AgentOps(a.clone()))
             }

@@ -34,11 +34,9 @@ impl OtlpExporter {
         Self::to(endpoint, max_request_bytes)
     }
 
-    /// The metrics thread's exporter, to the metrics endpoint (or, for settings
-    /// without one, which the pipeline never builds this for, the traces one).
-    pub(crate) fn for_metrics(config: &OtlpConfig) -> Self {
-        let endpoint =
-            config.metrics.clone().or_else(|| config.traces.clone()).unwrap_or_else(|| Endpoint::new(String::new()));
+    /// The metrics thread's exporter, to a metrics endpoint (metrics requests are
+    /// not split: see `export_metrics_request`).
+    pub(crate) fn for_metrics(endpoint: Endpoint) -> Self {
         Self::to(endpoint, usize::MAX)
     }
 

@@ -66,7 +66,7 @@ fn metrics_exporter(
 ) -> Result<(String, Box<dyn MetricsExporter>), Error> {
     let exporter: Box<dyn MetricsExporter> =
         match spec {
-            MetricsSpec::Otlp(o) => Box::new(OtlpExporter::for_metrics(&o)),
+            MetricsSpec::Otlp(endpoint) => Box::new(OtlpExporter::for_metrics(endpoint)),
             MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, config.batch.max_request_bytes, auth.clone())),
             MetricsSpec::File(path) => Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
                 context: format!("opening the metrics file {}", path.display()),

@@ -62,7 +62,19 @@ fn add_f64(a: &AtomicU64, v: f64) {
     let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + v).to_bits()));
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// Marks `open` and every scope around it, and the session, as having seen an
+/// error: their spans end with ERROR status.
+pub(crate) fn mark_errored(session: &SessionInner, open: Option<&Arc<OpenScope>>) {
+    let mut o = open;
+    while let Some(scope) = o {
+        scope.errored.store(true, Ordering::Relaxed);
+        o = scope.parent.as_ref();
+    }
+    session.errored.store(true, Ordering::Relaxed);
+}
+
+/// A panic's message, when its payload is a string.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -407,12 +419,7 @@ pub(crate) fn record_under(
     let r = event.event_ref();
     session.count(&event);
     if r.event_type == EventType::Error {
-        let mut a = open;
-        while let Some(open) = a {
-            open.errored.store(true, Ordering::Relaxed);
-            a = open.parent.as_ref();
-        }
-        session.errored.store(true, Ordering::Relaxed);
+        mark_errored(session, open);
     }
     let (parent, agent) = match under {
         Some(placed) => placed,
