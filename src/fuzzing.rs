@@ -26,3 +26,10 @@ pub fn partial_success(body: &[u8]) -> [Option<(u64, String)>; 4] {
 pub fn describe_body(body: &[u8], content_type: Option<&str>) -> String {
     crate::transport::rpc_status::describe_body(body, content_type)
 }
+
+/// AgentOps' answers: `/v3/auth/token`, a v2 JWT, `update_session`'s `token_cost`.
+#[allow(clippy::type_complexity)]
+pub fn agentops_answers(body: &[u8]) -> (Result<(String, String), String>, Result<String, String>, Option<f64>) {
+    use crate::exporters::agentops::answers;
+    (answers::auth_token(body), answers::jwt(body, "/v2/create_session"), answers::token_cost(body))
+}

@@ -17,6 +17,7 @@ mod metrics;
 mod pipeline;
 pub mod providers;
 mod session;
+mod spool;
 mod stats;
 mod transport;
 mod util;
@@ -48,7 +49,7 @@ pub use session::handle::Session;
 pub use session::scope::{ActionScope, AgentScope, Scope};
 pub use session::state::ScopeGuard;
 pub use session::summary::{EndState, EventCounts, SessionSummary};
-pub use stats::{ExporterStats, Stats};
+pub use stats::{ExporterStats, SpoolStats, Stats};
 
 /// Re-exports of the OpenTelemetry types that appear in this crate's API, so that no
 /// application needs to pin `opentelemetry*` versions of its own.

@@ -42,6 +42,10 @@ warnings! {
     Unauthorized,
     /// A metrics export failed or had data points rejected.
     MetricsFailed,
+    /// Spans were written to the spool instead of being delivered.
+    Spooled,
+    /// The spool could not be written, read or cleaned up.
+    Spool,
 }
 
 /// Counters of one exporter, kept by the sending threads.
@@ -82,6 +86,15 @@ pub(crate) struct Counters {
     pub metrics_exports: AtomicU64,
     pub metrics_exports_failed: AtomicU64,
     pub metric_points_rejected: AtomicU64,
+    /// Spans this client wrote to the spool (settled, for its invariant).
+    pub spooled: AtomicU64,
+    /// What the spool's delivery thread did (any writer's files).
+    pub spool_files_delivered: AtomicU64,
+    pub spool_spans_delivered: AtomicU64,
+    pub spool_spans_rejected: AtomicU64,
+    pub spool_files_evicted: AtomicU64,
+    pub spool_spans_evicted: AtomicU64,
+    pub spool_batches_skipped: AtomicU64,
     pub worker_finished: AtomicBool,
     /// Sending lanes still running; the last one out sets `worker_finished`.
     pub lanes_running: AtomicUsize,
@@ -122,9 +135,30 @@ pub struct ExporterStats {
     pub bytes_sent: u64,
 }
 
+/// What the spool did, over every file in it (this client's and earlier ones'):
+/// every span written to a spool ends delivered, rejected, evicted, skipped, or is
+/// still on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpoolStats {
+    /// Spooled files delivered (and removed) by this client.
+    pub files_delivered: u64,
+    /// Spans from the spool the receiver accepted.
+    pub spans_delivered: u64,
+    /// Spans from the spool the receiver refused for good (a 4xx, partial success).
+    pub spans_rejected: u64,
+    /// Files removed, oldest first, to stay within the spool's bound.
+    pub files_evicted: u64,
+    /// Spans in those files: dropped to keep the bound.
+    pub spans_evicted: u64,
+    /// Spooled batches that could not be read back (a line cut short or corrupted,
+    /// a `.tmp` file a crash left half-written): skipped and removed.
+    pub batches_skipped: u64,
+}
+
 /// A snapshot of the pipeline's counters. Invariant: `spans_recorded = spans_exported
-/// + spans_dropped() + spans_filtered + spans_queued`, at every moment; once
-/// `shutdown` has returned, `spans_queued` is 0.
+/// + spans_dropped() + spans_filtered + spans_spooled + spans_queued`, at every
+/// moment; once `shutdown` has returned, `spans_queued` is 0.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -148,6 +182,9 @@ pub struct Stats {
     pub spans_dropped_panicked: u64,
     /// Removed by a formatter (it returned `false`).
     pub spans_filtered: u64,
+    /// Not delivered but written to the spool, to be delivered by this client later
+    /// or by the next one (see [`spool`](Self::spool) for what became of them).
+    pub spans_spooled: u64,
     /// Not recorded because their session was sampled out.
     pub spans_sampled_out: u64,
     /// String values cut at the length limit (`max_value_len`), message contents
@@ -179,6 +216,8 @@ pub struct Stats {
     pub metrics_exports_failed: u64,
     /// Data points a receiver accepted the request for but reported as rejected.
     pub metric_points_rejected: u64,
+    /// The spool's side (when there is one).
+    pub spool: SpoolStats,
     /// The latest export error.
     pub last_error: Option<String>,
     /// Per-exporter counters.
@@ -226,11 +265,12 @@ impl Stats {
             spans_dropped_after_shutdown: get(&c.dropped_after_shutdown),
             spans_dropped_panicked: get(&c.dropped_panicked),
             spans_filtered: get(&c.filtered),
+            spans_spooled: get(&c.spooled),
             batches: get(&c.batches),
             ..Stats::default()
         };
         s.read_live(c, exporters);
-        let settled = s.spans_exported + s.spans_dropped() + s.spans_filtered;
+        let settled = s.spans_exported + s.spans_dropped() + s.spans_filtered + s.spans_spooled;
         let left = s.spans_recorded.saturating_sub(settled);
         if c.worker_finished.load(Ordering::Acquire) {
             // The export thread is gone: whatever slipped into the queue after its
@@ -255,6 +295,14 @@ impl Stats {
         self.metrics_exports = get(&c.metrics_exports);
         self.metrics_exports_failed = get(&c.metrics_exports_failed);
         self.metric_points_rejected = get(&c.metric_points_rejected);
+        self.spool = SpoolStats {
+            files_delivered: get(&c.spool_files_delivered),
+            spans_delivered: get(&c.spool_spans_delivered),
+            spans_rejected: get(&c.spool_spans_rejected),
+            files_evicted: get(&c.spool_files_evicted),
+            spans_evicted: get(&c.spool_spans_evicted),
+            batches_skipped: get(&c.spool_batches_skipped),
+        };
         self.last_error = c.last_error.lock().clone();
         self.requests = exporters.iter().map(|e| e.requests).sum();
         self.retries = exporters.iter().map(|e| e.retries).sum();

@@ -18,6 +18,7 @@ use super::metrics::MetricsSettings;
 use super::otel::{Formatter, OtelConfig, DEFAULT_TRACES_FILE};
 use super::otlp::OtlpConfig;
 use super::retry::RetryPolicy;
+use super::spool::SpoolSettings;
 use super::validate::{ensure_duration, validate_max_value_len, validate_ratio, ConfigError, MAX_DURATION};
 use crate::exporters::console::ConsoleMode;
 use crate::exporters::interface::Exporter;
@@ -49,6 +50,7 @@ pub struct OtelConfigBuilder {
     pub(super) default_file: Option<PathBuf>,
     pub(super) prices: PriceTable,
     pub(super) metrics: MetricsSettings,
+    pub(super) spool: Option<SpoolSettings>,
     /// The trace `TRACEPARENT` / `TRACESTATE` hand this process, if any.
     pub(super) parent: Option<SpanContext>,
 }
@@ -75,6 +77,7 @@ impl Default for OtelConfigBuilder {
             default_file: Some(PathBuf::from(DEFAULT_TRACES_FILE)),
             prices: PriceTable::builtin(),
             metrics: MetricsSettings::default(),
+            spool: None,
             parent: None,
         }
     }
@@ -229,6 +232,40 @@ impl OtelConfigBuilder {
         self.metrics.temporality = temporality;
         self
     }
+    /// Keeps what cannot be delivered in `dir` (env `AGENTOPS_SPOOL_DIR`; off by
+    /// default): batches a network exporter could not deliver within the retry
+    /// budget, or by the shutdown deadline, are written there as OTLP JSON lines
+    /// instead of being dropped ([`Stats::spans_spooled`](crate::Stats::spans_spooled)),
+    /// and delivered later, in the background, by this client or the next one using
+    /// the same directory. See the crate docs' "Spool".
+    pub fn spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        match &mut self.spool {
+            Some(s) => s.dir = dir,
+            None => self.spool = Some(SpoolSettings::new(dir)),
+        }
+        self
+    }
+    /// The spool's bound in bytes, over all destinations (default 64 MiB, at least
+    /// 1 MiB; env `AGENTOPS_SPOOL_MAX_BYTES`). Beyond it the oldest files are
+    /// evicted, and counted ([`SpoolStats::spans_evicted`](crate::SpoolStats::spans_evicted)).
+    /// Needs [`spool_dir`](Self::spool_dir).
+    pub fn spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool_setting(|s| s.max_bytes = bytes);
+        self
+    }
+    /// Time between two attempts of a running client to deliver what is in the
+    /// spool (default 30 s; one attempt is made at start). Needs
+    /// [`spool_dir`](Self::spool_dir).
+    pub fn spool_retry_interval(mut self, interval: Duration) -> Self {
+        self.spool_setting(|s| s.retry_interval = interval);
+        self
+    }
+    fn spool_setting(&mut self, set: impl FnOnce(&mut SpoolSettings)) {
+        // Remembered without a directory, so `build` can say the directory is missing.
+        let s = self.spool.get_or_insert_with(|| SpoolSettings::new(PathBuf::new()));
+        set(s);
+    }
     /// Turns telemetry off: sessions still work and summarize, nothing is exported.
     pub fn disabled(mut self, off: bool) -> Self {
         self.disabled = off;
@@ -252,6 +289,9 @@ impl OtelConfigBuilder {
         ensure_duration("shutdown_timeout", self.shutdown_timeout, MAX_DURATION)?;
         self.retry.validate()?;
         self.metrics.validate("metric_export_interval")?;
+        if let Some(s) = &self.spool {
+            s.validate(["spool_dir", "spool_max_bytes", "spool_retry_interval"])?;
+        }
 
         let code_has_otlp = self.exporters.iter().any(|e| matches!(e, ExporterSpec::Otlp(_)));
         let code_has_agentops = self.exporters.iter().any(|e| matches!(e, ExporterSpec::AgentOps(_)));
@@ -289,6 +329,7 @@ impl OtelConfigBuilder {
             shutdown_timeout: self.shutdown_timeout,
             prices: Arc::new(self.prices),
             metrics: self.metrics,
+            spool: self.spool,
             parent: self.parent,
         })
     }

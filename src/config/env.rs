@@ -14,6 +14,7 @@ use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
 use super::otlp::{Compression, Endpoint, OtlpConfig, Protocol};
 use super::parse::{parse_bool, parse_key_values, parse_num};
+use super::spool::SpoolSettings;
 use super::tls::TlsFiles;
 use super::validate::{
     ensure_duration, validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url,
@@ -111,6 +112,7 @@ impl OtelConfigBuilder {
             b.prices = PriceTable::with_litellm_json(&text)
                 .map_err(|why| ConfigError::new("AGENTOPS_PRICE_TABLE", &path, why))?;
         }
+        b.spool = SpoolSettings::from_env(&get)?;
         if let Some(v) = get("AGENTOPS_ENABLE_METRICS") {
             b.metrics.enabled = Some(parse_bool("AGENTOPS_ENABLE_METRICS", &v)?);
         }

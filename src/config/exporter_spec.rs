@@ -57,6 +57,30 @@ impl ExporterSpec {
         }
     }
 
+    /// Where a network exporter sends, as the spool names it (the kind and the
+    /// URL): the spool keeps its undelivered batches under this name, and the next
+    /// client with the same destination delivers them. `None` for local exporters
+    /// (file, console, memory) and custom ones.
+    pub(crate) fn spool_key(&self) -> Option<String> {
+        match self {
+            ExporterSpec::Otlp(o) => o.traces.as_ref().map(|e| format!("otlp {}", e.url)),
+            ExporterSpec::AgentOps(a) => Some(match a.protocol {
+                AgentOpsProtocol::LegacyV2 => format!("agentops-v2 {}", a.api_endpoint),
+                _ => format!("agentops {}", a.exporter_endpoint),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Another instance of a network exporter, for the spool's delivery thread.
+    pub(crate) fn spool_replica(&self) -> Option<ExporterSpec> {
+        match self {
+            ExporterSpec::Otlp(o) => Some(ExporterSpec::Otlp(o.clone())),
+            ExporterSpec::AgentOps(a) => Some(ExporterSpec::AgentOps(a.clone())),
+            _ => None,
+        }
+    }
+
     /// A second instance of a network exporter, for a concurrent sending lane;
     /// `None` for exporters that must see every batch themselves.
     pub(crate) fn replica(&self) -> Option<ExporterSpec> {

@@ -13,6 +13,7 @@ pub(crate) mod otel;
 pub(crate) mod otlp;
 pub(crate) mod parse;
 pub(crate) mod retry;
+pub(crate) mod spool;
 pub(crate) mod tls;
 pub(crate) mod validate;
 

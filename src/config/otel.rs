@@ -11,6 +11,7 @@ use super::batch::BatchConfig;
 use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
 use super::retry::RetryPolicy;
+use super::spool::SpoolSettings;
 use crate::providers::prices::table::PriceTable;
 
 /// A user function run on the export thread over every finished span, before it is
@@ -39,6 +40,7 @@ pub struct OtelConfig {
     pub(crate) disabled: bool,
     pub(crate) prices: Arc<PriceTable>,
     pub(crate) metrics: MetricsSettings,
+    pub(crate) spool: Option<SpoolSettings>,
     /// Sessions continue this trace unless told otherwise (`TRACEPARENT`).
     pub(crate) parent: Option<SpanContext>,
 }

@@ -72,7 +72,7 @@ pub(crate) fn validate_url(setting: &str, url: &str) -> Result<(), ConfigError> 
         Some("http") | Some("https") => {}
         _ => return Err(ConfigError::new(setting, url, "must start with http:// or https://")),
     }
-    if uri.host().map_or(true, str::is_empty) {
+    if uri.host().is_none_or(str::is_empty) {
         return Err(ConfigError::new(setting, url, "has no host"));
     }
     Ok(())

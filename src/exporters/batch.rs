@@ -76,6 +76,24 @@ impl ExportBatch {
         ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceCell::from(request) }
     }
 
+    /// A batch of one OTLP request as it was exported before (read back from the
+    /// spool). Only exporters that do not read `spans()` can take it.
+    pub(crate) fn from_request(request: ExportTraceServiceRequest) -> Self {
+        ExportBatch {
+            spans: Vec::new(),
+            len: span_count(&request),
+            resource: Arc::new(Resource::builder_empty().build()),
+            resource_attrs: Arc::new(ResourceAttributesWithSchema::default()),
+            otlp: OnceCell::from(request),
+        }
+    }
+
+    /// The batch's OTLP request, built if it was not yet.
+    pub(crate) fn into_request(self) -> ExportTraceServiceRequest {
+        let ExportBatch { spans, resource_attrs, otlp, .. } = self;
+        otlp.into_inner().unwrap_or_else(|| to_otlp_request(spans, &resource_attrs))
+    }
+
     /// The OTLP spans of the batch, taken apart for reuse.
     pub(crate) fn into_otlp_spans(self) -> Vec<OtlpSpan> {
         self.otlp
@@ -148,4 +166,9 @@ pub(crate) fn to_otlp_request(
 
 fn otlp_resource(resource: &ResourceAttributesWithSchema) -> OtlpResource {
     OtlpResource { attributes: resource.attributes.0.clone(), dropped_attributes_count: 0, entity_refs: vec![] }
+}
+
+/// The number of spans in an OTLP request.
+pub(crate) fn span_count(req: &ExportTraceServiceRequest) -> usize {
+    req.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
 }

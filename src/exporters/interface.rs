@@ -160,6 +160,14 @@ impl ExportErrorKind {
     pub(crate) fn is_rejection(self) -> bool {
         matches!(self, ExportErrorKind::Rejected { .. } | ExportErrorKind::Unauthorized | ExportErrorKind::Encode)
     }
+
+    /// Whether a batch that failed so may be delivered later, so it goes to the
+    /// spool (when there is one): the receiver was unreachable, kept failing or
+    /// timing out, or the shutdown deadline came. What a receiver refused would be
+    /// refused again.
+    pub(crate) fn is_spoolable(self) -> bool {
+        matches!(self, ExportErrorKind::Network | ExportErrorKind::Timeout | ExportErrorKind::Cancelled)
+    }
 }
 
 /// An export failure: a kind for accounting, a message for people.

@@ -8,6 +8,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message;
 use serde::Serialize;
 
+use super::batch::span_count;
 use super::interface::{ExportError, ExportErrorKind, ExportOutcome};
 use super::metrics_interface::MetricsOutcome;
 use crate::config::otlp::Protocol;
@@ -46,10 +47,6 @@ fn encode_protobuf<M: Message>(req: &M, len: usize, buf: &mut Vec<u8>) {
     buf.clear();
     buf.reserve(len);
     req.encode_raw(buf);
-}
-
-fn span_count(req: &ExportTraceServiceRequest) -> usize {
-    req.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
 }
 
 /// Splits a request into two with about half the spans each, keeping resource and

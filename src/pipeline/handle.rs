@@ -23,6 +23,7 @@ use crate::config::batch::BatchConfig;
 use crate::config::metrics::MetricsSettings;
 use crate::config::otel::Formatter;
 use crate::config::retry::RetryPolicy;
+use crate::config::spool::SpoolSettings;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::error::Error;
 use crate::exporters::agentops::legacy::SessionCosts;
@@ -30,8 +31,14 @@ use crate::exporters::interface::{Cancel, ExportErrorKind, Exporter, SessionStar
 use crate::exporters::metrics_interface::MetricsExporter;
 use crate::metrics::handle::{start as start_metrics, MetricsHandle, MetricsStart};
 use crate::metrics::thread::MetricsSlot;
+use crate::spool::destination::SpoolDestination;
+use crate::spool::redelivery::{DeliveryThread, Redelivery, Target};
+use crate::spool::Spool;
 use crate::stats::{Counters, ExporterCounters, Stats, Warn};
 use crate::util::time::deadline_after;
+
+/// The most of a shutdown's time kept for writing undelivered batches to the spool.
+const SPOOL_RESERVE: Duration = Duration::from_secs(1);
 
 /// The caller-side handle of the export pipeline.
 pub(crate) struct Pipeline {
@@ -58,6 +65,8 @@ pub(crate) struct Pipeline {
     exporter_counters: Arc<Vec<(String, Arc<ExporterCounters>)>>,
     /// The metrics thread, when metrics are on.
     metrics: Option<MetricsHandle>,
+    /// The spool's delivery thread, when there is a spool.
+    spool: Option<DeliveryThread>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -79,6 +88,17 @@ pub(crate) struct PipelineSetup {
     /// Metrics settings and destinations (by the name of the exporter each belongs
     /// to), when metrics are on.
     pub metrics: Option<MetricsSetup>,
+    pub spool: Option<SpoolSetup>,
+}
+
+/// What the spool side of a pipeline is built from.
+pub(crate) struct SpoolSetup {
+    pub settings: SpoolSettings,
+    /// Each exporter's destination (by position, as in every lane), if it spools.
+    pub destinations: Vec<Option<SpoolDestination>>,
+    /// The delivery thread's exporters: the destination, the exporter's name, and
+    /// an instance of it of its own.
+    pub delivery: Vec<(SpoolDestination, String, Box<dyn Exporter>)>,
 }
 
 /// What the metrics side of a pipeline is built from.
@@ -153,6 +173,12 @@ impl Pipeline {
         } else {
             Pending::Spans(Vec::with_capacity(cap))
         };
+        let spool = setup
+            .spool
+            .as_ref()
+            .map(|s| Arc::new(Spool::new(s.settings.dir.clone(), s.settings.max_bytes, counters.clone())));
+        let no_spool = Vec::new();
+        let destinations = setup.spool.as_ref().map_or(&no_spool, |s| &s.destinations);
         let lane_count = setup.lanes.len();
         counters.lanes_running.store(lane_count, Ordering::Release);
         let mut lanes = Vec::with_capacity(lane_count);
@@ -164,7 +190,13 @@ impl Pipeline {
             let slots = exporters
                 .into_iter()
                 .zip(exporter_counters.iter())
-                .map(|(exporter, (name, counters))| Slot { name: name.clone(), counters: counters.clone(), exporter })
+                .enumerate()
+                .map(|(j, (exporter, (name, counters)))| Slot {
+                    name: name.clone(),
+                    counters: counters.clone(),
+                    exporter,
+                    spool: destinations.get(j).cloned().flatten(),
+                })
                 .collect();
             shippers.push(Shipper {
                 rx: stage_rx,
@@ -173,6 +205,7 @@ impl Pipeline {
                 retry: setup.retry.clone(),
                 cancel: cancel.clone(),
                 counters: counters.clone(),
+                spool: spool.clone(),
             });
         }
         let nice = setup.batch.export_thread_nice;
@@ -221,6 +254,26 @@ impl Pipeline {
             let name = if lane_count == 1 { "agentops-send".to_owned() } else { format!("agentops-send-{i}") };
             threads.push(spawn(name, nice, move || shipper.run())?);
         }
+        let spool_thread = match (spool, setup.spool) {
+            (Some(spool), Some(s)) if !s.delivery.is_empty() => {
+                let targets = s.delivery.into_iter().map(|(dest, name, exporter)| {
+                    let counters = exporter_counters.iter().find(|(n, _)| *n == name).map(|(_, c)| c.clone());
+                    Target { dest, counters: counters.unwrap_or_default(), name, exporter }
+                });
+                let delivery = Redelivery {
+                    spool,
+                    targets: targets.collect(),
+                    retry: setup.retry.clone(),
+                    cancel: cancel.clone(),
+                    interval: s.settings.retry_interval,
+                };
+                let (handle, run) = DeliveryThread::new(delivery);
+                // Not joined: `stop` waits for it within the deadline through its channel.
+                drop(spawn("agentops-spool".into(), nice, run)?);
+                Some(handle)
+            }
+            _ => None,
+        };
         Ok(Arc::new(Pipeline {
             tx,
             rx,
@@ -236,6 +289,7 @@ impl Pipeline {
             costs: setup.costs,
             exporter_counters,
             metrics,
+            spool: spool_thread,
         }))
     }
 
@@ -342,10 +396,17 @@ impl Pipeline {
         }
         self.closed.store(true, Ordering::Release);
         let deadline = deadline_after(timeout);
-        self.cancel.set_deadline(deadline);
+        // With a spool, requests stop a little early: what is still undelivered then
+        // is written to disk before the deadline instead of being dropped at it.
+        let reserve = if self.spool.is_some() { (timeout / 5).min(SPOOL_RESERVE) } else { Duration::ZERO };
+        self.cancel.set_deadline(deadline.checked_sub(reserve).unwrap_or(deadline));
         let result = match self.request(Message::Shutdown, deadline, "shutdown", timeout) {
             Ok(report) => {
-                // Acknowledged: both threads are returning, so the joins are immediate.
+                // The spool's delivery ends its round by the (network) deadline.
+                if let Some(s) = &self.spool {
+                    s.stop(deadline);
+                }
+                // Acknowledged: the threads are returning, so the joins are immediate.
                 for h in self.threads.lock().drain(..) {
                     let _ = h.join();
                 }
@@ -357,6 +418,9 @@ impl Pipeline {
                 // The threads are left to finish on their own (no request starts
                 // after the deadline), but their spans are settled now.
                 self.seal();
+                if let Some(s) = &self.spool {
+                    s.stop(deadline); // past the deadline: tells it to stop
+                }
                 if let Some(m) = &self.metrics {
                     let _ = m.shutdown(deadline, timeout); // past the deadline: tells it to stop
                 }

@@ -16,6 +16,8 @@ use opentelemetry::Context;
 use crate::config::retry::RetryPolicy;
 use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{Cancel, ExportContext, ExportError, ExportErrorKind, Exporter, SessionStart};
+use crate::spool::destination::SpoolDestination;
+use crate::spool::Spool;
 use crate::stats::{Counters, ExporterCounters, Warn};
 
 /// What the export thread hands to a sending lane.
@@ -37,6 +39,9 @@ pub(crate) struct Slot {
     pub name: String,
     pub counters: Arc<ExporterCounters>,
     pub exporter: Box<dyn Exporter>,
+    /// Where its undelivered batches go, when there is a spool and it is a network
+    /// exporter.
+    pub spool: Option<SpoolDestination>,
 }
 
 pub(crate) struct Shipper {
@@ -48,6 +53,7 @@ pub(crate) struct Shipper {
     pub retry: RetryPolicy,
     pub cancel: Arc<Cancel>,
     pub counters: Arc<Counters>,
+    pub spool: Option<Arc<Spool>>,
 }
 
 impl Shipper {
@@ -132,20 +138,38 @@ impl Shipper {
         }
     }
 
+    /// Writes the batch to exporter `i`'s spool, if it has one; whether it did.
+    fn spool(&self, i: usize, batch: &ExportBatch, why: &ExportError) -> bool {
+        let slot = &self.exporters[i];
+        match (&self.spool, &slot.spool) {
+            (Some(spool), Some(dest)) if why.kind.is_spoolable() => spool.keep(dest, batch, &slot.name, why),
+            _ => false,
+        }
+    }
+
     fn export(&mut self, batch: &ExportBatch, report: &mut FlushReport) {
         let n = batch.len() as u64;
         let c = self.counters.clone();
         Counters::add(&c.batches, 1);
         if self.cancel.expired() {
-            Counters::add(&c.dropped_export_failed, n);
             let msg = format!("{n} span(s) not exported: the shutdown deadline was reached");
-            c.set_last_error(msg.clone());
+            let why = ExportError::new(ExportErrorKind::Cancelled, msg.clone());
+            // Each exporter that can keeps it; it counts as spooled if all did.
+            let kept = (0..self.exporters.len()).filter(|&i| self.spool(i, batch, &why)).count();
+            if kept == self.exporters.len() {
+                Counters::add(&c.spooled, n);
+                return;
+            }
+            Counters::add(&c.dropped_export_failed, n);
+            c.set_last_error(msg);
             report.dropped += n;
-            report.error = Some(ExportError::new(ExportErrorKind::Cancelled, msg));
+            report.error = Some(why);
             return;
         }
-        // The batch's fate is its worst outcome over all exporters.
+        // The batch's fate is its worst outcome over all exporters: dropped if one
+        // failed, spooled if one could only spool it, exported otherwise.
         let mut failure: Option<ExportError> = None;
+        let mut spooled = false;
         let mut rejected = 0u64;
         for i in 0..self.exporters.len() {
             match self.call(i, "export", |x, cx| x.export(batch, cx)) {
@@ -157,6 +181,10 @@ impl Shipper {
                     c.set_last_error(msg);
                 }
                 Ok(_) => {}
+                Err(e) if self.spool(i, batch, &e) => {
+                    spooled = true;
+                    c.set_last_error(format!("{} exporter: {e} (spooled)", self.exporters[i].name));
+                }
                 Err(e) => {
                     let msg = self.note_failure(i, &e, "");
                     failure.get_or_insert(ExportError::new(e.kind, msg));
@@ -171,7 +199,7 @@ impl Shipper {
                 report.error = Some(e);
             }
             None => {
-                Counters::add(&c.exported, n - rejected);
+                Counters::add(if spooled { &c.spooled } else { &c.exported }, n - rejected);
                 if rejected > 0 {
                     Counters::add(&c.dropped_rejected, rejected);
                     report.dropped += rejected;

@@ -7,12 +7,13 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 
-use super::handle::{MetricsSetup, Pipeline, PipelineSetup};
+use super::handle::{MetricsSetup, Pipeline, PipelineSetup, SpoolSetup};
 use super::processor::EventProcessor;
 use super::resource::build_resource;
 use crate::config::agentops::{AgentOpsConfig, AgentOpsProtocol};
 use crate::config::exporter_spec::{ExporterSpec, MetricsSpec};
 use crate::config::otel::OtelConfig;
+use crate::config::spool::SpoolSettings;
 use crate::encode::encoder::{instrumentation_scope, EventToSpanEncoder};
 use crate::error::Error;
 use crate::exporters::agentops::legacy::{LegacySessionExporter, SessionCosts};
@@ -22,6 +23,7 @@ use crate::exporters::file::FileExporter;
 use crate::exporters::interface::Exporter;
 use crate::exporters::metrics_interface::MetricsExporter;
 use crate::exporters::otlp::OtlpExporter;
+use crate::spool::destination::SpoolDestination;
 use crate::stats::Stats;
 use crate::util::ids::SessionIds;
 
@@ -78,6 +80,31 @@ fn metrics_exporter(
     Ok((MetricsExporter::name(&*exporter).to_owned(), exporter))
 }
 
+/// The spool's directories for the exporters that spool (by position) and the
+/// delivery thread's exporters.
+fn spool_setup(
+    settings: &SpoolSettings,
+    specs: Vec<(Option<String>, Option<ExporterSpec>, SharedAuth)>,
+    config: &OtelConfig,
+    costs: &Arc<SessionCosts>,
+) -> Result<SpoolSetup, Error> {
+    let io = |source| Error::Io { context: format!("opening the spool directory {}", settings.dir.display()), source };
+    let mut destinations = Vec::with_capacity(specs.len());
+    let mut delivery = Vec::new();
+    for (key, replica, auth) in specs {
+        let dest = match key {
+            Some(key) => Some(SpoolDestination::open(&settings.dir, &key).map_err(io)?),
+            None => None,
+        };
+        if let (Some(dest), Some(replica)) = (&dest, replica) {
+            let exporter = build_exporter(replica, config, costs, &auth)?;
+            delivery.push((dest.clone(), exporter.name().to_owned(), exporter));
+        }
+        destinations.push(dest);
+    }
+    Ok(SpoolSetup { settings: settings.clone(), destinations, delivery })
+}
+
 impl TelemetryManager {
     /// Builds everything and starts the background threads. Does no network I/O.
     pub fn new(mut config: OtelConfig) -> Result<Self, Error> {
@@ -100,6 +127,10 @@ impl TelemetryManager {
         let (specs, auths): (Vec<ExporterSpec>, Vec<SharedAuth>) =
             specs.into_iter().zip(auths).filter(|(s, _)| s.sends_spans()).unzip();
         let costs = Arc::new(SessionCosts::default());
+        // The spool's delivery thread gets an instance of each network exporter, with
+        // the lanes' credentials.
+        let specs_for_spool: Vec<(Option<String>, Option<ExporterSpec>, SharedAuth)> =
+            specs.iter().zip(&auths).map(|(s, a)| (s.spool_key(), s.spool_replica(), a.clone())).collect();
         // Concurrent sending lanes only when every exporter can be instantiated again.
         let replicas: Option<Vec<ExporterSpec>> = specs.iter().map(ExporterSpec::replica).collect();
         let mut lane_specs = vec![specs];
@@ -108,6 +139,10 @@ impl TelemetryManager {
                 lane_specs.push(replicas.iter().filter_map(ExporterSpec::replica).collect());
             }
         }
+        let spool = match &config.spool {
+            Some(settings) => Some(spool_setup(settings, specs_for_spool, &config, &costs)?),
+            None => None,
+        };
         let lanes = lane_specs
             .into_iter()
             .map(|specs| {
@@ -130,6 +165,7 @@ impl TelemetryManager {
             resource: resource.clone(),
             costs,
             metrics,
+            spool,
         })?;
         // Sampling is decided once, at the session root; everything in the session
         // follows the root's decision, so a session is kept or dropped whole.

@@ -37,7 +37,7 @@ pub(crate) fn send_with_retry(
             return Err(ExportError::new(kind, format!("{reason} (gave up after {tries} attempts)")));
         }
         let wait = policy.backoff(tries, retry_after, cx.random_unit());
-        if Instant::now().checked_add(wait).map_or(true, |at| at >= budget_end) {
+        if Instant::now().checked_add(wait).is_none_or(|at| at >= budget_end) {
             let budget = policy.max_elapsed;
             let msg = format!("{reason} (gave up after {tries} attempts: the retry budget of {budget:?} ran out)");
             return Err(ExportError::new(kind, msg));

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
+use super::answers;
 use super::v2_events::{attr_json, is_session_root, root_tags, session_of, to_v2_event};
 use super::KeyLatch;
 use crate::config::agentops::AgentOpsConfig;
@@ -75,14 +76,6 @@ fn host_env() -> Json {
     })
 }
 
-fn number_or_string(v: &Json) -> Option<f64> {
-    match v {
-        Json::Number(n) => n.as_f64(),
-        Json::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 impl LegacySessionExporter {
     pub(crate) fn new(config: AgentOpsConfig, costs: Arc<SessionCosts>) -> Self {
         LegacySessionExporter {
@@ -95,7 +88,7 @@ impl LegacySessionExporter {
         }
     }
 
-    fn post(&self, path: &str, body: &Json, jwt: Option<&str>, cx: &ExportContext<'_>) -> Result<Json, ExportError> {
+    fn post(&self, path: &str, body: &Json, jwt: Option<&str>, cx: &ExportContext<'_>) -> Result<Vec<u8>, ExportError> {
         let url = format!("{}{path}", self.config.api_endpoint);
         let body = serde_json::to_vec(body).unwrap_or_default();
         let mut headers = vec![("X-Agentops-Api-Key".to_owned(), self.config.api_key.expose().to_owned())];
@@ -106,7 +99,7 @@ impl LegacySessionExporter {
             cx.count_request(body.len());
             self.http.post(&url, &headers, "application/json", None, &body, deadline)
         })?;
-        Ok(serde_json::from_slice(&resp.body).unwrap_or(Json::Null))
+        Ok(resp.body)
     }
 
     fn create_session(
@@ -124,10 +117,9 @@ impl LegacySessionExporter {
         let resp = self
             .post("/v2/create_session", &json!({ "session": session }), None, cx)
             .map_err(|e| self.latch.note(e, "/v2/create_session"))?;
-        let jwt = resp.get("jwt").and_then(Json::as_str).ok_or_else(|| {
-            ExportError::new(ExportErrorKind::Failed, "AgentOps create_session answered without a jwt")
-        })?;
-        self.jwts.insert(id, jwt.to_owned());
+        let jwt =
+            answers::jwt(&resp, "/v2/create_session").map_err(|m| ExportError::new(ExportErrorKind::Failed, m))?;
+        self.jwts.insert(id, jwt);
         Ok(())
     }
 
@@ -138,7 +130,7 @@ impl LegacySessionExporter {
         path: &str,
         body: &Json,
         cx: &ExportContext<'_>,
-    ) -> Result<Json, ExportError> {
+    ) -> Result<Vec<u8>, ExportError> {
         let jwt = self.jwts.get(&id).cloned().unwrap_or_default();
         match self.post(path, body, Some(&jwt), cx) {
             Err(ExportError { kind: ExportErrorKind::Rejected { status: 401 }, .. }) => {
@@ -154,11 +146,10 @@ impl LegacySessionExporter {
         let resp = self
             .post("/v2/reauthorize_jwt", &json!({ "session_id": id.to_string() }), None, cx)
             .map_err(|e| self.latch.note(e, "/v2/reauthorize_jwt"))?;
-        let jwt = resp.get("jwt").and_then(Json::as_str).ok_or_else(|| {
-            ExportError::new(ExportErrorKind::Failed, "AgentOps reauthorize_jwt answered without a jwt")
-        })?;
-        self.jwts.insert(id, jwt.to_owned());
-        Ok(jwt.to_owned())
+        let jwt =
+            answers::jwt(&resp, "/v2/reauthorize_jwt").map_err(|m| ExportError::new(ExportErrorKind::Failed, m))?;
+        self.jwts.insert(id, jwt.clone());
+        Ok(jwt)
     }
 
     fn export_session(&mut self, id: Uuid, spans: &[&Span], cx: &ExportContext<'_>) -> Result<(), ExportError> {
@@ -185,7 +176,7 @@ impl LegacySessionExporter {
                 "event_counts": { "llms": count("llms"), "tools": count("tools"), "actions": count("actions"), "errors": count("errors") },
             });
             let resp = self.post_for_session(id, "/v2/update_session", &json!({ "session": session }), cx)?;
-            if let Some(cost) = resp.get("token_cost").and_then(number_or_string) {
+            if let Some(cost) = answers::token_cost(&resp) {
                 self.costs.insert(id, cost);
             }
             self.jwts.remove(&id);

@@ -2,6 +2,7 @@
 //! the legacy v2 session API ([`legacy`]). Both stop for good once AgentOps refuses
 //! the API key ([`KeyLatch`]), so a wrong key costs one request, not a retry storm.
 
+pub(crate) mod answers;
 pub(crate) mod compat;
 pub(crate) mod legacy;
 pub(crate) mod token;

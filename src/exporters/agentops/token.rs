@@ -14,8 +14,8 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parking_lot::Mutex;
-use serde_json::Value as Json;
 
+use super::answers;
 use super::compat::{add_agentops_names, kv, str_value};
 use super::KeyLatch;
 use crate::config::agentops::AgentOpsConfig;
@@ -85,14 +85,8 @@ impl SessionExporter {
             e if e.kind == ExportErrorKind::Unauthorized => e,
             e => ExportError::new(e.kind, format!("AgentOps authentication failed: {e}")),
         })?;
-        let invalid = |what: String| ExportError::new(ExportErrorKind::Failed, what);
-        let v: Json = serde_json::from_slice(&resp.body)
-            .map_err(|e| invalid(format!("AgentOps auth answered with invalid JSON: {e}")))?;
-        let bearer = v
-            .get("token")
-            .and_then(Json::as_str)
-            .ok_or_else(|| invalid("AgentOps auth answered without a token".into()))?;
-        let project_id = v.get("project_id").and_then(Json::as_str).unwrap_or_default().to_owned();
+        let (bearer, project_id) =
+            answers::auth_token(&resp.body).map_err(|m| ExportError::new(ExportErrorKind::Failed, m))?;
         let t = Token { bearer: format!("Bearer {bearer}"), project_id };
         *token = Some(t.clone());
         Ok(t)
