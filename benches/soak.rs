@@ -258,6 +258,7 @@ fn main() {
     let st = client.stats();
     let remote = receiver_stats(&addr);
     let _ = child.kill();
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&spool);
 
     // The curve after a minute of warm-up (or a fifth of the run, if shorter).
