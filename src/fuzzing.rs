@@ -40,8 +40,16 @@ pub mod targets {
     use std::sync::OnceLock;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+    use crate::client::Client;
+    use crate::config::builder::OtelConfigBuilder;
+    use crate::config::otel::OtelConfig;
+    use crate::config::retry::RetryPolicy;
+    use crate::event::action::ActionEvent;
+    use crate::event::llm::LlmEvent;
+    use crate::event::tool::ToolEvent;
+    use crate::exporters::memory::InMemoryExporter;
     use crate::providers::{anthropic, gemini, openai, Stream};
-    use crate::{ActionEvent, Client, EndState, InMemoryExporter, LlmEvent, OtelConfig, RetryPolicy, ToolEvent};
+    use crate::session::summary::EndState;
 
     /// Configuration from the environment: any set of variables (one `NAME=value` a
     /// line) gives a configuration or a `ConfigError`, never a panic.
@@ -50,7 +58,7 @@ pub mod targets {
         let vars: Vec<(String, String)> =
             text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_owned(), v.to_owned())).collect();
         let lookup = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        if let Ok(b) = crate::OtelConfigBuilder::from_lookup(lookup) {
+        if let Ok(b) = OtelConfigBuilder::from_lookup(lookup) {
             let _ = b.build();
         }
     }
@@ -104,20 +112,20 @@ pub mod targets {
         let text = String::from_utf8_lossy(data);
         let now = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
         for at in [now, SystemTime::UNIX_EPOCH] {
-            let parsed = super::retry_after(&text, at);
+            let parsed = crate::fuzzing::retry_after(&text, at);
             let wait = RetryPolicy::default().backoff(1, parsed, 0.5);
             assert!(wait <= Duration::from_secs(30), "{text:?} -> {parsed:?} -> {wait:?}");
         }
-        let _ = super::partial_success(data);
+        let _ = crate::fuzzing::partial_success(data);
         for ct in [Some("application/x-protobuf"), Some("application/json"), Some("text/plain"), None] {
-            assert!(super::describe_body(data, ct).len() <= 64 * 1024, "an error body is shown bounded");
+            assert!(crate::fuzzing::describe_body(data, ct).len() <= 64 * 1024, "an error body is shown bounded");
         }
     }
 
     /// AgentOps' answers (`/v3/auth/token`, the v2 JWTs, `token_cost`): any bytes
     /// give a token, a JWT and a cost that can be used, or a message, never a panic.
     pub fn agentops_answers(data: &[u8]) {
-        let (auth, jwt, cost) = super::agentops_answers(data);
+        let (auth, jwt, cost) = crate::fuzzing::agentops_answers(data);
         for token in [auth.map(|(t, _)| t), jwt].into_iter().flatten() {
             assert!(!token.is_empty() && !token.bytes().any(|b| b == b'\r' || b == b'\n'), "{token:?}");
         }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::agentops::{AgentOpsConfig, AgentOpsProtocol};
 use super::metrics::MetricsSettings;
-use super::otlp::{Endpoint, OtlpConfig};
+use super::otlp::{Endpoint, OtlpConfig, Protocol};
 use crate::exporters::console::ConsoleMode;
 use crate::exporters::file::metrics_path_for;
 use crate::exporters::interface::Exporter;
@@ -70,6 +70,13 @@ impl ExporterSpec {
             }),
             _ => None,
         }
+    }
+
+    /// Whether the exporter sends batches as OTLP protobuf as they are (an OTLP
+    /// exporter with the protobuf protocol), so they may be written straight into
+    /// request bytes.
+    pub(crate) fn takes_protobuf_bytes(&self) -> bool {
+        matches!(self, ExporterSpec::Otlp(o) if o.traces.as_ref().is_some_and(|e| e.protocol == Protocol::HttpProtobuf))
     }
 
     /// Another instance of a network exporter, for the spool's delivery thread.

@@ -17,6 +17,7 @@ use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, RecordedEvent};
 use super::span::SpanDefinition;
 use super::values::ValuePolicy;
+use super::wire::put_span;
 use crate::event::Event;
 
 /// Turns events into spans.
@@ -94,6 +95,23 @@ impl EventToSpanEncoder {
         let attrs = std::mem::take(scratch);
         let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
         def.fill_otlp_span(trace_id, span_id, parent, out);
+        *scratch = def.attributes;
+    }
+
+    /// Encodes a finished event as protobuf bytes appended to `out` (see
+    /// `encode/wire.rs`); `scratch` and `left` as in
+    /// [`encode_otlp_into`](Self::encode_otlp_into).
+    pub(crate) fn encode_wire(
+        &self,
+        rec: RecordedEvent,
+        out: &mut Vec<u8>,
+        scratch: &mut Vec<KeyValue>,
+        left: &mut Leftovers,
+    ) {
+        let attrs = std::mem::take(scratch);
+        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
+        put_span(out, &def, trace_id, span_id, parent);
+        def.attributes.clear();
         *scratch = def.attributes;
     }
 

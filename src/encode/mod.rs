@@ -11,6 +11,7 @@ mod messages;
 pub(crate) mod recorded;
 pub(crate) mod span;
 pub(crate) mod values;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,9 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as O
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
+use prost::Message;
+
+use crate::encode::wire::RequestFrame;
 
 /// One batch of finished spans and the resource they belong to.
 pub struct ExportBatch {
@@ -19,6 +22,8 @@ pub struct ExportBatch {
     resource: Arc<Resource>,
     resource_attrs: Arc<ResourceAttributesWithSchema>,
     otlp: OnceCell<ExportTraceServiceRequest>,
+    /// The batch as protobuf request bytes (`buf[start..]`), when written directly.
+    wire: Option<(Vec<u8>, usize)>,
 }
 
 impl std::fmt::Debug for ExportBatch {
@@ -40,7 +45,7 @@ impl ExportBatch {
         resource: Arc<Resource>,
         resource_attrs: Arc<ResourceAttributesWithSchema>,
     ) -> Self {
-        ExportBatch { len: spans.len(), spans, resource, resource_attrs, otlp: OnceCell::new() }
+        ExportBatch { len: spans.len(), spans, resource, resource_attrs, otlp: OnceCell::new(), wire: None }
     }
 
     /// A batch converted to OTLP up front by moving the spans; `spans()` is empty.
@@ -51,7 +56,7 @@ impl ExportBatch {
     ) -> Self {
         let len = spans.len();
         let otlp = OnceCell::from(to_otlp_request(spans, &resource_attrs));
-        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp }
+        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp, wire: None }
     }
 
     /// A batch of spans already in OTLP form, all of one instrumentation scope.
@@ -73,7 +78,7 @@ impl ExportBatch {
                 schema_url: resource_attrs.schema_url.clone().unwrap_or_default(),
             }],
         };
-        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceCell::from(request) }
+        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceCell::from(request), wire: None }
     }
 
     /// A batch of one OTLP request as it was exported before (read back from the
@@ -85,11 +90,44 @@ impl ExportBatch {
             resource: Arc::new(Resource::builder_empty().build()),
             resource_attrs: Arc::new(ResourceAttributesWithSchema::default()),
             otlp: OnceCell::from(request),
+            wire: None,
         }
+    }
+
+    /// A batch of `len` spans written directly as a protobuf request, `buf[start..]`
+    /// (see `encode/wire.rs`).
+    pub(crate) fn from_wire(
+        buf: Vec<u8>,
+        start: usize,
+        len: usize,
+        resource: Arc<Resource>,
+        resource_attrs: Arc<ResourceAttributesWithSchema>,
+    ) -> Self {
+        ExportBatch {
+            spans: Vec::new(),
+            len,
+            resource,
+            resource_attrs,
+            otlp: OnceCell::new(),
+            wire: Some((buf, start)),
+        }
+    }
+
+    /// The batch's protobuf request bytes, when it was written directly.
+    pub(crate) fn wire(&self) -> Option<&[u8]> {
+        self.wire.as_ref().map(|(buf, start)| &buf[*start..])
+    }
+
+    /// The direct path's buffer, to be written into again.
+    pub(crate) fn into_wire_buffer(self) -> Option<Vec<u8>> {
+        self.wire.map(|(buf, _)| buf)
     }
 
     /// The batch's OTLP request, built if it was not yet.
     pub(crate) fn into_request(self) -> ExportTraceServiceRequest {
+        if self.otlp.get().is_none() && self.wire.is_some() {
+            let _ = self.to_otlp();
+        }
         let ExportBatch { spans, resource_attrs, otlp, .. } = self;
         otlp.into_inner().unwrap_or_else(|| to_otlp_request(spans, &resource_attrs))
     }
@@ -126,7 +164,11 @@ impl ExportBatch {
     /// The batch as one OTLP request, built once and shared by every exporter that
     /// asks for it.
     pub fn to_otlp(&self) -> &ExportTraceServiceRequest {
-        self.otlp.get_or_init(|| to_otlp_request(self.spans.iter().cloned(), &self.resource_attrs))
+        self.otlp.get_or_init(|| match self.wire() {
+            // Written directly: the bytes are proven to decode (see `encode/wire.rs`).
+            Some(bytes) => ExportTraceServiceRequest::decode(bytes).unwrap_or_default(),
+            None => to_otlp_request(self.spans.iter().cloned(), &self.resource_attrs),
+        })
     }
 }
 
@@ -171,4 +213,16 @@ fn otlp_resource(resource: &ResourceAttributesWithSchema) -> OtlpResource {
 /// The number of spans in an OTLP request.
 pub(crate) fn span_count(req: &ExportTraceServiceRequest) -> usize {
     req.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
+}
+
+/// The frame of every request a pipeline writes directly (see `encode/wire.rs`):
+/// the same resource and scope as [`ExportBatch::from_otlp_spans`] puts around spans.
+pub(crate) fn request_frame(resource: &ResourceAttributesWithSchema, scope: &InstrumentationScope) -> RequestFrame {
+    let scope_proto: opentelemetry_proto::tonic::common::v1::InstrumentationScope = (scope, None).into();
+    RequestFrame::new(
+        &otlp_resource(resource),
+        resource.schema_url.clone().unwrap_or_default(),
+        &scope_proto,
+        scope.schema_url().unwrap_or_default().to_owned(),
+    )
 }

@@ -221,6 +221,27 @@ pub(crate) fn export_metrics_request(
     })
 }
 
+/// Sends a request already encoded (`spans` spans in `body`), compressed when
+/// `gzip` is given, and reads what the receiver rejected.
+pub(crate) fn export_encoded(
+    body: &[u8],
+    spans: usize,
+    protocol: Protocol,
+    gzip: Option<&mut Gzip>,
+    send: impl FnOnce(&[u8], Option<&'static str>) -> Result<Response, ExportError>,
+) -> Result<ExportOutcome, ExportError> {
+    let resp = match gzip {
+        Some(g) => send(g.compress(body), Some("gzip")),
+        None => send(body, None),
+    }?;
+    let mut outcome = ExportOutcome::default();
+    if let Some((rejected, msg)) = decode_partial_success(&resp.body, protocol, Signal::Traces) {
+        outcome.rejected_spans = rejected.min(spans as u64);
+        outcome.message = Some(format!("receiver rejected {rejected} span(s): {msg}"));
+    }
+    Ok(outcome)
+}
+
 /// Encodes `req` (split under `max_bytes`), compresses each part when `gzip` is
 /// given, sends it with `send` (body and `Content-Encoding`), and adds up what the
 /// receiver took: the batch fails only if no part got through. `buf` lends the

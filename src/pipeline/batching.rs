@@ -10,6 +10,7 @@ use super::lanes::Stage;
 use super::message::Message;
 use super::pending::Pending;
 use crate::encode::recorded::RecordedEvent;
+use crate::encode::wire::put_otlp_span;
 use crate::exporters::batch::ExportBatch;
 use crate::stats::{Counters, Warn};
 
@@ -23,6 +24,10 @@ impl Worker {
         match &mut self.pending {
             Pending::Spans(v) => v.push(span),
             Pending::Otlp(v) => v.push(span.into()),
+            Pending::Wire(w) => {
+                put_otlp_span(&mut w.buf, &span.into());
+                w.count += 1;
+            }
         }
         self.export_if_full();
     }
@@ -42,6 +47,20 @@ impl Worker {
                 let mut span = pool.pop().unwrap_or_default();
                 encoder.encode_otlp_into(rec, &mut span, scratch, &mut spent.leftovers);
                 v.push(span);
+            }
+            Pending::Wire(w) => {
+                // A panic mid-span leaves a partial record: cut it off again.
+                let at = w.buf.len();
+                let wrote = catch_unwind(AssertUnwindSafe(|| {
+                    encoder.encode_wire(rec, &mut w.buf, scratch, &mut spent.leftovers)
+                }));
+                match wrote {
+                    Ok(()) => w.count += 1,
+                    Err(p) => {
+                        w.buf.truncate(at);
+                        std::panic::resume_unwind(p)
+                    }
+                }
             }
         }));
         spent.boxes.push(boxed);
@@ -90,10 +109,15 @@ impl Worker {
         if self.pending.len() == 0 {
             return;
         }
-        let pending = self.pending.take(self.max_batch);
+        let pool = &mut self.wire_pool;
+        let pending = self.pending.take(self.max_batch, || pool.pop().unwrap_or_default());
         let (res, attrs) = (self.resource.clone(), self.resource_attrs.clone());
         let batch = match pending {
             Pending::Otlp(spans) => ExportBatch::from_otlp_spans(spans, self.encoder.scope(), res, attrs),
+            Pending::Wire(w) => {
+                let (buf, start, count) = w.finish();
+                ExportBatch::from_wire(buf, start, count, res, attrs)
+            }
             Pending::Spans(spans) => {
                 let spans = self.apply_formatters(spans);
                 if spans.is_empty() {

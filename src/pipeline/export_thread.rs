@@ -46,6 +46,8 @@ pub(crate) struct Worker {
     pub pending: Pending,
     /// Sent spans, reused for new ones (see `forward`).
     pub span_pool: Vec<OtlpSpan>,
+    /// Sent request buffers of the direct path, to write into again.
+    pub wire_pool: Vec<Vec<u8>>,
     /// The attribute list's allocation, lent to the encoder for each event.
     pub scratch: Vec<opentelemetry::KeyValue>,
     /// Callers' allocations waiting for a bulk free (`reclaim.rs`), and how many
@@ -120,6 +122,12 @@ impl Worker {
         // rest is freed.
         let cap = 2 * self.max_batch;
         for batch in self.recycle.try_iter() {
+            if matches!(self.pending, Pending::Wire(_)) {
+                if let Some(buf) = batch.into_wire_buffer().filter(|_| self.wire_pool.len() < 4) {
+                    self.wire_pool.push(buf);
+                }
+                continue;
+            }
             if self.span_pool.len() < cap && matches!(self.pending, Pending::Otlp(_)) {
                 let room = cap - self.span_pool.len();
                 self.span_pool.extend(batch.into_otlp_spans().into_iter().take(room));

@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use super::export_thread::Worker;
 use super::lanes::{FlushReport, Shipper, Slot};
 use super::message::Message;
-use super::pending::Pending;
+use super::pending::{Pending, WireSpans};
 use super::threads::spawn;
 use crate::config::batch::BatchConfig;
 use crate::config::metrics::MetricsSettings;
@@ -27,6 +27,7 @@ use crate::config::spool::SpoolSettings;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::error::Error;
 use crate::exporters::agentops::legacy::SessionCosts;
+use crate::exporters::batch::request_frame;
 use crate::exporters::interface::{Cancel, ExportErrorKind, Exporter, SessionStart};
 use crate::exporters::metrics_interface::MetricsExporter;
 use crate::metrics::handle::{start as start_metrics, MetricsHandle, MetricsStart};
@@ -89,6 +90,9 @@ pub(crate) struct PipelineSetup {
     /// to), when metrics are on.
     pub metrics: Option<MetricsSetup>,
     pub spool: Option<SpoolSetup>,
+    /// Every exporter sends OTLP/HTTP protobuf: events may be written straight into
+    /// request bytes (`encode/wire.rs`).
+    pub direct_protobuf: bool,
 }
 
 /// What the spool side of a pipeline is built from.
@@ -168,7 +172,11 @@ impl Pipeline {
         let exporter_counters = Arc::new(exporter_counters);
         let otlp_only = setup.lanes[0].iter().all(|e| !e.reads_spans());
         let cap = setup.batch.max_export_batch_size;
-        let pending = if otlp_only && setup.formatters.is_empty() {
+        let resource_attrs = Arc::new(ResourceAttributesWithSchema::from(&setup.resource));
+        let pending = if setup.direct_protobuf && otlp_only && setup.formatters.is_empty() {
+            let frame = request_frame(&resource_attrs, setup.encoder.scope());
+            Pending::Wire(WireSpans::new(Vec::new(), Arc::new(frame)))
+        } else if otlp_only && setup.formatters.is_empty() {
             Pending::Otlp(Vec::with_capacity(cap))
         } else {
             Pending::Spans(Vec::with_capacity(cap))
@@ -239,10 +247,11 @@ impl Pipeline {
             max_batch: cap,
             delay: setup.batch.scheduled_delay,
             counters: counters.clone(),
-            resource_attrs: Arc::new(ResourceAttributesWithSchema::from(&setup.resource)),
+            resource_attrs,
             resource: Arc::new(setup.resource),
             pending,
             span_pool: Vec::new(),
+            wire_pool: Vec::new(),
             scratch: Vec::new(),
             spent: Default::default(),
             spent_limit: setup.batch.max_queue_size,

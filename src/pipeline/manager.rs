@@ -127,6 +127,7 @@ impl TelemetryManager {
         let (specs, auths): (Vec<ExporterSpec>, Vec<SharedAuth>) =
             specs.into_iter().zip(auths).filter(|(s, _)| s.sends_spans()).unzip();
         let costs = Arc::new(SessionCosts::default());
+        let direct_protobuf = !specs.is_empty() && specs.iter().all(ExporterSpec::takes_protobuf_bytes);
         // The spool's delivery thread gets an instance of each network exporter, with
         // the lanes' credentials.
         let specs_for_spool: Vec<(Option<String>, Option<ExporterSpec>, SharedAuth)> =
@@ -166,6 +167,7 @@ impl TelemetryManager {
             costs,
             metrics,
             spool,
+            direct_protobuf,
         })?;
         // Sampling is decided once, at the session root; everything in the session
         // follows the root's decision, so a session is kept or dropped whole.

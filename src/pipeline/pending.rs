@@ -1,7 +1,35 @@
 //! The batch being filled on the export thread, in the form the exporters need.
 
+use std::sync::Arc;
+
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_sdk::trace::SpanData;
+
+use crate::encode::wire::RequestFrame;
+
+/// Spans written as protobuf bytes (`encode/wire.rs`), behind the room kept for
+/// the request's header.
+#[derive(Debug)]
+pub(crate) struct WireSpans {
+    pub buf: Vec<u8>,
+    pub frame: Arc<RequestFrame>,
+    pub count: usize,
+}
+
+impl WireSpans {
+    /// An empty batch in `buf` (a recycled allocation).
+    pub fn new(mut buf: Vec<u8>, frame: Arc<RequestFrame>) -> Self {
+        buf.clear();
+        buf.resize(frame.header_room(), 0);
+        WireSpans { buf, frame, count: 0 }
+    }
+
+    /// The request's bytes, and where they start in the buffer.
+    pub fn finish(mut self) -> (Vec<u8>, usize, usize) {
+        let start = self.frame.finish(&mut self.buf, self.frame.header_room());
+        (self.buf, start, self.count)
+    }
+}
 
 /// Spans waiting for the next export.
 pub(crate) enum Pending {
@@ -10,6 +38,9 @@ pub(crate) enum Pending {
     /// Straight to OTLP: no exporter reads `SpanData` and there are no formatters,
     /// so events are encoded into OTLP spans directly, moving their strings.
     Otlp(Vec<OtlpSpan>),
+    /// Straight to protobuf bytes: every exporter is OTLP/HTTP protobuf and there
+    /// are no formatters.
+    Wire(WireSpans),
 }
 
 impl Pending {
@@ -17,14 +48,20 @@ impl Pending {
         match self {
             Pending::Spans(v) => v.len(),
             Pending::Otlp(v) => v.len(),
+            Pending::Wire(w) => w.count,
         }
     }
 
-    /// Takes the pending spans, leaving an empty batch of the same form.
-    pub fn take(&mut self, capacity: usize) -> Pending {
+    /// Takes the pending spans, leaving an empty batch of the same form (in
+    /// `recycled`, for the direct form).
+    pub fn take(&mut self, capacity: usize, recycled: impl FnOnce() -> Vec<u8>) -> Pending {
         match self {
             Pending::Spans(v) => Pending::Spans(std::mem::replace(v, Vec::with_capacity(capacity))),
             Pending::Otlp(v) => Pending::Otlp(std::mem::replace(v, Vec::with_capacity(capacity))),
+            Pending::Wire(w) => {
+                let frame = w.frame.clone();
+                Pending::Wire(std::mem::replace(w, WireSpans::new(recycled(), frame)))
+            }
         }
     }
 }
