@@ -8,52 +8,68 @@ use serde_json::Value as Json;
 /// without recursion).
 pub(crate) const MAX_JSON_DEPTH: usize = 64;
 
-/// Whether any of the 8 bytes in `w` is `"`, `\\` or a control character (may say
-/// yes for a word that needs nothing; never says no for one that does).
-fn word_needs_escape(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
-    zero_byte(w ^ (ONES * u64::from(b'"')))
-        || zero_byte(w ^ (ONES * u64::from(b'\\')))
-        || w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0
+fn needs_escape(c: u8) -> bool {
+    (c < 0x20) | (c == b'"') | (c == b'\\')
+}
+
+/// Whether any byte of a 32-byte chunk needs escaping. Written without early
+/// exit, so the compiler checks the chunk with vector instructions.
+fn chunk_needs_escape(chunk: &[u8; 32]) -> bool {
+    let mut any = false;
+    for &c in chunk {
+        any |= needs_escape(c);
+    }
+    any
+}
+
+fn push_escaped(out: &mut String, c: u8) {
+    match c {
+        b'"' => out.push_str("\\\""),
+        b'\\' => out.push_str("\\\\"),
+        b'\n' => out.push_str("\\n"),
+        b'\r' => out.push_str("\\r"),
+        b'\t' => out.push_str("\\t"),
+        0x08 => out.push_str("\\b"),
+        0x0c => out.push_str("\\f"),
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(c >> 4)] as char);
+            out.push(HEX[usize::from(c & 0xf)] as char);
+        }
+    }
 }
 
 /// Appends `s` as a JSON string literal. Prompts are long and mostly need no
-/// escaping, so eight bytes are checked at a time.
+/// escaping, so 32 bytes are checked at a time and copied in one piece.
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let b = s.as_bytes();
     let (mut start, mut i) = (0, 0);
-    while i < b.len() {
-        if let Some(word) = b.get(i..i + 8) {
-            if !word_needs_escape(u64::from_le_bytes(word.try_into().unwrap_or([0; 8]))) {
-                i += 8;
-                continue;
-            }
-        }
-        let c = b[i];
-        if c < 0x20 || c == b'"' || c == b'\\' {
-            // `i` is at an ASCII byte, so both slices end on character boundaries.
-            out.push_str(&s[start..i]);
-            match c {
-                b'"' => out.push_str("\\\""),
-                b'\\' => out.push_str("\\\\"),
-                b'\n' => out.push_str("\\n"),
-                b'\r' => out.push_str("\\r"),
-                b'\t' => out.push_str("\\t"),
-                0x08 => out.push_str("\\b"),
-                0x0c => out.push_str("\\f"),
-                _ => {
-                    const HEX: &[u8; 16] = b"0123456789abcdef";
-                    out.push_str("\\u00");
-                    out.push(HEX[usize::from(c >> 4)] as char);
-                    out.push(HEX[usize::from(c & 0xf)] as char);
+    loop {
+        let end = match b.get(i..i + 32) {
+            Some(chunk) => {
+                if !chunk_needs_escape(chunk.try_into().unwrap_or(&[0; 32])) {
+                    i += 32;
+                    continue;
                 }
+                i + 32
             }
-            start = i + 1;
+            None => b.len(),
+        };
+        for j in i..end {
+            if needs_escape(b[j]) {
+                // `j` is at an ASCII byte, so both slices end on character boundaries.
+                out.push_str(&s[start..j]);
+                push_escaped(out, b[j]);
+                start = j + 1;
+            }
         }
-        i += 1;
+        if end == b.len() {
+            break;
+        }
+        i = end;
     }
     out.push_str(&s[start..]);
     out.push('"');
@@ -92,6 +108,17 @@ pub(crate) fn drop_iteratively(v: Json) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_string_is_written_as_serde_json_writes_it(s in "(\\PC|[\"\\\\\\x00-\\x1f]){0,200}", pad in 0usize..40) {
+            let s = format!("{}{s}", "a".repeat(pad));
+            let mut ours = String::new();
+            push_json_str(&mut ours, &s);
+            prop_assert_eq!(ours, serde_json::to_string(&s).unwrap());
+        }
+    }
 
     #[test]
     fn json_strings_match_serde_json() {
@@ -102,6 +129,8 @@ mod tests {
             "ünïcödé ✓ 🦀 \u{1f} mixed \"\"\"".into(),
             "p".repeat(1031),
             "\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\u{9}".into(),
+            format!("{}\"{}\n{}", "a".repeat(31), "b".repeat(32), "ü".repeat(40)),
+            "x".repeat(64) + "\\",
         ];
         for c in cases {
             let mut ours = String::new();

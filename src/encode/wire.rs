@@ -212,20 +212,18 @@ fn key_value_len(kv: &KeyValue) -> usize {
     bytes_field_len(1, kv.key.as_str().as_bytes()) + len_field(2, any_value_len(&kv.value))
 }
 
-fn put_key_value(out: &mut Vec<u8>, kv: &KeyValue) {
-    put_bytes_field(out, 1, kv.key.as_str().as_bytes());
-    put_len(out, 2, any_value_len(&kv.value));
-    put_any_value(out, &kv.value);
-}
-
 fn attributes_len(field: u32, attrs: &[KeyValue]) -> usize {
     attrs.iter().map(|kv| len_field(field, key_value_len(kv))).sum()
 }
 
 fn put_attributes(out: &mut Vec<u8>, field: u32, attrs: &[KeyValue]) {
     for kv in attrs {
-        put_len(out, field, key_value_len(kv));
-        put_key_value(out, kv);
+        let key = kv.key.as_str().as_bytes();
+        let value_len = any_value_len(&kv.value);
+        put_len(out, field, bytes_field_len(1, key) + len_field(2, value_len));
+        put_bytes_field(out, 1, key);
+        put_len(out, 2, value_len);
+        put_any_value(out, &kv.value);
     }
 }
 
