@@ -16,6 +16,13 @@ use super::values::{clamp_i64, number_kv, string_array, ValuePolicy};
 use crate::event::llm::ResponseDetails;
 use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
 
+/// A UUID in its hyphenated form, without the formatting machinery (`to_string`
+/// costs several times more, once per event).
+fn uuid_text(id: &uuid::Uuid) -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
 /// The span definition of an event.
 pub(crate) fn define(
     p: &ValuePolicy,
@@ -30,7 +37,7 @@ pub(crate) fn define(
     attributes.clear();
     attributes.push(KeyValue::new(attr::SESSION_ID, StringValue::from(session_id.clone())));
     attributes.push(KeyValue::new(attr::CONVERSATION_ID, StringValue::from(session_id)));
-    attributes.push(KeyValue::new(attr::EVENT_ID, common.id.to_string()));
+    attributes.push(KeyValue::new(attr::EVENT_ID, uuid_text(&common.id)));
     attributes.push(KeyValue::new(attr::EVENT_TYPE, event_type.as_str()));
     match (common.agent_id, &placement.agent_id) {
         (Some(own), _) => attributes.push(p.str_kv(attr::AGENT_ID, own)),
@@ -223,7 +230,7 @@ fn error(p: &ValuePolicy, e: ErrorEvent, placement: &Placement, def: &mut SpanDe
     }
     def.events.push(SpanEvent::new("exception", def.start, ex, 0));
     if let Some(t) = e.trigger {
-        a.push(KeyValue::new(attr::ERROR_TRIGGER_ID, t.id.to_string()));
+        a.push(KeyValue::new(attr::ERROR_TRIGGER_ID, uuid_text(&t.id)));
         a.push(KeyValue::new(attr::ERROR_TRIGGER_TYPE, t.event_type.as_str()));
         let sc =
             SpanContext::new(placement.trace_id, event_span_id(&t.id), TraceFlags::SAMPLED, false, TraceState::NONE);
