@@ -4,7 +4,9 @@
 # and the ratios project/anchor. Every run is checked: the sink's unique span count
 # must equal the run's spans_sent.
 #
-# Usage: benches/compare.sh [--pairs N] [workload flags passed to both…]
+# Usage: benches/compare.sh [--pairs N] [--pin] [workload flags passed to both…]
+#   --pin: the sink on CPU 1 and each client on CPU 0 (taskset), so neither side
+#   borrows the other's core: the per-core comparison.
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol json
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol protobuf
 # Environment: BASELINE_BIN (compare with this bench binary instead of the anchor),
@@ -17,9 +19,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${SHARED_BENCH:-$repo/../shared/bench}
 pairs=3
+pin=0
 args=()
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --pin) pin=1; shift ;;
     --pairs) pairs=$2; shift 2 ;;
     --pairs=*) pairs=${1#--pairs=}; shift ;;
     *) args+=("$1"); shift ;;
@@ -50,7 +54,9 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-"$sink_bin" --port 0 --exit-after 3600 --json-mode "${SINK_JSON_MODE:-fast}" >"$tmp/sink.out" 2>"$tmp/sink.err" &
+sink_cmd=("$sink_bin"); client_cmd=()
+if (( pin )); then sink_cmd=(taskset -c 1 "$sink_bin"); client_cmd=(taskset -c 0); fi
+"${sink_cmd[@]}" --port 0 --exit-after 3600 --json-mode "${SINK_JSON_MODE:-fast}" >"$tmp/sink.out" 2>"$tmp/sink.err" &
 sink_pid=$!
 port=""
 for _ in $(seq 1 100); do
@@ -68,7 +74,7 @@ run() { # who binary [extra flags…]
   before=$(curl -sS --max-time 10 "$url/stats")  # cpu_ms is not reset: take the difference
   local out who=$1 bin=$2
   shift 2
-  out=$("$bin" --endpoint "$url/v1/traces" "${args[@]}" "$@" 2>"$tmp/$who.err") || {
+  out=$("${client_cmd[@]}" "$bin" --endpoint "$url/v1/traces" "${args[@]}" "$@" 2>"$tmp/$who.err") || {
     echo "compare.sh: $who failed" >&2; cat "$tmp/$who.err" >&2; exit 1; }
   local stats
   stats=$(curl -sS --max-time 10 "$url/stats")
@@ -94,17 +100,22 @@ for i in $(seq 1 "$pairs"); do
 done
 [[ -n ${RESULTS:-} ]] && cp "$results" "$RESULTS"
 
-python3 - "$results" "${args[*]}" <<'PY'
+python3 - "$results" "${args[*]}" "$pin" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+for r in rows:  # the anchor reports pipeline CPU, not per span
+    if "pipeline_cpu_s" in r and "pipeline_ns_per_span" not in r:
+        r["pipeline_ns_per_span"] = r["pipeline_cpu_s"] * 1e9 / max(r["spans_sent"], 1)
 keys = ["caller_p50_ns", "caller_p99_ns", "caller_p999_ns", "caller_max_ns", "caller_mean_ns",
-        "spans_per_s", "wall_s", "peak_rss_kb", "cpu_s", "export_cpu_s", "send_cpu_s", "metrics_cpu_s",
+        "spans_per_s", "wall_s", "peak_rss_kb", "cpu_s", "producer_cpu_s", "pipeline_cpu_s", "pipeline_ns_per_span",
+        "export_cpu_s", "send_cpu_s", "metrics_cpu_s",
         "sink_cpu_s", "spans_sent", "spans_dropped"]
 med = {}
 for who in ("anchor", "agentops"):
     rs = [r for r in rows if r["who"] == who]
     med[who] = {k: statistics.median(r[k] for r in rs) for k in keys if all(k in r for r in rs)}
-print(f"workload: {sys.argv[2]}   (medians of {len(rows)//2} runs each, alternating)")
+pinned = " pinned: sink on CPU 1, clients on CPU 0;" if sys.argv[3] == "1" else ""
+print(f"workload: {sys.argv[2]}  ({pinned} medians of {len(rows)//2} runs each, alternating)")
 print()
 print("| metric | otel-anchor | agentops | agentops / anchor |")
 print("|---|---:|---:|---:|")

@@ -276,6 +276,9 @@ fn main() {
     let cpu_s = process_cpu_s();
     let (export_cpu_s, send_cpu_s) = (threads_cpu_s("agentops-export"), threads_cpu_s("agentops-send"));
     let metrics_cpu_s = threads_cpu_s("agentops-meter");
+    // Every thread but the producers (gone by now) and main: as the anchor counts
+    // its batch thread and HTTP runtime, so the two pipelines compare per span.
+    let pipeline_cpu_s = threads_cpu_s("agentops-");
     let t_shutdown = Instant::now();
     let shutdown = client.shutdown(Duration::from_secs(60));
     let shutdown_ms = t_shutdown.elapsed().as_secs_f64() * 1e3;
@@ -313,7 +316,7 @@ fn main() {
             "\"start_session_us\":{:.1},\"caller_mean_ns\":{:.0},\"events\":{},\"threads\":{},",
             "\"prompt_bytes\":{},\"protocol\":\"{}\",\"compression\":\"{:?}\",\"queue_size\":{},\"batch_size\":{},",
             "\"cpu_s\":{:.2},\"producer_cpu_s\":{:.3},\"export_cpu_s\":{:.3},\"send_cpu_s\":{:.3},",
-            "\"metrics_cpu_s\":{:.3},\"metrics\":{},\"metrics_exports\":{},\"queued_at_produce_end\":{}}}"
+            "\"metrics_cpu_s\":{:.3},\"pipeline_cpu_s\":{:.3},\"pipeline_ns_per_span\":{:.0},\"metrics\":{},\"metrics_exports\":{},\"queued_at_produce_end\":{}}}"
         ),
         pct(&all, 0.50),
         pct(&all, 0.99),
@@ -349,6 +352,8 @@ fn main() {
         export_cpu_s,
         send_cpu_s,
         metrics_cpu_s,
+        pipeline_cpu_s,
+        pipeline_cpu_s * 1e9 / stats.spans_exported.max(1) as f64,
         args.metrics,
         stats.metrics_exports,
         queued_at_produce_end,
