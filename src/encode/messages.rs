@@ -97,6 +97,9 @@ fn views<'a>(c: &'a Content, default_role: &'a str, output: bool) -> Vec<Message
 /// were cut to get there. (A list whose structure alone exceeds the limit keeps its
 /// structure, with every payload reduced to the marker.)
 pub(crate) fn messages_json(c: &Content, default_role: &str, output: bool, max_len: usize) -> (String, u64) {
+    if let Some(json) = plain_text_json(c, default_role, output, max_len) {
+        return (json, 0);
+    }
     let msgs = views(c, default_role, output);
     let lens: Vec<usize> = msgs.iter().flat_map(|m| m.parts.iter().map(|p| p.payload.len())).collect();
     // Escaping only lengthens, so payloads longer than the limit alone need cutting.
@@ -119,6 +122,28 @@ pub(crate) fn messages_json(c: &Content, default_role: &str, output: bool, max_l
     }
     let cap = fair_cap(&lens, budget);
     (out, lens.iter().filter(|&&l| l > cap).count() as u64)
+}
+
+/// The common case written directly: a plain text (`prompt("…")`) that fits, as
+/// one message with one text part, into one allocation and none of the views that
+/// lists of messages need. The same JSON as [`write`] gives.
+fn plain_text_json(c: &Content, role: &str, output: bool, max_len: usize) -> Option<String> {
+    const FINISH: &str = ",\"finish_reason\":\"stop\"";
+    let Content::Text(text) = c else { return None };
+    if text.len() > max_len {
+        return None; // escaping only lengthens: the general path cuts it
+    }
+    let mut out = String::with_capacity(text.len() + role.len() + 64);
+    out.push_str("[{\"role\":");
+    push_json_str(&mut out, role);
+    out.push_str(",\"parts\":[{\"type\":\"text\",\"content\":");
+    push_json_str(&mut out, text);
+    out.push_str("}]");
+    if output {
+        out.push_str(FINISH);
+    }
+    out.push_str("}]");
+    (out.len() <= max_len).then_some(out)
 }
 
 /// The largest per-payload length such that the payloads, each cut to it, fit in
@@ -205,6 +230,20 @@ mod tests {
     fn contents(json: &str) -> Vec<String> {
         let v: Json = serde_json::from_str(json).expect("valid JSON");
         v.as_array().unwrap().iter().map(|m| m["parts"][0]["content"].as_str().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn plain_text_is_written_as_a_list_of_one_message() {
+        for text in ["", "hi", "quote \" and \n", &"é".repeat(300)] {
+            for output in [false, true] {
+                let c = Content::Text(text.into());
+                let general = write(&views(&c, "user", output), usize::MAX);
+                assert_eq!(plain_text_json(&c, "user", output, usize::MAX).unwrap(), general, "{text:?} {output}");
+                assert_eq!(messages_json(&c, "user", output, 100_000).0, general);
+            }
+        }
+        let long = Content::Text("x".repeat(500));
+        assert_eq!(plain_text_json(&long, "user", false, 100), None, "too long: the general path cuts it");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Where a destination's batches live: `{spool}/{slug}-{hash}/`, named from the
 //! exporter's destination (kind and URL), so the next client finds the batches of
 //! the endpoints it sends to and leaves other destinations' alone. A `destination`
-//! file inside says which one it is, for people and for `agentops replay --spool`.
+//! file inside says which one it is, for people and tools reading the spool.
 
 use std::io;
 use std::path::{Path, PathBuf};
