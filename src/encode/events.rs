@@ -243,6 +243,7 @@ fn span_name(op: &str, subject: &str) -> Cow<'static, str> {
         (true, true) => Cow::Borrowed("unnamed"),
         (false, true) => Cow::Owned(op.to_owned()),
         (true, false) => Cow::Owned(subject.to_owned()),
-        (false, false) => Cow::Owned(format!("{op} {subject}")),
+        // Once per event: joined by hand, `format!` costs several times more.
+        (false, false) => Cow::Owned([op, " ", subject].concat()),
     }
 }
