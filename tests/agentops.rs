@@ -602,3 +602,50 @@ fn legacy_v2_resumed_sessions_reuse_or_reauthorize_their_jwt() {
     assert_clean(&f);
     assert_eq!(third.stats().spans_dropped(), 0);
 }
+
+#[test]
+fn spans_spooled_while_agentops_is_down_are_delivered_by_the_next_client() {
+    let dir = std::env::temp_dir().join(format!("agentops-spool-agentops-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = closed_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let spooled_client = || {
+        let config = OtelConfig::builder()
+            .agentops(AgentOpsConfig::new(KEY).api_endpoint(&url).exporter_endpoint(&url))
+            .retry(RetryPolicy::default().max_attempts(2).initial_backoff(Duration::from_millis(5)))
+            .batch(agentops::BatchConfig::default().scheduled_delay(Duration::from_secs(3600)))
+            .enable_metrics(false)
+            .spool_dir(&dir)
+            .build()
+            .unwrap();
+        Client::new(config).unwrap()
+    };
+    // AgentOps unreachable: not even a token. The batch is kept, not dropped.
+    let first = spooled_client();
+    let s = first.start_session(&["spooled"]);
+    s.record(LlmEvent::new("gpt-4o").provider("openai").prompt("hi").completion("hello").tokens(3, 5));
+    s.end(EndState::Success, "");
+    first.shutdown(LONG).unwrap();
+    let st = first.stats();
+    assert_eq!((st.spans_spooled, st.spans_exported, st.spans_dropped()), (2, 0, 0), "{st:#?}");
+
+    // AgentOps is back: the next client authenticates and delivers them, once.
+    let f = Arc::new(Fake::default());
+    let f2 = f.clone();
+    let server = TestServer::start_on(port, move |r| f2.handle(r));
+    let second = spooled_client();
+    second.shutdown(LONG).unwrap();
+    assert_clean(&f);
+    assert_eq!(second.stats().spool.spans_delivered, 2);
+    let spans = server.accepted_spans();
+    assert_eq!(spans.len(), 2);
+    assert!(server.requests_to("/v1/traces").iter().all(|r| r.header("authorization") == Some("Bearer tok-1")));
+    for (_, res) in &spans {
+        assert_eq!(res.iter().filter(|kv| kv.key == "agentops.project.id").count(), 1, "the project id once");
+    }
+    let (llm, _) = spans.iter().find(|(s, _)| s.name == "chat gpt-4o").unwrap();
+    let compat = llm.attributes.iter().filter(|kv| kv.key == "gen_ai.prompt.0.content").count();
+    assert_eq!(compat, 1, "the backend's names are added once, at delivery");
+    assert_eq!(attr_str(&llm.attributes, "gen_ai.system"), Some("openai"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
