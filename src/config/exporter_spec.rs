@@ -72,11 +72,13 @@ impl ExporterSpec {
         }
     }
 
-    /// Whether the exporter sends batches as OTLP protobuf as they are (an OTLP
-    /// exporter with the protobuf protocol), so they may be written straight into
-    /// request bytes.
-    pub(crate) fn takes_protobuf_bytes(&self) -> bool {
-        matches!(self, ExporterSpec::Otlp(o) if o.traces.as_ref().is_some_and(|e| e.protocol == Protocol::HttpProtobuf))
+    /// The encoding an OTLP exporter sends batches in as they are, so they may be
+    /// written straight into request bytes; `None` for other exporters.
+    pub(crate) fn direct_protocol(&self) -> Option<Protocol> {
+        match self {
+            ExporterSpec::Otlp(o) => o.traces.as_ref().map(|e| e.protocol),
+            _ => None,
+        }
     }
 
     /// Another instance of a network exporter, for the spool's delivery thread.

@@ -18,6 +18,7 @@ use super::recorded::{event_span_id, RecordedEvent};
 use super::span::SpanDefinition;
 use super::values::ValuePolicy;
 use super::wire::put_span;
+use super::wire_json::put_span_json;
 use crate::event::Event;
 
 /// Turns events into spans.
@@ -111,6 +112,22 @@ impl EventToSpanEncoder {
         let attrs = std::mem::take(scratch);
         let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
         put_span(out, &def, trace_id, span_id, parent);
+        def.attributes.clear();
+        *scratch = def.attributes;
+    }
+
+    /// Encodes a finished event as OTLP/JSON text appended to `out` (see
+    /// `encode/wire_json.rs`); as [`encode_wire`](Self::encode_wire) otherwise.
+    pub(crate) fn encode_wire_json(
+        &self,
+        rec: RecordedEvent,
+        out: &mut String,
+        scratch: &mut Vec<KeyValue>,
+        left: &mut Leftovers,
+    ) {
+        let attrs = std::mem::take(scratch);
+        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
+        put_span_json(out, &def, trace_id, span_id, parent);
         def.attributes.clear();
         *scratch = def.attributes;
     }

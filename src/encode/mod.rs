@@ -12,6 +12,7 @@ pub(crate) mod recorded;
 pub(crate) mod span;
 pub(crate) mod values;
 pub(crate) mod wire;
+pub(crate) mod wire_json;
 
 #[cfg(test)]
 mod tests;

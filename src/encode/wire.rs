@@ -407,4 +407,4 @@ impl RequestFrame {
 
 #[cfg(test)]
 #[path = "wire_tests.rs"]
-mod tests;
+pub(crate) mod tests;

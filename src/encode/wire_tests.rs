@@ -82,7 +82,7 @@ fn kind() -> impl Strategy<Value = SpanKind> {
 }
 
 prop_compose! {
-    fn definition()(
+    pub(crate) fn definition()(
         name in text(), kind in kind(), attributes in attributes(), status in status(),
         start in time(), end in time(),
         links in prop::collection::vec(link(), 0..3), events in prop::collection::vec(event(), 0..3),
@@ -91,19 +91,19 @@ prop_compose! {
     }
 }
 
-fn ids() -> impl Strategy<Value = (TraceId, SpanId, SpanId)> {
+pub(crate) fn ids() -> impl Strategy<Value = (TraceId, SpanId, SpanId)> {
     (1..=u128::MAX, 1..=u64::MAX, prop_oneof![Just(0u64), any::<u64>()])
         .prop_map(|(t, s, p)| (TraceId::from(t), SpanId::from(s), SpanId::from(p)))
 }
 
-fn resource() -> ResourceAttributesWithSchema {
+pub(crate) fn resource() -> ResourceAttributesWithSchema {
     let r = Resource::builder_empty()
         .with_attributes([KeyValue::new("service.name", "wire-test"), KeyValue::new("host.cores", 2i64)])
         .build();
     ResourceAttributesWithSchema::from(&r)
 }
 
-fn scope() -> InstrumentationScope {
+pub(crate) fn scope() -> InstrumentationScope {
     InstrumentationScope::builder("agentops").with_version("1.2.3").build()
 }
 

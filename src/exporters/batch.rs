@@ -13,7 +13,9 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 use prost::Message;
 
+use crate::config::otlp::Protocol;
 use crate::encode::wire::RequestFrame;
+use crate::encode::wire_json::JsonFrame;
 
 /// One batch of finished spans and the resource they belong to.
 pub struct ExportBatch {
@@ -22,8 +24,9 @@ pub struct ExportBatch {
     resource: Arc<Resource>,
     resource_attrs: Arc<ResourceAttributesWithSchema>,
     otlp: OnceCell<ExportTraceServiceRequest>,
-    /// The batch as protobuf request bytes (`buf[start..]`), when written directly.
-    wire: Option<(Vec<u8>, usize)>,
+    /// The batch as request bytes (`buf[start..]`) in one encoding, when written
+    /// directly.
+    wire: Option<(Vec<u8>, usize, Protocol)>,
 }
 
 impl std::fmt::Debug for ExportBatch {
@@ -94,11 +97,12 @@ impl ExportBatch {
         }
     }
 
-    /// A batch of `len` spans written directly as a protobuf request, `buf[start..]`
-    /// (see `encode/wire.rs`).
+    /// A batch of `len` spans written directly as a request in `protocol`'s
+    /// encoding, `buf[start..]` (see `encode/wire.rs`, `encode/wire_json.rs`).
     pub(crate) fn from_wire(
         buf: Vec<u8>,
         start: usize,
+        protocol: Protocol,
         len: usize,
         resource: Arc<Resource>,
         resource_attrs: Arc<ResourceAttributesWithSchema>,
@@ -109,18 +113,19 @@ impl ExportBatch {
             resource,
             resource_attrs,
             otlp: OnceCell::new(),
-            wire: Some((buf, start)),
+            wire: Some((buf, start, protocol)),
         }
     }
 
-    /// The batch's protobuf request bytes, when it was written directly.
-    pub(crate) fn wire(&self) -> Option<&[u8]> {
-        self.wire.as_ref().map(|(buf, start)| &buf[*start..])
+    /// The batch's request bytes in `protocol`'s encoding, when it was written
+    /// directly in that one.
+    pub(crate) fn wire(&self, protocol: Protocol) -> Option<&[u8]> {
+        self.wire.as_ref().filter(|w| w.2 == protocol).map(|(buf, start, _)| &buf[*start..])
     }
 
     /// The direct path's buffer, to be written into again.
     pub(crate) fn into_wire_buffer(self) -> Option<Vec<u8>> {
-        self.wire.map(|(buf, _)| buf)
+        self.wire.map(|(buf, _, _)| buf)
     }
 
     /// The batch's OTLP request, built if it was not yet.
@@ -164,9 +169,12 @@ impl ExportBatch {
     /// The batch as one OTLP request, built once and shared by every exporter that
     /// asks for it.
     pub fn to_otlp(&self) -> &ExportTraceServiceRequest {
-        self.otlp.get_or_init(|| match self.wire() {
-            // Written directly: the bytes are proven to decode (see `encode/wire.rs`).
-            Some(bytes) => ExportTraceServiceRequest::decode(bytes).unwrap_or_default(),
+        self.otlp.get_or_init(|| match &self.wire {
+            // Written directly: the bytes are proven to decode (see `encode/wire*.rs`).
+            Some((buf, start, Protocol::HttpProtobuf)) => {
+                ExportTraceServiceRequest::decode(&buf[*start..]).unwrap_or_default()
+            }
+            Some((buf, start, _)) => serde_json::from_slice(&buf[*start..]).unwrap_or_default(),
             None => to_otlp_request(self.spans.iter().cloned(), &self.resource_attrs),
         })
     }
@@ -224,5 +232,16 @@ pub(crate) fn request_frame(resource: &ResourceAttributesWithSchema, scope: &Ins
         resource.schema_url.clone().unwrap_or_default(),
         &scope_proto,
         scope.schema_url().unwrap_or_default().to_owned(),
+    )
+}
+
+/// The JSON twin of [`request_frame`] (see `encode/wire_json.rs`).
+pub(crate) fn json_frame(resource: &ResourceAttributesWithSchema, scope: &InstrumentationScope) -> JsonFrame {
+    let scope_proto: opentelemetry_proto::tonic::common::v1::InstrumentationScope = (scope, None).into();
+    JsonFrame::new(
+        &otlp_resource(resource),
+        resource.schema_url.as_deref().unwrap_or_default(),
+        &scope_proto,
+        scope.schema_url().unwrap_or_default(),
     )
 }

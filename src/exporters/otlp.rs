@@ -10,7 +10,7 @@ use super::batch::ExportBatch;
 use super::interface::{ExportContext, ExportError, ExportOutcome, Exporter};
 use super::metrics_interface::{MetricsExporter, MetricsOutcome};
 use super::otlp_body::{export_encoded, export_metrics_request, export_request};
-use crate::config::otlp::{Compression, Endpoint, OtlpConfig, Protocol};
+use crate::config::otlp::{Compression, Endpoint, OtlpConfig};
 use crate::transport::gzip::Gzip;
 use crate::transport::http::{HttpClient, Response};
 use crate::transport::retry::send_with_retry;
@@ -72,10 +72,8 @@ impl Exporter for OtlpExporter {
 
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let (http, e) = (&self.http, &self.endpoint);
-        // Written directly as protobuf: sent as it is, unless it must be split.
-        if let Some(body) =
-            batch.wire().filter(|b| e.protocol == Protocol::HttpProtobuf && b.len() <= self.max_request_bytes)
-        {
+        // Written directly in this encoding: sent as it is, unless it must be split.
+        if let Some(body) = batch.wire(e.protocol).filter(|b| b.len() <= self.max_request_bytes) {
             return export_encoded(body, batch.len(), e.protocol, self.gzip.as_mut(), |body, enc| {
                 Self::post(http, e, body, enc, cx)
             });

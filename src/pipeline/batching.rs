@@ -9,8 +9,10 @@ use super::export_thread::Worker;
 use super::lanes::Stage;
 use super::message::Message;
 use super::pending::Pending;
+use crate::config::otlp::Protocol;
 use crate::encode::recorded::RecordedEvent;
 use crate::encode::wire::put_otlp_span;
+use crate::encode::wire_json::put_otlp_span_json;
 use crate::exporters::batch::ExportBatch;
 use crate::stats::{Counters, Warn};
 
@@ -26,6 +28,11 @@ impl Worker {
             Pending::Otlp(v) => v.push(span.into()),
             Pending::Wire(w) => {
                 put_otlp_span(&mut w.buf, &span.into());
+                w.count += 1;
+            }
+            Pending::WireJson(w) => {
+                w.separate();
+                put_otlp_span_json(&mut w.buf, &span.into());
                 w.count += 1;
             }
         }
@@ -53,6 +60,20 @@ impl Worker {
                 let at = w.buf.len();
                 let wrote = catch_unwind(AssertUnwindSafe(|| {
                     encoder.encode_wire(rec, &mut w.buf, scratch, &mut spent.leftovers)
+                }));
+                match wrote {
+                    Ok(()) => w.count += 1,
+                    Err(p) => {
+                        w.buf.truncate(at);
+                        std::panic::resume_unwind(p)
+                    }
+                }
+            }
+            Pending::WireJson(w) => {
+                let at = w.buf.len();
+                w.separate();
+                let wrote = catch_unwind(AssertUnwindSafe(|| {
+                    encoder.encode_wire_json(rec, &mut w.buf, scratch, &mut spent.leftovers)
                 }));
                 match wrote {
                     Ok(()) => w.count += 1,
@@ -116,7 +137,11 @@ impl Worker {
             Pending::Otlp(spans) => ExportBatch::from_otlp_spans(spans, self.encoder.scope(), res, attrs),
             Pending::Wire(w) => {
                 let (buf, start, count) = w.finish();
-                ExportBatch::from_wire(buf, start, count, res, attrs)
+                ExportBatch::from_wire(buf, start, Protocol::HttpProtobuf, count, res, attrs)
+            }
+            Pending::WireJson(w) => {
+                let (buf, count) = w.finish();
+                ExportBatch::from_wire(buf, 0, Protocol::HttpJson, count, res, attrs)
             }
             Pending::Spans(spans) => {
                 let spans = self.apply_formatters(spans);

@@ -122,7 +122,7 @@ impl Worker {
         // rest is freed.
         let cap = 2 * self.max_batch;
         for batch in self.recycle.try_iter() {
-            if matches!(self.pending, Pending::Wire(_)) {
+            if matches!(self.pending, Pending::Wire(_) | Pending::WireJson(_)) {
                 if let Some(buf) = batch.into_wire_buffer().filter(|_| self.wire_pool.len() < 4) {
                     self.wire_pool.push(buf);
                 }

@@ -17,17 +17,18 @@ use parking_lot::Mutex;
 use super::export_thread::Worker;
 use super::lanes::{FlushReport, Shipper, Slot};
 use super::message::Message;
-use super::pending::{Pending, WireSpans};
+use super::pending::{JsonSpans, Pending, WireSpans};
 use super::threads::spawn;
 use crate::config::batch::BatchConfig;
 use crate::config::metrics::MetricsSettings;
 use crate::config::otel::Formatter;
+use crate::config::otlp::Protocol;
 use crate::config::retry::RetryPolicy;
 use crate::config::spool::SpoolSettings;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::error::Error;
 use crate::exporters::agentops::legacy::SessionCosts;
-use crate::exporters::batch::request_frame;
+use crate::exporters::batch::{json_frame, request_frame};
 use crate::exporters::interface::{Cancel, ExportErrorKind, Exporter, SessionStart};
 use crate::exporters::metrics_interface::MetricsExporter;
 use crate::metrics::handle::{start as start_metrics, MetricsHandle, MetricsStart};
@@ -90,9 +91,9 @@ pub(crate) struct PipelineSetup {
     /// to), when metrics are on.
     pub metrics: Option<MetricsSetup>,
     pub spool: Option<SpoolSetup>,
-    /// Every exporter sends OTLP/HTTP protobuf: events may be written straight into
-    /// request bytes (`encode/wire.rs`).
-    pub direct_protobuf: bool,
+    /// Every exporter sends OTLP/HTTP in this encoding: events may be written
+    /// straight into request bytes (`encode/wire.rs`, `encode/wire_json.rs`).
+    pub direct: Option<Protocol>,
 }
 
 /// What the spool side of a pipeline is built from.
@@ -173,9 +174,13 @@ impl Pipeline {
         let otlp_only = setup.lanes[0].iter().all(|e| !e.reads_spans());
         let cap = setup.batch.max_export_batch_size;
         let resource_attrs = Arc::new(ResourceAttributesWithSchema::from(&setup.resource));
-        let pending = if setup.direct_protobuf && otlp_only && setup.formatters.is_empty() {
+        let direct = setup.direct.filter(|_| otlp_only && setup.formatters.is_empty());
+        let pending = if direct == Some(Protocol::HttpProtobuf) {
             let frame = request_frame(&resource_attrs, setup.encoder.scope());
             Pending::Wire(WireSpans::new(Vec::new(), Arc::new(frame)))
+        } else if direct == Some(Protocol::HttpJson) {
+            let frame = json_frame(&resource_attrs, setup.encoder.scope());
+            Pending::WireJson(JsonSpans::new(Vec::new(), Arc::new(frame)))
         } else if otlp_only && setup.formatters.is_empty() {
             Pending::Otlp(Vec::with_capacity(cap))
         } else {

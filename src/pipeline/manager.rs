@@ -13,6 +13,7 @@ use super::resource::build_resource;
 use crate::config::agentops::{AgentOpsConfig, AgentOpsProtocol};
 use crate::config::exporter_spec::{ExporterSpec, MetricsSpec};
 use crate::config::otel::OtelConfig;
+use crate::config::otlp::Protocol;
 use crate::config::spool::SpoolSettings;
 use crate::encode::encoder::{instrumentation_scope, EventToSpanEncoder};
 use crate::error::Error;
@@ -127,7 +128,9 @@ impl TelemetryManager {
         let (specs, auths): (Vec<ExporterSpec>, Vec<SharedAuth>) =
             specs.into_iter().zip(auths).filter(|(s, _)| s.sends_spans()).unzip();
         let costs = Arc::new(SessionCosts::default());
-        let direct_protobuf = !specs.is_empty() && specs.iter().all(ExporterSpec::takes_protobuf_bytes);
+        // One encoding for every exporter: batches may be written in it directly.
+        let protocols: Vec<Option<Protocol>> = specs.iter().map(ExporterSpec::direct_protocol).collect();
+        let direct = protocols.first().copied().flatten().filter(|p| protocols.iter().all(|q| *q == Some(*p)));
         // The spool's delivery thread gets an instance of each network exporter, with
         // the lanes' credentials.
         let specs_for_spool: Vec<(Option<String>, Option<ExporterSpec>, SharedAuth)> =
@@ -167,7 +170,7 @@ impl TelemetryManager {
             costs,
             metrics,
             spool,
-            direct_protobuf,
+            direct,
         })?;
         // Sampling is decided once, at the session root; everything in the session
         // follows the root's decision, so a session is kept or dropped whole.

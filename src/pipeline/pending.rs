@@ -6,6 +6,7 @@ use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::encode::wire::RequestFrame;
+use crate::encode::wire_json::JsonFrame;
 
 /// Spans written as protobuf bytes (`encode/wire.rs`), behind the room kept for
 /// the request's header.
@@ -31,6 +32,35 @@ impl WireSpans {
     }
 }
 
+/// Spans written as OTLP/JSON text (`encode/wire_json.rs`) after the frame's head.
+#[derive(Debug)]
+pub(crate) struct JsonSpans {
+    pub buf: String,
+    pub frame: Arc<JsonFrame>,
+    pub count: usize,
+}
+
+impl JsonSpans {
+    /// An empty batch in `buf` (a recycled allocation).
+    pub fn new(mut buf: Vec<u8>, frame: Arc<JsonFrame>) -> Self {
+        buf.clear();
+        let mut buf = String::from_utf8(buf).unwrap_or_default(); // empty, so valid
+        frame.start(&mut buf);
+        JsonSpans { buf, frame, count: 0 }
+    }
+
+    /// Before each span.
+    pub fn separate(&mut self) {
+        JsonFrame::separator(&mut self.buf, self.count);
+    }
+
+    /// The request's text, and its span count.
+    pub fn finish(mut self) -> (Vec<u8>, usize) {
+        self.frame.finish(&mut self.buf);
+        (self.buf.into_bytes(), self.count)
+    }
+}
+
 /// Spans waiting for the next export.
 pub(crate) enum Pending {
     /// For formatters, or exporters that read `SpanData`.
@@ -41,6 +71,9 @@ pub(crate) enum Pending {
     /// Straight to protobuf bytes: every exporter is OTLP/HTTP protobuf and there
     /// are no formatters.
     Wire(WireSpans),
+    /// Straight to OTLP/JSON text: every exporter is OTLP/HTTP JSON and there are
+    /// no formatters.
+    WireJson(JsonSpans),
 }
 
 impl Pending {
@@ -49,6 +82,7 @@ impl Pending {
             Pending::Spans(v) => v.len(),
             Pending::Otlp(v) => v.len(),
             Pending::Wire(w) => w.count,
+            Pending::WireJson(w) => w.count,
         }
     }
 
@@ -61,6 +95,10 @@ impl Pending {
             Pending::Wire(w) => {
                 let frame = w.frame.clone();
                 Pending::Wire(std::mem::replace(w, WireSpans::new(recycled(), frame)))
+            }
+            Pending::WireJson(w) => {
+                let frame = w.frame.clone();
+                Pending::WireJson(std::mem::replace(w, JsonSpans::new(recycled(), frame)))
             }
         }
     }

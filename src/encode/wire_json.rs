@@ -1,0 +1,272 @@
+//! Direct OTLP/JSON: the JSON twin of `wire.rs`. Spans are written straight into
+//! the text of an `ExportTraceServiceRequest` on the export thread, in the form
+//! opentelemetry-proto's serde implementation reads (camelCase names, hex ids,
+//! 64-bit integers as strings, enums as numbers); the request's resource and scope
+//! are serialized once per pipeline by opentelemetry-proto itself.
+//! `wire_json_tests.rs` proves with property tests that what is written
+//! deserializes, with opentelemetry-proto, to exactly what its own JSON encoding of
+//! the same spans deserializes to.
+
+use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, Status, TraceId};
+use opentelemetry::{Array, KeyValue, Value};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1 as otlp;
+
+use super::json::push_json_str;
+use super::span::{unix_nanos, SpanDefinition};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    out.push('"');
+}
+
+fn push_u64_string(out: &mut String, v: u64) {
+    out.push('"');
+    push_u64(out, v);
+    out.push('"');
+}
+
+fn push_u64(out: &mut String, v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // ASCII digits.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+}
+
+fn push_i64_string(out: &mut String, v: i64) {
+    out.push('"');
+    if v < 0 {
+        out.push('-');
+    }
+    push_u64(out, v.unsigned_abs());
+    out.push('"');
+}
+
+/// An `AnyValue` object as opentelemetry-proto serializes it.
+fn push_any_value(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => {
+            out.push_str("{\"stringValue\":");
+            push_json_str(out, s.as_str());
+            out.push('}');
+        }
+        Value::Bool(b) => out.push_str(if *b { "{\"boolValue\":true}" } else { "{\"boolValue\":false}" }),
+        Value::I64(i) => {
+            out.push_str("{\"intValue\":");
+            push_i64_string(out, *i);
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push_str("{\"arrayValue\":{\"values\":[");
+            push_array(out, a);
+            out.push_str("]}}");
+        }
+        // Doubles (and kinds newer than this writer) exactly as opentelemetry-proto
+        // writes them: its serializer decides how non-finite numbers look.
+        other => push_serialized(out, &AnyValue::from(other.clone())),
+    }
+}
+
+fn push_array(out: &mut String, a: &Array) {
+    fn each<T>(out: &mut String, items: &[T], f: impl Fn(&mut String, &T)) {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            f(out, item);
+        }
+    }
+    match a {
+        Array::Bool(v) => each(out, v, |o, b| push_any_value(o, &Value::Bool(*b))),
+        Array::I64(v) => each(out, v, |o, i| push_any_value(o, &Value::I64(*i))),
+        Array::F64(v) => each(out, v, |o, f| push_any_value(o, &Value::F64(*f))),
+        Array::String(v) => each(out, v, |o, s| {
+            o.push_str("{\"stringValue\":");
+            push_json_str(o, s.as_str());
+            o.push('}');
+        }),
+        other => {
+            if let Some(any_value::Value::ArrayValue(arr)) = AnyValue::from(Value::Array(other.clone())).value {
+                each(out, &arr.values, push_serialized);
+            }
+        }
+    }
+}
+
+/// Appends what opentelemetry-proto's serde writes for `v`.
+fn push_serialized<T: serde::Serialize>(out: &mut String, v: &T) {
+    // Its types always serialize; the text is UTF-8.
+    out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "{}".into()));
+}
+
+fn push_attributes(out: &mut String, attrs: &[KeyValue]) {
+    out.push('[');
+    for (i, kv) in attrs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"key\":");
+        push_json_str(out, kv.key.as_str());
+        out.push_str(",\"value\":");
+        push_any_value(out, &kv.value);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn push_event(out: &mut String, e: &SpanEvent) {
+    out.push_str("{\"timeUnixNano\":");
+    push_u64_string(out, unix_nanos(e.timestamp));
+    out.push_str(",\"name\":");
+    push_json_str(out, &e.name);
+    out.push_str(",\"attributes\":");
+    push_attributes(out, &e.attributes);
+    out.push_str(",\"droppedAttributesCount\":");
+    push_u64(out, u64::from(e.dropped_attributes_count));
+    out.push('}');
+}
+
+fn push_link(out: &mut String, l: &Link) {
+    let cx = &l.span_context;
+    let mut flags = u32::from(cx.trace_flags().to_u8()) | otlp::SpanFlags::ContextHasIsRemoteMask as u32;
+    if cx.is_remote() {
+        flags |= otlp::SpanFlags::ContextIsRemoteMask as u32;
+    }
+    out.push_str("{\"traceId\":");
+    push_hex(out, &cx.trace_id().to_bytes());
+    out.push_str(",\"spanId\":");
+    push_hex(out, &cx.span_id().to_bytes());
+    out.push_str(",\"traceState\":");
+    push_json_str(out, &cx.trace_state().header());
+    out.push_str(",\"attributes\":");
+    push_attributes(out, &l.attributes);
+    out.push_str(",\"droppedAttributesCount\":");
+    push_u64(out, u64::from(l.dropped_attributes_count));
+    out.push_str(",\"flags\":");
+    push_u64(out, u64::from(flags));
+    out.push('}');
+}
+
+/// Appends `def` as a `Span` object (the caller writes the commas between spans),
+/// equal on decoding to opentelemetry-proto's JSON of the transform of
+/// `def.into_span_data(trace_id, span_id, parent, _)`.
+pub(crate) fn put_span_json(
+    out: &mut String,
+    def: &SpanDefinition,
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent: SpanId,
+) {
+    out.push_str("{\"traceId\":");
+    push_hex(out, &trace_id.to_bytes());
+    out.push_str(",\"spanId\":");
+    push_hex(out, &span_id.to_bytes());
+    if parent != SpanId::INVALID {
+        out.push_str(",\"parentSpanId\":");
+        push_hex(out, &parent.to_bytes());
+    }
+    out.push_str(",\"flags\":");
+    push_u64(out, u64::from(otlp::SpanFlags::ContextHasIsRemoteMask as u32 | 1)); // sampled, local parent
+    out.push_str(",\"name\":");
+    push_json_str(out, &def.name);
+    out.push_str(",\"kind\":");
+    push_u64(out, otlp::span::SpanKind::from(def.kind.clone()) as u64);
+    out.push_str(",\"startTimeUnixNano\":");
+    push_u64_string(out, unix_nanos(def.start));
+    out.push_str(",\"endTimeUnixNano\":");
+    push_u64_string(out, unix_nanos(def.end.max(def.start)));
+    out.push_str(",\"attributes\":");
+    push_attributes(out, &def.attributes);
+    out.push_str(",\"events\":[");
+    for (i, e) in def.events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_event(out, e);
+    }
+    out.push_str("],\"links\":[");
+    for (i, l) in def.links.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_link(out, l);
+    }
+    let (message, code) = match &def.status {
+        Status::Error { description } => (description.as_ref(), otlp::status::StatusCode::Error),
+        Status::Ok => ("", otlp::status::StatusCode::Ok),
+        Status::Unset => ("", otlp::status::StatusCode::Unset),
+    };
+    out.push_str("],\"status\":{\"message\":");
+    push_json_str(out, message);
+    out.push_str(",\"code\":");
+    push_u64(out, code as u64);
+    out.push_str("}}");
+}
+
+/// Appends a span already in OTLP form (an SDK span), as opentelemetry-proto
+/// serializes it.
+pub(crate) fn put_otlp_span_json(out: &mut String, span: &otlp::Span) {
+    push_serialized(out, span);
+}
+
+/// The text around a pipeline's spans: the resource and the scope, serialized once
+/// by opentelemetry-proto.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonFrame {
+    head: String,
+    tail: String,
+}
+
+impl JsonFrame {
+    pub fn new(resource: &Resource, resource_schema: &str, scope: &InstrumentationScope, scope_schema: &str) -> Self {
+        let mut head = String::from("{\"resourceSpans\":[{\"resource\":");
+        push_serialized(&mut head, resource);
+        head.push_str(",\"scopeSpans\":[{\"scope\":");
+        push_serialized(&mut head, scope);
+        head.push_str(",\"spans\":[");
+        let mut tail = String::from("],\"schemaUrl\":");
+        push_json_str(&mut tail, scope_schema);
+        tail.push_str("}],\"schemaUrl\":");
+        push_json_str(&mut tail, resource_schema);
+        tail.push_str("}]}");
+        JsonFrame { head, tail }
+    }
+
+    /// Starts a request in `buf` (a recycled allocation).
+    pub fn start(&self, buf: &mut String) {
+        buf.clear();
+        buf.push_str(&self.head);
+    }
+
+    /// Written before each span but the first.
+    pub fn separator(buf: &mut String, spans_so_far: usize) {
+        if spans_so_far > 0 {
+            buf.push(',');
+        }
+    }
+
+    /// Completes the request.
+    pub fn finish(&self, buf: &mut String) {
+        buf.push_str(&self.tail);
+    }
+}
+
+#[cfg(test)]
+#[path = "wire_json_tests.rs"]
+mod tests;

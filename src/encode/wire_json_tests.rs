@@ -1,0 +1,48 @@
+//! The direct JSON writer against opentelemetry-proto: for arbitrary spans (the
+//! strategies of `wire_tests.rs`), what is written deserializes with
+//! opentelemetry-proto's serde to exactly what its own JSON of the same spans
+//! deserializes to.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use proptest::prelude::*;
+
+use super::{put_otlp_span_json, put_span_json, JsonFrame};
+use crate::encode::wire::tests::{definition, ids, resource, scope};
+use crate::exporters::batch::{json_frame, to_otlp_request};
+
+/// What opentelemetry-proto's own JSON of `req` reads back as.
+fn own_encoding_decoded(req: &ExportTraceServiceRequest) -> ExportTraceServiceRequest {
+    serde_json::from_slice(&serde_json::to_vec(req).unwrap()).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn direct_json_decodes_as_the_proto_crates_json(
+        spans in prop::collection::vec((definition(), ids()), 1..6),
+        sdk in prop::option::of((definition(), ids())),
+    ) {
+        let (resource, scope) = (resource(), scope());
+        let frame = json_frame(&resource, &scope);
+        let mut buf = String::new();
+        frame.start(&mut buf);
+        let mut n = 0;
+        for (def, (t, s, p)) in &spans {
+            JsonFrame::separator(&mut buf, n);
+            put_span_json(&mut buf, def, *t, *s, *p);
+            n += 1;
+        }
+        let mut all: Vec<_> = spans.into_iter().map(|(def, (t, s, p))| def.into_span_data(t, s, p, scope.clone())).collect();
+        if let Some((def, (t, s, p))) = sdk {
+            let data = def.into_span_data(t, s, p, scope.clone());
+            JsonFrame::separator(&mut buf, n);
+            put_otlp_span_json(&mut buf, &data.clone().into());
+            all.push(data);
+        }
+        frame.finish(&mut buf);
+        let got: ExportTraceServiceRequest = serde_json::from_str(&buf).expect("the text decodes");
+        let expected = own_encoding_decoded(&to_otlp_request(all, &resource));
+        prop_assert_eq!(got, expected);
+    }
+}
