@@ -264,25 +264,29 @@ fn a_hanging_endpoint_does_not_hang_shutdown() {
 
 #[test]
 fn large_batches_are_split_under_the_byte_cap() {
-    let server = TestServer::otlp();
-    let client = Client::new(
-        OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()))
-            .batch(BatchConfig::default().max_request_bytes(8 * 1024))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let s = client.start_session(&["big"]);
-    for _ in 0..50 {
-        s.record(LlmEvent::new("m").prompt("p".repeat(1024)));
+    // Both encodings: a batch written directly is decoded and split like any other.
+    for protocol in [Protocol::HttpProtobuf, Protocol::HttpJson] {
+        let server = TestServer::otlp();
+        let client = Client::new(
+            OtelConfig::builder()
+                .otlp(OtlpConfig::new(server.base_url()).protocol(protocol))
+                .batch(BatchConfig::default().max_request_bytes(8 * 1024))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let s = client.start_session(&["big"]);
+        for _ in 0..50 {
+            s.record(LlmEvent::new("m").prompt("p".repeat(1024)));
+        }
+        s.end(EndState::Success, "");
+        client.shutdown(LONG).unwrap();
+        let reqs = server.requests_to("/v1/traces");
+        assert!(reqs.len() >= 7, "{protocol:?}: {} requests", reqs.len());
+        assert!(reqs.iter().all(|r| r.body.len() <= 8 * 1024), "{protocol:?}");
+        assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 51, "{protocol:?}");
+        assert_eq!(server.accepted_spans().len(), 51, "{protocol:?}: each span once");
     }
-    s.end(EndState::Success, "");
-    client.shutdown(LONG).unwrap();
-    let reqs = server.requests();
-    assert!(reqs.len() >= 7, "{} requests", reqs.len());
-    assert!(reqs.iter().all(|r| r.body.len() <= 8 * 1024));
-    assert_eq!(unique_span_ids(&server.accepted_spans()).len(), 51);
 }
 
 struct Panicky {
