@@ -17,8 +17,6 @@ use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, RecordedEvent};
 use super::span::SpanDefinition;
 use super::values::ValuePolicy;
-use super::wire::put_span;
-use super::wire_json::put_span_json;
 use crate::event::Event;
 
 /// Turns events into spans.
@@ -99,35 +97,21 @@ impl EventToSpanEncoder {
         *scratch = def.attributes;
     }
 
-    /// Encodes a finished event as protobuf bytes appended to `out` (see
-    /// `encode/wire.rs`); `scratch` and `left` as in
+    /// Encodes a finished event with one of the direct writers (`put_span` of
+    /// `encode/wire.rs` into protobuf bytes, `put_span_json` of `encode/wire_json.rs`
+    /// into OTLP/JSON text), appending to `out`; `scratch` and `left` as in
     /// [`encode_otlp_into`](Self::encode_otlp_into).
-    pub(crate) fn encode_wire(
+    pub(crate) fn encode_direct<B>(
         &self,
         rec: RecordedEvent,
-        out: &mut Vec<u8>,
+        out: &mut B,
+        write: fn(&mut B, &SpanDefinition, TraceId, SpanId, SpanId),
         scratch: &mut Vec<KeyValue>,
         left: &mut Leftovers,
     ) {
         let attrs = std::mem::take(scratch);
         let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
-        put_span(out, &def, trace_id, span_id, parent);
-        def.attributes.clear();
-        *scratch = def.attributes;
-    }
-
-    /// Encodes a finished event as OTLP/JSON text appended to `out` (see
-    /// `encode/wire_json.rs`); as [`encode_wire`](Self::encode_wire) otherwise.
-    pub(crate) fn encode_wire_json(
-        &self,
-        rec: RecordedEvent,
-        out: &mut String,
-        scratch: &mut Vec<KeyValue>,
-        left: &mut Leftovers,
-    ) {
-        let attrs = std::mem::take(scratch);
-        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
-        put_span_json(out, &def, trace_id, span_id, parent);
+        write(out, &def, trace_id, span_id, parent);
         def.attributes.clear();
         *scratch = def.attributes;
     }

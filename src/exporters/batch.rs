@@ -223,25 +223,25 @@ pub(crate) fn span_count(req: &ExportTraceServiceRequest) -> usize {
     req.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
 }
 
-/// The frame of every request a pipeline writes directly (see `encode/wire.rs`):
-/// the same resource and scope as [`ExportBatch::from_otlp_spans`] puts around spans.
-pub(crate) fn request_frame(resource: &ResourceAttributesWithSchema, scope: &InstrumentationScope) -> RequestFrame {
-    let scope_proto: opentelemetry_proto::tonic::common::v1::InstrumentationScope = (scope, None).into();
-    RequestFrame::new(
-        &otlp_resource(resource),
-        resource.schema_url.clone().unwrap_or_default(),
-        &scope_proto,
-        scope.schema_url().unwrap_or_default().to_owned(),
-    )
+/// What frames every request a pipeline writes directly (see `encode/wire.rs`,
+/// `encode/wire_json.rs`): the same resource and scope as
+/// [`ExportBatch::from_otlp_spans`] puts around spans, with their schema URLs.
+fn frame_parts(
+    resource: &ResourceAttributesWithSchema,
+    scope: &InstrumentationScope,
+) -> (OtlpResource, String, opentelemetry_proto::tonic::common::v1::InstrumentationScope, String) {
+    let schema = scope.schema_url().unwrap_or_default().to_owned();
+    (otlp_resource(resource), resource.schema_url.clone().unwrap_or_default(), (scope, None).into(), schema)
 }
 
-/// The JSON twin of [`request_frame`] (see `encode/wire_json.rs`).
+/// The protobuf frame (`encode/wire.rs`).
+pub(crate) fn request_frame(resource: &ResourceAttributesWithSchema, scope: &InstrumentationScope) -> RequestFrame {
+    let (r, r_schema, s, s_schema) = frame_parts(resource, scope);
+    RequestFrame::new(&r, r_schema, &s, s_schema)
+}
+
+/// The OTLP/JSON frame (`encode/wire_json.rs`).
 pub(crate) fn json_frame(resource: &ResourceAttributesWithSchema, scope: &InstrumentationScope) -> JsonFrame {
-    let scope_proto: opentelemetry_proto::tonic::common::v1::InstrumentationScope = (scope, None).into();
-    JsonFrame::new(
-        &otlp_resource(resource),
-        resource.schema_url.as_deref().unwrap_or_default(),
-        &scope_proto,
-        scope.schema_url().unwrap_or_default(),
-    )
+    let (r, r_schema, s, s_schema) = frame_parts(resource, scope);
+    JsonFrame::new(&r, &r_schema, &s, &s_schema)
 }

@@ -11,8 +11,8 @@ use super::message::Message;
 use super::pending::Pending;
 use crate::config::otlp::Protocol;
 use crate::encode::recorded::RecordedEvent;
-use crate::encode::wire::put_otlp_span;
-use crate::encode::wire_json::put_otlp_span_json;
+use crate::encode::wire::{put_otlp_span, put_span};
+use crate::encode::wire_json::{put_otlp_span_json, put_span_json};
 use crate::exporters::batch::ExportBatch;
 use crate::stats::{Counters, Warn};
 
@@ -47,6 +47,7 @@ impl Worker {
             m.event(&rec.event, rec.errored);
         }
         let (encoder, pool, scratch) = (&self.encoder, &mut self.span_pool, &mut self.scratch);
+        let mark = self.pending.mark();
         let (pending, spent) = (&mut self.pending, &mut self.spent);
         let encoded = catch_unwind(AssertUnwindSafe(|| match pending {
             Pending::Spans(v) => v.push(encoder.encode(rec, &mut spent.leftovers)),
@@ -56,32 +57,13 @@ impl Worker {
                 v.push(span);
             }
             Pending::Wire(w) => {
-                // A panic mid-span leaves a partial record: cut it off again.
-                let at = w.buf.len();
-                let wrote = catch_unwind(AssertUnwindSafe(|| {
-                    encoder.encode_wire(rec, &mut w.buf, scratch, &mut spent.leftovers)
-                }));
-                match wrote {
-                    Ok(()) => w.count += 1,
-                    Err(p) => {
-                        w.buf.truncate(at);
-                        std::panic::resume_unwind(p)
-                    }
-                }
+                encoder.encode_direct(rec, &mut w.buf, put_span, scratch, &mut spent.leftovers);
+                w.count += 1;
             }
             Pending::WireJson(w) => {
-                let at = w.buf.len();
                 w.separate();
-                let wrote = catch_unwind(AssertUnwindSafe(|| {
-                    encoder.encode_wire_json(rec, &mut w.buf, scratch, &mut spent.leftovers)
-                }));
-                match wrote {
-                    Ok(()) => w.count += 1,
-                    Err(p) => {
-                        w.buf.truncate(at);
-                        std::panic::resume_unwind(p)
-                    }
-                }
+                encoder.encode_direct(rec, &mut w.buf, put_span_json, scratch, &mut spent.leftovers);
+                w.count += 1;
             }
         }));
         spent.boxes.push(boxed);
@@ -89,6 +71,7 @@ impl Worker {
             spent.free();
         }
         if encoded.is_err() {
+            self.pending.cut(mark);
             Counters::add(&self.counters.export_panics, 1);
             Counters::add(&self.counters.dropped_panicked, 1);
             self.counters.set_last_error("encoding an event panicked; the event was dropped".into());

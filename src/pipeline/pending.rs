@@ -76,7 +76,29 @@ pub(crate) enum Pending {
     WireJson(JsonSpans),
 }
 
+/// Where a direct batch's buffer ended before an event was written: an encoder
+/// that panics midway leaves a partial span, which is cut off again.
+pub(crate) struct Mark(Option<usize>);
+
 impl Pending {
+    /// The mark to [`cut`](Self::cut) back to.
+    pub fn mark(&self) -> Mark {
+        Mark(match self {
+            Pending::Wire(w) => Some(w.buf.len()),
+            Pending::WireJson(w) => Some(w.buf.len()),
+            _ => None,
+        })
+    }
+
+    /// Removes what was written after `mark` (the other forms add whole spans only).
+    pub fn cut(&mut self, mark: Mark) {
+        match (self, mark.0) {
+            (Pending::Wire(w), Some(at)) => w.buf.truncate(at),
+            (Pending::WireJson(w), Some(at)) => w.buf.truncate(at),
+            _ => {}
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Pending::Spans(v) => v.len(),
@@ -101,5 +123,26 @@ impl Pending {
                 Pending::WireJson(std::mem::replace(w, JsonSpans::new(recycled(), frame)))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_removes_what_a_failed_event_half_wrote() {
+        let frame = Arc::new(JsonFrame::new(&Default::default(), "", &Default::default(), ""));
+        let mut p = Pending::WireJson(JsonSpans::new(Vec::new(), frame));
+        let Pending::WireJson(w) = &mut p else { unreachable!() };
+        w.buf.push_str("{\"traceId\":\"aa\"}");
+        w.count += 1;
+        let whole = w.buf.clone();
+        let mark = p.mark();
+        let Pending::WireJson(w) = &mut p else { unreachable!() };
+        w.buf.push_str(",{\"traceId\":"); // an encoder panicked here
+        p.cut(mark);
+        let Pending::WireJson(w) = p else { unreachable!() };
+        assert_eq!((w.buf, w.count), (whole, 1));
     }
 }
