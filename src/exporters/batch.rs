@@ -130,11 +130,8 @@ impl ExportBatch {
 
     /// The batch's OTLP request, built if it was not yet.
     pub(crate) fn into_request(self) -> ExportTraceServiceRequest {
-        if self.otlp.get().is_none() && self.wire.is_some() {
-            let _ = self.to_otlp();
-        }
-        let ExportBatch { spans, resource_attrs, otlp, .. } = self;
-        otlp.into_inner().unwrap_or_else(|| to_otlp_request(spans, &resource_attrs))
+        let _ = self.to_otlp(); // from the spans or the direct bytes, once
+        self.otlp.into_inner().unwrap_or_default()
     }
 
     /// The OTLP spans of the batch, taken apart for reuse.
