@@ -245,7 +245,8 @@ fn put_event(out: &mut Vec<u8>, e: &SpanEvent) {
 
 // ---- Span.Link: 1 trace_id, 2 span_id, 3 trace_state, 4 attributes, 5 dropped, 6 flags ----
 
-fn link_flags(l: &Link) -> u32 {
+/// A link's flags, as opentelemetry-proto's transform sets them.
+pub(super) fn link_flags(l: &Link) -> u32 {
     let mut flags = u32::from(l.span_context.trace_flags().to_u8()) | otlp::SpanFlags::ContextHasIsRemoteMask as u32;
     if l.span_context.is_remote() {
         flags |= otlp::SpanFlags::ContextIsRemoteMask as u32;
@@ -275,7 +276,8 @@ fn put_link(out: &mut Vec<u8>, l: &Link, state: &str) {
 
 // ---- Status: 2 message, 3 code ----
 
-fn status_parts(s: &Status) -> (&str, u64) {
+/// A status's message and code.
+pub(super) fn status_parts(s: &Status) -> (&str, u64) {
     match s {
         Status::Error { description } => (description, otlp::status::StatusCode::Error as u64),
         Status::Ok => ("", otlp::status::StatusCode::Ok as u64),
@@ -289,7 +291,7 @@ fn status_len(s: &Status) -> usize {
 }
 
 /// The flags of an event's span: sampled, its parent local.
-fn event_flags() -> u32 {
+pub(super) fn event_flags() -> u32 {
     u32::from(TraceFlags::SAMPLED.to_u8()) | otlp::SpanFlags::ContextHasIsRemoteMask as u32
 }
 

@@ -7,7 +7,7 @@
 //! deserializes, with opentelemetry-proto, to exactly what its own JSON encoding of
 //! the same spans deserializes to.
 
-use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, Status, TraceId};
+use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, TraceId};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -15,6 +15,7 @@ use opentelemetry_proto::tonic::trace::v1 as otlp;
 
 use super::json::push_json_str;
 use super::span::{unix_nanos, SpanDefinition};
+use super::wire::{event_flags, link_flags, status_parts};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -144,10 +145,6 @@ fn push_event(out: &mut String, e: &SpanEvent) {
 
 fn push_link(out: &mut String, l: &Link) {
     let cx = &l.span_context;
-    let mut flags = u32::from(cx.trace_flags().to_u8()) | otlp::SpanFlags::ContextHasIsRemoteMask as u32;
-    if cx.is_remote() {
-        flags |= otlp::SpanFlags::ContextIsRemoteMask as u32;
-    }
     out.push_str("{\"traceId\":");
     push_hex(out, &cx.trace_id().to_bytes());
     out.push_str(",\"spanId\":");
@@ -159,7 +156,7 @@ fn push_link(out: &mut String, l: &Link) {
     out.push_str(",\"droppedAttributesCount\":");
     push_u64(out, u64::from(l.dropped_attributes_count));
     out.push_str(",\"flags\":");
-    push_u64(out, u64::from(flags));
+    push_u64(out, u64::from(link_flags(l)));
     out.push('}');
 }
 
@@ -182,7 +179,7 @@ pub(crate) fn put_span_json(
         push_hex(out, &parent.to_bytes());
     }
     out.push_str(",\"flags\":");
-    push_u64(out, u64::from(otlp::SpanFlags::ContextHasIsRemoteMask as u32 | 1)); // sampled, local parent
+    push_u64(out, u64::from(event_flags()));
     out.push_str(",\"name\":");
     push_json_str(out, &def.name);
     out.push_str(",\"kind\":");
@@ -207,15 +204,11 @@ pub(crate) fn put_span_json(
         }
         push_link(out, l);
     }
-    let (message, code) = match &def.status {
-        Status::Error { description } => (description.as_ref(), otlp::status::StatusCode::Error),
-        Status::Ok => ("", otlp::status::StatusCode::Ok),
-        Status::Unset => ("", otlp::status::StatusCode::Unset),
-    };
+    let (message, code) = status_parts(&def.status);
     out.push_str("],\"status\":{\"message\":");
     push_json_str(out, message);
     out.push_str(",\"code\":");
-    push_u64(out, code as u64);
+    push_u64(out, code);
     out.push_str("}}");
 }
 
