@@ -12,7 +12,7 @@ use super::metrics_interface::{MetricsExporter, MetricsOutcome};
 use super::otlp_body::{export_encoded, export_metrics_request, export_request};
 use crate::config::otlp::{Compression, Endpoint, OtlpConfig};
 use crate::transport::gzip::Gzip;
-use crate::transport::http::{HttpClient, Response};
+use crate::transport::http::{write_buffer_for, HttpClient, Response, SMALL_WRITE_BUFFER};
 use crate::transport::retry::send_with_retry;
 
 /// Sends batches to `{endpoint}/v1/traces` over OTLP/HTTP with retry and backoff.
@@ -31,18 +31,18 @@ impl OtlpExporter {
     /// `max_request_bytes` are split.
     pub fn new(config: OtlpConfig, max_request_bytes: usize) -> Self {
         let endpoint = config.traces.or(config.metrics).unwrap_or_else(|| Endpoint::new(String::new()));
-        Self::to(endpoint, max_request_bytes)
+        Self::to(endpoint, max_request_bytes, write_buffer_for(max_request_bytes))
     }
 
     /// The metrics thread's exporter, to a metrics endpoint (metrics requests are
     /// not split: see `export_metrics_request`).
     pub(crate) fn for_metrics(endpoint: Endpoint) -> Self {
-        Self::to(endpoint, usize::MAX)
+        Self::to(endpoint, usize::MAX, SMALL_WRITE_BUFFER)
     }
 
-    fn to(endpoint: Endpoint, max_request_bytes: usize) -> Self {
+    fn to(endpoint: Endpoint, max_request_bytes: usize, write_buffer: usize) -> Self {
         let gzip = (endpoint.compression == Compression::Gzip).then(Gzip::new);
-        let http = HttpClient::new(endpoint.timeout, &endpoint.url, &endpoint.proxy, &endpoint.tls);
+        let http = HttpClient::new(endpoint.timeout, &endpoint.url, &endpoint.proxy, &endpoint.tls, write_buffer);
         OtlpExporter { http, endpoint, max_request_bytes, buf: Vec::new(), gzip }
     }
 

@@ -23,7 +23,7 @@ use crate::config::agentops::AgentOpsConfig;
 use crate::encode::attr;
 use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter, SessionStart};
-use crate::transport::http::HttpClient;
+use crate::transport::http::{HttpClient, SMALL_WRITE_BUFFER};
 use crate::transport::retry::send_with_retry;
 use crate::util::host::host_name;
 use crate::util::time::{iso8601, iso8601_nanos};
@@ -79,7 +79,13 @@ fn host_env() -> Json {
 impl LegacySessionExporter {
     pub(crate) fn new(config: AgentOpsConfig, costs: Arc<SessionCosts>) -> Self {
         LegacySessionExporter {
-            http: HttpClient::new(config.timeout, &config.exporter_endpoint, &config.proxy, &config.tls),
+            http: HttpClient::new(
+                config.timeout,
+                &config.exporter_endpoint,
+                &config.proxy,
+                &config.tls,
+                SMALL_WRITE_BUFFER,
+            ),
             config,
             jwts: HashMap::new(),
             ended: HashSet::new(),

@@ -24,7 +24,7 @@ use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use crate::exporters::metrics_interface::{MetricsExporter, MetricsOutcome};
 use crate::exporters::otlp_body::{export_metrics_request, export_request};
-use crate::transport::http::{HttpClient, Response};
+use crate::transport::http::{write_buffer_for, HttpClient, Response};
 use crate::transport::retry::send_with_retry;
 
 #[derive(Debug, Clone)]
@@ -56,7 +56,13 @@ impl SessionExporter {
     /// requests above `max_request_bytes` are split.
     pub(crate) fn new(config: AgentOpsConfig, max_request_bytes: usize, auth: SharedAuth) -> Self {
         SessionExporter {
-            http: HttpClient::new(config.timeout, &config.exporter_endpoint, &config.proxy, &config.tls),
+            http: HttpClient::new(
+                config.timeout,
+                &config.exporter_endpoint,
+                &config.proxy,
+                &config.tls,
+                write_buffer_for(max_request_bytes),
+            ),
             config,
             max_request_bytes,
             auth,
