@@ -12,14 +12,37 @@ fn needs_escape(c: u8) -> bool {
     (c < 0x20) | (c == b'"') | (c == b'\\')
 }
 
-/// Whether any byte of a 32-byte chunk needs escaping. Written without early
-/// exit, so the compiler checks the chunk with vector instructions.
-fn chunk_needs_escape(chunk: &[u8; 32]) -> bool {
-    let mut any = false;
-    for &c in chunk {
-        any |= needs_escape(c);
+/// Which bytes of a 32-byte chunk need escaping: bit `i` for byte `i`.
+#[cfg(target_arch = "x86_64")]
+fn escape_mask(chunk: &[u8; 32]) -> u32 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    // Sixteen bytes at a time: a quote, a backslash, or below 0x20 (unsigned
+    // `min(c, 0x1f) == c`). The compiler's own vectorization of the byte loop took
+    // three times the instructions.
+    let half = |bytes: &[u8]| -> u32 {
+        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
+        // available; the unaligned load reads exactly the 16 bytes of `bytes`.
+        unsafe {
+            let v = _mm_loadu_si128(bytes.as_ptr().cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32 & 0xffff
+        }
+    };
+    half(&chunk[..16]) | (half(&chunk[16..]) << 16)
+}
+
+/// Which bytes of a 32-byte chunk need escaping: bit `i` for byte `i`.
+#[cfg(not(target_arch = "x86_64"))]
+fn escape_mask(chunk: &[u8; 32]) -> u32 {
+    let mut mask = 0;
+    for (i, &c) in chunk.iter().enumerate() {
+        mask |= u32::from(needs_escape(c)) << i;
     }
-    any
+    mask
 }
 
 fn push_escaped(out: &mut String, c: u8) {
@@ -47,29 +70,24 @@ pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     let b = s.as_bytes();
     let (mut start, mut i) = (0, 0);
-    loop {
-        let end = match b.get(i..i + 32) {
-            Some(chunk) => {
-                if !chunk_needs_escape(chunk.try_into().unwrap_or(&[0; 32])) {
-                    i += 32;
-                    continue;
-                }
-                i + 32
-            }
-            None => b.len(),
-        };
-        for j in i..end {
-            if needs_escape(b[j]) {
-                // `j` is at an ASCII byte, so both slices end on character boundaries.
-                out.push_str(&s[start..j]);
-                push_escaped(out, b[j]);
-                start = j + 1;
-            }
+    while let Some(chunk) = b.get(i..i + 32).and_then(|c| <&[u8; 32]>::try_from(c).ok()) {
+        let mut mask = escape_mask(chunk);
+        while mask != 0 {
+            let j = i + mask.trailing_zeros() as usize;
+            // `j` is at an ASCII byte, so both slices end on character boundaries.
+            out.push_str(&s[start..j]);
+            push_escaped(out, b[j]);
+            start = j + 1;
+            mask &= mask - 1;
         }
-        if end == b.len() {
-            break;
+        i += 32;
+    }
+    for (j, &c) in b.iter().enumerate().skip(i) {
+        if needs_escape(c) {
+            out.push_str(&s[start..j]);
+            push_escaped(out, c);
+            start = j + 1;
         }
-        i = end;
     }
     out.push_str(&s[start..]);
     out.push('"');
@@ -117,6 +135,19 @@ mod tests {
             let mut ours = String::new();
             push_json_str(&mut ours, &s);
             prop_assert_eq!(ours, serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    #[test]
+    fn escape_mask_marks_exactly_the_bytes_to_escape() {
+        let mut chunk = [b'a'; 32];
+        for (i, c) in [(0, b'"'), (5, b'\\'), (15, 0x1f), (16, 0), (17, 0x20), (30, 0x7f), (31, b'\n')] {
+            chunk[i] = c;
+        }
+        chunk[20] = 0xc3; // a UTF-8 lead byte is not escaped
+        assert_eq!(escape_mask(&chunk), 1 | 1 << 5 | 1 << 15 | 1 << 16 | 1 << 31);
+        for c in 0..=255u8 {
+            assert_eq!(escape_mask(&[c; 32]) != 0, needs_escape(c), "{c:#x}");
         }
     }
 

@@ -128,21 +128,28 @@ pub(crate) fn messages_json(c: &Content, default_role: &str, output: bool, max_l
 /// one message with one text part, into one allocation and none of the views that
 /// lists of messages need. The same JSON as [`write`] gives.
 fn plain_text_json(c: &Content, role: &str, output: bool, max_len: usize) -> Option<String> {
+    const OPEN: &str = "[{\"role\":";
+    const PARTS: &str = ",\"parts\":[{\"type\":\"text\",\"content\":";
     const FINISH: &str = ",\"finish_reason\":\"stop\"";
+    const CLOSE: &str = "}]";
     let Content::Text(text) = c else { return None };
     if text.len() > max_len {
         return None; // escaping only lengthens: the general path cuts it
     }
-    let mut out = String::with_capacity(text.len() + role.len() + 64);
-    out.push_str("[{\"role\":");
+    // Exactly the length without escapes, so the text needs neither a larger buffer
+    // nor (when it becomes an attribute value, a boxed str) a smaller one.
+    let finish = if output { FINISH.len() } else { 0 };
+    let len = OPEN.len() + role.len() + 2 + PARTS.len() + text.len() + 2 + CLOSE.len() + finish + CLOSE.len();
+    let mut out = String::with_capacity(len);
+    out.push_str(OPEN);
     push_json_str(&mut out, role);
-    out.push_str(",\"parts\":[{\"type\":\"text\",\"content\":");
+    out.push_str(PARTS);
     push_json_str(&mut out, text);
-    out.push_str("}]");
+    out.push_str(CLOSE);
     if output {
         out.push_str(FINISH);
     }
-    out.push_str("}]");
+    out.push_str(CLOSE);
     (out.len() <= max_len).then_some(out)
 }
 
@@ -241,6 +248,11 @@ mod tests {
                 assert_eq!(plain_text_json(&c, "user", output, usize::MAX).unwrap(), general, "{text:?} {output}");
                 assert_eq!(messages_json(&c, "user", output, 100_000).0, general);
             }
+        }
+        for output in [false, true] {
+            let json =
+                plain_text_json(&Content::Text("no escapes".repeat(50)), "assistant", output, usize::MAX).unwrap();
+            assert_eq!(json.capacity(), json.len(), "sized exactly: boxing it does not reallocate");
         }
         let long = Content::Text("x".repeat(500));
         assert_eq!(plain_text_json(&long, "user", false, 100), None, "too long: the general path cuts it");
