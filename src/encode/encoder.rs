@@ -17,6 +17,7 @@ use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, RecordedEvent};
 use super::span::SpanDefinition;
 use super::values::ValuePolicy;
+use crate::event::content::Content;
 use crate::event::Event;
 
 /// Turns events into spans.
@@ -69,7 +70,7 @@ impl EventToSpanEncoder {
     /// Encodes a finished event into exportable span data. What the event brought
     /// that the span does not keep goes to `left` (see [`Leftovers`]).
     pub(crate) fn encode(&self, rec: RecordedEvent, left: &mut Leftovers) -> SpanData {
-        let (trace_id, span_id, parent, def) = self.prepare_with(rec, Vec::with_capacity(16), left);
+        let (trace_id, span_id, parent, def) = self.prepare_with(rec, Vec::with_capacity(16), left, false);
         def.into_span_data(trace_id, span_id, parent, self.scope.clone())
     }
 
@@ -92,7 +93,7 @@ impl EventToSpanEncoder {
         left: &mut Leftovers,
     ) {
         let attrs = std::mem::take(scratch);
-        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
+        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left, false);
         def.fill_otlp_span(trace_id, span_id, parent, out);
         *scratch = def.attributes;
     }
@@ -110,10 +111,12 @@ impl EventToSpanEncoder {
         left: &mut Leftovers,
     ) {
         let attrs = std::mem::take(scratch);
-        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left);
+        let (trace_id, span_id, parent, mut def) = self.prepare_with(rec, attrs, left, true);
         write(out, &def, trace_id, span_id, parent);
         def.attributes.clear();
         *scratch = def.attributes;
+        // The texts written in place are callers' memory: freed in bulk with the rest.
+        left.contents.extend(def.deferred.into_texts().map(Content::Text));
     }
 
     fn prepare_with(
@@ -121,6 +124,7 @@ impl EventToSpanEncoder {
         rec: RecordedEvent,
         attrs: Vec<KeyValue>,
         left: &mut Leftovers,
+        direct: bool,
     ) -> (TraceId, SpanId, SpanId, SpanDefinition) {
         let RecordedEvent { event, placement, errored } = rec;
         let span_id = event_span_id(&event.common().id);
@@ -132,7 +136,7 @@ impl EventToSpanEncoder {
             Event::Agent(_) => "an error was recorded inside this agent".into(),
             _ => "an error was recorded inside this action".into(),
         });
-        let mut def = define(&self.policy, session_id, event, &placement, attrs, left);
+        let mut def = define(&self.policy, session_id, event, &placement, attrs, left, direct);
         if let Some(message) = failure.filter(|_| !matches!(def.status, Status::Error { .. })) {
             def.status = Status::error(self.policy.cut(message));
         }

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use super::attr;
 use super::leftovers::Leftovers;
+use super::plain_messages::DeferredMessages;
 use super::recorded::{event_span_id, Placement};
 use super::span::SpanDefinition;
 use super::values::{clamp_i64, number_kv, string_array, ValuePolicy};
@@ -31,6 +32,7 @@ pub(crate) fn define(
     placement: &Placement,
     mut attributes: Vec<KeyValue>,
     left: &mut Leftovers,
+    defer: bool,
 ) -> SpanDefinition {
     let event_type = event.event_type();
     let common = event.common().clone();
@@ -55,6 +57,7 @@ pub(crate) fn define(
         end,
         links: Vec::new(),
         events: Vec::new(),
+        deferred: DeferredMessages::new(defer),
     };
     match event {
         Event::Llm(e) => llm(p, e, &mut def, left),
@@ -100,8 +103,9 @@ fn llm(p: &ValuePolicy, e: LlmEvent, def: &mut SpanDefinition, left: &mut Leftov
         request_params(p, params, a);
     }
     p.push_json(a, attr::LLM_PARAMS, e.params, left);
-    p.push_messages(a, attr::GEN_AI_INPUT_MESSAGES, e.prompt, ("user", false), left);
-    p.push_messages(a, attr::GEN_AI_OUTPUT_MESSAGES, e.completion, ("assistant", true), left);
+    let d = &mut def.deferred;
+    p.push_messages(a, d, attr::GEN_AI_INPUT_MESSAGES, e.prompt, ("user", false), left);
+    p.push_messages(a, d, attr::GEN_AI_OUTPUT_MESSAGES, e.completion, ("assistant", true), left);
 }
 
 /// What the provider answered beyond the text.

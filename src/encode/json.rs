@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 /// without recursion).
 pub(crate) const MAX_JSON_DEPTH: usize = 64;
 
+#[cfg(any(test, not(target_arch = "x86_64")))]
 fn needs_escape(c: u8) -> bool {
     (c < 0x20) | (c == b'"') | (c == b'\\')
 }
@@ -45,51 +46,122 @@ fn escape_mask(chunk: &[u8; 32]) -> u32 {
     mask
 }
 
-fn push_escaped(out: &mut String, c: u8) {
+/// Where escaped text goes: the JSON writer's `String` or the protobuf writer's
+/// bytes. Only whole `&str` pieces are appended, so a `String` stays valid UTF-8.
+pub(crate) trait Text {
+    fn put(&mut self, s: &str);
+    fn reserve_more(&mut self, n: usize);
+}
+
+impl Text for String {
+    fn put(&mut self, s: &str) {
+        self.push_str(s);
+    }
+    fn reserve_more(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+impl Text for Vec<u8> {
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+    fn reserve_more(&mut self, n: usize) {
+        self.reserve(n);
+    }
+}
+
+/// The escape sequence of a byte that [`needs_escape`].
+fn escape_sequence(c: u8) -> &'static str {
+    const CONTROL: [&str; 32] = [
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007", "\\b", "\\t", "\\n",
+        "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014",
+        "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e",
+        "\\u001f",
+    ];
     match c {
-        b'"' => out.push_str("\\\""),
-        b'\\' => out.push_str("\\\\"),
-        b'\n' => out.push_str("\\n"),
-        b'\r' => out.push_str("\\r"),
-        b'\t' => out.push_str("\\t"),
-        0x08 => out.push_str("\\b"),
-        0x0c => out.push_str("\\f"),
-        _ => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(HEX[usize::from(c >> 4)] as char);
-            out.push(HEX[usize::from(c & 0xf)] as char);
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        c => CONTROL.get(usize::from(c)).copied().unwrap_or(""),
+    }
+}
+
+/// How many times a text is escaped: once for a JSON string, twice for JSON text
+/// that is itself the value of a JSON string (messages JSON in OTLP/JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Escape {
+    Once,
+    Twice,
+}
+
+fn push_escape_of<T: Text>(out: &mut T, c: u8, times: Escape) {
+    let seq = escape_sequence(c);
+    match times {
+        Escape::Once => out.put(seq),
+        // The sequence escaped again: only its backslash and quote need it.
+        Escape::Twice => {
+            for (i, b) in seq.bytes().enumerate() {
+                match b {
+                    b'\\' => out.put("\\\\"),
+                    b'"' => out.put("\\\""),
+                    _ => out.put(&seq[i..=i]),
+                }
+            }
         }
     }
 }
 
-/// Appends `s` as a JSON string literal. Prompts are long and mostly need no
-/// escaping, so 32 bytes are checked at a time and copied in one piece.
+/// Calls `f` with the index of every byte of `b` that needs escaping, in order:
+/// 32 bytes at a time, the last few padded with spaces (which need none), so short
+/// strings (keys, names) take one check too.
+fn each_escape(b: &[u8], mut f: impl FnMut(usize)) {
+    let mut each_in = |at: usize, mut mask: u32| {
+        while mask != 0 {
+            f(at + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+    };
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 32).and_then(|c| <&[u8; 32]>::try_from(c).ok()) {
+        each_in(i, escape_mask(chunk));
+        i += 32;
+    }
+    if i < b.len() {
+        let mut padded = [b' '; 32];
+        padded[..b.len() - i].copy_from_slice(&b[i..]);
+        each_in(i, escape_mask(&padded));
+    }
+}
+
+/// Appends the body of `s` as a JSON string (no quotes), escaped `times`. Prompts
+/// are long and mostly need no escaping, so the text between escapes is copied in
+/// one piece.
+pub(crate) fn push_escaped_str<T: Text>(out: &mut T, s: &str, times: Escape) {
+    out.reserve_more(s.len());
+    let b = s.as_bytes();
+    let mut start = 0;
+    each_escape(b, |j| {
+        // `j` is at an ASCII byte, so both slices end on character boundaries.
+        out.put(&s[start..j]);
+        push_escape_of(out, b[j], times);
+        start = j + 1;
+    });
+    out.put(&s[start..]);
+}
+
+/// The length of [`push_escaped_str`]`(s, Escape::Once)`.
+pub(crate) fn escaped_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut n = b.len();
+    each_escape(b, |j| n += escape_sequence(b[j]).len() - 1);
+    n
+}
+
+/// Appends `s` as a JSON string literal.
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
-    let b = s.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while let Some(chunk) = b.get(i..i + 32).and_then(|c| <&[u8; 32]>::try_from(c).ok()) {
-        let mut mask = escape_mask(chunk);
-        while mask != 0 {
-            let j = i + mask.trailing_zeros() as usize;
-            // `j` is at an ASCII byte, so both slices end on character boundaries.
-            out.push_str(&s[start..j]);
-            push_escaped(out, b[j]);
-            start = j + 1;
-            mask &= mask - 1;
-        }
-        i += 32;
-    }
-    for (j, &c) in b.iter().enumerate().skip(i) {
-        if needs_escape(c) {
-            out.push_str(&s[start..j]);
-            push_escaped(out, c);
-            start = j + 1;
-        }
-    }
-    out.push_str(&s[start..]);
+    push_escaped_str(out, s, Escape::Once);
     out.push('"');
 }
 
@@ -135,6 +207,22 @@ mod tests {
             let mut ours = String::new();
             push_json_str(&mut ours, &s);
             prop_assert_eq!(ours, serde_json::to_string(&s).unwrap());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_twice_is_escaping_the_escaped_text(s in "(\\PC|[\"\\\\\\x00-\\x1f]){0,120}", pad in 0usize..40) {
+            let s = format!("{}{s}", "a".repeat(pad));
+            let once = serde_json::to_string(&s).unwrap();
+            let mut body = String::new();
+            push_escaped_str(&mut body, &s, Escape::Once);
+            prop_assert_eq!(&body, &once[1..once.len() - 1]);
+            prop_assert_eq!(escaped_len(&s), body.len());
+            let twice = serde_json::to_string(&body).unwrap();
+            let mut bytes = Vec::new();
+            push_escaped_str(&mut bytes, &s, Escape::Twice);
+            prop_assert_eq!(String::from_utf8(bytes).unwrap(), &twice[1..twice.len() - 1]);
         }
     }
 

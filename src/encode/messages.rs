@@ -15,6 +15,7 @@ use std::borrow::Cow;
 
 use super::attr::TRUNCATED_SUFFIX;
 use super::json::push_json_str;
+use super::plain_messages::plain_text_json;
 use crate::event::content::{Content, Part};
 
 /// One part as written: its type, optional id and name, and its payload (text, or
@@ -122,35 +123,6 @@ pub(crate) fn messages_json(c: &Content, default_role: &str, output: bool, max_l
     }
     let cap = fair_cap(&lens, budget);
     (out, lens.iter().filter(|&&l| l > cap).count() as u64)
-}
-
-/// The common case written directly: a plain text (`prompt("…")`) that fits, as
-/// one message with one text part, into one allocation and none of the views that
-/// lists of messages need. The same JSON as [`write`] gives.
-fn plain_text_json(c: &Content, role: &str, output: bool, max_len: usize) -> Option<String> {
-    const OPEN: &str = "[{\"role\":";
-    const PARTS: &str = ",\"parts\":[{\"type\":\"text\",\"content\":";
-    const FINISH: &str = ",\"finish_reason\":\"stop\"";
-    const CLOSE: &str = "}]";
-    let Content::Text(text) = c else { return None };
-    if text.len() > max_len {
-        return None; // escaping only lengthens: the general path cuts it
-    }
-    // Exactly the length without escapes, so the text needs neither a larger buffer
-    // nor (when it becomes an attribute value, a boxed str) a smaller one.
-    let finish = if output { FINISH.len() } else { 0 };
-    let len = OPEN.len() + role.len() + 2 + PARTS.len() + text.len() + 2 + CLOSE.len() + finish + CLOSE.len();
-    let mut out = String::with_capacity(len);
-    out.push_str(OPEN);
-    push_json_str(&mut out, role);
-    out.push_str(PARTS);
-    push_json_str(&mut out, text);
-    out.push_str(CLOSE);
-    if output {
-        out.push_str(FINISH);
-    }
-    out.push_str(CLOSE);
-    (out.len() <= max_len).then_some(out)
 }
 
 /// The largest per-payload length such that the payloads, each cut to it, fit in

@@ -8,6 +8,7 @@ pub(crate) mod json;
 pub(crate) mod leftovers;
 pub(crate) mod lookup;
 mod messages;
+pub(crate) mod plain_messages;
 pub(crate) mod recorded;
 pub(crate) mod span;
 pub(crate) mod values;

@@ -13,6 +13,8 @@ use opentelemetry_proto::tonic::common::v1 as otlp_common;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
+use super::plain_messages::DeferredMessages;
+
 /// A span, described before it becomes exportable data.
 #[derive(Debug)]
 pub(crate) struct SpanDefinition {
@@ -24,6 +26,8 @@ pub(crate) struct SpanDefinition {
     pub end: SystemTime,
     pub links: Vec<Link>,
     pub events: Vec<SpanEvent>,
+    /// Messages attributes left to a direct writer (empty on the struct path).
+    pub deferred: DeferredMessages,
 }
 
 pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
@@ -95,6 +99,7 @@ impl SpanDefinition {
         parent_span_id: SpanId,
         out: &mut otlp_trace::Span,
     ) {
+        debug_assert!(self.deferred.is_empty(), "only the direct writers defer values");
         set_bytes(&mut out.trace_id, &trace_id.to_bytes());
         set_bytes(&mut out.span_id, &span_id.to_bytes());
         if parent_span_id == SpanId::INVALID {
@@ -137,6 +142,7 @@ impl SpanDefinition {
         parent_span_id: SpanId,
         scope: InstrumentationScope,
     ) -> SpanData {
+        debug_assert!(self.deferred.is_empty(), "only the direct writers defer values");
         let mut events = SpanEvents::default();
         events.events = self.events;
         let mut links = SpanLinks::default();
@@ -156,5 +162,16 @@ impl SpanDefinition {
             status: self.status,
             instrumentation_scope: scope,
         }
+    }
+
+    /// The span with its deferred messages put into their attributes: what a
+    /// direct writer's output must equal.
+    #[cfg(test)]
+    pub(crate) fn with_deferred_resolved(mut self) -> Self {
+        for (at, m) in self.deferred.iter() {
+            self.attributes[at].value = Value::from(m.to_json());
+        }
+        self.deferred = DeferredMessages::default();
+        self
     }
 }

@@ -260,3 +260,58 @@ fn a_10_mb_prompt_stays_valid_json_and_is_counted() {
     assert_eq!(enc.take_truncated(), 1);
     assert_eq!(enc.take_truncated(), 0);
 }
+
+#[test]
+fn direct_writers_equal_the_struct_path_for_every_event() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+
+    use super::wire::put_span;
+    use super::wire::tests::resource;
+    use super::wire_json::{put_span_json, JsonFrame};
+    use crate::exporters::batch::{json_frame, request_frame, to_otlp_request};
+
+    let msgs = vec![ChatMessage::new("system", "be \"brief\""), ChatMessage::new("user", "hi\n")];
+    let events: Vec<Event> = vec![
+        // Plain texts the writers write in place: escapes, non-ASCII, empty.
+        LlmEvent::new("gpt-4o").prompt("a \"q\"\n\u{1}é").completion("").tokens(1, 2).into(),
+        LlmEvent::new("m").prompt("p".repeat(900)).into(),
+        // Too long for the limit: cut by the general path, counted.
+        LlmEvent::new("m").prompt("x".repeat(5000)).completion("c".repeat(999)).into(),
+        LlmEvent::new("m").prompt(Content::Messages(msgs)).completion("ok").into(),
+        ToolEvent::new("t").params(&1).into(),
+    ];
+    let resource = resource();
+    for capture in [true, false] {
+        let enc = EventToSpanEncoder::new(capture, 1000);
+        let rec = |e: &Event| RecordedEvent { event: e.clone(), placement: placement(), errored: false };
+        let expected = to_otlp_request(events.iter().map(|e| enc.encode(rec(e), &mut Leftovers::default())), &resource);
+        let struct_cuts = enc.take_truncated();
+
+        let frame = request_frame(&resource, enc.scope());
+        let room = frame.header_room();
+        let (mut buf, mut scratch, mut left) = (vec![0; room], Vec::new(), Leftovers::default());
+        for e in &events {
+            enc.encode_direct(rec(e), &mut buf, put_span, &mut scratch, &mut left);
+        }
+        let start = frame.finish(&mut buf, room);
+        assert_eq!(ExportTraceServiceRequest::decode(&buf[start..]).unwrap(), expected, "capture {capture}");
+        assert_eq!(&buf[start..], &expected.encode_to_vec()[..], "byte for byte as prost writes it");
+        assert_eq!(enc.take_truncated(), struct_cuts, "the same cuts counted");
+        // Every prompt and completion is left for the bulk free, written in place or not.
+        assert_eq!(left.contents.len(), 7, "capture {capture}");
+
+        let frame = json_frame(&resource, enc.scope());
+        let mut text = String::new();
+        frame.start(&mut text);
+        for (n, e) in events.iter().enumerate() {
+            JsonFrame::separator(&mut text, n);
+            enc.encode_direct(rec(e), &mut text, put_span_json, &mut scratch, &mut Leftovers::default());
+        }
+        frame.finish(&mut text);
+        let got: ExportTraceServiceRequest = serde_json::from_str(&text).unwrap();
+        let own: ExportTraceServiceRequest = serde_json::from_slice(&serde_json::to_vec(&expected).unwrap()).unwrap();
+        assert_eq!(got, own, "capture {capture}");
+        assert_eq!(enc.take_truncated(), struct_cuts);
+    }
+}

@@ -12,6 +12,7 @@ use super::attr;
 use super::json::{drop_iteratively, json_depth, MAX_JSON_DEPTH};
 use super::leftovers::Leftovers;
 use super::messages::messages_json;
+use super::plain_messages::{DeferredMessages, PlainMessages};
 use crate::event::content::Content;
 
 #[derive(Debug)]
@@ -89,21 +90,40 @@ impl ValuePolicy {
 
     /// Chat content as the semantic conventions' messages JSON (when captured), cut
     /// inside the structure so it stays valid JSON; the content goes to `left`
-    /// either way.
+    /// either way. A plain text that needs no cut is left to the direct writer
+    /// when `deferred` takes it: a placeholder here, the text written in its place.
     pub fn push_messages(
         &self,
         a: &mut Vec<KeyValue>,
+        deferred: &mut DeferredMessages,
         key: &'static str,
         c: Option<Content>,
-        (role, output): (&str, bool),
+        (role, output): (&'static str, bool),
         left: &mut Leftovers,
     ) {
         let Some(c) = c else { return };
-        if self.capture_content {
-            let (json, cut) = messages_json(&c, role, output, self.max_value_len);
-            self.count_truncated(cut);
-            a.push(KeyValue::new(key, json));
+        if !self.capture_content {
+            left.contents.push(c);
+            return;
         }
+        let c = match c {
+            Content::Text(text) if deferred.accepts() => {
+                match PlainMessages::new(a.len(), text, role, output, self.max_value_len) {
+                    Ok(m) => match deferred.push(m) {
+                        Ok(()) => {
+                            a.push(KeyValue::new(key, ""));
+                            return;
+                        }
+                        Err(m) => Content::Text(m.into_text()),
+                    },
+                    Err(text) => Content::Text(text),
+                }
+            }
+            c => c,
+        };
+        let (json, cut) = messages_json(&c, role, output, self.max_value_len);
+        self.count_truncated(cut);
+        a.push(KeyValue::new(key, json));
         left.contents.push(c);
     }
 }

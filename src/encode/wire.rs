@@ -18,6 +18,7 @@ use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
+use super::json::Escape;
 use super::span::{unix_nanos, SpanDefinition};
 
 const VARINT: u8 = 0;
@@ -54,6 +55,42 @@ fn len_field(field: u32, len: usize) -> usize {
 fn put_len(out: &mut Vec<u8>, field: u32, len: usize) {
     put_tag(out, field, LEN);
     put_varint(out, len as u64);
+}
+
+/// Where a length-delimited field's length goes, written once its body is: see
+/// [`open_len`] and [`close_len`].
+struct LenMark {
+    at: usize,
+    reserved: usize,
+}
+
+/// Starts a length-delimited field whose length is not known yet: its tag, and room
+/// for the length's varint sized for `estimate`.
+fn open_len(out: &mut Vec<u8>, field: u32, estimate: usize) -> LenMark {
+    put_tag(out, field, LEN);
+    let (at, reserved) = (out.len(), varint_len(estimate as u64));
+    out.resize(at + reserved, 0);
+    LenMark { at, reserved }
+}
+
+/// Writes the length of the field `open_len` started, now that its body ends the
+/// buffer. A length whose varint is longer or shorter than the estimate moves the
+/// body (rare: the estimates are close), so the varint stays minimal, as prost's.
+fn close_len(out: &mut Vec<u8>, mark: LenMark) {
+    let body = mark.at + mark.reserved;
+    let len = out.len() - body;
+    let need = varint_len(len as u64);
+    if need > mark.reserved {
+        out.splice(body..body, std::iter::repeat_n(0, need - mark.reserved));
+    } else if need < mark.reserved {
+        out.drain(mark.at + need..body);
+    }
+    let mut v = len as u64;
+    for b in &mut out[mark.at..mark.at + need] {
+        *b = (v as u8 & 0x7f) | 0x80;
+        v >>= 7;
+    }
+    out[mark.at + need - 1] &= 0x7f;
 }
 
 /// A string or bytes field; empty ones are left out (proto3 default).
@@ -216,6 +253,31 @@ fn attributes_len(field: u32, attrs: &[KeyValue]) -> usize {
     attrs.iter().map(|kv| len_field(field, key_value_len(kv))).sum()
 }
 
+/// The span's attributes (field 9), deferred messages in their placeholders' place.
+/// Their lengths are known once written (escapes lengthen the text), so they are
+/// filled in after.
+fn put_span_attributes(out: &mut Vec<u8>, def: &SpanDefinition) {
+    if def.deferred.is_empty() {
+        return put_attributes(out, 9, &def.attributes);
+    }
+    for (i, kv) in def.attributes.iter().enumerate() {
+        let Some(m) = def.deferred.at(i) else {
+            put_attributes(out, 9, std::slice::from_ref(kv));
+            continue;
+        };
+        let key = kv.key.as_str().as_bytes();
+        let text = m.unescaped_len();
+        let key_value = open_len(out, 9, len_field(1, key.len()) + len_field(2, len_field(1, text)));
+        put_bytes_field(out, 1, key);
+        let any_value = open_len(out, 2, len_field(1, text));
+        let string = open_len(out, 1, text);
+        m.write(out, Escape::Once);
+        close_len(out, string);
+        close_len(out, any_value);
+        close_len(out, key_value);
+    }
+}
+
 fn put_attributes(out: &mut Vec<u8>, field: u32, attrs: &[KeyValue]) {
     for kv in attrs {
         let key = kv.key.as_str().as_bytes();
@@ -299,42 +361,27 @@ pub(super) fn event_flags() -> u32 {
 /// the `Span` message, equal to what opentelemetry-proto's transform of
 /// `def.into_span_data(trace_id, span_id, parent, _)` encodes to.
 pub(crate) fn put_span(out: &mut Vec<u8>, def: &SpanDefinition, trace_id: TraceId, span_id: SpanId, parent: SpanId) {
-    let states: Vec<String> = def.links.iter().map(|l| l.span_context.trace_state().header()).collect();
-    let parent = (parent != SpanId::INVALID).then(|| parent.to_bytes());
-    let (start, end) = (unix_nanos(def.start), unix_nanos(def.end.max(def.start)));
-    let kind = otlp::span::SpanKind::from(def.kind.clone()) as u64;
-    let len = bytes_field_len(1, &trace_id.to_bytes())
-        + bytes_field_len(2, &span_id.to_bytes())
-        + parent.as_ref().map_or(0, |p| bytes_field_len(4, p))
-        + bytes_field_len(5, def.name.as_bytes())
-        + varint_field_len(6, kind)
-        + fixed64_field_len(7, start)
-        + fixed64_field_len(8, end)
-        + attributes_len(9, &def.attributes)
-        + def.events.iter().map(|e| len_field(11, event_len(e))).sum::<usize>()
-        + def.links.iter().zip(&states).map(|(l, s)| len_field(13, link_len(l, s))).sum::<usize>()
-        + len_field(15, status_len(&def.status))
-        + fixed32_field_len(16, event_flags());
-    out.reserve(len_field(2, len));
-    put_len(out, 2, len);
-    let at = out.len();
+    // No size pass: the span's length is filled in once it is written. Most spans
+    // are 128 bytes to 16 KiB, a two-byte length.
+    let span = open_len(out, 2, 128);
     put_bytes_field(out, 1, &trace_id.to_bytes());
     put_bytes_field(out, 2, &span_id.to_bytes());
-    if let Some(p) = &parent {
-        put_bytes_field(out, 4, p);
+    if parent != SpanId::INVALID {
+        put_bytes_field(out, 4, &parent.to_bytes());
     }
     put_bytes_field(out, 5, def.name.as_bytes());
-    put_varint_field(out, 6, kind);
-    put_fixed64_field(out, 7, start);
-    put_fixed64_field(out, 8, end);
-    put_attributes(out, 9, &def.attributes);
+    put_varint_field(out, 6, otlp::span::SpanKind::from(def.kind.clone()) as u64);
+    put_fixed64_field(out, 7, unix_nanos(def.start));
+    put_fixed64_field(out, 8, unix_nanos(def.end.max(def.start)));
+    put_span_attributes(out, def);
     for e in &def.events {
         put_len(out, 11, event_len(e));
         put_event(out, e);
     }
-    for (l, s) in def.links.iter().zip(&states) {
-        put_len(out, 13, link_len(l, s));
-        put_link(out, l, s);
+    for l in &def.links {
+        let state = l.span_context.trace_state().header();
+        put_len(out, 13, link_len(l, &state));
+        put_link(out, l, &state);
     }
     // Present even when empty: the transform always sets it.
     put_len(out, 15, status_len(&def.status));
@@ -342,7 +389,7 @@ pub(crate) fn put_span(out: &mut Vec<u8>, def: &SpanDefinition, trace_id: TraceI
     put_bytes_field(out, 2, message.as_bytes());
     put_varint_field(out, 3, code);
     put_fixed32_field(out, 16, event_flags());
-    debug_assert_eq!(out.len() - at, len, "the size pass and the writer agree");
+    close_len(out, span);
 }
 
 /// Appends a span already in OTLP form (an SDK span) as one element of

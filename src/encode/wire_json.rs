@@ -13,19 +13,24 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, Instrumentatio
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 
-use super::json::push_json_str;
+use super::json::{push_json_str, Escape};
 use super::span::{unix_nanos, SpanDefinition};
 use super::wire::{event_flags, link_flags, status_parts};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 0xf)] as char);
+    // Ids are 16 or 8 bytes: written through one buffer, not a push per digit.
+    let mut text = [0u8; 34];
+    let n = bytes.len().min(16);
+    text[0] = b'"';
+    for (i, b) in bytes[..n].iter().enumerate() {
+        text[1 + 2 * i] = HEX[usize::from(b >> 4)];
+        text[2 + 2 * i] = HEX[usize::from(b & 0xf)];
     }
-    out.push('"');
+    text[1 + 2 * n] = b'"';
+    // ASCII hex digits and quotes.
+    out.push_str(std::str::from_utf8(&text[..2 + 2 * n]).unwrap_or("\"\""));
 }
 
 fn push_u64_string(out: &mut String, v: u64) {
@@ -35,16 +40,23 @@ fn push_u64_string(out: &mut String, v: u64) {
 }
 
 fn push_u64(out: &mut String, v: u64) {
+    // Two digits at a time from a table (timestamps have 19 digits).
+    const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut v = v;
-    loop {
+    let (mut i, mut v) = (digits.len(), v);
+    while v >= 100 {
+        let pair = usize::try_from(v % 100).unwrap_or(0) * 2;
+        v /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = usize::try_from(v).unwrap_or(0) * 2;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        digits[i] = b'0' + v as u8;
     }
     // ASCII digits.
     out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
@@ -131,6 +143,33 @@ fn push_attributes(out: &mut String, attrs: &[KeyValue]) {
     out.push(']');
 }
 
+/// The span's attributes, deferred messages in their placeholders' place: the
+/// messages JSON escaped twice in one pass, as the string value it is.
+fn push_span_attributes(out: &mut String, def: &SpanDefinition) {
+    if def.deferred.is_empty() {
+        return push_attributes(out, &def.attributes);
+    }
+    out.push('[');
+    for (i, kv) in def.attributes.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"key\":");
+        push_json_str(out, kv.key.as_str());
+        out.push_str(",\"value\":");
+        match def.deferred.at(i) {
+            Some(m) => {
+                out.push_str("{\"stringValue\":\"");
+                m.write(out, Escape::Twice);
+                out.push_str("\"}");
+            }
+            None => push_any_value(out, &kv.value),
+        }
+        out.push('}');
+    }
+    out.push(']');
+}
+
 fn push_event(out: &mut String, e: &SpanEvent) {
     out.push_str("{\"timeUnixNano\":");
     push_u64_string(out, unix_nanos(e.timestamp));
@@ -189,7 +228,7 @@ pub(crate) fn put_span_json(
     out.push_str(",\"endTimeUnixNano\":");
     push_u64_string(out, unix_nanos(def.end.max(def.start)));
     out.push_str(",\"attributes\":");
-    push_attributes(out, &def.attributes);
+    push_span_attributes(out, def);
     out.push_str(",\"events\":[");
     for (i, e) in def.events.iter().enumerate() {
         if i > 0 {

@@ -33,9 +33,12 @@ proptest! {
             put_span_json(&mut buf, def, *t, *s, *p);
             n += 1;
         }
-        let mut all: Vec<_> = spans.into_iter().map(|(def, (t, s, p))| def.into_span_data(t, s, p, scope.clone())).collect();
+        let mut all: Vec<_> = spans
+            .into_iter()
+            .map(|(def, (t, s, p))| def.with_deferred_resolved().into_span_data(t, s, p, scope.clone()))
+            .collect();
         if let Some((def, (t, s, p))) = sdk {
-            let data = def.into_span_data(t, s, p, scope.clone());
+            let data = def.with_deferred_resolved().into_span_data(t, s, p, scope.clone());
             JsonFrame::separator(&mut buf, n);
             put_otlp_span_json(&mut buf, &data.clone().into());
             all.push(data);
@@ -44,5 +47,16 @@ proptest! {
         let got: ExportTraceServiceRequest = serde_json::from_str(&buf).expect("the text decodes");
         let expected = own_encoding_decoded(&to_otlp_request(all, &resource));
         prop_assert_eq!(got, expected);
+    }
+}
+
+#[test]
+fn integers_are_written_as_rust_formats_them() {
+    let mut values = vec![0, 1, 9, 10, 99, 100, 101, 999, 1000, 12_345, u64::MAX, u64::MAX - 1, 1 << 63];
+    values.extend((0..20).map(|p| 10u64.pow(p)).flat_map(|v| [v - 1, v, v + 1]));
+    for v in values {
+        let mut out = String::new();
+        super::push_u64(&mut out, v);
+        assert_eq!(out, v.to_string());
     }
 }

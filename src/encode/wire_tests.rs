@@ -18,6 +18,7 @@ use proptest::prelude::*;
 use prost::Message;
 
 use super::{put_otlp_span, put_span};
+use crate::encode::plain_messages::{DeferredMessages, PlainMessages};
 use crate::encode::span::SpanDefinition;
 use crate::exporters::batch::{request_frame, to_otlp_request};
 
@@ -81,13 +82,42 @@ fn kind() -> impl Strategy<Value = SpanKind> {
     ]
 }
 
+/// Up to two messages attributes left to the writer, at any places among the
+/// others: plain texts with anything to escape, either role, input or output.
+fn deferred() -> impl Strategy<Value = Vec<(prop::sample::Index, String, &'static str, bool)>> {
+    let text = prop_oneof![text(), "(\\PC|[\"\\\\\\x00-\\x1f]){0,200}"];
+    let role = prop::sample::select(vec!["user", "assistant", "ro\"le\\"]);
+    prop::collection::vec((any::<prop::sample::Index>(), text, role, any::<bool>()), 0..=2)
+}
+
+/// `attributes` with placeholders inserted and their messages left to the writer.
+fn with_deferred(
+    mut attributes: Vec<KeyValue>,
+    deferred: Vec<(prop::sample::Index, String, &'static str, bool)>,
+) -> (Vec<KeyValue>, DeferredMessages) {
+    let mut places = Vec::new();
+    for (n, (at, ..)) in deferred.iter().enumerate() {
+        attributes.insert(at.index(attributes.len() + 1), KeyValue::new(format!("deferred.{n}"), ""));
+        places.push(format!("deferred.{n}"));
+    }
+    let mut list = DeferredMessages::new(true);
+    for (key, (_, text, role, output)) in places.iter().zip(deferred) {
+        let at = attributes.iter().position(|kv| kv.key.as_str() == key).expect("inserted");
+        let m = PlainMessages::new(at, text, role, output, usize::MAX).expect("no limit");
+        list.push(m).expect("two fit");
+    }
+    (attributes, list)
+}
+
 prop_compose! {
     pub(crate) fn definition()(
         name in text(), kind in kind(), attributes in attributes(), status in status(),
         start in time(), end in time(),
         links in prop::collection::vec(link(), 0..3), events in prop::collection::vec(event(), 0..3),
+        deferred in deferred(),
     ) -> SpanDefinition {
-        SpanDefinition { name: Cow::Owned(name), kind, attributes, status, start, end, links, events }
+        let (attributes, deferred) = with_deferred(attributes, deferred);
+        SpanDefinition { name: Cow::Owned(name), kind, attributes, status, start, end, links, events, deferred }
     }
 }
 
@@ -124,7 +154,7 @@ proptest! {
         let start = frame.finish(&mut buf, room);
         let got = ExportTraceServiceRequest::decode(&buf[start..]).expect("the bytes decode");
         let expected = to_otlp_request(
-            spans.into_iter().map(|(def, (t, s, p))| def.into_span_data(t, s, p, scope.clone())),
+            spans.into_iter().map(|(def, (t, s, p))| def.with_deferred_resolved().into_span_data(t, s, p, scope.clone())),
             &resource,
         );
         prop_assert_eq!(got, expected);
@@ -140,11 +170,11 @@ proptest! {
         let mut buf = vec![0; room];
         let (def, (t, s, p)) = a;
         put_span(&mut buf, &def, t, s, p);
-        let sdk = b.0.into_span_data(b.1 .0, b.1 .1, b.1 .2, scope.clone());
+        let sdk = b.0.with_deferred_resolved().into_span_data(b.1 .0, b.1 .1, b.1 .2, scope.clone());
         put_otlp_span(&mut buf, &sdk.clone().into());
         let start = frame.finish(&mut buf, room);
         let got = ExportTraceServiceRequest::decode(&buf[start..]).expect("the bytes decode");
-        let expected = to_otlp_request([def.into_span_data(t, s, p, scope.clone()), sdk], &resource);
+        let expected = to_otlp_request([def.with_deferred_resolved().into_span_data(t, s, p, scope.clone()), sdk], &resource);
         prop_assert_eq!(got, expected);
     }
 }
@@ -162,18 +192,23 @@ fn a_schema_url_and_long_lengths_frame_the_same() {
     let big = SpanDefinition {
         name: Cow::Borrowed("big"),
         kind: SpanKind::Client,
-        attributes: vec![KeyValue::new("p", "x".repeat(3 << 20))],
+        attributes: vec![KeyValue::new("p", "x".repeat(3 << 20)), KeyValue::new("gen_ai.input.messages", "")],
         status: Status::Ok,
         start: UNIX_EPOCH,
         end: UNIX_EPOCH,
         links: vec![],
         events: vec![],
+        deferred: DeferredMessages::new(true),
     };
+    let mut big = big;
+    let long = "\"quoted\"\n".repeat(300_000);
+    big.deferred.push(PlainMessages::new(1, long, "user", false, usize::MAX).unwrap()).unwrap();
     let ids = (TraceId::from(7u128), SpanId::from(9u64), SpanId::INVALID);
     put_span(&mut buf, &big, ids.0, ids.1, ids.2);
     let start = frame.finish(&mut buf, room);
     let got = ExportTraceServiceRequest::decode(&buf[start..]).unwrap();
-    let expected = to_otlp_request([big.into_span_data(ids.0, ids.1, ids.2, scope.clone())], &resource);
+    let expected =
+        to_otlp_request([big.with_deferred_resolved().into_span_data(ids.0, ids.1, ids.2, scope.clone())], &resource);
     assert_eq!(got, expected);
     // And byte for byte as prost writes the same request.
     assert_eq!(&buf[start..], &expected.encode_to_vec()[..]);
