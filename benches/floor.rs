@@ -5,7 +5,8 @@
 //! buffer (padded to the real span's size), frees the event, and writes each 1 MiB
 //! request to a receiver on CPU 1 in one `write_all`. The consumer runs at nice 10 on
 //! CPU 0, as the export threads do. It prints, per span, the consumer's CPU split into
-//! the socket writes and the rest (reading the caller's cold memory, copying, freeing).
+//! the socket writes and the rest (reading the caller's cold memory, copying, freeing),
+//! and the peak RSS: what holding the burst's events costs before any encoding.
 //!
 //! Usage: cargo bench --bench floor -- [--events N] [--prompt-bytes B] [--span-bytes S]
 
@@ -34,6 +35,16 @@ fn thread_cpu_s() -> f64 {
     // SAFETY: `t` is a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Peak resident memory (VmHWM), in kB.
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -117,10 +128,12 @@ fn main() {
     let per = |s: f64| s * 1e9 / sent as f64;
     println!(
         "{{\"events\":{sent},\"span_bytes\":{span_bytes},\"wall_s\":{wall:.3},\"producer_ns_per_span\":{:.0},\
-         \"consumer_ns_per_span\":{:.0},\"socket_write_ns_per_span\":{:.0},\"read_copy_free_ns_per_span\":{:.0}}}",
+         \"consumer_ns_per_span\":{:.0},\"socket_write_ns_per_span\":{:.0},\"read_copy_free_ns_per_span\":{:.0},\
+         \"peak_rss_kb\":{}}}",
         per(producer_s),
         per(consumer_s),
         per(write_s),
-        per(consumer_s - write_s)
+        per(consumer_s - write_s),
+        peak_rss_kb()
     );
 }
