@@ -43,6 +43,14 @@ pub enum Error {
     },
     /// A background thread could not be started.
     Thread(std::io::Error),
+    /// A capture given to read ([`capture`](crate::capture)) cannot be read as one:
+    /// an empty file, a directory without captures.
+    Capture {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A W3C trace context (`traceparent` / `tracestate`) handed in to continue a
     /// session is malformed.
     InvalidTraceContext {
@@ -68,6 +76,7 @@ impl fmt::Display for Error {
             Error::ShutDown => f.write_str("the client has been shut down"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Thread(e) => write!(f, "could not start a background thread: {e}"),
+            Error::Capture { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::InvalidTraceContext { value, reason } => write!(f, "invalid trace context {value:?}: {reason}"),
         }
     }

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "tracing")]
 pub mod bridge;
+pub mod capture;
 mod client;
 mod config;
 mod encode;

@@ -164,6 +164,16 @@ impl AgentOpsConfig {
         }
     }
 
+    /// Reads the `AGENTOPS_*` environment variables (`AGENTOPS_API_KEY`, the
+    /// endpoints, `AGENTOPS_PROTOCOL`, …) as [`OtelConfig::from_env`](crate::OtelConfig::from_env)
+    /// does; `None` without an API key.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the variable with a bad value.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
     /// Reads `AGENTOPS_*`; `None` without an API key.
     pub(crate) fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
         let Some(key) = get("AGENTOPS_API_KEY") else {

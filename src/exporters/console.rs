@@ -5,11 +5,9 @@
 //! whole session as a tree; what is still held at shutdown is printed then.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::io::Write;
-use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, Status, TraceId};
+use opentelemetry::trace::{Status, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
@@ -18,9 +16,9 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use super::batch::ExportBatch;
 use super::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use super::metrics_interface::{MetricsExporter, MetricsOutcome};
-use crate::encode::attr;
-use crate::metrics::summary_line;
-use crate::util::time::{human_duration, usd};
+use crate::capture::text::{is_session_root, summary_line, tree, SpanView};
+use crate::encode::span::unix_nanos;
+use crate::metrics::summary_line as metrics_line;
 
 /// How much the console exporter prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,96 +72,37 @@ fn attr_of<'a>(s: &'a SpanData, key: &str) -> Option<&'a Value> {
     s.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
 }
 
-/// A cost attribute, rounded for people.
-fn cost_of(s: &SpanData, key: &str) -> Option<String> {
-    match attr_of(s, key)? {
-        Value::F64(c) => Some(usd(*c)),
-        other => Some(other.as_str().into_owned()),
+impl SpanView for SpanData {
+    fn span_id(&self) -> [u8; 8] {
+        self.span_context.span_id().to_bytes()
     }
-}
-
-fn is_session_root(s: &SpanData) -> bool {
-    attr_of(s, attr::SPAN_KIND).is_some_and(|v| v.as_str() == "session")
-}
-
-fn duration_of(s: &SpanData) -> Duration {
-    s.end_time.duration_since(s.start_time).unwrap_or_default()
-}
-
-fn summary_line(root: &SpanData) -> String {
-    let get = |k: &str| attr_of(root, k).map(|v| v.as_str().into_owned());
-    let count = |t: &str| get(&format!("{}{t}", attr::SESSION_EVENT_COUNT_PREFIX)).unwrap_or_else(|| "0".into());
-    format!(
-        "agentops session {} {} ({}) | {} | LLMs: {} | Tools: {} | Actions: {} | Errors: {} | tokens in/out: {}/{} | cost: {}\n",
-        get(attr::SESSION_ID).unwrap_or_default(),
-        get(attr::SESSION_END_STATE).unwrap_or_else(|| "?".into()),
-        get(attr::SESSION_END_STATE_REASON).unwrap_or_default(),
-        human_duration(duration_of(root)),
-        count("llms"),
-        count("tools"),
-        count("actions"),
-        count("errors"),
-        get(attr::SESSION_INPUT_TOKENS).unwrap_or_else(|| "0".into()),
-        get(attr::SESSION_OUTPUT_TOKENS).unwrap_or_else(|| "0".into()),
-        cost_of(root, attr::SESSION_COST).unwrap_or_else(|| usd(0.0)),
-    )
-}
-
-fn describe(s: &SpanData) -> String {
-    let get = |k: &str| attr_of(s, k).map(|v| v.as_str().into_owned());
-    let mut line = format!(
-        "{} [{}] {}",
-        s.name,
-        get(attr::SPAN_KIND).unwrap_or_else(|| "span".into()),
-        human_duration(duration_of(s))
-    );
-    if let (Some(i), Some(o)) = (get(attr::GEN_AI_INPUT_TOKENS), get(attr::GEN_AI_OUTPUT_TOKENS)) {
-        let _ = write!(line, " tokens {i}→{o}");
+    fn parent_span_id(&self) -> [u8; 8] {
+        self.parent_span_id.to_bytes()
     }
-    if let Some(c) = cost_of(s, attr::LLM_COST) {
-        let _ = write!(line, " {c}");
+    fn name(&self) -> &str {
+        &self.name
     }
-    if let Status::Error { description } = &s.status {
-        let _ = write!(line, " ✗ {description}");
+    fn start_unix_nanos(&self) -> u64 {
+        unix_nanos(self.start_time)
     }
-    line
-}
-
-fn tree(spans: &[SpanData]) -> String {
-    let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
-    let ids: std::collections::HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
-    let mut roots = Vec::new();
-    for (i, s) in spans.iter().enumerate() {
-        if ids.contains(&s.parent_span_id) {
-            children.entry(s.parent_span_id).or_default().push(i);
-        } else {
-            roots.push(i);
+    fn end_unix_nanos(&self) -> u64 {
+        unix_nanos(self.end_time)
+    }
+    fn attr_text(&self, key: &str) -> Option<String> {
+        attr_of(self, key).map(|v| v.as_str().into_owned())
+    }
+    fn attr_f64(&self, key: &str) -> Option<f64> {
+        match attr_of(self, key)? {
+            Value::F64(c) => Some(*c),
+            _ => None,
         }
     }
-    for v in children.values_mut() {
-        v.sort_by_key(|&i| spans[i].start_time);
-    }
-    roots.sort_by_key(|&i| spans[i].start_time);
-    let mut out = String::new();
-    // Iterative walk: (index, prefix, is_last, depth).
-    let mut stack: Vec<(usize, String, bool, usize)> =
-        roots.iter().rev().map(|&i| (i, String::new(), true, 0)).collect();
-    while let Some((i, prefix, last, depth)) = stack.pop() {
-        let s = &spans[i];
-        if depth == 0 {
-            let _ = writeln!(out, "{}", describe(s));
-        } else {
-            let _ = writeln!(out, "{prefix}{}{}", if last { "└─ " } else { "├─ " }, describe(s));
-        }
-        let child_prefix =
-            if depth == 0 { String::new() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
-        if let Some(kids) = children.get(&s.span_context.span_id()) {
-            for (n, &k) in kids.iter().enumerate().rev() {
-                stack.push((k, child_prefix.clone(), n + 1 == kids.len(), depth + 1));
-            }
+    fn error(&self) -> Option<&str> {
+        match &self.status {
+            Status::Error { description } => Some(description),
+            _ => None,
         }
     }
-    out
 }
 
 /// At each metrics collection, one line of what the metrics show (nothing while no
@@ -178,7 +117,7 @@ impl MetricsExporter for ConsoleExporter {
         req: &ExportMetricsServiceRequest,
         _cx: &ExportContext<'_>,
     ) -> Result<MetricsOutcome, ExportError> {
-        if let Some(line) = summary_line::describe(req) {
+        if let Some(line) = metrics_line::describe(req) {
             self.write(&format!("{line}\n"))?;
         }
         Ok(MetricsOutcome::default())
@@ -245,7 +184,9 @@ impl Exporter for ConsoleExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceState};
+    use crate::capture::text::describe;
+    use crate::encode::attr;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceState};
     use opentelemetry::KeyValue;
     use std::time::SystemTime;
 

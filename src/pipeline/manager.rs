@@ -35,7 +35,8 @@ pub(crate) struct TelemetryManager {
     agentops: Option<AgentOpsConfig>,
 }
 
-fn build_exporter(
+/// The exporter a spec names (shared by the lanes, the spool and replays).
+pub(crate) fn build_exporter(
     spec: ExporterSpec,
     config: &OtelConfig,
     costs: &Arc<SessionCosts>,

@@ -1,0 +1,235 @@
+//! [`CaptureReader`]: the requests of OTLP JSON lines files (the file exporter's
+//! `agentops-traces.jsonl`, the Collector's `otlpjsonfile`) and of spool
+//! directories, streamed one line at a time: a file of any size is never held
+//! whole, and a line that is not a request is reported and skipped.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+use crate::error::Error;
+use crate::exporters::batch::span_count;
+
+/// The longest line read, in bytes (a request is at most a few MiB); longer ones
+/// are skipped without being held.
+pub const MAX_LINE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A request read from a capture.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CapturedRequest {
+    /// The file it is in.
+    pub path: PathBuf,
+    /// Its line number there, from 1.
+    pub line: u64,
+    /// The request.
+    pub request: ExportTraceServiceRequest,
+}
+
+/// A line that is not an OTLP JSON request: skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SkippedLine {
+    /// The file it is in.
+    pub path: PathBuf,
+    /// Its line number there, from 1.
+    pub line: u64,
+    /// Why it could not be read.
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: skipped: {}", self.path.display(), self.line, self.reason)
+    }
+}
+
+/// A line as read: its file, its number, its bytes.
+struct RawLine {
+    path: PathBuf,
+    number: u64,
+    bytes: Vec<u8>,
+}
+
+struct OpenFile {
+    path: PathBuf,
+    reader: BufReader<File>,
+    line: u64,
+}
+
+/// Streams the requests of capture files, in the order given; a directory stands
+/// for the `.jsonl` files under it (a spool directory: one sub-directory per
+/// destination, files oldest first).
+///
+/// ```no_run
+/// for item in agentops::capture::CaptureReader::open(["agentops-traces.jsonl"])? {
+///     match item {
+///         Ok(r) => println!("line {}: {} resource spans", r.line, r.request.resource_spans.len()),
+///         Err(skipped) => eprintln!("{skipped}"),
+///     }
+/// }
+/// # Ok::<(), agentops::Error>(())
+/// ```
+#[derive(Default)]
+pub struct CaptureReader {
+    files: VecDeque<PathBuf>,
+    current: Option<OpenFile>,
+    total_bytes: u64,
+    read_bytes: u64,
+}
+
+impl std::fmt::Debug for CaptureReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureReader").field("files_left", &self.files.len()).finish()
+    }
+}
+
+fn io(path: &Path, what: &str, source: std::io::Error) -> Error {
+    Error::Io { context: format!("{what} {}", path.display()), source }
+}
+
+/// The `.jsonl` files under `dir`, sorted (spool file names sort oldest first).
+fn capture_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| io(&d, "reading the directory", e))? {
+            let path = entry.map_err(|e| io(&d, "reading the directory", e))?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "jsonl") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+impl CaptureReader {
+    /// A reader of `paths`: files, or directories standing for their `.jsonl`
+    /// files.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for a path that does not exist or cannot be read;
+    /// [`Error::Capture`] for an empty file or a directory with no `.jsonl` file.
+    pub fn open<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Self, Error> {
+        let mut reader = CaptureReader::default();
+        for p in paths {
+            let p = p.as_ref();
+            let meta = std::fs::metadata(p).map_err(|e| io(p, "opening", e))?;
+            let files = if meta.is_dir() {
+                let files = capture_files(p)?;
+                if files.is_empty() {
+                    return Err(Error::Capture { path: p.into(), reason: "no .jsonl capture files in it".into() });
+                }
+                files
+            } else if meta.len() == 0 {
+                return Err(Error::Capture { path: p.into(), reason: "the file is empty".into() });
+            } else {
+                vec![p.to_path_buf()]
+            };
+            for f in files {
+                reader.total_bytes += std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+                reader.files.push_back(f);
+            }
+        }
+        Ok(reader)
+    }
+
+    /// The size of every file to read, in bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// Bytes read so far (for progress).
+    pub fn read_bytes(&self) -> u64 {
+        self.read_bytes
+    }
+
+    /// The next line of the current file, opening the next file as needed; `None`
+    /// at the end of the last file.
+    fn next_line(&mut self) -> Option<Result<RawLine, SkippedLine>> {
+        loop {
+            if self.current.is_none() {
+                let path = self.files.pop_front()?;
+                match File::open(&path) {
+                    Ok(f) => self.current = Some(OpenFile { path, reader: BufReader::new(f), line: 0 }),
+                    Err(e) => return Some(Err(SkippedLine { path, line: 0, reason: format!("cannot open: {e}") })),
+                }
+            }
+            let file = self.current.as_mut()?;
+            file.line += 1;
+            let mut bytes = Vec::new();
+            let read = (&mut file.reader).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut bytes);
+            let skipped =
+                |file: &OpenFile, reason: String| SkippedLine { path: file.path.clone(), line: file.line, reason };
+            match read {
+                Ok(0) => self.current = None,
+                Ok(n) => {
+                    self.read_bytes += n as u64;
+                    if bytes.last() != Some(&b'\n') && n as u64 > MAX_LINE_BYTES {
+                        let skipped_bytes = skip_line(&mut file.reader);
+                        self.read_bytes += skipped_bytes;
+                        return Some(Err(skipped(file, format!("longer than {MAX_LINE_BYTES} bytes"))));
+                    }
+                    return Some(Ok(RawLine { path: file.path.clone(), number: file.line, bytes }));
+                }
+                Err(e) => {
+                    let line = skipped(file, format!("cannot read the rest of the file: {e}"));
+                    self.current = None;
+                    return Some(Err(line));
+                }
+            }
+        }
+    }
+}
+
+/// Reads past the rest of a line; the bytes passed.
+fn skip_line(reader: &mut impl BufRead) -> u64 {
+    let mut passed = 0;
+    loop {
+        let Ok(buf) = reader.fill_buf() else { return passed };
+        if buf.is_empty() {
+            return passed;
+        }
+        let (n, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        reader.consume(n);
+        passed += n as u64;
+        if done {
+            return passed;
+        }
+    }
+}
+
+impl Iterator for CaptureReader {
+    type Item = Result<CapturedRequest, SkippedLine>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let RawLine { path, number: line, bytes } = match self.next_line()? {
+                Ok(l) => l,
+                Err(skipped) => return Some(Err(skipped)),
+            };
+            let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+            if end == 0 {
+                continue; // blank lines are not requests, nor errors
+            }
+            return Some(match serde_json::from_slice::<ExportTraceServiceRequest>(&bytes[..end]) {
+                // Unknown fields are ignored, so a metrics line reads as a request
+                // without spans.
+                Ok(request) if span_count(&request) == 0 => {
+                    Err(SkippedLine { path, line, reason: "holds no spans (not a traces request)".into() })
+                }
+                Ok(request) => Ok(CapturedRequest { path, line, request }),
+                Err(e) => Err(SkippedLine { path, line, reason: format!("not an OTLP JSON request: {e}") }),
+            });
+        }
+    }
+}
