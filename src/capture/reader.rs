@@ -73,12 +73,18 @@ struct OpenFile {
 /// }
 /// # Ok::<(), agentops::Error>(())
 /// ```
-#[derive(Default)]
 pub struct CaptureReader {
     files: VecDeque<PathBuf>,
     current: Option<OpenFile>,
     total_bytes: u64,
     read_bytes: u64,
+    max_line: u64,
+}
+
+impl Default for CaptureReader {
+    fn default() -> Self {
+        CaptureReader { files: VecDeque::new(), current: None, total_bytes: 0, read_bytes: 0, max_line: MAX_LINE_BYTES }
+    }
 }
 
 impl std::fmt::Debug for CaptureReader {
@@ -164,17 +170,17 @@ impl CaptureReader {
             let file = self.current.as_mut()?;
             file.line += 1;
             let mut bytes = Vec::new();
-            let read = (&mut file.reader).take(MAX_LINE_BYTES + 1).read_until(b'\n', &mut bytes);
+            let read = (&mut file.reader).take(self.max_line + 1).read_until(b'\n', &mut bytes);
             let skipped =
                 |file: &OpenFile, reason: String| SkippedLine { path: file.path.clone(), line: file.line, reason };
             match read {
                 Ok(0) => self.current = None,
                 Ok(n) => {
                     self.read_bytes += n as u64;
-                    if bytes.last() != Some(&b'\n') && n as u64 > MAX_LINE_BYTES {
+                    if bytes.last() != Some(&b'\n') && n as u64 > self.max_line {
                         let skipped_bytes = skip_line(&mut file.reader);
                         self.read_bytes += skipped_bytes;
-                        return Some(Err(skipped(file, format!("longer than {MAX_LINE_BYTES} bytes"))));
+                        return Some(Err(skipped(file, format!("longer than {} bytes", self.max_line))));
                     }
                     return Some(Ok(RawLine { path: file.path.clone(), number: file.line, bytes }));
                 }
@@ -231,5 +237,63 @@ impl Iterator for CaptureReader {
                 Err(e) => Err(SkippedLine { path, line, reason: format!("not an OTLP JSON request: {e}") }),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_line(span_id: u8) -> String {
+        format!(
+            "{{\"resourceSpans\":[{{\"scopeSpans\":[{{\"spans\":[{{\"traceId\":\"{}\",\"spanId\":\"{}\",\"name\":\"s\"}}]}}]}}]}}",
+            "ab".repeat(16),
+            format!("{span_id:02x}").repeat(8)
+        )
+    }
+
+    #[test]
+    fn long_blank_and_foreign_lines_are_skipped_with_their_numbers() {
+        let dir = std::env::temp_dir().join(format!("agentops-capture-reader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.jsonl");
+        let long = format!("{{\"x\":\"{}\"}}", "y".repeat(5000));
+        let metrics = "{\"resourceMetrics\":[]}";
+        let text =
+            [request_line(1), String::new(), long, request_line(2), metrics.into(), "  ".into(), request_line(3)];
+        std::fs::write(&path, text.join("\n")).unwrap();
+        let mut reader = CaptureReader::open([&path]).unwrap();
+        reader.max_line = 1024;
+        let items: Vec<_> = reader.by_ref().collect();
+        let lines: Vec<Result<u64, (u64, String)>> =
+            items.into_iter().map(|i| i.map(|r| r.line).map_err(|s| (s.line, s.reason))).collect();
+        assert_eq!(lines[0], Ok(1));
+        assert_eq!(lines[1], Err((3, "longer than 1024 bytes".into())));
+        assert_eq!(lines[2], Ok(4), "the line after a long one is read from its start");
+        assert!(matches!(&lines[3], Err((5, why)) if why.contains("no spans")), "{:?}", lines[3]);
+        assert_eq!(lines[4], Ok(7), "the last line needs no newline");
+        assert_eq!(lines.len(), 5);
+        assert_eq!(reader.read_bytes(), reader.total_bytes());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_stands_for_its_capture_files_in_order() {
+        let dir = std::env::temp_dir().join(format!("agentops-capture-dir-{}", std::process::id()));
+        let sub = dir.join("otlp_http_x-1");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("00000000000000000002-1-1-1.jsonl"), request_line(2)).unwrap();
+        std::fs::write(sub.join("00000000000000000001-1-1-1.jsonl"), request_line(1)).unwrap();
+        std::fs::write(sub.join("00000000000000000003-1-1-1.jsonl.tmp"), "half-written").unwrap();
+        std::fs::write(sub.join("destination"), "otlp http://x").unwrap();
+        let ids: Vec<Vec<u8>> = CaptureReader::open([&dir])
+            .unwrap()
+            .map(|r| r.unwrap().request.resource_spans[0].scope_spans[0].spans[0].span_id.clone())
+            .collect();
+        assert_eq!(ids, [vec![1; 8], vec![2; 8]], "oldest first; .tmp and other files left alone");
+        let empty = dir.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        assert!(matches!(CaptureReader::open([&empty]), Err(Error::Capture { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

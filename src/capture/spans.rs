@@ -42,16 +42,19 @@ impl std::fmt::Display for AttributeValue {
     }
 }
 
-fn cut(mut s: String) -> String {
-    if s.len() > MAX_KEPT_VALUE {
-        let mut at = MAX_KEPT_VALUE;
-        while !s.is_char_boundary(at) {
-            at -= 1;
-        }
-        s.truncate(at);
-        s.push('…');
+fn cut(s: String) -> String {
+    if s.len() <= MAX_KEPT_VALUE {
+        return s;
     }
-    s
+    let mut at = MAX_KEPT_VALUE;
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    // A new allocation: truncating would keep the long value's whole buffer.
+    let mut kept = String::with_capacity(at + '…'.len_utf8());
+    kept.push_str(&s[..at]);
+    kept.push('…');
+    kept
 }
 
 fn value_of(v: Option<AnyValue>) -> AttributeValue {

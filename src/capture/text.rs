@@ -142,3 +142,64 @@ pub(crate) fn tree<S: SpanView>(spans: &[S]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct S(u8, u8, u64, &'static str);
+
+    impl SpanView for S {
+        fn span_id(&self) -> [u8; 8] {
+            [self.0; 8]
+        }
+        fn parent_span_id(&self) -> [u8; 8] {
+            [self.1; 8]
+        }
+        fn name(&self) -> &str {
+            self.3
+        }
+        fn start_unix_nanos(&self) -> u64 {
+            self.2
+        }
+        fn end_unix_nanos(&self) -> u64 {
+            self.2 + 1000
+        }
+        fn attr_text(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn attr_f64(&self, _: &str) -> Option<f64> {
+            None
+        }
+        fn error(&self) -> Option<&str> {
+            None
+        }
+    }
+
+    #[test]
+    fn children_nest_in_start_order_and_bad_links_still_print_once() {
+        let spans = [
+            S(1, 0, 0, "root"),
+            S(3, 1, 20, "second"),
+            S(2, 1, 10, "first"),
+            S(4, 2, 15, "grandchild"),
+            S(5, 9, 5, "orphan"),
+            // A loop: each names the other as parent; neither is a root.
+            S(6, 7, 30, "loop-a"),
+            S(7, 6, 31, "loop-b"),
+            S(8, 8, 40, "own-parent"),
+        ];
+        let text = tree(&spans);
+        let expected = "\
+root [span] 1µs
+├─ first [span] 1µs
+│  └─ grandchild [span] 1µs
+└─ second [span] 1µs
+orphan [span] 1µs
+own-parent [span] 1µs
+loop-a [span] 1µs
+└─ loop-b [span] 1µs
+";
+        assert_eq!(text, expected);
+    }
+}
