@@ -492,6 +492,8 @@ fn replay_to_agentops_authenticates_and_keeps_the_ids() {
 
 /// Runs the command and reaps it with `wait4`, for its own peak resident set (KiB):
 /// its stdout, its stderr and its exit status's success, and that peak.
+// The child is reaped by `wait4` (for its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn agentops_measured(args: &[&str]) -> (String, String, bool, i64) {
     use std::io::Read;
     let mut child = Command::new(env!("CARGO_BIN_EXE_agentops"))
