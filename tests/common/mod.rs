@@ -3,6 +3,8 @@
 //! connection without an answer, answer late, any status and headers).
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod capture;
 pub mod metrics;
 
 use std::collections::{HashMap, HashSet};
