@@ -1,6 +1,6 @@
 //! The HTML report in a real browser: rendered by headless Chromium through a proxy
 //! that sees every request, it draws its waterfalls (the kinds' colours are on the
-//! screenshot) and asks for nothing. Needs Chromium, so it is off the default
+//! screenshot), shows a span's attributes in its details panel, and asks for nothing. Needs Chromium, so it is off the default
 //! `cargo test`; `.ci/run` installs Debian's package and runs it with `--ignored`.
 #![cfg(feature = "cli")]
 
@@ -91,28 +91,38 @@ impl CountingProxy {
     }
 }
 
+/// Headless, every request through `proxy`, a profile of its own, none of
+/// Chromium's optional background services.
+fn chromium_flags(proxy: &CountingProxy, dir: &Path) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--window-size=1280,900",
+        "--proxy-bypass-list=<-loopback>",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain([
+        format!("--proxy-server=http://127.0.0.1:{}", proxy.port),
+        format!("--user-data-dir={}", dir.join("chromium-profile").display()),
+    ])
+    .collect()
+}
+
 /// Renders `page` in headless Chromium through `proxy`; the screenshot's pixels.
 fn screenshot(page: &Path, proxy: &CountingProxy, dir: &Path) -> (u32, u32, Vec<[u8; 3]>) {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
     let shot = dir.join(format!("{}.png", page.file_stem().unwrap().to_string_lossy()));
     let out = Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-default-apps",
-            "--window-size=1280,900",
-            &format!("--proxy-server=http://127.0.0.1:{}", proxy.port),
-            "--proxy-bypass-list=<-loopback>",
-            &format!("--user-data-dir={}", dir.join("chromium-profile").display()),
-            &format!("--screenshot={}", shot.display()),
-            &format!("file://{}", page.display()),
-        ])
+        .args(chromium_flags(proxy, dir))
+        .args([format!("--screenshot={}", shot.display()), format!("file://{}", page.display())])
         .output()
         .unwrap_or_else(|e| panic!("{chromium} could not run ({e}): install Debian's chromium (.ci/run does)"));
     assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
@@ -123,6 +133,17 @@ fn screenshot(page: &Path, proxy: &CountingProxy, dir: &Path) -> (u32, u32, Vec<
     let step = info.color_type.samples();
     let pixels = buf[..info.buffer_size()].chunks(step).map(|p| [p[0], p[1], p[2]]).collect();
     (info.width, info.height, pixels)
+}
+
+/// The page's DOM after its script ran (`--dump-dom`), through `proxy`.
+fn dump_dom(url: &str, proxy: &CountingProxy, dir: &Path) -> String {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let out = Command::new(&chromium)
+        .args(chromium_flags(proxy, dir))
+        .args(["--dump-dom", url])
+        .output()
+        .unwrap_or_else(|e| panic!("{chromium} could not run ({e})"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn near(p: [u8; 3], rgb: [u8; 3]) -> bool {
@@ -156,4 +177,19 @@ fn html_renders_offline_in_headless_chromium() {
     }
     let background = pixels.iter().filter(|&&p| near(p, [0xf6, 0xf7, 0xf9]) || near(p, [0xff, 0xff, 0xff])).count();
     assert!(background < pixels.len() * 97 / 100, "more than background");
+
+    // A span's details, as a click (or a link to it) opens them: the DOM after the
+    // script ran holds its attributes in the details panel.
+    let spans = common::capture::file_spans(&file);
+    let llm = spans.iter().find(|s| s.name == "chat claude-3-5-haiku").unwrap();
+    let id: String = llm.span_id.iter().map(|b| format!("{b:02x}")).collect();
+    let dom = dump_dom(&format!("file://{}#span={id}", page.display()), &proxy, &dir);
+    assert_eq!(proxy.taken(), Vec::<String>::new(), "no request left the report");
+    let details = &dom[dom.find("<aside id=\"details\"").expect("the details panel")..];
+    let details = &details[..details.find("</aside>").unwrap()];
+    assert!(!details.starts_with("<aside id=\"details\" hidden"), "shown: {details}");
+    assert!(details.contains("<h3>chat claude-3-5-haiku</h3>"), "{details}");
+    assert!(details.contains("<td>gen_ai.request.model</td><td>claude-3-5-haiku</td>"), "{details}");
+    assert!(details.contains(&format!("<td>span id</td><td>{id}</td>")), "{details}");
+    assert_eq!(dom.matches("class=\"row").count(), spans.len(), "a row per span");
 }

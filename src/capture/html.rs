@@ -1,8 +1,8 @@
 //! The HTML report (`agentops html`): one self-contained page, a waterfall per
 //! session (time axis, nesting, a colour per kind of span, errors marked, tokens and
-//! cost on LLM spans, details on click). Its style and script are inline
-//! (`report.css`, `report.js`) and its Content-Security-Policy forbids every
-//! request, so it reads the same offline and cannot reach the network.
+//! cost on LLM spans, details on click or from a `#span=<id>` link). Its style and
+//! script are inline (`report.css`, `report.js`) and its Content-Security-Policy
+//! forbids every request, so it reads the same offline and cannot reach the network.
 
 use serde_json::{json, Value as Json};
 

@@ -5,6 +5,7 @@
   var main = document.getElementById("sessions");
   var details = document.getElementById("details");
   var selected = null;
+  var rows = {};
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -76,9 +77,19 @@
       row.title = span.name + " [" + span.kind + "] " + note + (span.error !== null ? " ✗ " + span.error : "");
       row.appendChild(label);
       row.appendChild(track);
-      row.onclick = function () { show(span, row); };
+      row.onclick = function () {
+        show(span, row);
+        history.replaceState(null, "", "#span=" + span.id);
+      };
+      rows[span.id] = { span: span, row: row };
       sec.appendChild(row);
     });
     main.appendChild(sec);
   });
+  // A link to a span (#span=<id>, as a click sets it) opens its details.
+  var linked = /^#span=([0-9a-f]{16})$/.exec(location.hash);
+  if (linked && rows[linked[1]]) {
+    show(rows[linked[1]].span, rows[linked[1]].row);
+    rows[linked[1]].row.scrollIntoView();
+  }
 })();
