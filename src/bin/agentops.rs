@@ -140,11 +140,14 @@ impl Input {
         Ok(CaptureReader::open(paths)?)
     }
 
-    /// Every selected request, in order; skipped lines printed to stderr and
-    /// counted.
-    fn each_request(&self, mut f: impl FnMut(CapturedRequest, &CaptureReader)) -> Result<u64, Unusable> {
+    /// Every selected request of `reader`, in order; skipped lines printed to
+    /// stderr and counted.
+    fn each_request(
+        &self,
+        mut reader: CaptureReader,
+        mut f: impl FnMut(CapturedRequest, &CaptureReader),
+    ) -> Result<u64, Unusable> {
         let selection = self.selection()?;
-        let mut reader = self.reader()?;
         let mut skipped = 0;
         while let Some(item) = reader.next() {
             match item {
@@ -164,7 +167,7 @@ impl Input {
 
     fn sessions(&self, all_attributes: bool) -> Result<(Sessions, u64), Unusable> {
         let mut sessions = if all_attributes { Sessions::with_all_attributes() } else { Sessions::new() };
-        let skipped = self.each_request(|c, _| sessions.add(c.request))?;
+        let skipped = self.each_request(self.reader()?, |c, _| sessions.add(c.request))?;
         Ok((sessions, skipped))
     }
 }
@@ -223,9 +226,10 @@ fn progress(total: u64) -> ProgressBar {
 
 fn replay(a: &ReplayArgs) -> Result<u8, Unusable> {
     let mut replay = Replay::new(replay_config(a)?)?;
-    let bar = progress(a.input.reader()?.total_bytes());
+    let reader = a.input.reader()?;
+    let bar = progress(reader.total_bytes());
     let (mut spans, mut accepted, mut rejected, mut failed, mut requests) = (0, 0, 0, 0, 0);
-    let skipped = a.input.each_request(|captured, reader| {
+    let skipped = a.input.each_request(reader, |captured, reader| {
         let sent = replay.send(captured.request);
         requests += 1;
         spans += sent.spans;

@@ -5,13 +5,14 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::error::Error;
 use crate::exporters::batch::span_count;
+use crate::util::lines::{read_bounded_line, trim_line, BoundedLine};
 
 /// The longest line read, in bytes (a request is at most a few MiB); longer ones
 /// are skipped without being held.
@@ -169,19 +170,16 @@ impl CaptureReader {
             }
             let file = self.current.as_mut()?;
             file.line += 1;
-            let mut bytes = Vec::new();
-            let read = (&mut file.reader).take(self.max_line + 1).read_until(b'\n', &mut bytes);
             let skipped =
                 |file: &OpenFile, reason: String| SkippedLine { path: file.path.clone(), line: file.line, reason };
-            match read {
-                Ok(0) => self.current = None,
-                Ok(n) => {
-                    self.read_bytes += n as u64;
-                    if bytes.last() != Some(&b'\n') && n as u64 > self.max_line {
-                        let skipped_bytes = skip_line(&mut file.reader);
-                        self.read_bytes += skipped_bytes;
-                        return Some(Err(skipped(file, format!("longer than {} bytes", self.max_line))));
-                    }
+            match read_bounded_line(&mut file.reader, self.max_line) {
+                Ok((BoundedLine::End, _)) => self.current = None,
+                Ok((BoundedLine::TooLong, n)) => {
+                    self.read_bytes += n;
+                    return Some(Err(skipped(file, format!("longer than {} bytes", self.max_line))));
+                }
+                Ok((BoundedLine::Line(bytes), n)) => {
+                    self.read_bytes += n;
                     return Some(Ok(RawLine { path: file.path.clone(), number: file.line, bytes }));
                 }
                 Err(e) => {
@@ -190,26 +188,6 @@ impl CaptureReader {
                     return Some(Err(line));
                 }
             }
-        }
-    }
-}
-
-/// Reads past the rest of a line; the bytes passed.
-fn skip_line(reader: &mut impl BufRead) -> u64 {
-    let mut passed = 0;
-    loop {
-        let Ok(buf) = reader.fill_buf() else { return passed };
-        if buf.is_empty() {
-            return passed;
-        }
-        let (n, done) = match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        reader.consume(n);
-        passed += n as u64;
-        if done {
-            return passed;
         }
     }
 }
@@ -223,11 +201,11 @@ impl Iterator for CaptureReader {
                 Ok(l) => l,
                 Err(skipped) => return Some(Err(skipped)),
             };
-            let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
-            if end == 0 {
+            let text = trim_line(&bytes);
+            if text.is_empty() {
                 continue; // blank lines are not requests, nor errors
             }
-            return Some(match serde_json::from_slice::<ExportTraceServiceRequest>(&bytes[..end]) {
+            return Some(match serde_json::from_slice::<ExportTraceServiceRequest>(text) {
                 // Unknown fields are ignored, so a metrics line reads as a request
                 // without spans.
                 Ok(request) if span_count(&request) == 0 => {

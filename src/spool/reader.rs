@@ -4,10 +4,12 @@
 //! it was listed), so no file is delivered twice.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+use crate::util::lines::{read_bounded_line, trim_line, BoundedLine};
 
 /// A file this process holds the lock of.
 #[derive(Debug)]
@@ -42,16 +44,14 @@ impl Claimed {
         let mut number = 0;
         loop {
             number += 1;
-            let mut bytes = Vec::new();
-            let n = (&mut reader).take(max_line + 1).read_until(b'\n', &mut bytes)?;
-            if n == 0 {
-                break;
-            }
-            if bytes.last() != Some(&b'\n') && n as u64 > max_line {
-                out.push(Line::Unreadable(format!("line {number} is longer than {max_line} bytes")));
-                skip_line(&mut reader)?;
-                continue;
-            }
+            let bytes = match read_bounded_line(&mut reader, max_line)?.0 {
+                BoundedLine::End => break,
+                BoundedLine::TooLong => {
+                    out.push(Line::Unreadable(format!("line {number} is longer than {max_line} bytes")));
+                    continue;
+                }
+                BoundedLine::Line(bytes) => bytes,
+            };
             let text = trim_line(&bytes);
             if text.is_empty() {
                 continue;
@@ -67,30 +67,6 @@ impl Claimed {
     /// Removes the file, still holding its lock (so no one takes it in between).
     pub fn remove(self) -> io::Result<()> {
         std::fs::remove_file(&self.path)
-    }
-}
-
-fn trim_line(bytes: &[u8]) -> &[u8] {
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
-    &bytes[..end]
-}
-
-fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
-    loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        match buf.iter().position(|&b| b == b'\n') {
-            Some(i) => {
-                reader.consume(i + 1);
-                return Ok(());
-            }
-            None => {
-                let n = buf.len();
-                reader.consume(n);
-            }
-        }
     }
 }
 

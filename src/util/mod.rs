@@ -1,5 +1,7 @@
-//! Small helpers with no knowledge of the pipeline: ids, dates, the host name.
+//! Small helpers with no knowledge of the pipeline: ids, dates, the host name,
+//! bounded lines.
 
 pub(crate) mod host;
 pub(crate) mod ids;
+pub(crate) mod lines;
 pub(crate) mod time;
