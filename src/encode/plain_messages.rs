@@ -8,6 +8,7 @@
 
 use super::json::{escaped_len, push_escaped_str, Escape, Text};
 use crate::event::content::Content;
+use crate::util::prefetch::prefetch;
 
 /// The JSON text's fixed pieces, as they are (index 0) and escaped as the body of a
 /// JSON string (index 1, for `Escape::Twice`).
@@ -67,21 +68,6 @@ pub(super) fn plain_text_json(c: &Content, role: &str, output: bool, max_len: us
     Some(out)
 }
 
-/// Asks the CPU to start loading `bytes` into its cache. A prompt was written by
-/// the caller long before (a burst leaves it in memory, not in cache); asking for
-/// all of its cache lines now, while the rest of the span is built, has them
-/// arrive together instead of one miss after another when the writer copies it.
-fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in bytes.chunks(64) {
-        // SAFETY: SSE is part of the x86_64 baseline; a prefetch only hints and
-        // never faults, and the address is inside `bytes` anyway.
-        unsafe { std::arch::x86_64::_mm_prefetch(line.as_ptr().cast::<i8>(), std::arch::x86_64::_MM_HINT_T0) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
 /// A messages attribute whose JSON a direct writer writes, in place of the
 /// placeholder at `attributes[at]` of its span.
 #[derive(Debug)]
@@ -104,7 +90,8 @@ impl PlainMessages {
         if !fits {
             return Err(text);
         }
-        prefetch(text.as_bytes());
+        // Cold (see `util/prefetch.rs`): loading while the rest of the span is built.
+        prefetch(text.as_str());
         Ok(PlainMessages { at, text, role, output })
     }
 

@@ -19,7 +19,6 @@ use crate::stats::{Counters, Warn};
 impl Worker {
     /// Queues a span made by the SDK (a session root, the application's own span).
     pub(super) fn push_span(&mut self, span: SpanData) {
-        Counters::add(&self.counters.received, 1);
         if let Some(m) = &mut self.metrics {
             m.span(&span);
         }
@@ -42,7 +41,6 @@ impl Worker {
     /// Encodes a recorded event into the pending batch's form and queues it.
     pub(super) fn push_event(&mut self, mut boxed: Box<Option<RecordedEvent>>) {
         let Some(rec) = boxed.take() else { return };
-        Counters::add(&self.counters.received, 1);
         if let Some(m) = &mut self.metrics {
             m.event(&rec.event, rec.errored);
         }

@@ -18,6 +18,7 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::Resource;
 
 use super::lanes::Stage;
+use super::lookahead::Lookahead;
 use super::message::Message;
 use super::pending::Pending;
 use super::reclaim::Spent;
@@ -28,7 +29,8 @@ use crate::metrics::recorder::MetricsRecorder;
 use crate::stats::Counters;
 
 pub(crate) struct Worker {
-    pub rx: Receiver<Message>,
+    /// The queue, read a few messages ahead.
+    pub rx: Lookahead,
     pub wake_rx: Receiver<()>,
     pub asleep: Arc<AtomicBool>,
     /// The sending lanes' inboxes.

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 
 use super::export_thread::Worker;
 use super::lanes::{FlushReport, Shipper, Slot};
+use super::lookahead::Lookahead;
 use super::message::Message;
 use super::pending::{JsonSpans, Pending, WireSpans};
 use super::threads::spawn;
@@ -241,7 +242,7 @@ impl Pipeline {
             _ => (None, None),
         };
         let worker = Worker {
-            rx: rx.clone(),
+            rx: Lookahead::new(rx.clone(), counters.clone()),
             wake_rx,
             asleep: asleep.clone(),
             lanes,

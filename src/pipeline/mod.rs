@@ -12,6 +12,7 @@ mod batching;
 pub(crate) mod export_thread;
 pub(crate) mod handle;
 pub(crate) mod lanes;
+mod lookahead;
 pub(crate) mod manager;
 pub(crate) mod message;
 mod pending;

@@ -1,7 +1,8 @@
 //! Small helpers with no knowledge of the pipeline: ids, dates, the host name,
-//! bounded lines.
+//! bounded lines, prefetching.
 
 pub(crate) mod host;
 pub(crate) mod ids;
 pub(crate) mod lines;
+pub(crate) mod prefetch;
 pub(crate) mod time;
