@@ -248,3 +248,35 @@ fn replay_to_agentops_authenticates_and_keeps_the_ids() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("AGENTOPS_API_KEY"), "{}", stderr(&out));
 }
+
+#[test]
+fn replay_over_tls_with_a_ca_and_a_client_certificate() {
+    let dir = temp_dir("tls");
+    let (file, _) = make_capture(&dir);
+    let pki = common::tls::Pki::new("cli");
+    let receiver = common::tls::TlsReceiver::start(&pki, true);
+    let path = |f: &str| pki.path(f).to_str().unwrap().to_owned();
+    let (ca, cert, key) = (path("ca.pem"), path("client.pem"), path("client-key.pem"));
+    let base = ["replay", "--endpoint", &receiver.url(), "--timeout", "5"];
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_agentops"))
+            .args(base)
+            .args(extra)
+            .arg(&file)
+            .env("NO_PROXY", "*")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--ca-certificate", &ca, "--client-certificate", &cert, "--client-key", &key]);
+    assert!(out.status.success(), "{} {}", stdout(&out), stderr(&out));
+    assert_eq!(receiver.spans(), 7);
+    // Without the CA the server's certificate does not verify: nothing sent, exit 1.
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("0 accepted, 0 rejected, 7 failed (0 retries)"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("TLS"), "{}", stderr(&out));
+    assert_eq!(receiver.spans(), 7);
+    // A certificate without its key is a usage error.
+    let out = run(&["--client-certificate", &cert]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use agentops::capture::{
     html_report, parse_session_id, parse_since, CaptureReader, CapturedRequest, Replay, Selection, Sessions, Totals,
 };
-use agentops::{AgentOpsConfig, Error, OtelConfig, OtlpConfig, Protocol};
+use agentops::{AgentOpsConfig, Compression, Error, OtelConfig, OtlpConfig, Protocol};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -69,6 +69,12 @@ enum ProtocolArg {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum CompressionArg {
+    None,
+    Gzip,
+}
+
 #[derive(Args)]
 struct ReplayArgs {
     #[command(flatten)]
@@ -85,6 +91,18 @@ struct ReplayArgs {
     /// A request header, name=value; repeatable.
     #[arg(long = "header", value_name = "K=V")]
     headers: Vec<String>,
+    /// Compress request bodies.
+    #[arg(long, value_enum, default_value = "none", env = "OTEL_EXPORTER_OTLP_COMPRESSION")]
+    compression: CompressionArg,
+    /// Trust the CAs of this PEM bundle for an https endpoint (instead of the public roots).
+    #[arg(long, value_name = "PEM", env = "OTEL_EXPORTER_OTLP_CERTIFICATE")]
+    ca_certificate: Option<PathBuf>,
+    /// A client certificate (PEM) for mutual TLS; needs --client-key.
+    #[arg(long, value_name = "PEM", env = "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", requires = "client_key")]
+    client_certificate: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", env = "OTEL_EXPORTER_OTLP_CLIENT_KEY", requires = "client_certificate")]
+    client_key: Option<PathBuf>,
     /// Give up on a request after this many seconds (retries included).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     timeout: u64,
@@ -203,6 +221,16 @@ fn replay_config(a: &ReplayArgs) -> Result<OtelConfig, Unusable> {
             ProtocolArg::Protobuf => Protocol::HttpProtobuf,
             ProtocolArg::Json => Protocol::HttpJson,
         });
+        otlp = otlp.compression(match a.compression {
+            CompressionArg::None => Compression::None,
+            CompressionArg::Gzip => Compression::Gzip,
+        });
+        if let Some(ca) = &a.ca_certificate {
+            otlp = otlp.ca_certificate(ca);
+        }
+        if let (Some(cert), Some(key)) = (&a.client_certificate, &a.client_key) {
+            otlp = otlp.client_certificate(cert, key);
+        }
         for h in &a.headers {
             let Some((k, v)) = h.split_once('=') else {
                 return Err(Unusable(format!("--header {h:?}: expected name=value")));

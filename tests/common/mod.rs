@@ -6,6 +6,7 @@
 #[cfg(feature = "cli")]
 pub mod capture;
 pub mod metrics;
+pub mod tls;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
