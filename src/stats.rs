@@ -60,6 +60,17 @@ impl ExporterCounters {
     pub(crate) const fn new() -> Self {
         ExporterCounters { requests: AtomicU64::new(0), retries: AtomicU64::new(0), bytes: AtomicU64::new(0) }
     }
+
+    /// What they count so far, for the exporter `name`.
+    pub(crate) fn stats(&self, name: &str) -> ExporterStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ExporterStats {
+            name: name.to_owned(),
+            requests: get(&self.requests),
+            retries: get(&self.retries),
+            bytes_sent: get(&self.bytes),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -246,15 +257,7 @@ impl Stats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let received = get(&c.received);
         let in_queue = queue_len().saturating_sub(get(&c.controls_queued));
-        let exporters: Vec<ExporterStats> = exporters
-            .iter()
-            .map(|(name, e)| ExporterStats {
-                name: name.clone(),
-                requests: get(&e.requests),
-                retries: get(&e.retries),
-                bytes_sent: get(&e.bytes),
-            })
-            .collect();
+        let exporters: Vec<ExporterStats> = exporters.iter().map(|(name, e)| e.stats(name)).collect();
         let mut s = Stats {
             spans_recorded: received + in_queue + get(&c.dropped_queue_full) + get(&c.dropped_after_shutdown),
             spans_queued: 0,

@@ -4,7 +4,6 @@
 //! accounting. Ids are kept, so a receiver that already holds the spans can
 //! deduplicate them.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -16,7 +15,7 @@ use crate::error::Error;
 use crate::exporters::agentops::legacy::SessionCosts;
 use crate::exporters::agentops::token::SharedAuth;
 use crate::exporters::batch::{span_count, ExportBatch};
-use crate::exporters::interface::{Cancel, ExportContext, ExportError, ExportErrorKind, Exporter};
+use crate::exporters::interface::{call_exporter, Cancel, ExportContext, Exporter};
 use crate::pipeline::manager::build_exporter;
 use crate::stats::{ExporterCounters, ExporterStats};
 
@@ -111,10 +110,7 @@ impl Replay {
         for t in &mut self.targets {
             let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &t.counters };
             let exporter = &mut *t.exporter;
-            let outcome = catch_unwind(AssertUnwindSafe(|| exporter.export(&batch, &cx))).unwrap_or_else(|_| {
-                Err(ExportError::new(ExportErrorKind::Failed, format!("the {} exporter panicked", t.name)))
-            });
-            match outcome {
+            match call_exporter(&t.name, "replaying", || exporter.export(&batch, &cx), |_| {}) {
                 Ok(o) => {
                     let rejected = o.rejected_spans.min(spans);
                     sent.accepted += spans - rejected;
@@ -138,16 +134,7 @@ impl Replay {
 
     /// Requests, retries and bytes per exporter so far.
     pub fn stats(&self) -> Vec<ExporterStats> {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.targets
-            .iter()
-            .map(|t| ExporterStats {
-                name: t.name.clone(),
-                requests: t.counters.requests.load(Relaxed),
-                retries: t.counters.retries.load(Relaxed),
-                bytes_sent: t.counters.bytes.load(Relaxed),
-            })
-            .collect()
+        self.targets.iter().map(|t| t.counters.stats(&t.name)).collect()
     }
 }
 
@@ -157,7 +144,7 @@ impl Drop for Replay {
         for t in &mut self.targets {
             let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &t.counters };
             let exporter = &mut *t.exporter;
-            let _ = catch_unwind(AssertUnwindSafe(|| exporter.shutdown(&cx)));
+            let _ = call_exporter(&t.name, "shutting down", || exporter.shutdown(&cx), |_| {});
         }
     }
 }

@@ -249,6 +249,22 @@ pub struct ExportContext<'a> {
     pub(crate) counters: &'a ExporterCounters,
 }
 
+/// Calls into an exporter (`f`), named `name`, doing `what`: a panic becomes the
+/// `Failed` error saying so, after `on_panic` has seen its message (to count it),
+/// so one exporter's bug never takes a background thread down.
+pub(crate) fn call_exporter<T>(
+    name: &str,
+    what: &str,
+    f: impl FnOnce() -> Result<T, ExportError>,
+    on_panic: impl FnOnce(&str),
+) -> Result<T, ExportError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        let msg = format!("the {name} exporter panicked {what}");
+        on_panic(&msg);
+        Err(ExportError::new(ExportErrorKind::Failed, msg))
+    })
+}
+
 /// For contexts outside a pipeline: never cancelled, counts nowhere.
 static DETACHED_CANCEL: Cancel = Cancel::new();
 static DETACHED_COUNTERS: ExporterCounters = ExporterCounters::new();

@@ -4,7 +4,6 @@
 //! to every metrics destination through the same exporters, HTTP client, retry
 //! policy and shutdown deadline as the spans.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use super::health::{HealthInstruments, StatsSource};
 use super::reader::SharedReader;
 use crate::config::retry::RetryPolicy;
-use crate::exporters::interface::{Cancel, ExportContext, ExportError, ExportErrorKind};
+use crate::exporters::interface::{call_exporter, Cancel, ExportContext, ExportError, ExportErrorKind};
 use crate::exporters::metrics_interface::MetricsExporter;
 use crate::stats::{Counters, ExporterCounters, Warn};
 use crate::util::time::deadline_after;
@@ -114,14 +113,12 @@ impl MetricsWorker {
             }
             let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
             let exporter = &mut *slot.exporter;
-            let result =
-                catch_unwind(AssertUnwindSafe(|| exporter.export_metrics(&request, &cx))).unwrap_or_else(|_| {
-                    Counters::add(&c.export_panics, 1);
-                    Err(ExportError::new(
-                        ExportErrorKind::Failed,
-                        format!("the {} exporter panicked exporting metrics", slot.name),
-                    ))
-                });
+            let result = call_exporter(
+                &slot.name,
+                "exporting metrics",
+                || exporter.export_metrics(&request, &cx),
+                |_| Counters::add(&c.export_panics, 1),
+            );
             match result {
                 Ok(outcome) => {
                     Counters::add(&c.metrics_exports, 1);

@@ -6,7 +6,6 @@
 //! still means that everything recorded before it was exported or counted as
 //! dropped.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -15,7 +14,9 @@ use opentelemetry::Context;
 
 use crate::config::retry::RetryPolicy;
 use crate::exporters::batch::ExportBatch;
-use crate::exporters::interface::{Cancel, ExportContext, ExportError, ExportErrorKind, Exporter, SessionStart};
+use crate::exporters::interface::{
+    call_exporter, Cancel, ExportContext, ExportError, ExportErrorKind, Exporter, SessionStart,
+};
 use crate::spool::destination::SpoolDestination;
 use crate::spool::Spool;
 use crate::stats::{Counters, ExporterCounters, Warn};
@@ -99,13 +100,16 @@ impl Shipper {
     ) -> Result<T, ExportError> {
         let slot = &mut self.exporters[i];
         let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
-        let exporter = &mut *slot.exporter;
-        catch_unwind(AssertUnwindSafe(|| f(exporter, &cx))).unwrap_or_else(|_| {
-            Counters::add(&self.counters.export_panics, 1);
-            let msg = format!("the {} exporter panicked in {what}", slot.name);
-            self.counters.warn_once(Warn::Panic, || msg.clone());
-            Err(ExportError::new(ExportErrorKind::Failed, msg))
-        })
+        let (exporter, counters) = (&mut *slot.exporter, &self.counters);
+        call_exporter(
+            &slot.name,
+            &format!("in {what}"),
+            || f(exporter, &cx),
+            |msg| {
+                Counters::add(&counters.export_panics, 1);
+                counters.warn_once(Warn::Panic, || msg.to_owned());
+            },
+        )
     }
 
     /// Records a failure: last error, and a warning once per kind of condition.

@@ -5,7 +5,6 @@
 //! left for the next round. At shutdown it finishes the round it is in, within the
 //! pipeline's deadline, and stops; what is left waits for the next client.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use super::reader::{Claimed, Line};
 use super::Spool;
 use crate::config::retry::RetryPolicy;
 use crate::exporters::batch::{span_count, ExportBatch};
-use crate::exporters::interface::{Cancel, ExportContext, ExportError, ExportErrorKind, Exporter};
+use crate::exporters::interface::{call_exporter, Cancel, ExportContext, ExportError, Exporter};
 use crate::stats::{Counters, ExporterCounters, Warn};
 
 /// One destination: its spool directory and the exporter that delivers it.
@@ -170,14 +169,14 @@ impl Redelivery {
     fn export(&mut self, i: usize, batch: &ExportBatch) -> Result<u64, ExportError> {
         let t = &mut self.targets[i];
         let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &t.counters };
-        let exporter = &mut *t.exporter;
-        match catch_unwind(AssertUnwindSafe(|| exporter.export(batch, &cx))) {
-            Ok(r) => r.map(|o| o.rejected_spans),
-            Err(_) => {
-                Counters::add(&self.spool.counters.export_panics, 1);
-                Err(ExportError::new(ExportErrorKind::Failed, format!("the {} exporter panicked", t.name)))
-            }
-        }
+        let (exporter, counters) = (&mut *t.exporter, &self.spool.counters);
+        call_exporter(
+            &t.name,
+            "delivering spooled spans",
+            || exporter.export(batch, &cx),
+            |_| Counters::add(&counters.export_panics, 1),
+        )
+        .map(|o| o.rejected_spans)
     }
 
     fn warn(&self, msg: String) {
