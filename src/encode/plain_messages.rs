@@ -35,6 +35,14 @@ fn json_len(text: &str, role: &str, output: bool) -> usize {
 /// The longest an escape makes a byte (`\u001f`).
 const MAX_ESCAPE: usize = 6;
 
+/// Whether the messages JSON of `text` fits in `max_len`, so needs no cut. The
+/// text is only scanned for escapes when it could exceed the limit with them.
+fn fits(text: &str, role: &str, output: bool, max_len: usize) -> bool {
+    let unescaped = unescaped_len(text, role, output);
+    let longest = unescaped.saturating_add((role.len() + text.len()).saturating_mul(MAX_ESCAPE - 1));
+    unescaped <= max_len && (longest <= max_len || json_len(text, role, output) <= max_len)
+}
+
 /// Appends the messages JSON of `text`: as JSON text (`Escape::Once`: its strings
 /// escaped once), or as the body of a JSON string holding it (`Escape::Twice`).
 fn write_json<T: Text>(out: &mut T, text: &str, role: &str, output: bool, strings: Escape) {
@@ -55,15 +63,10 @@ fn write_json<T: Text>(out: &mut T, text: &str, role: &str, output: bool, string
 /// reallocate); `None` for lists of messages and texts that need cutting.
 pub(super) fn plain_text_json(c: &Content, role: &str, output: bool, max_len: usize) -> Option<String> {
     let Content::Text(text) = c else { return None };
-    // Escaping only lengthens: a text over the limit needs the general path's cut.
-    if text.len() > max_len {
+    if !fits(text, role, output, max_len) {
         return None;
     }
-    let len = json_len(text, role, output);
-    if len > max_len {
-        return None;
-    }
-    let mut out = String::with_capacity(len);
+    let mut out = String::with_capacity(json_len(text, role, output));
     write_json(&mut out, text, role, output, Escape::Once);
     Some(out)
 }
@@ -80,14 +83,9 @@ pub(crate) struct PlainMessages {
 
 impl PlainMessages {
     /// The messages of `text` for the attribute at `at`, or the text back when its
-    /// JSON would exceed `max_len` (it needs cutting). The text is only scanned for
-    /// escapes when it could exceed the limit with them.
+    /// JSON would exceed `max_len` (it needs cutting).
     pub fn new(at: usize, text: String, role: &'static str, output: bool, max_len: usize) -> Result<Self, String> {
-        let unescaped = unescaped_len(&text, role, output);
-        let fits = unescaped <= max_len
-            && (unescaped.saturating_add((role.len() + text.len()).saturating_mul(MAX_ESCAPE - 1)) <= max_len
-                || json_len(&text, role, output) <= max_len);
-        if !fits {
+        if !fits(&text, role, output, max_len) {
             return Err(text);
         }
         // Cold (see `util/prefetch.rs`): loading while the rest of the span is built.

@@ -14,6 +14,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 
 use super::json::{push_json_str, Escape};
+use super::plain_messages::DeferredMessages;
 use super::span::{unix_nanos, SpanDefinition};
 use super::wire::{event_flags, link_flags, status_parts};
 
@@ -128,7 +129,9 @@ fn push_serialized<T: serde::Serialize>(out: &mut String, v: &T) {
     out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "{}".into()));
 }
 
-fn push_attributes(out: &mut String, attrs: &[KeyValue]) {
+/// Attributes; those `deferred` holds (a span's messages) are written from it, the
+/// messages JSON escaped twice in one pass as the string value it is.
+fn push_attributes(out: &mut String, attrs: &[KeyValue], deferred: Option<&DeferredMessages>) {
     out.push('[');
     for (i, kv) in attrs.iter().enumerate() {
         if i > 0 {
@@ -137,27 +140,7 @@ fn push_attributes(out: &mut String, attrs: &[KeyValue]) {
         out.push_str("{\"key\":");
         push_json_str(out, kv.key.as_str());
         out.push_str(",\"value\":");
-        push_any_value(out, &kv.value);
-        out.push('}');
-    }
-    out.push(']');
-}
-
-/// The span's attributes, deferred messages in their placeholders' place: the
-/// messages JSON escaped twice in one pass, as the string value it is.
-fn push_span_attributes(out: &mut String, def: &SpanDefinition) {
-    if def.deferred.is_empty() {
-        return push_attributes(out, &def.attributes);
-    }
-    out.push('[');
-    for (i, kv) in def.attributes.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"key\":");
-        push_json_str(out, kv.key.as_str());
-        out.push_str(",\"value\":");
-        match def.deferred.at(i) {
+        match deferred.and_then(|d| d.at(i)) {
             Some(m) => {
                 out.push_str("{\"stringValue\":\"");
                 m.write(out, Escape::Twice);
@@ -176,7 +159,7 @@ fn push_event(out: &mut String, e: &SpanEvent) {
     out.push_str(",\"name\":");
     push_json_str(out, &e.name);
     out.push_str(",\"attributes\":");
-    push_attributes(out, &e.attributes);
+    push_attributes(out, &e.attributes, None);
     out.push_str(",\"droppedAttributesCount\":");
     push_u64(out, u64::from(e.dropped_attributes_count));
     out.push('}');
@@ -191,7 +174,7 @@ fn push_link(out: &mut String, l: &Link) {
     out.push_str(",\"traceState\":");
     push_json_str(out, &cx.trace_state().header());
     out.push_str(",\"attributes\":");
-    push_attributes(out, &l.attributes);
+    push_attributes(out, &l.attributes, None);
     out.push_str(",\"droppedAttributesCount\":");
     push_u64(out, u64::from(l.dropped_attributes_count));
     out.push_str(",\"flags\":");
@@ -228,7 +211,7 @@ pub(crate) fn put_span_json(
     out.push_str(",\"endTimeUnixNano\":");
     push_u64_string(out, unix_nanos(def.end.max(def.start)));
     out.push_str(",\"attributes\":");
-    push_span_attributes(out, def);
+    push_attributes(out, &def.attributes, Some(&def.deferred));
     out.push_str(",\"events\":[");
     for (i, e) in def.events.iter().enumerate() {
         if i > 0 {
