@@ -13,7 +13,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use agentops::{Client, EndState, LlmEvent, OtelConfig};
-use common::capture::{agentops, file_spans, make_capture, sorted, stderr, stdout, temp_dir};
+use common::capture::{
+    agentops, agentops_ok, file_spans, hex, html_report, make_capture, sorted, stderr, stdout, temp_dir,
+};
 use common::{Reply, TestServer};
 use opentelemetry_proto::tonic::trace::v1::Span;
 
@@ -21,11 +23,9 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 fn tree_prints_what_the_console_exporter_printed() {
     let dir = temp_dir("tree");
     let (file, console) = make_capture(&dir);
-    let out = agentops(&["tree", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), console);
+    let text = agentops_ok(&["tree", file.to_str().unwrap()]);
+    assert_eq!(text, console);
     // The parts that matter, spelled out.
-    let text = stdout(&out);
     assert!(text.contains("├─ chat gpt-4o [llm] 1.5s tokens 12→3 $0.250000\n"), "{text}");
     assert!(text.contains("├─ execute_tool calculator [tool] 20ms\n"), "{text}");
     assert!(text.contains("└─ error RateLimited [error] 0µs ✗ slow down\n"), "{text}");
@@ -39,9 +39,7 @@ fn tree_prints_what_the_console_exporter_printed() {
 fn stats_prints_each_session_line_and_exact_totals() {
     let dir = temp_dir("stats");
     let (file, console) = make_capture(&dir);
-    let out = agentops(&["stats", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+    let text = agentops_ok(&["stats", file.to_str().unwrap()]);
     let console_lines: Vec<&str> = console.lines().filter(|l| l.starts_with("agentops session ")).collect();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(&lines[..2], &console_lines[..], "the session summary lines, in time order");
@@ -62,13 +60,10 @@ fn session_and_since_select_part_of_a_file() {
     let (file, _) = make_capture(&dir);
     let spans = file_spans(&file);
     let first_trace = spans.iter().find(|s| s.name == "chat gpt-4o" && s.start_time_unix_nano > 0).unwrap();
-    let trace_hex: String = first_trace.trace_id.iter().map(|b| format!("{b:02x}")).collect();
-    let out = agentops(&["stats", "--session", &trace_hex, file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("total: 1 sessions (1 ended) | 4 spans |"), "{}", stdout(&out));
+    let text = agentops_ok(&["stats", "--session", &hex(&first_trace.trace_id), file.to_str().unwrap()]);
+    assert!(text.contains("total: 1 sessions (1 ended) | 4 spans |"), "{text}");
     // The first session's events have explicit times months ago; the rest started now.
-    let out = agentops(&["stats", "--since", "1h", file.to_str().unwrap()]);
-    let text = stdout(&out);
+    let text = agentops_ok(&["stats", "--since", "1h", file.to_str().unwrap()]);
     assert!(text.contains("total: 2 sessions (2 ended) | 4 spans |"), "{text}");
     let bad = agentops(&["stats", "--since", "yesterday", file.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
@@ -175,12 +170,10 @@ fn the_spool_is_read_and_replayed() {
     client.shutdown(Duration::from_secs(10)).unwrap();
     assert_eq!(client.stats().spans_spooled, 2);
 
-    let out = agentops(&["stats", "--spool", spool.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("total: 1 sessions (1 ended) | 2 spans |"), "{}", stdout(&out));
+    let text = agentops_ok(&["stats", "--spool", spool.to_str().unwrap()]);
+    assert!(text.contains("total: 1 sessions (1 ended) | 2 spans |"), "{text}");
     let server = TestServer::otlp();
-    let out = agentops(&["replay", "--endpoint", &server.traces_url(), "--spool", spool.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    agentops_ok(&["replay", "--endpoint", &server.traces_url(), "--spool", spool.to_str().unwrap()]);
     let ids: HashSet<Vec<u8>> = server.accepted_spans().into_iter().map(|(s, _)| s.span_id).collect();
     assert_eq!(ids.len(), 2);
 }
@@ -200,13 +193,9 @@ fn help_is_on_every_subcommand() {
 fn html_holds_every_span_and_nothing_remote() {
     let dir = temp_dir("html");
     let (file, _) = make_capture(&dir);
-    let page = dir.join("report.html");
-    let out = agentops(&["html", file.to_str().unwrap(), "-o", page.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("(2 sessions, 7 spans)"), "{}", stdout(&out));
-    let html = std::fs::read_to_string(&page).unwrap();
+    let html = std::fs::read_to_string(html_report(&dir, &file)).unwrap();
     for s in file_spans(&file) {
-        let id: String = s.span_id.iter().map(|b| format!("{b:02x}")).collect();
+        let id = hex(&s.span_id);
         assert!(html.contains(&format!("\"id\":\"{id}\"")), "span {} ({id}) on the page", s.name);
     }
     assert!(html.contains("default-src 'none'"), "the page may not load anything");

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::capture::{agentops, make_capture, stderr, temp_dir};
+use common::capture::{hex, html_report, make_capture, temp_dir};
 
 /// A proxy that only records what is asked of it: every request a browser makes goes
 /// through it (loopback included). Chromium's own traffic to Google's services (time,
@@ -155,9 +155,7 @@ fn near(p: [u8; 3], rgb: [u8; 3]) -> bool {
 fn html_renders_offline_in_headless_chromium() {
     let dir = temp_dir("chromium");
     let (file, _) = make_capture(&dir);
-    let page = dir.join("report.html");
-    let out = agentops(&["html", file.to_str().unwrap(), "-o", page.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let page = html_report(&dir, &file);
     let proxy = CountingProxy::start();
 
     // The control: a page that does ask for something is seen by the proxy.
@@ -182,7 +180,7 @@ fn html_renders_offline_in_headless_chromium() {
     // script ran holds its attributes in the details panel.
     let spans = common::capture::file_spans(&file);
     let llm = spans.iter().find(|s| s.name == "chat claude-3-5-haiku").unwrap();
-    let id: String = llm.span_id.iter().map(|b| format!("{b:02x}")).collect();
+    let id = hex(&llm.span_id);
     let dom = dump_dom(&format!("file://{}#span={id}", page.display()), &proxy, &dir);
     assert_eq!(proxy.taken(), Vec::<String>::new(), "no request left the report");
     let details = &dom[dom.find("<aside id=\"details\"").expect("the details panel")..];

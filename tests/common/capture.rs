@@ -107,3 +107,23 @@ pub fn sorted(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort_by(|a, b| (&a.trace_id, &a.span_id).cmp(&(&b.trace_id, &b.span_id)));
     spans
 }
+
+/// Runs the command, which must succeed; its standard output.
+pub fn agentops_ok(args: &[&str]) -> String {
+    let out = agentops(args);
+    assert!(out.status.success(), "agentops {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Lowercase hex, as OTLP/JSON and the HTML report write ids.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `agentops html` of `file`, written to `dir/report.html`; its path.
+pub fn html_report(dir: &Path, file: &Path) -> PathBuf {
+    let page = dir.join("report.html");
+    let text = agentops_ok(&["html", file.to_str().unwrap(), "-o", page.to_str().unwrap()]);
+    assert!(text.contains("(2 sessions, 7 spans)"), "{text}");
+    page
+}
