@@ -189,5 +189,6 @@ fn html_renders_offline_in_headless_chromium() {
     assert!(details.contains("<h3>chat claude-3-5-haiku</h3>"), "{details}");
     assert!(details.contains("<td>gen_ai.request.model</td><td>claude-3-5-haiku</td>"), "{details}");
     assert!(details.contains(&format!("<td>span id</td><td>{id}</td>")), "{details}");
+    assert!(details.contains("<td>OTLP kind</td><td>client</td>"), "{details}");
     assert_eq!(dom.matches("class=\"row").count(), spans.len(), "a row per span");
 }

@@ -29,7 +29,7 @@
     details.appendChild(close);
     details.appendChild(el("h3", "", span.name));
     var table = el("table");
-    var rows = [["kind", span.kind], ["span id", span.id], ["parent", span.parent || "—"], ["start", span.at],
+    var rows = [["kind", span.kind], ["OTLP kind", span.otlp_kind], ["span id", span.id], ["parent", span.parent || "—"], ["start", span.at],
                 ["duration", human(span.dur)]];
     if (span.error !== null) rows.push(["error", span.error]);
     span.attrs.forEach(function (kv) { rows.push(kv); });

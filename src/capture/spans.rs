@@ -253,7 +253,6 @@ fn is_summary_attribute(key: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct Sessions {
     by_trace: HashMap<[u8; 16], Vec<CapturedSpan>>,
-    spans: usize,
     all_attributes: bool,
 }
 
@@ -278,13 +277,7 @@ impl Sessions {
             }
             let span = CapturedSpan::from_otlp(span);
             self.by_trace.entry(span.trace_id).or_default().push(span);
-            self.spans += 1;
         }
-    }
-
-    /// Spans added so far.
-    pub fn span_count(&self) -> usize {
-        self.spans
     }
 
     /// The sessions, in the order they started.
