@@ -49,9 +49,10 @@ const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
 /// The write buffer for requests of up to `max_request_bytes`: the whole body (and
 /// its headers) in one `write` where it fits, up to 1 MiB. ureq writes a request one
-/// buffer at a time, and on loopback each 128 KiB `write` of its default costs over
-/// twice the kernel time per byte of a 1 MiB one (measured: `benches/pipeline.rs`
-/// pinned, `send_cpu_s` 0.104 s → 0.082 s for 100k spans). The buffer is allocated
+/// buffer at a time, and on loopback small writes cost more kernel time per byte:
+/// with its 128 KiB default a 1.1 MB request took ten `sendto`s, and a 1 MiB buffer
+/// took the sending lanes from 0.104 s to 0.082 s for 100k spans (`benches/pipeline.rs`,
+/// pinned). The buffer is allocated
 /// and filled once per pooled connection, so it is capped rather than sized to the
 /// 4 MiB request limit.
 pub(crate) fn write_buffer_for(max_request_bytes: usize) -> usize {
