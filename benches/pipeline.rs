@@ -27,6 +27,8 @@ USAGE: cargo bench --bench pipeline -- [FLAGS]
   --batch-size S          max export batch size (default 512)
   --scheduled-delay-ms D  batch delay (default 5000, the anchor's SDK default)
   --compression C         gzip or none (default none; the anchor has no such flag)
+  --nice N                export and sending threads' nice value (default: the
+                          library's default, BatchConfig::export_thread_nice)
   --metrics on|off        record and export metrics (default off: the anchor has none);
                           on sends them to a local receiver in this process, since the
                           sink takes traces only
@@ -43,6 +45,7 @@ struct Args {
     scheduled_delay_ms: u64,
     compression: Compression,
     metrics: bool,
+    nice: Option<u8>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
         scheduled_delay_ms: 5000,
         compression: Compression::None,
         metrics: false,
+        nice: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -105,6 +109,7 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("--metrics: on or off, not {other:?}")),
                 }
             }
+            "--nice" => a.nice = Some(num(val()?)?),
             "--queue-size" => a.queue_size = num(val()?)?,
             "--batch-size" => a.batch_size = num(val()?)?,
             "--scheduled-delay-ms" => a.scheduled_delay_ms = num(val()?)?,
@@ -201,16 +206,18 @@ fn main() {
     if args.metrics {
         otlp = otlp.with_metrics_url(metrics_receiver());
     }
+    let mut batch = BatchConfig::default()
+        .max_queue_size(args.queue_size)
+        .max_export_batch_size(args.batch_size)
+        .scheduled_delay(Duration::from_millis(args.scheduled_delay_ms));
+    if let Some(nice) = args.nice {
+        batch = batch.export_thread_nice(nice);
+    }
     let config = OtelConfig::builder()
         .service_name("agentops-bench")
         .otlp(otlp)
         .enable_metrics(args.metrics)
-        .batch(
-            BatchConfig::default()
-                .max_queue_size(args.queue_size)
-                .max_export_batch_size(args.batch_size)
-                .scheduled_delay(Duration::from_millis(args.scheduled_delay_ms)),
-        )
+        .batch(batch)
         .build()
         .unwrap_or_else(|e| {
             eprintln!("pipeline: {e}");

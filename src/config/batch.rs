@@ -25,12 +25,13 @@ pub struct BatchConfig {
     /// another is on the wire. Other exporters (file, console, custom…) see one
     /// batch at a time. Default 2 (env `OTEL_BSP_MAX_CONCURRENT_EXPORTS`).
     pub max_concurrent_exports: usize,
-    /// Nice value (0..=19) of the export and sending threads, on Linux: with the
-    /// CPU busy, the application's threads run first and telemetry takes what is
-    /// left, so recording stays cheap. 0 gives them the application's priority
-    /// (for a program whose threads keep every core busy all the time, where the
-    /// queue would otherwise fill and drop). Ignored elsewhere. Default 10 (env
-    /// `AGENTOPS_EXPORT_THREAD_NICE`).
+    /// Nice value (0..=19) of the export and sending threads, on Linux. At 0, the
+    /// default, they have the application's priority: on a busy CPU they keep up
+    /// with a burst of events, whose memory then comes back to the callers while
+    /// they still record (see "Memory" in the README). A higher value makes
+    /// telemetry wait for what the application leaves: recording a burst then
+    /// holds every event until it ends (and a full queue drops). Ignored
+    /// elsewhere. Env `AGENTOPS_EXPORT_THREAD_NICE`.
     pub export_thread_nice: u8,
 }
 
@@ -42,7 +43,7 @@ impl Default for BatchConfig {
             scheduled_delay: Duration::from_secs(1),
             max_request_bytes: 4 * 1024 * 1024,
             max_concurrent_exports: 2,
-            export_thread_nice: 10,
+            export_thread_nice: 0,
         }
     }
 }

@@ -1,19 +1,24 @@
 //! From recorded events to OTLP: attribute names ([`attr`], public), the span of each
-//! event kind, value rules (capture, truncation, JSON), and the OTLP structures.
+//! event kind (`schema`, described to a `sink`), value rules (capture, truncation,
+//! JSON), and the writers: OTLP structures (`span`), protobuf bytes (`wire`) and
+//! OTLP/JSON text (`wire_json`).
 
 pub mod attr;
 pub(crate) mod encoder;
-mod events;
 pub(crate) mod json;
-pub(crate) mod leftovers;
 pub(crate) mod lookup;
 mod messages;
 pub(crate) mod plain_messages;
 pub(crate) mod recorded;
+mod schema;
+pub(crate) mod sink;
 pub(crate) mod span;
 pub(crate) mod values;
 pub(crate) mod wire;
+mod wire_fields;
 pub(crate) mod wire_json;
 
+#[cfg(test)]
+pub(crate) mod arb;
 #[cfg(test)]
 mod tests;

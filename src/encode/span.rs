@@ -1,6 +1,7 @@
-//! `SpanDefinition`: a span described before it becomes exportable data, and its
-//! two forms: the SDK's `SpanData` (for formatters and exporters that read spans)
-//! and an OTLP span written in place into a recycled one (the direct path).
+//! `SpanDefinition`: a span described before it becomes exportable data (the struct
+//! path: built by [`SpanBuilder`] from an event's description), and its two forms:
+//! the SDK's `SpanData` (for formatters and exporters that read spans) and an OTLP
+//! span written in place into a recycled one.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -8,12 +9,12 @@ use std::time::SystemTime;
 use opentelemetry::trace::{
     Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::common::v1 as otlp_common;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
-use super::plain_messages::DeferredMessages;
+use super::sink::{AttrKey, AttrValue, SpanHead, SpanSink};
 
 /// A span, described before it becomes exportable data.
 #[derive(Debug)]
@@ -26,8 +27,88 @@ pub(crate) struct SpanDefinition {
     pub end: SystemTime,
     pub links: Vec<Link>,
     pub events: Vec<SpanEvent>,
-    /// Messages attributes left to a direct writer (empty on the struct path).
-    pub deferred: DeferredMessages,
+}
+
+/// Builds the `SpanDefinition` of a description, copying what it keeps.
+#[derive(Debug)]
+pub(crate) struct SpanBuilder {
+    pub ids: (TraceId, SpanId, SpanId),
+    pub def: SpanDefinition,
+}
+
+impl SpanBuilder {
+    /// A builder whose attributes go into `attributes` (a reused allocation).
+    pub fn new(mut attributes: Vec<KeyValue>) -> Self {
+        attributes.clear();
+        SpanBuilder {
+            ids: (TraceId::INVALID, SpanId::INVALID, SpanId::INVALID),
+            def: SpanDefinition {
+                name: Cow::Borrowed(""),
+                kind: SpanKind::Internal,
+                attributes,
+                status: Status::Unset,
+                start: SystemTime::UNIX_EPOCH,
+                end: SystemTime::UNIX_EPOCH,
+                links: Vec::new(),
+                events: Vec::new(),
+            },
+        }
+    }
+}
+
+/// An attribute value as the SDK holds it.
+pub(crate) fn to_value(v: AttrValue<'_>) -> Value {
+    match v {
+        AttrValue::Static(s) => Value::from(s),
+        AttrValue::Str(s) => Value::from(s.to_owned_string()),
+        AttrValue::I64(i) => Value::I64(i),
+        AttrValue::F64(f) => Value::F64(f),
+        AttrValue::StrList(items) => {
+            Value::Array(Array::String(items.iter().map(|s| StringValue::from(s.to_owned_string())).collect()))
+        }
+        AttrValue::Messages(m) => Value::from(m.to_json()),
+        AttrValue::Value(v) => v.clone(),
+    }
+}
+
+impl SpanSink for SpanBuilder {
+    fn begin(&mut self, head: &SpanHead<'_>) {
+        self.ids = (head.trace_id, head.span_id, head.parent);
+        let def = &mut self.def;
+        def.name = Cow::Owned(head.name.to_owned_string());
+        def.kind = head.kind.clone();
+        (def.start, def.end) = (head.start, head.end);
+    }
+
+    fn attr(&mut self, key: impl AttrKey, value: AttrValue<'_>) {
+        self.def.attributes.push(KeyValue::new(key.into_key(), to_value(value)));
+    }
+
+    fn end(&mut self, status: &Status, events: &[SpanEvent], links: &[Link]) {
+        self.def.status = status.clone();
+        self.def.events = events.to_vec();
+        self.def.links = links.to_vec();
+    }
+}
+
+/// Describes a span already defined to `sink`, as an event's description would
+/// (tests drive the writers with arbitrary spans this way).
+#[cfg(test)]
+pub(crate) fn describe_definition<S: SpanSink>(def: &SpanDefinition, ids: (TraceId, SpanId, SpanId), sink: &mut S) {
+    use super::sink::SpanName;
+    sink.begin(&SpanHead {
+        trace_id: ids.0,
+        span_id: ids.1,
+        parent: ids.2,
+        name: SpanName::Plain(&def.name),
+        kind: def.kind.clone(),
+        start: def.start,
+        end: def.end.max(def.start),
+    });
+    for kv in &def.attributes {
+        sink.attr(&kv.key, AttrValue::Value(&kv.value));
+    }
+    sink.end(&def.status, &def.events, &def.links);
 }
 
 pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
@@ -99,7 +180,6 @@ impl SpanDefinition {
         parent_span_id: SpanId,
         out: &mut otlp_trace::Span,
     ) {
-        debug_assert!(self.deferred.is_empty(), "only the direct writers defer values");
         set_bytes(&mut out.trace_id, &trace_id.to_bytes());
         set_bytes(&mut out.span_id, &span_id.to_bytes());
         if parent_span_id == SpanId::INVALID {
@@ -142,7 +222,6 @@ impl SpanDefinition {
         parent_span_id: SpanId,
         scope: InstrumentationScope,
     ) -> SpanData {
-        debug_assert!(self.deferred.is_empty(), "only the direct writers defer values");
         let mut events = SpanEvents::default();
         events.events = self.events;
         let mut links = SpanLinks::default();
@@ -162,16 +241,5 @@ impl SpanDefinition {
             status: self.status,
             instrumentation_scope: scope,
         }
-    }
-
-    /// The span with its deferred messages put into their attributes: what a
-    /// direct writer's output must equal.
-    #[cfg(test)]
-    pub(crate) fn with_deferred_resolved(mut self) -> Self {
-        for (at, m) in self.deferred.iter() {
-            self.attributes[at].value = Value::from(m.to_json());
-        }
-        self.deferred = DeferredMessages::default();
-        self
     }
 }

@@ -2,6 +2,10 @@
 
 use std::time::SystemTime;
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use proptest::prelude::*;
+use prost::Message;
+
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::Value;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
@@ -10,18 +14,15 @@ use serde_json::Value as Json;
 
 use super::attr;
 use super::encoder::EventToSpanEncoder;
-use super::leftovers::Leftovers;
 use super::recorded::{event_span_id, Placement, RecordedEvent};
+use super::wire::tests::resource;
+use super::wire::WireSpan;
+use super::wire_json::{JsonFrame, JsonSpan};
 use crate::event::{ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
+use crate::exporters::batch::{json_frame, request_frame, to_otlp_request};
 
 fn placement() -> Placement {
     Placement { trace_id: TraceId::from_bytes([7; 16]), parent_span_id: SpanId::from_bytes([9; 8]), agent_id: None }
-}
-
-impl EventToSpanEncoder {
-    fn encode_fresh(&self, rec: RecordedEvent) -> SpanData {
-        self.encode(rec, &mut Leftovers::default())
-    }
 }
 
 fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
@@ -29,7 +30,7 @@ fn get<'a>(s: &'a SpanData, k: &str) -> Option<&'a Value> {
 }
 
 fn enc(e: impl Into<Event>) -> SpanData {
-    EventToSpanEncoder::new(true, 1000).encode_fresh(RecordedEvent {
+    EventToSpanEncoder::new(true, 1000).encode(&RecordedEvent {
         event: e.into(),
         placement: placement(),
         errored: false,
@@ -86,7 +87,7 @@ fn llm_event() {
 
 #[test]
 fn content_capture_off_keeps_metadata_only() {
-    let s = EventToSpanEncoder::new(false, 1000).encode_fresh(RecordedEvent {
+    let s = EventToSpanEncoder::new(false, 1000).encode(&RecordedEvent {
         event: LlmEvent::new("m").prompt("secret").completion("secret").tokens(1, 2).into(),
         placement: placement(),
         errored: false,
@@ -94,48 +95,12 @@ fn content_capture_off_keeps_metadata_only() {
     assert!(get(&s, attr::GEN_AI_INPUT_MESSAGES).is_none());
     assert!(get(&s, attr::GEN_AI_OUTPUT_MESSAGES).is_none());
     assert_eq!(get(&s, attr::GEN_AI_INPUT_TOKENS), Some(&Value::I64(1)));
-    let s = EventToSpanEncoder::new(false, 1000).encode_fresh(RecordedEvent {
+    let s = EventToSpanEncoder::new(false, 1000).encode(&RecordedEvent {
         event: ToolEvent::new("t").params(&"secret").returns(&"secret").into(),
         placement: placement(),
         errored: false,
     });
     assert!(!format!("{:?}", s.attributes).contains("secret"));
-}
-
-#[test]
-fn what_spans_do_not_keep_is_left_for_the_export_thread_to_free() {
-    let mut deep = Json::Null;
-    for _ in 0..1000 {
-        deep = Json::Array(vec![deep]);
-    }
-    for capture in [true, false] {
-        let enc = EventToSpanEncoder::new(capture, 1000);
-        let mut left = Leftovers::default();
-        let llm = LlmEvent::new("m").prompt("p").completion("c").params(&serde_json::json!({"top_p": 1}));
-        let mut tool = ToolEvent::new("t").returns(&[1, 2]);
-        tool.params = Some(deep.clone());
-        let action = ActionEvent::new("a").params(&"x").returns(&"y");
-        for e in [Event::from(llm), tool.into(), action.into()] {
-            enc.encode(RecordedEvent { event: e, placement: placement(), errored: false }, &mut left);
-        }
-        let texts: Vec<&str> =
-            left.contents.iter().map(|c| if let Content::Text(t) = c { t.as_str() } else { "" }).collect();
-        assert_eq!(texts, ["p", "c"], "capture {capture}");
-        // LLM params, tool result, action params and returns; the deep value was
-        // freed on the spot (iteratively), since a later recursive drop could overflow.
-        assert_eq!(
-            left.values,
-            [
-                serde_json::json!({"top_p": 1}),
-                serde_json::json!([1, 2]),
-                serde_json::json!("x"),
-                serde_json::json!("y")
-            ],
-            "capture {capture}"
-        );
-        left.clear();
-        assert!(left.contents.is_empty() && left.values.is_empty());
-    }
 }
 
 #[test]
@@ -197,9 +162,9 @@ fn direct_otlp_encoding_equals_the_proto_crates_transform() {
     let enc = EventToSpanEncoder::new(true, 1000);
     for errored in [false, true] {
         for e in &events {
-            let rec = || RecordedEvent { event: e.clone(), placement: placement(), errored };
-            let direct = enc.encode_otlp(rec());
-            let via_sdk = otlp_trace::Span::from(enc.encode(rec(), &mut Leftovers::default()));
+            let rec = RecordedEvent { event: e.clone(), placement: placement(), errored };
+            let direct = enc.encode_otlp(&rec);
+            let via_sdk = otlp_trace::Span::from(enc.encode(&rec));
             assert_eq!(direct, via_sdk, "{e:?}");
         }
     }
@@ -221,8 +186,8 @@ fn filling_a_recycled_span_equals_a_fresh_encoding() {
     let mut recycled = otlp_trace::Span::default();
     let mut scratch = Vec::new();
     for e in events {
-        let fresh = enc.encode_otlp(rec(e.clone()));
-        enc.encode_otlp_into(rec(e), &mut recycled, &mut scratch, &mut Leftovers::default());
+        let fresh = enc.encode_otlp(&rec(e.clone()));
+        enc.encode_otlp_into(&rec(e), &mut recycled, &mut scratch);
         assert_eq!(recycled, fresh);
         assert!(scratch.is_empty());
     }
@@ -241,18 +206,22 @@ fn odd_values_stay_encodable() {
     assert_eq!(get(&s, attr::GEN_AI_TOOL_NAME).unwrap().as_str(), "\u{0}\u{1b}[31m");
     let mut t = ToolEvent::new("deep");
     t.params = Some(deep);
-    let s = enc(t);
+    let enc = EventToSpanEncoder::new(true, 1000);
+    let mut rec = RecordedEvent { event: t.into(), placement: placement(), errored: false };
+    let s = enc.encode(&rec);
     assert!(get(&s, attr::GEN_AI_TOOL_ARGUMENTS).unwrap().as_str().contains("deeper than"));
+    // As the export thread does before the event goes home: a recursive drop would
+    // overflow the stack.
+    if let Event::Tool(t) = &mut rec.event {
+        super::json::drop_iteratively(t.params.take().unwrap());
+    }
 }
 
 #[test]
 fn a_10_mb_prompt_stays_valid_json_and_is_counted() {
     let enc = EventToSpanEncoder::new(true, 65_536);
     let event = LlmEvent::new("m").prompt("x\"y".repeat(3_500_000)).completion("ok");
-    let s = enc.encode(
-        RecordedEvent { event: event.into(), placement: placement(), errored: false },
-        &mut Leftovers::default(),
-    );
+    let s = enc.encode(&RecordedEvent { event: event.into(), placement: placement(), errored: false });
     let v = get(&s, attr::GEN_AI_INPUT_MESSAGES).unwrap().as_str().into_owned();
     assert!(v.len() <= 65_536, "{}", v.len());
     let parsed: Json = serde_json::from_str(&v).expect("still JSON");
@@ -261,16 +230,42 @@ fn a_10_mb_prompt_stays_valid_json_and_is_counted() {
     assert_eq!(enc.take_truncated(), 0);
 }
 
+/// `recs` through the struct path (as opentelemetry-proto's request) and through
+/// both direct writers (decoded with opentelemetry-proto), with the cuts each counted.
+fn both_ways(enc: &EventToSpanEncoder, recs: &[RecordedEvent]) -> [(ExportTraceServiceRequest, u64); 3] {
+    let resource = resource();
+    let expected = to_otlp_request(recs.iter().map(|r| enc.encode(r)), &resource);
+    let struct_cuts = enc.take_truncated();
+
+    let frame = request_frame(&resource, enc.scope());
+    let room = frame.header_room();
+    let mut buf = vec![0; room];
+    for r in recs {
+        enc.encode_to(r, &mut WireSpan::new(&mut buf));
+    }
+    let start = frame.finish(&mut buf, room);
+    let protobuf = ExportTraceServiceRequest::decode(&buf[start..]).expect("the bytes decode");
+    assert_eq!(&buf[start..], &expected.encode_to_vec()[..], "byte for byte as prost writes it");
+    let protobuf_cuts = enc.take_truncated();
+
+    let frame = json_frame(&resource, enc.scope());
+    let mut text = String::new();
+    frame.start(&mut text);
+    for (n, r) in recs.iter().enumerate() {
+        JsonFrame::separator(&mut text, n);
+        enc.encode_to(r, &mut JsonSpan::new(&mut text));
+    }
+    frame.finish(&mut text);
+    let json: ExportTraceServiceRequest = serde_json::from_str(&text).expect("the text decodes");
+    let json_cuts = enc.take_truncated();
+    // What opentelemetry-proto's own JSON of the expected request reads back as.
+    let own: ExportTraceServiceRequest = serde_json::from_slice(&serde_json::to_vec(&expected).unwrap()).unwrap();
+    assert_eq!(json, own);
+    [(expected, struct_cuts), (protobuf, protobuf_cuts), (own, json_cuts)]
+}
+
 #[test]
 fn direct_writers_equal_the_struct_path_for_every_event() {
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use prost::Message;
-
-    use super::wire::put_span;
-    use super::wire::tests::resource;
-    use super::wire_json::{put_span_json, JsonFrame};
-    use crate::exporters::batch::{json_frame, request_frame, to_otlp_request};
-
     let msgs = vec![ChatMessage::new("system", "be \"brief\""), ChatMessage::new("user", "hi\n")];
     let events: Vec<Event> = vec![
         // Plain texts the writers write in place: escapes, non-ASCII, empty.
@@ -281,37 +276,33 @@ fn direct_writers_equal_the_struct_path_for_every_event() {
         LlmEvent::new("m").prompt(Content::Messages(msgs)).completion("ok").into(),
         ToolEvent::new("t").params(&1).into(),
     ];
-    let resource = resource();
     for capture in [true, false] {
         let enc = EventToSpanEncoder::new(capture, 1000);
-        let rec = |e: &Event| RecordedEvent { event: e.clone(), placement: placement(), errored: false };
-        let expected = to_otlp_request(events.iter().map(|e| enc.encode(rec(e), &mut Leftovers::default())), &resource);
-        let struct_cuts = enc.take_truncated();
+        let recs: Vec<RecordedEvent> =
+            events.iter().map(|e| RecordedEvent { event: e.clone(), placement: placement(), errored: false }).collect();
+        let [(expected, cuts), (protobuf, protobuf_cuts), (_, json_cuts)] = both_ways(&enc, &recs);
+        assert_eq!(protobuf, expected, "capture {capture}");
+        assert_eq!((protobuf_cuts, json_cuts), (cuts, cuts), "the same cuts counted");
+        assert_eq!(cuts, if capture { 2 } else { 0 }, "the long prompt and completion");
+    }
+}
 
-        let frame = request_frame(&resource, enc.scope());
-        let room = frame.header_room();
-        let (mut buf, mut scratch, mut left) = (vec![0; room], Vec::new(), Leftovers::default());
-        for e in &events {
-            enc.encode_direct(rec(e), &mut buf, put_span, &mut scratch, &mut left);
-        }
-        let start = frame.finish(&mut buf, room);
-        assert_eq!(ExportTraceServiceRequest::decode(&buf[start..]).unwrap(), expected, "capture {capture}");
-        assert_eq!(&buf[start..], &expected.encode_to_vec()[..], "byte for byte as prost writes it");
-        assert_eq!(enc.take_truncated(), struct_cuts, "the same cuts counted");
-        // Every prompt and completion is left for the bulk free, written in place or not.
-        assert_eq!(left.contents.len(), 7, "capture {capture}");
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
-        let frame = json_frame(&resource, enc.scope());
-        let mut text = String::new();
-        frame.start(&mut text);
-        for (n, e) in events.iter().enumerate() {
-            JsonFrame::separator(&mut text, n);
-            enc.encode_direct(rec(e), &mut text, put_span_json, &mut scratch, &mut Leftovers::default());
-        }
-        frame.finish(&mut text);
-        let got: ExportTraceServiceRequest = serde_json::from_str(&text).unwrap();
-        let own: ExportTraceServiceRequest = serde_json::from_slice(&serde_json::to_vec(&expected).unwrap()).unwrap();
-        assert_eq!(got, own, "capture {capture}");
-        assert_eq!(enc.take_truncated(), struct_cuts);
+    /// Arbitrary events of every kind (every field set or not, texts to escape and
+    /// to cut, odd numbers, nested JSON, propagated errors), with content captured
+    /// or not and a limit from tiny to large: the direct writers' output decodes to
+    /// exactly the struct path's request, with the same cuts counted.
+    #[test]
+    fn direct_writers_equal_the_struct_path_for_arbitrary_events(
+        recs in prop::collection::vec(super::arb::recorded(), 1..5),
+        capture in any::<bool>(),
+        limit in prop_oneof![Just(5usize), Just(40), Just(1000), Just(usize::MAX)],
+    ) {
+        let enc = EventToSpanEncoder::new(capture, limit);
+        let [(expected, cuts), (protobuf, protobuf_cuts), (_, json_cuts)] = both_ways(&enc, &recs);
+        prop_assert_eq!(protobuf, expected);
+        prop_assert_eq!((protobuf_cuts, json_cuts), (cuts, cuts));
     }
 }

@@ -1,18 +1,18 @@
 //! `ValuePolicy`: how event content becomes attribute values. Content capture on or
 //! off, strings cut at the length limit (and counted), JSON values serialized with a
-//! depth limit, names kept borrowed when they are literals.
+//! depth limit, names kept borrowed when they are literals. Values are read from
+//! the event, never moved out of it.
 
 use std::borrow::Cow;
 use std::cell::Cell;
 
-use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry::{Array, StringValue, Value};
 use serde_json::Value as Json;
 
-use super::attr;
-use super::json::{drop_iteratively, json_depth, MAX_JSON_DEPTH};
-use super::leftovers::Leftovers;
+use super::json::{json_depth, MAX_JSON_DEPTH};
 use super::messages::messages_json;
-use super::plain_messages::{DeferredMessages, PlainMessages};
+use super::plain_messages::PlainMessages;
+use super::sink::{AttrValue, Cut};
 use crate::event::content::Content;
 
 #[derive(Debug)]
@@ -22,6 +22,15 @@ pub(crate) struct ValuePolicy {
     /// Values cut since the last [`take_truncated`](Self::take_truncated). The
     /// encoder lives on the export thread alone, so a `Cell` is enough.
     truncated: Cell<u64>,
+}
+
+/// What JSON content or messages become: nothing (not captured), a string held
+/// elsewhere, or a plain text's messages written in place.
+pub(crate) enum Rendered<'a> {
+    None,
+    /// Text made in the caller's scratch buffer, already within the limit.
+    Scratch,
+    Messages(PlainMessages<'a>),
 }
 
 impl ValuePolicy {
@@ -38,94 +47,95 @@ impl ValuePolicy {
         self.truncated.set(self.truncated.get() + n);
     }
 
-    /// Cuts `s` to the length limit at a character boundary, with a marker.
-    pub fn cut(&self, mut s: String) -> String {
+    /// `s` cut to the length limit at a character boundary, leaving room for the
+    /// marker; counted when cut. Call it once per value: each call counts.
+    pub fn cut<'a>(&self, s: &'a str) -> Cut<'a> {
         if s.len() <= self.max_value_len {
-            return s;
+            return Cut::whole(s);
         }
-        let marker = attr::TRUNCATED_SUFFIX;
-        let mut at = self.max_value_len.saturating_sub(marker.len());
+        let mut at = self.max_value_len.saturating_sub(super::attr::TRUNCATED_SUFFIX.len());
         while !s.is_char_boundary(at) {
             at -= 1;
         }
-        s.truncate(at);
-        s.push_str(marker);
         self.count_truncated(1);
-        s
+        Cut { head: &s[..at], cut: true }
     }
 
-    pub fn str_kv(&self, key: &'static str, s: String) -> KeyValue {
-        KeyValue::new(key, self.cut(s))
-    }
-
-    /// A name attribute; a literal stays borrowed (no copy until export).
-    pub fn name_kv(&self, key: &'static str, s: Cow<'static, str>) -> KeyValue {
+    /// A name attribute; a literal that fits stays borrowed (no copy on the struct path).
+    // Whether the `Cow` borrows is what is read, so it is taken as such.
+    #[allow(clippy::ptr_arg)]
+    pub fn name<'a>(&self, s: &'a Cow<'static, str>) -> AttrValue<'a> {
         match s {
-            Cow::Borrowed(b) if b.len() <= self.max_value_len => KeyValue::new(key, b),
-            other => KeyValue::new(key, self.cut(other.into_owned())),
+            Cow::Borrowed(b) if b.len() <= self.max_value_len => AttrValue::Static(b),
+            other => AttrValue::Str(self.cut(other)),
         }
     }
 
-    /// Content given as JSON: an attribute when content is captured; the value
-    /// itself goes to `left` either way.
-    pub fn push_json(&self, a: &mut Vec<KeyValue>, key: &'static str, v: Option<Json>, left: &mut Leftovers) {
-        let Some(v) = v else { return };
-        let deep = json_depth(&v) > MAX_JSON_DEPTH;
-        if self.capture_content {
-            let text = if deep {
-                format!("<value nested deeper than {MAX_JSON_DEPTH} levels was dropped>")
-            } else {
-                // Non-finite floats cannot exist in serde_json::Value, so this cannot fail.
-                serde_json::to_string(&v).unwrap_or_default()
-            };
-            a.push(KeyValue::new(key, self.cut(text)));
+    /// Content given as JSON, serialized into `scratch` (cut there to the limit)
+    /// when content is captured. A value nested deeper than the limit is replaced by
+    /// a note, and the event must not be freed recursively (see `Spent`).
+    pub fn json(&self, v: Option<&Json>, scratch: &mut String) -> Rendered<'static> {
+        let Some(v) = v else { return Rendered::None };
+        if !self.capture_content {
+            return Rendered::None;
         }
-        if deep {
-            // serde_json's own drop recurses: hostile nesting is freed here, iteratively.
-            drop_iteratively(v);
+        scratch.clear();
+        if json_depth(v) > MAX_JSON_DEPTH {
+            scratch.push_str(&format!("<value nested deeper than {MAX_JSON_DEPTH} levels was dropped>"));
         } else {
-            left.values.push(v);
+            // Non-finite floats cannot exist in serde_json::Value, so this cannot fail.
+            let _ = serde_json::to_writer(string_writer(scratch), v);
         }
+        let kept = self.cut(scratch).head.len();
+        if kept < scratch.len() {
+            scratch.truncate(kept);
+            scratch.push_str(super::attr::TRUNCATED_SUFFIX);
+        }
+        Rendered::Scratch
     }
 
     /// Chat content as the semantic conventions' messages JSON (when captured), cut
-    /// inside the structure so it stays valid JSON; the content goes to `left`
-    /// either way. A plain text that needs no cut is left to the direct writer
-    /// when `deferred` takes it: a placeholder here, the text written in its place.
-    pub fn push_messages(
+    /// inside the structure so it stays valid JSON. A plain text that needs no cut
+    /// is given by reference, for the writers to write in place; anything else is
+    /// written into `scratch`.
+    pub fn messages<'a>(
         &self,
-        a: &mut Vec<KeyValue>,
-        deferred: &mut DeferredMessages,
-        key: &'static str,
-        c: Option<Content>,
+        c: Option<&'a Content>,
         (role, output): (&'static str, bool),
-        left: &mut Leftovers,
-    ) {
-        let Some(c) = c else { return };
-        if !self.capture_content {
-            left.contents.push(c);
-            return;
-        }
-        let c = match c {
-            Content::Text(text) if deferred.accepts() => {
-                match PlainMessages::new(a.len(), text, role, output, self.max_value_len) {
-                    Ok(m) => match deferred.push(m) {
-                        Ok(()) => {
-                            a.push(KeyValue::new(key, ""));
-                            return;
-                        }
-                        Err(m) => Content::Text(m.into_text()),
-                    },
-                    Err(text) => Content::Text(text),
-                }
+        scratch: &mut String,
+    ) -> Rendered<'a> {
+        let Some(c) = c.filter(|_| self.capture_content) else { return Rendered::None };
+        if let Content::Text(text) = c {
+            if let Some(m) = PlainMessages::new(text, role, output, self.max_value_len) {
+                return Rendered::Messages(m);
             }
-            c => c,
-        };
-        let (json, cut) = messages_json(&c, role, output, self.max_value_len);
+        }
+        let (json, cut) = messages_json(c, role, output, self.max_value_len);
         self.count_truncated(cut);
-        a.push(KeyValue::new(key, json));
-        left.contents.push(c);
+        *scratch = json;
+        Rendered::Scratch
     }
+}
+
+/// `String` as an `io::Write` for serde_json, which writes only valid UTF-8.
+fn string_writer(s: &mut String) -> impl std::io::Write + '_ {
+    struct W<'s>(&'s mut String);
+    impl std::io::Write for W<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            // serde_json writes whole UTF-8 sequences (its output is a `str`).
+            match std::str::from_utf8(buf) {
+                Ok(t) => {
+                    self.0.push_str(t);
+                    Ok(buf.len())
+                }
+                Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    W(s)
 }
 
 /// A count attribute; counts past `i64::MAX` (which OTLP's int64 cannot carry) are
@@ -136,11 +146,12 @@ pub(crate) fn clamp_i64(v: u64) -> i64 {
 
 /// A number attribute; NaN and infinities (which OTLP JSON cannot carry as numbers)
 /// become strings, so the value is kept and the payload stays valid.
-pub(crate) fn number_kv(key: &'static str, v: f64) -> KeyValue {
-    if v.is_finite() {
-        KeyValue::new(key, v)
-    } else {
-        KeyValue::new(key, v.to_string())
+pub(crate) fn number(v: f64) -> AttrValue<'static> {
+    match v {
+        v if v.is_finite() => AttrValue::F64(v),
+        v if v.is_nan() => AttrValue::Static("NaN"),
+        v if v > 0.0 => AttrValue::Static("inf"),
+        _ => AttrValue::Static("-inf"),
     }
 }
 
@@ -156,12 +167,21 @@ mod tests {
     #[test]
     fn long_values_are_cut_with_a_marker_at_a_char_boundary_and_counted() {
         let p = ValuePolicy::new(true, 100);
-        let cut = p.cut("é".repeat(200));
+        let long = "é".repeat(200);
+        let cut = p.cut(&long).to_owned_string();
         assert!(cut.len() <= 100, "{}", cut.len());
-        assert!(cut.ends_with(attr::TRUNCATED_SUFFIX));
-        assert_eq!(p.cut("short".into()), "short");
+        assert!(cut.ends_with(super::super::attr::TRUNCATED_SUFFIX));
+        assert_eq!(p.cut("short"), Cut::whole("short"));
         assert_eq!(p.take_truncated(), 1);
         assert_eq!(p.take_truncated(), 0);
+    }
+
+    #[test]
+    fn non_finite_numbers_are_written_as_rust_prints_them() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let AttrValue::Static(s) = number(v) else { panic!("{v}") };
+            assert_eq!(s, v.to_string());
+        }
     }
 
     #[test]

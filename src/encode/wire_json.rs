@@ -7,16 +7,16 @@
 //! deserializes, with opentelemetry-proto, to exactly what its own JSON encoding of
 //! the same spans deserializes to.
 
-use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, TraceId};
+use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, Status};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 
-use super::json::{push_json_str, Escape};
-use super::plain_messages::DeferredMessages;
-use super::span::{unix_nanos, SpanDefinition};
-use super::wire::{event_flags, link_flags, status_parts};
+use super::json::{push_escaped_str, push_json_str, Escape};
+use super::sink::{AttrKey, AttrValue, Cut, SpanHead, SpanSink};
+use super::span::unix_nanos;
+use super::wire_fields::{event_flags, link_flags, status_parts};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -129,9 +129,23 @@ fn push_serialized<T: serde::Serialize>(out: &mut String, v: &T) {
     out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "{}".into()));
 }
 
-/// Attributes; those `deferred` holds (a span's messages) are written from it, the
-/// messages JSON escaped twice in one pass as the string value it is.
-fn push_attributes(out: &mut String, attrs: &[KeyValue], deferred: Option<&DeferredMessages>) {
+/// A string as a JSON string literal: its (possibly cut) head, then the marker.
+fn push_cut(out: &mut String, s: Cut<'_>) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    push_escaped_str(out, s.head, Escape::Once);
+    push_escaped_str(out, s.marker(), Escape::Once);
+    out.push('"');
+}
+
+/// A string `AnyValue` object.
+fn push_string_value(out: &mut String, s: Cut<'_>) {
+    out.push_str("{\"stringValue\":");
+    push_cut(out, s);
+    out.push('}');
+}
+
+fn push_attributes(out: &mut String, attrs: &[KeyValue]) {
     out.push('[');
     for (i, kv) in attrs.iter().enumerate() {
         if i > 0 {
@@ -140,14 +154,7 @@ fn push_attributes(out: &mut String, attrs: &[KeyValue], deferred: Option<&Defer
         out.push_str("{\"key\":");
         push_json_str(out, kv.key.as_str());
         out.push_str(",\"value\":");
-        match deferred.and_then(|d| d.at(i)) {
-            Some(m) => {
-                out.push_str("{\"stringValue\":\"");
-                m.write(out, Escape::Twice);
-                out.push_str("\"}");
-            }
-            None => push_any_value(out, &kv.value),
-        }
+        push_any_value(out, &kv.value);
         out.push('}');
     }
     out.push(']');
@@ -159,7 +166,7 @@ fn push_event(out: &mut String, e: &SpanEvent) {
     out.push_str(",\"name\":");
     push_json_str(out, &e.name);
     out.push_str(",\"attributes\":");
-    push_attributes(out, &e.attributes, None);
+    push_attributes(out, &e.attributes);
     out.push_str(",\"droppedAttributesCount\":");
     push_u64(out, u64::from(e.dropped_attributes_count));
     out.push('}');
@@ -174,7 +181,7 @@ fn push_link(out: &mut String, l: &Link) {
     out.push_str(",\"traceState\":");
     push_json_str(out, &cx.trace_state().header());
     out.push_str(",\"attributes\":");
-    push_attributes(out, &l.attributes, None);
+    push_attributes(out, &l.attributes);
     out.push_str(",\"droppedAttributesCount\":");
     push_u64(out, u64::from(l.dropped_attributes_count));
     out.push_str(",\"flags\":");
@@ -182,56 +189,104 @@ fn push_link(out: &mut String, l: &Link) {
     out.push('}');
 }
 
-/// Appends `def` as a `Span` object (the caller writes the commas between spans),
-/// equal on decoding to opentelemetry-proto's JSON of the transform of
-/// `def.into_span_data(trace_id, span_id, parent, _)`.
-pub(crate) fn put_span_json(
-    out: &mut String,
-    def: &SpanDefinition,
-    trace_id: TraceId,
-    span_id: SpanId,
-    parent: SpanId,
-) {
-    out.push_str("{\"traceId\":");
-    push_hex(out, &trace_id.to_bytes());
-    out.push_str(",\"spanId\":");
-    push_hex(out, &span_id.to_bytes());
-    if parent != SpanId::INVALID {
-        out.push_str(",\"parentSpanId\":");
-        push_hex(out, &parent.to_bytes());
+/// Writes a described span as a `Span` object (the caller writes the commas between
+/// spans), equal on decoding to opentelemetry-proto's JSON of the transform of the
+/// same span (as `SpanData`).
+pub(crate) struct JsonSpan<'o> {
+    out: &'o mut String,
+    attributes: usize,
+}
+
+impl<'o> JsonSpan<'o> {
+    /// A writer appending to `out`.
+    pub fn new(out: &'o mut String) -> Self {
+        JsonSpan { out, attributes: 0 }
     }
-    out.push_str(",\"flags\":");
-    push_u64(out, u64::from(event_flags()));
-    out.push_str(",\"name\":");
-    push_json_str(out, &def.name);
-    out.push_str(",\"kind\":");
-    push_u64(out, otlp::span::SpanKind::from(def.kind.clone()) as u64);
-    out.push_str(",\"startTimeUnixNano\":");
-    push_u64_string(out, unix_nanos(def.start));
-    out.push_str(",\"endTimeUnixNano\":");
-    push_u64_string(out, unix_nanos(def.end.max(def.start)));
-    out.push_str(",\"attributes\":");
-    push_attributes(out, &def.attributes, Some(&def.deferred));
-    out.push_str(",\"events\":[");
-    for (i, e) in def.events.iter().enumerate() {
-        if i > 0 {
+}
+
+impl SpanSink for JsonSpan<'_> {
+    fn begin(&mut self, h: &SpanHead<'_>) {
+        let out = &mut *self.out;
+        out.push_str("{\"traceId\":");
+        push_hex(out, &h.trace_id.to_bytes());
+        out.push_str(",\"spanId\":");
+        push_hex(out, &h.span_id.to_bytes());
+        if h.parent != SpanId::INVALID {
+            out.push_str(",\"parentSpanId\":");
+            push_hex(out, &h.parent.to_bytes());
+        }
+        out.push_str(",\"flags\":");
+        push_u64(out, u64::from(event_flags()));
+        out.push_str(",\"name\":\"");
+        h.name.pieces().iter().for_each(|p| push_escaped_str(out, p, Escape::Once));
+        out.push_str("\",\"kind\":");
+        push_u64(out, otlp::span::SpanKind::from(h.kind.clone()) as u64);
+        out.push_str(",\"startTimeUnixNano\":");
+        push_u64_string(out, unix_nanos(h.start));
+        out.push_str(",\"endTimeUnixNano\":");
+        push_u64_string(out, unix_nanos(h.end.max(h.start)));
+        out.push_str(",\"attributes\":[");
+        self.attributes = 0;
+    }
+
+    fn attr(&mut self, key: impl AttrKey, value: AttrValue<'_>) {
+        let out = &mut *self.out;
+        if self.attributes > 0 {
             out.push(',');
         }
-        push_event(out, e);
-    }
-    out.push_str("],\"links\":[");
-    for (i, l) in def.links.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
+        self.attributes += 1;
+        out.push_str("{\"key\":");
+        push_json_str(out, key.as_str());
+        out.push_str(",\"value\":");
+        match value {
+            AttrValue::Static(s) => push_string_value(out, Cut::whole(s)),
+            AttrValue::Str(s) => push_string_value(out, s),
+            AttrValue::I64(i) => push_any_value(out, &Value::I64(i)),
+            AttrValue::F64(f) => push_any_value(out, &Value::F64(f)),
+            AttrValue::StrList(items) => {
+                out.push_str("{\"arrayValue\":{\"values\":[");
+                for (i, s) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    push_string_value(out, *s);
+                }
+                out.push_str("]}}");
+            }
+            // The messages JSON escaped twice in one pass, as the string value it is.
+            AttrValue::Messages(m) => {
+                out.push_str("{\"stringValue\":\"");
+                m.write(out, Escape::Twice);
+                out.push_str("\"}");
+            }
+            AttrValue::Value(v) => push_any_value(out, v),
         }
-        push_link(out, l);
+        out.push('}');
     }
-    let (message, code) = status_parts(&def.status);
-    out.push_str("],\"status\":{\"message\":");
-    push_json_str(out, message);
-    out.push_str(",\"code\":");
-    push_u64(out, code);
-    out.push_str("}}");
+
+    fn end(&mut self, status: &Status, events: &[SpanEvent], links: &[Link]) {
+        let out = &mut *self.out;
+        out.push_str("],\"events\":[");
+        for (i, e) in events.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_event(out, e);
+        }
+        out.push_str("],\"links\":[");
+        for (i, l) in links.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_link(out, l);
+        }
+        let (message, code) = status_parts(status);
+        out.push_str("],\"status\":{\"message\":");
+        push_json_str(out, message);
+        out.push_str(",\"code\":");
+        push_u64(out, code);
+        out.push_str("}}");
+    }
 }
 
 /// Appends a span already in OTLP form (an SDK span), as opentelemetry-proto

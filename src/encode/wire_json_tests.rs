@@ -1,13 +1,14 @@
-//! The direct JSON writer against opentelemetry-proto: for arbitrary spans (the
-//! strategies of `wire_tests.rs`), what is written deserializes with
-//! opentelemetry-proto's serde to exactly what its own JSON of the same spans
-//! deserializes to.
+//! The direct JSON writer against opentelemetry-proto: for arbitrary described
+//! spans (the strategies of `wire_tests.rs`), what is written deserializes with
+//! opentelemetry-proto's serde to exactly what its own JSON of the same spans, built
+//! as `SpanData` by the struct path, deserializes to.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use proptest::prelude::*;
 
-use super::{put_otlp_span_json, put_span_json, JsonFrame};
-use crate::encode::wire::tests::{definition, ids, resource, scope};
+use super::{put_otlp_span_json, JsonFrame, JsonSpan};
+use crate::encode::span::describe_definition;
+use crate::encode::wire::tests::{definition, described, ids, resource, scope};
 use crate::exporters::batch::{json_frame, to_otlp_request};
 
 /// What opentelemetry-proto's own JSON of `req` reads back as.
@@ -20,7 +21,8 @@ proptest! {
 
     #[test]
     fn direct_json_decodes_as_the_proto_crates_json(
-        spans in prop::collection::vec((definition(), ids()), 1..6),
+        spans in prop::collection::vec((described(), ids()), 1..6),
+        defined in prop::option::of((definition(), ids())),
         sdk in prop::option::of((definition(), ids())),
     ) {
         let (resource, scope) = (resource(), scope());
@@ -28,17 +30,20 @@ proptest! {
         let mut buf = String::new();
         frame.start(&mut buf);
         let mut n = 0;
-        for (def, (t, s, p)) in &spans {
+        for (span, ids) in &spans {
             JsonFrame::separator(&mut buf, n);
-            put_span_json(&mut buf, def, *t, *s, *p);
+            span.describe(*ids, &mut JsonSpan::new(&mut buf));
             n += 1;
         }
-        let mut all: Vec<_> = spans
-            .into_iter()
-            .map(|(def, (t, s, p))| def.with_deferred_resolved().into_span_data(t, s, p, scope.clone()))
-            .collect();
+        let mut all: Vec<_> = spans.iter().map(|(span, ids)| span.span_data(*ids, &scope)).collect();
+        if let Some((def, ids)) = defined {
+            JsonFrame::separator(&mut buf, n);
+            describe_definition(&def, ids, &mut JsonSpan::new(&mut buf));
+            n += 1;
+            all.push(def.into_span_data(ids.0, ids.1, ids.2, scope.clone()));
+        }
         if let Some((def, (t, s, p))) = sdk {
-            let data = def.with_deferred_resolved().into_span_data(t, s, p, scope.clone());
+            let data = def.into_span_data(t, s, p, scope.clone());
             JsonFrame::separator(&mut buf, n);
             put_otlp_span_json(&mut buf, &data.clone().into());
             all.push(data);

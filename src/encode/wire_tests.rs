@@ -1,8 +1,9 @@
-//! The direct writer against opentelemetry-proto: for arbitrary spans (every
+//! The direct writer against opentelemetry-proto: for arbitrary described spans
+//! (every kind of described value, cut or not, messages written in place, every
 //! attribute type, arrays, empty and non-ASCII strings, links with trace state and
 //! remote flags, events, every status and kind, any timestamps), the bytes decode
 //! with opentelemetry-proto to exactly the request its own transform of the same
-//! spans (as `SpanData`) gives.
+//! spans, built as `SpanData` by the struct path, gives.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,16 +11,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use opentelemetry::trace::{
     Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
-use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 use proptest::prelude::*;
 use prost::Message;
 
-use super::{put_otlp_span, put_span};
-use crate::encode::plain_messages::{DeferredMessages, PlainMessages};
-use crate::encode::span::SpanDefinition;
+use super::{put_otlp_span, WireSpan};
+use crate::encode::plain_messages::PlainMessages;
+use crate::encode::sink::{AttrValue, Cut, SpanHead, SpanName, SpanSink};
+use crate::encode::span::{describe_definition, SpanBuilder, SpanDefinition};
 use crate::exporters::batch::{request_frame, to_otlp_request};
 
 fn text() -> impl Strategy<Value = String> {
@@ -82,31 +85,95 @@ fn kind() -> impl Strategy<Value = SpanKind> {
     ]
 }
 
-/// Up to two messages attributes left to the writer, at any places among the
-/// others: plain texts with anything to escape, either role, input or output.
-fn deferred() -> impl Strategy<Value = Vec<(prop::sample::Index, String, &'static str, bool)>> {
-    let text = prop_oneof![text(), "(\\PC|[\"\\\\\\x00-\\x1f]){0,200}"];
-    let role = prop::sample::select(vec!["user", "assistant", "ro\"le\\"]);
-    prop::collection::vec((any::<prop::sample::Index>(), text, role, any::<bool>()), 0..=2)
+/// A described value, owned: what `AttrValue` borrows.
+#[derive(Debug, Clone)]
+pub(crate) enum OwnedValue {
+    Static(&'static str),
+    Str(String, bool),
+    I64(i64),
+    F64(f64),
+    StrList(Vec<(String, bool)>),
+    /// A plain text's messages: the text, the role, output or input.
+    Messages(String, &'static str, bool),
+    Value(Value),
 }
 
-/// `attributes` with placeholders inserted and their messages left to the writer.
-fn with_deferred(
-    mut attributes: Vec<KeyValue>,
-    deferred: Vec<(prop::sample::Index, String, &'static str, bool)>,
-) -> (Vec<KeyValue>, DeferredMessages) {
-    let mut places = Vec::new();
-    for (n, (at, ..)) in deferred.iter().enumerate() {
-        attributes.insert(at.index(attributes.len() + 1), KeyValue::new(format!("deferred.{n}"), ""));
-        places.push(format!("deferred.{n}"));
+fn owned_value() -> impl Strategy<Value = OwnedValue> {
+    let cut = || (text(), any::<bool>());
+    let role = prop::sample::select(vec!["user", "assistant", "ro\"le\\"]);
+    let messages_text = prop_oneof![text(), "(\\PC|[\"\\\\\\x00-\\x1f]){0,200}"];
+    prop_oneof![
+        prop::sample::select(vec!["", "llm", "chat", "inf", "é\u{1}"]).prop_map(OwnedValue::Static),
+        cut().prop_map(|(s, c)| OwnedValue::Str(s, c)),
+        any::<i64>().prop_map(OwnedValue::I64),
+        any::<f64>().prop_map(OwnedValue::F64),
+        prop::collection::vec(cut(), 0..4).prop_map(OwnedValue::StrList),
+        (messages_text, role, any::<bool>()).prop_map(|(t, r, o)| OwnedValue::Messages(t, r, o)),
+        value().prop_map(OwnedValue::Value),
+    ]
+}
+
+/// A span as an event's description would give it.
+#[derive(Debug, Clone)]
+pub(crate) struct Described {
+    name: (String, String, bool, bool),
+    kind: SpanKind,
+    start: SystemTime,
+    end: SystemTime,
+    attributes: Vec<(Key, OwnedValue)>,
+    status: Status,
+    events: Vec<SpanEvent>,
+    links: Vec<Link>,
+}
+
+impl Described {
+    /// Describes the span to `sink`, with these ids.
+    pub(crate) fn describe<S: SpanSink>(&self, (trace_id, span_id, parent): (TraceId, SpanId, SpanId), sink: &mut S) {
+        let (op, subject, cut, joined) = &self.name;
+        let name = match joined {
+            true => SpanName::Joined { op, subject: Cut { head: subject, cut: *cut } },
+            false => SpanName::Plain(op),
+        };
+        let (start, end) = (self.start, self.end.max(self.start));
+        sink.begin(&SpanHead { trace_id, span_id, parent, name, kind: self.kind.clone(), start, end });
+        for (key, value) in &self.attributes {
+            let lists: Vec<Cut<'_>>;
+            let v = match value {
+                OwnedValue::Static(s) => AttrValue::Static(s),
+                OwnedValue::Str(s, cut) => AttrValue::Str(Cut { head: s, cut: *cut }),
+                OwnedValue::I64(i) => AttrValue::I64(*i),
+                OwnedValue::F64(f) => AttrValue::F64(*f),
+                OwnedValue::StrList(items) => {
+                    lists = items.iter().map(|(s, cut)| Cut { head: s, cut: *cut }).collect();
+                    AttrValue::StrList(&lists)
+                }
+                OwnedValue::Messages(t, role, output) => {
+                    AttrValue::Messages(PlainMessages::new(t, role, *output, usize::MAX).expect("no limit"))
+                }
+                OwnedValue::Value(v) => AttrValue::Value(v),
+            };
+            sink.attr(key, v);
+        }
+        sink.end(&self.status, &self.events, &self.links);
     }
-    let mut list = DeferredMessages::new(true);
-    for (key, (_, text, role, output)) in places.iter().zip(deferred) {
-        let at = attributes.iter().position(|kv| kv.key.as_str() == key).expect("inserted");
-        let m = PlainMessages::new(at, text, role, output, usize::MAX).expect("no limit");
-        list.push(m).expect("two fit");
+
+    /// The `SpanData` the struct path builds of it.
+    pub(crate) fn span_data(&self, ids: (TraceId, SpanId, SpanId), scope: &InstrumentationScope) -> SpanData {
+        let mut b = SpanBuilder::new(Vec::new());
+        self.describe(ids, &mut b);
+        b.def.into_span_data(ids.0, ids.1, ids.2, scope.clone())
     }
-    (attributes, list)
+}
+
+prop_compose! {
+    pub(crate) fn described()(
+        name in (text(), text(), any::<bool>(), any::<bool>()), kind in kind(),
+        attributes in prop::collection::vec((text().prop_map(Key::from), owned_value()), 0..10),
+        status in status(), start in time(), end in time(),
+        links in prop::collection::vec(link(), 0..3), events in prop::collection::vec(event(), 0..3),
+    ) -> Described {
+        Described { name, kind, start, end, attributes, status, events, links }
+    }
 }
 
 prop_compose! {
@@ -114,10 +181,8 @@ prop_compose! {
         name in text(), kind in kind(), attributes in attributes(), status in status(),
         start in time(), end in time(),
         links in prop::collection::vec(link(), 0..3), events in prop::collection::vec(event(), 0..3),
-        deferred in deferred(),
     ) -> SpanDefinition {
-        let (attributes, deferred) = with_deferred(attributes, deferred);
-        SpanDefinition { name: Cow::Owned(name), kind, attributes, status, start, end, links, events, deferred }
+        SpanDefinition { name: Cow::Owned(name), kind, attributes, status, start, end, links, events }
     }
 }
 
@@ -141,40 +206,38 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn direct_bytes_decode_to_the_proto_crates_transform(
-        spans in prop::collection::vec((definition(), ids()), 1..6),
+    fn described_spans_decode_to_the_proto_crates_transform(
+        spans in prop::collection::vec((described(), ids()), 1..6),
     ) {
         let (resource, scope) = (resource(), scope());
         let frame = request_frame(&resource, &scope);
         let room = frame.header_room();
         let mut buf = vec![0; room];
-        for (def, (t, s, p)) in &spans {
-            put_span(&mut buf, def, *t, *s, *p);
+        for (span, ids) in &spans {
+            span.describe(*ids, &mut WireSpan::new(&mut buf));
         }
         let start = frame.finish(&mut buf, room);
         let got = ExportTraceServiceRequest::decode(&buf[start..]).expect("the bytes decode");
-        let expected = to_otlp_request(
-            spans.into_iter().map(|(def, (t, s, p))| def.with_deferred_resolved().into_span_data(t, s, p, scope.clone())),
-            &resource,
-        );
+        let expected = to_otlp_request(spans.iter().map(|(span, ids)| span.span_data(*ids, &scope)), &resource);
+        prop_assert_eq!(&buf[start..], &expected.encode_to_vec()[..], "byte for byte as prost writes it");
         prop_assert_eq!(got, expected);
     }
 
     #[test]
-    fn sdk_spans_mixed_in_decode_the_same(
+    fn defined_spans_and_sdk_spans_mixed_in_decode_the_same(
         a in (definition(), ids()), b in (definition(), ids()),
     ) {
         let (resource, scope) = (resource(), scope());
         let frame = request_frame(&resource, &scope);
         let room = frame.header_room();
         let mut buf = vec![0; room];
-        let (def, (t, s, p)) = a;
-        put_span(&mut buf, &def, t, s, p);
-        let sdk = b.0.with_deferred_resolved().into_span_data(b.1 .0, b.1 .1, b.1 .2, scope.clone());
+        let (def, ids) = a;
+        describe_definition(&def, ids, &mut WireSpan::new(&mut buf));
+        let sdk = b.0.into_span_data(b.1 .0, b.1 .1, b.1 .2, scope.clone());
         put_otlp_span(&mut buf, &sdk.clone().into());
         let start = frame.finish(&mut buf, room);
         let got = ExportTraceServiceRequest::decode(&buf[start..]).expect("the bytes decode");
-        let expected = to_otlp_request([def.with_deferred_resolved().into_span_data(t, s, p, scope.clone()), sdk], &resource);
+        let expected = to_otlp_request([def.into_span_data(ids.0, ids.1, ids.2, scope.clone()), sdk], &resource);
         prop_assert_eq!(got, expected);
     }
 }
@@ -188,27 +251,26 @@ fn a_schema_url_and_long_lengths_frame_the_same() {
     let frame = request_frame(&resource, &scope);
     let room = frame.header_room();
     let mut buf = vec![0; room];
-    // Lengths past 2^21 need 4-byte varints in every frame.
-    let big = SpanDefinition {
-        name: Cow::Borrowed("big"),
+    // Lengths past 2^21 need 4-byte varints in every frame, and the messages
+    // written in place grow past their estimate (their escapes).
+    let big = Described {
+        name: ("big".into(), String::new(), false, false),
         kind: SpanKind::Client,
-        attributes: vec![KeyValue::new("p", "x".repeat(3 << 20)), KeyValue::new("gen_ai.input.messages", "")],
-        status: Status::Ok,
         start: UNIX_EPOCH,
         end: UNIX_EPOCH,
-        links: vec![],
+        attributes: vec![
+            (Key::from("p"), OwnedValue::Str("x".repeat(3 << 20), true)),
+            (Key::from("gen_ai.input.messages"), OwnedValue::Messages("\"quoted\"\n".repeat(300_000), "user", false)),
+        ],
+        status: Status::Ok,
         events: vec![],
-        deferred: DeferredMessages::new(true),
+        links: vec![],
     };
-    let mut big = big;
-    let long = "\"quoted\"\n".repeat(300_000);
-    big.deferred.push(PlainMessages::new(1, long, "user", false, usize::MAX).unwrap()).unwrap();
     let ids = (TraceId::from(7u128), SpanId::from(9u64), SpanId::INVALID);
-    put_span(&mut buf, &big, ids.0, ids.1, ids.2);
+    big.describe(ids, &mut WireSpan::new(&mut buf));
     let start = frame.finish(&mut buf, room);
     let got = ExportTraceServiceRequest::decode(&buf[start..]).unwrap();
-    let expected =
-        to_otlp_request([big.with_deferred_resolved().into_span_data(ids.0, ids.1, ids.2, scope.clone())], &resource);
+    let expected = to_otlp_request([big.span_data(ids, &scope)], &resource);
     assert_eq!(got, expected);
     // And byte for byte as prost writes the same request.
     assert_eq!(&buf[start..], &expected.encode_to_vec()[..]);

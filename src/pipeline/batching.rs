@@ -11,8 +11,8 @@ use super::message::Message;
 use super::pending::Pending;
 use crate::config::otlp::Protocol;
 use crate::encode::recorded::RecordedEvent;
-use crate::encode::wire::{put_otlp_span, put_span};
-use crate::encode::wire_json::{put_otlp_span_json, put_span_json};
+use crate::encode::wire::{put_otlp_span, WireSpan};
+use crate::encode::wire_json::{put_otlp_span_json, JsonSpan};
 use crate::exporters::batch::ExportBatch;
 use crate::stats::{Counters, Warn};
 
@@ -38,36 +38,33 @@ impl Worker {
         self.export_if_full();
     }
 
-    /// Encodes a recorded event into the pending batch's form and queues it.
-    pub(super) fn push_event(&mut self, mut boxed: Box<Option<RecordedEvent>>) {
-        let Some(rec) = boxed.take() else { return };
+    /// Encodes a recorded event into the pending batch's form and queues it; the
+    /// event itself goes home (see `reclaim.rs`).
+    pub(super) fn push_event(&mut self, rec: Box<RecordedEvent>) {
         if let Some(m) = &mut self.metrics {
             m.event(&rec.event, rec.errored);
         }
         let (encoder, pool, scratch) = (&self.encoder, &mut self.span_pool, &mut self.scratch);
         let mark = self.pending.mark();
-        let (pending, spent) = (&mut self.pending, &mut self.spent);
+        let pending = &mut self.pending;
         let encoded = catch_unwind(AssertUnwindSafe(|| match pending {
-            Pending::Spans(v) => v.push(encoder.encode(rec, &mut spent.leftovers)),
+            Pending::Spans(v) => v.push(encoder.encode(&rec)),
             Pending::Otlp(v) => {
                 let mut span = pool.pop().unwrap_or_default();
-                encoder.encode_otlp_into(rec, &mut span, scratch, &mut spent.leftovers);
+                encoder.encode_otlp_into(&rec, &mut span, scratch);
                 v.push(span);
             }
             Pending::Wire(w) => {
-                encoder.encode_direct(rec, &mut w.buf, put_span, scratch, &mut spent.leftovers);
+                encoder.encode_to(&rec, &mut WireSpan::new(&mut w.buf));
                 w.count += 1;
             }
             Pending::WireJson(w) => {
                 w.separate();
-                encoder.encode_direct(rec, &mut w.buf, put_span_json, scratch, &mut spent.leftovers);
+                encoder.encode_to(&rec, &mut JsonSpan::new(&mut w.buf));
                 w.count += 1;
             }
         }));
-        spent.boxes.push(boxed);
-        if spent.boxes.len() >= self.spent_limit {
-            spent.free();
-        }
+        self.spent.push(rec);
         if encoded.is_err() {
             self.pending.cut(mark);
             Counters::add(&self.counters.export_panics, 1);
@@ -103,7 +100,7 @@ impl Worker {
             }
         }
         self.export_pending();
-        self.spent.free();
+        self.spent.free_everything();
     }
 
     pub(super) fn export_pending(&mut self) {

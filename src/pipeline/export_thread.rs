@@ -52,10 +52,8 @@ pub(crate) struct Worker {
     pub wire_pool: Vec<Vec<u8>>,
     /// The attribute list's allocation, lent to the encoder for each event.
     pub scratch: Vec<opentelemetry::KeyValue>,
-    /// Callers' allocations waiting for a bulk free (`reclaim.rs`), and how many
-    /// events' worth may wait (the queue's capacity).
+    /// Written events, on their way to be freed on a caller's thread (`reclaim.rs`).
     pub spent: Spent,
-    pub spent_limit: usize,
     /// Records metrics from what passes through, when metrics are on.
     pub metrics: Option<MetricsRecorder>,
 }
@@ -95,6 +93,7 @@ impl Worker {
             }
             if Instant::now() >= next_export {
                 self.export_pending();
+                self.spent.check_idle(self.counters.received.load(Ordering::Relaxed));
                 next_export = Instant::now() + self.delay;
             }
             self.asleep.store(true, Ordering::SeqCst);

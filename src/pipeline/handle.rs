@@ -19,6 +19,7 @@ use super::lanes::{FlushReport, Shipper, Slot};
 use super::lookahead::Lookahead;
 use super::message::Message;
 use super::pending::{JsonSpans, Pending, WireSpans};
+use super::reclaim::{Returns, Spent};
 use super::threads::spawn;
 use crate::config::batch::BatchConfig;
 use crate::config::metrics::MetricsSettings;
@@ -51,6 +52,8 @@ pub(crate) struct Pipeline {
     rx: Receiver<Message>,
     wake: Sender<()>,
     wake_at: usize,
+    /// Written events coming back to be freed by callers (`reclaim.rs`).
+    returns: Returns,
     /// Set by the export thread while it sleeps; callers only look at the queue's
     /// length (two contended cache lines) when it is set.
     asleep: Arc<AtomicBool>,
@@ -150,6 +153,7 @@ impl Pipeline {
         let (tx, rx) = bounded(setup.batch.max_queue_size);
         let (wake, wake_rx) = bounded(1);
         let (recycle_tx, recycle_rx) = bounded(4);
+        let returns = Returns::new(setup.batch.max_queue_size);
         let counters = Arc::new(Counters::default());
         let cancel = Arc::new(Cancel::default());
         let asleep = Arc::new(AtomicBool::new(false));
@@ -259,8 +263,7 @@ impl Pipeline {
             span_pool: Vec::new(),
             wire_pool: Vec::new(),
             scratch: Vec::new(),
-            spent: Default::default(),
-            spent_limit: setup.batch.max_queue_size,
+            spent: Spent::new(returns.clone(), setup.batch.max_queue_size),
             metrics: recorder,
         };
         let mut threads = Vec::with_capacity(lane_count + 1);
@@ -294,6 +297,7 @@ impl Pipeline {
             rx,
             wake,
             wake_at: cap,
+            returns,
             asleep,
             counters,
             cancel,
@@ -320,6 +324,7 @@ impl Pipeline {
             c.warn_once(Warn::AfterShutdown, || "a span ended after shutdown and was dropped".into());
             return;
         }
+        self.returns.free_some();
         match self.tx.try_send(msg) {
             Ok(()) => {
                 // SeqCst pairs with the export thread's store-then-check before it

@@ -13,9 +13,9 @@ use crate::exporters::interface::SessionStart;
 
 pub(crate) enum Message {
     Span(Box<SpanData>),
-    /// Always `Some` when queued; the export thread takes the event out and keeps
-    /// the emptied box for a bulk free (see `reclaim.rs`).
-    Event(Box<Option<RecordedEvent>>),
+    /// Once its span is written, the event goes back whole to be freed on a
+    /// caller's thread (see `reclaim.rs`).
+    Event(Box<RecordedEvent>),
     SessionStart(Arc<SessionStart>),
     Flush(Sender<FlushReport>),
     Shutdown(Sender<FlushReport>),

@@ -1,5 +1,5 @@
-//! Starting the background threads: named, and at a lower priority than the
-//! application's (see [`BatchConfig::export_thread_nice`](crate::BatchConfig::export_thread_nice)).
+//! Starting the background threads: named, and at the configured priority (see
+//! [`BatchConfig::export_thread_nice`](crate::BatchConfig::export_thread_nice)).
 
 use std::thread::JoinHandle;
 

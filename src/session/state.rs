@@ -106,11 +106,11 @@ impl SessionInner {
             Counters::add(&pipeline.counters.sampled_out, 1);
             return;
         }
-        pipeline.submit(Message::Event(Box::new(Some(RecordedEvent {
+        pipeline.submit(Message::Event(Box::new(RecordedEvent {
             event,
             placement: Placement { trace_id: self.trace_id, parent_span_id, agent_id },
             errored,
-        }))));
+        })));
     }
 
     /// Queues a finished span built outside the SDK (the `tracing` bridge's).
