@@ -23,7 +23,9 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::encode::json::{drop_iteratively, json_depth, MAX_JSON_DEPTH};
 use crate::encode::recorded::RecordedEvent;
+use crate::event::content::{Content, Part};
 use crate::event::Event;
+use crate::util::prefetch::prefetch_for_write;
 
 /// Callers free returned events this many at a time, once every this many events
 /// they record: most calls free nothing (the median call stays as cheap as
@@ -65,6 +67,7 @@ impl Returns {
         });
         if due {
             for event in self.rx.try_iter().take(FREE_EVERY as usize) {
+                claim(&event);
                 drop(event);
             }
         }
@@ -132,6 +135,34 @@ impl Spent {
     pub fn free_everything(&mut self) {
         self.returns.free_all();
         self.free();
+    }
+}
+
+/// Starts taking for writing the memory freeing `event` gives back (its box and
+/// its texts), which the caller's next events will reuse: the export thread read
+/// it last, and the next call's writes would otherwise wait for every line (the
+/// median call took 130 ns longer).
+fn claim(event: &Written) {
+    let whole = |s: &String| {
+        // SAFETY: the allocation is `capacity` bytes; only its address is read.
+        unsafe { std::slice::from_raw_parts(s.as_ptr(), s.capacity()) }
+    };
+    // SAFETY: the box's memory is one `RecordedEvent`; only its address is read.
+    let boxed = unsafe {
+        std::slice::from_raw_parts((&**event as *const RecordedEvent).cast::<u8>(), size_of::<RecordedEvent>())
+    };
+    prefetch_for_write(boxed);
+    if let Event::Llm(e) = &event.event {
+        for c in [&e.prompt, &e.completion].into_iter().flatten() {
+            match c {
+                Content::Text(t) => prefetch_for_write(whole(t)),
+                Content::Messages(m) => m.iter().flat_map(|m| &m.parts).for_each(|p| {
+                    if let Part::Text(t) | Part::Reasoning(t) = p {
+                        prefetch_for_write(whole(t))
+                    }
+                }),
+            }
+        }
     }
 }
 
