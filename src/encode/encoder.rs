@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::recorded::RecordedEvent;
 use super::schema::describe;
-use super::sink::SpanSink;
+use super::sink::{SessionAttrs, SpanSink};
 use super::span::SpanBuilder;
 use super::values::ValuePolicy;
 
@@ -33,8 +33,8 @@ pub(crate) struct EventToSpanEncoder {
 /// events mostly come a session at a time.
 #[derive(Debug, Default)]
 struct SessionIds {
-    last: Option<(TraceId, Arc<str>)>,
-    all: HashMap<TraceId, Arc<str>>,
+    last: Option<(TraceId, Arc<SessionAttrs>)>,
+    all: HashMap<TraceId, Arc<SessionAttrs>>,
 }
 
 /// The crate's instrumentation scope.
@@ -53,8 +53,9 @@ impl EventToSpanEncoder {
         }
     }
 
-    /// The session id (the trace id as a UUID) in text, formatted once per session.
-    fn session_id(&self, trace_id: TraceId) -> Arc<str> {
+    /// The session id (the trace id as a UUID) in text and its attributes, made
+    /// once per session.
+    fn session(&self, trace_id: TraceId) -> Arc<SessionAttrs> {
         let mut ids = self.session_ids.borrow_mut();
         if let Some((t, id)) = &ids.last {
             if *t == trace_id {
@@ -64,7 +65,7 @@ impl EventToSpanEncoder {
         if ids.all.len() >= 1024 {
             ids.all.clear();
         }
-        let text = || Arc::from(uuid::Uuid::from_bytes(trace_id.to_bytes()).to_string());
+        let text = || Arc::new(SessionAttrs::new(uuid::Uuid::from_bytes(trace_id.to_bytes()).to_string()));
         let id = ids.all.entry(trace_id).or_insert_with(text).clone();
         ids.last = Some((trace_id, id.clone()));
         id
@@ -83,9 +84,9 @@ impl EventToSpanEncoder {
     /// (`WireSpan` of `encode/wire.rs`, `JsonSpan` of `encode/wire_json.rs`), or a
     /// `SpanBuilder`.
     pub(crate) fn encode_to<S: SpanSink>(&self, rec: &RecordedEvent, sink: &mut S) {
-        let session_id = self.session_id(rec.placement.trace_id);
+        let session = self.session(rec.placement.trace_id);
         let mut json = self.json.borrow_mut();
-        describe(&self.policy, rec, &session_id, &mut json, sink);
+        describe(&self.policy, rec, &session, &mut json, sink);
         // A long value must not stay behind for every later event.
         json.clear();
         json.shrink_to(4096);

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use super::attr;
 use super::recorded::{event_span_id, RecordedEvent};
-use super::sink::{AttrValue, Cut, SpanHead, SpanName, SpanSink};
+use super::sink::{AttrValue, Cut, SessionAttrs, SpanHead, SpanName, SpanSink};
 use super::values::{clamp_i64, number, Rendered, ValuePolicy};
 use crate::event::llm::ResponseDetails;
 use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
@@ -25,16 +25,16 @@ fn uuid_text<'b>(id: &uuid::Uuid, buf: &'b mut [u8; uuid::fmt::Hyphenated::LENGT
     id.hyphenated().encode_lower(buf)
 }
 
-/// Describes the span of `rec` to `sink`. `session_id` is the session's id in
-/// text; `scratch` holds JSON values while they are written.
+/// Describes the span of `rec` to `sink`. `session` is the session's id and its
+/// attributes; `scratch` holds JSON values while they are written.
 pub(crate) fn describe<S: SpanSink>(
     p: &ValuePolicy,
     rec: &RecordedEvent,
-    session_id: &str,
+    session: &SessionAttrs,
     scratch: &mut String,
     sink: &mut S,
 ) {
-    let mut d = Describer { p, rec, session_id, scratch, sink };
+    let mut d = Describer { p, rec, session, scratch, sink };
     match &rec.event {
         Event::Llm(e) => d.llm(e),
         Event::Tool(e) => d.tool(e),
@@ -47,7 +47,7 @@ pub(crate) fn describe<S: SpanSink>(
 struct Describer<'d, S> {
     p: &'d ValuePolicy,
     rec: &'d RecordedEvent,
-    session_id: &'d str,
+    session: &'d SessionAttrs,
     scratch: &'d mut String,
     sink: &'d mut S,
 }
@@ -67,9 +67,7 @@ impl<'d, S: SpanSink> Describer<'d, S> {
             start,
             end: common.ended_at.unwrap_or(start).max(start),
         });
-        let session = Cut::whole(self.session_id);
-        self.sink.attr(attr::SESSION_ID, AttrValue::Str(session));
-        self.sink.attr(attr::CONVERSATION_ID, AttrValue::Str(session));
+        self.sink.session(self.session);
         let mut id = [0; uuid::fmt::Hyphenated::LENGTH];
         self.sink.attr(attr::EVENT_ID, AttrValue::Str(Cut::whole(uuid_text(&common.id, &mut id))));
         self.sink.attr(attr::EVENT_TYPE, AttrValue::Static(event.event_type().as_str()));

@@ -5,12 +5,13 @@
 //! event and never moves out of it, so the writers copy what they keep and the
 //! event goes back whole to be freed where it was allocated (`pipeline/reclaim.rs`).
 
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Key, Value};
 
-use super::attr::TRUNCATED_SUFFIX;
+use super::attr::{self, TRUNCATED_SUFFIX};
 use super::plain_messages::PlainMessages;
 
 /// A string value as written: the value itself, or its head when it was cut at the
@@ -147,11 +148,37 @@ impl AttrKey for &Key {
     }
 }
 
+/// A session's id in text, and the two attributes that carry it on every span of
+/// the session (`session.id`, `gen_ai.conversation.id`) as each direct writer
+/// writes them, made once per session: they are the same bytes on every span.
+#[derive(Debug)]
+pub(crate) struct SessionAttrs {
+    id: Arc<str>,
+    pub(crate) protobuf: OnceLock<Vec<u8>>,
+    pub(crate) json: OnceLock<String>,
+}
+
+impl SessionAttrs {
+    pub fn new(id: String) -> Self {
+        SessionAttrs { id: Arc::from(id), protobuf: OnceLock::new(), json: OnceLock::new() }
+    }
+
+    /// Describes the two attributes to `sink`, as any other attribute.
+    pub fn describe<S: SpanSink + ?Sized>(&self, sink: &mut S) {
+        sink.attr(attr::SESSION_ID, AttrValue::Str(Cut::whole(&self.id)));
+        sink.attr(attr::CONVERSATION_ID, AttrValue::Str(Cut::whole(&self.id)));
+    }
+}
+
 /// What renders a described span. Calls come in order: `begin`, `attr` for each
-/// attribute, `end`.
+/// attribute (`session` for the session's two), `end`.
 pub(crate) trait SpanSink {
     fn begin(&mut self, head: &SpanHead<'_>);
     fn attr(&mut self, key: impl AttrKey, value: AttrValue<'_>);
+    /// The session's attributes; a writer may copy what it wrote for them before.
+    fn session(&mut self, s: &SessionAttrs) {
+        s.describe(self);
+    }
     /// The status, span events and links (error spans have their exception event
     /// and trigger link; other events have none).
     fn end(&mut self, status: &Status, events: &[SpanEvent], links: &[Link]);

@@ -19,23 +19,62 @@ use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
 use super::json::Escape;
-use super::sink::{AttrKey, AttrValue, Cut, SpanHead, SpanSink};
+use super::sink::{AttrKey, AttrValue, Cut, SessionAttrs, SpanHead, SpanSink};
 use super::span::unix_nanos;
 use super::wire_fields::{
-    any_value_len, bytes_field_len, close_len, event_flags, event_len, link_len, len_field, open_len, put_any_value,
+    any_value_len, bytes_field_len, close_len, event_flags, event_len, len_field, link_len, open_len, put_any_value,
     put_bytes_field, put_event, put_fixed32_field, put_fixed64_field, put_len, put_link, put_varint_field, status_len,
-    status_parts, LenMark,
+    status_parts, varint_len, LenMark,
 };
-
-/// A string's bytes as written: its (possibly cut) head, then the marker.
-fn put_cut(out: &mut Vec<u8>, s: Cut<'_>) {
-    out.extend_from_slice(s.head.as_bytes());
-    out.extend_from_slice(s.marker().as_bytes());
-}
 
 /// An `AnyValue` holding a string (field 1), framing included.
 fn string_value_len(len: usize) -> usize {
     len_field(1, len)
+}
+
+/// Bytes written into a buffer's spare room, reserved once for a whole attribute:
+/// pushed one by one, each byte checks the `Vec`'s capacity, and framing was most
+/// of a short attribute's cost.
+struct Spare<'b> {
+    bytes: &'b mut [std::mem::MaybeUninit<u8>],
+    at: usize,
+}
+
+impl Spare<'_> {
+    fn byte(&mut self, b: u8) {
+        self.bytes[self.at].write(b);
+        self.at += 1;
+    }
+
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.byte((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
+    }
+
+    /// A length-delimited field's tag (one byte for the fields written here) and
+    /// length.
+    fn field(&mut self, tag: u8, len: usize) {
+        self.byte(tag);
+        self.varint(len as u64);
+    }
+
+    /// A string field (`number` below 16), possibly cut.
+    fn string(&mut self, number: u8, s: Cut<'_>) {
+        self.field(number << 3 | 2, s.len());
+        self.copy(s.head.as_bytes());
+        self.copy(s.marker().as_bytes());
+    }
+
+    fn copy(&mut self, b: &[u8]) {
+        let to = &mut self.bytes[self.at..self.at + b.len()];
+        // SAFETY: `to` and `b` have the same length, and `u8` and `MaybeUninit<u8>`
+        // the same layout.
+        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), to.as_mut_ptr().cast::<u8>(), b.len()) };
+        self.at += b.len();
+    }
 }
 
 /// Writes described spans as elements of `ScopeSpans.spans` (field 2): tag, length
@@ -65,10 +104,31 @@ impl<'o> WireSpan<'o> {
         put_any_value(self.out, v);
     }
 
+    /// A `KeyValue` (field 9) whose `AnyValue` body is `any` bytes long, written by
+    /// `value` after the framing, into room reserved once for all of it.
+    fn key_value(&mut self, key: &str, any: usize, value: impl FnOnce(&mut Spare<'_>)) {
+        let key = key.as_bytes();
+        let kv = bytes_field_len(1, key) + len_field(2, any);
+        let total = len_field(9, kv);
+        self.out.reserve(total);
+        let start = self.out.len();
+        let mut w = Spare { bytes: &mut self.out.spare_capacity_mut()[..total], at: 0 };
+        w.field(9 << 3 | 2, kv);
+        if !key.is_empty() {
+            w.field(1 << 3 | 2, key.len());
+            w.copy(key);
+        }
+        w.field(2 << 3 | 2, any);
+        value(&mut w);
+        // Fewer bytes would leave some uninitialized; more cannot be written (the
+        // slice is `total` long).
+        assert_eq!(w.at, total, "an attribute's size");
+        // SAFETY: `Spare` wrote all `total` bytes after the end (checked just above).
+        unsafe { self.out.set_len(start + total) };
+    }
+
     fn string_attr(&mut self, key: &str, s: Cut<'_>) {
-        self.key_value_head(key, string_value_len(s.len()));
-        put_len(self.out, 1, s.len());
-        put_cut(self.out, s);
+        self.key_value(key, string_value_len(s.len()), |w| w.string(1, s));
     }
 }
 
@@ -98,18 +158,23 @@ impl SpanSink for WireSpan<'_> {
         match value {
             AttrValue::Static(s) => self.string_attr(key, Cut::whole(s)),
             AttrValue::Str(s) => self.string_attr(key, s),
-            AttrValue::I64(i) => self.value_attr(key, &Value::I64(i)),
-            AttrValue::F64(f) => self.value_attr(key, &Value::F64(f)),
+            AttrValue::I64(i) => self.key_value(key, 1 + varint_len(i as u64), |w| {
+                w.byte(3 << 3);
+                w.varint(i as u64);
+            }),
+            AttrValue::F64(f) => self.key_value(key, 1 + 8, |w| {
+                w.byte(4 << 3 | 1);
+                w.copy(&f.to_le_bytes());
+            }),
             AttrValue::StrList(items) => {
-                let item = |s: &Cut<'_>| len_field(1, string_value_len(s.len()));
-                let array: usize = items.iter().map(item).sum();
-                self.key_value_head(key, len_field(5, array));
-                put_len(self.out, 5, array);
-                for s in items {
-                    put_len(self.out, 1, string_value_len(s.len()));
-                    put_len(self.out, 1, s.len());
-                    put_cut(self.out, *s);
-                }
+                let array: usize = items.iter().map(|s| len_field(1, string_value_len(s.len()))).sum();
+                self.key_value(key, len_field(5, array), |w| {
+                    w.field(5 << 3 | 2, array);
+                    for s in items {
+                        w.field(1 << 3 | 2, string_value_len(s.len()));
+                        w.string(1, *s);
+                    }
+                });
             }
             AttrValue::Messages(m) => {
                 // Its length is known once written (escapes lengthen the text), so
@@ -127,6 +192,15 @@ impl SpanSink for WireSpan<'_> {
             }
             AttrValue::Value(v) => self.value_attr(key, v),
         }
+    }
+
+    fn session(&mut self, s: &SessionAttrs) {
+        let bytes = s.protobuf.get_or_init(|| {
+            let mut bytes = Vec::new();
+            s.describe(&mut WireSpan::new(&mut bytes));
+            bytes
+        });
+        self.out.extend_from_slice(bytes);
     }
 
     fn end(&mut self, status: &Status, events: &[SpanEvent], links: &[Link]) {

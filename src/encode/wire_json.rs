@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 
 use super::json::{push_escaped_str, push_json_str, Escape};
-use super::sink::{AttrKey, AttrValue, Cut, SpanHead, SpanSink};
+use super::sink::{AttrKey, AttrValue, Cut, SessionAttrs, SpanHead, SpanSink};
 use super::span::unix_nanos;
 use super::wire_fields::{event_flags, link_flags, status_parts};
 
@@ -262,6 +262,19 @@ impl SpanSink for JsonSpan<'_> {
             AttrValue::Value(v) => push_any_value(out, v),
         }
         out.push('}');
+    }
+
+    fn session(&mut self, s: &SessionAttrs) {
+        let text = s.json.get_or_init(|| {
+            let mut text = String::new();
+            s.describe(&mut JsonSpan::new(&mut text));
+            text
+        });
+        if self.attributes > 0 {
+            self.out.push(',');
+        }
+        self.out.push_str(text);
+        self.attributes += 2;
     }
 
     fn end(&mut self, status: &Status, events: &[SpanEvent], links: &[Link]) {
