@@ -12,7 +12,8 @@ use super::validate::{ensure, ensure_duration, ConfigError, MAX_DURATION};
 pub struct BatchConfig {
     /// Spans that may wait for export; when full, new spans are dropped and counted.
     /// (The export thread also holds up to 8 it has taken from the queue and not yet
-    /// encoded, and the batches being built and sent.)
+    /// encoded, the batches being built and sent, and up to this many (at most
+    /// 4096) written events on their way back to be freed on callers' threads.)
     pub max_queue_size: usize,
     /// Spans per export request.
     pub max_export_batch_size: usize,
