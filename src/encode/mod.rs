@@ -6,6 +6,7 @@
 pub mod attr;
 pub(crate) mod encoder;
 pub(crate) mod json;
+mod literals;
 pub(crate) mod lookup;
 mod messages;
 pub(crate) mod plain_messages;

@@ -128,11 +128,18 @@ pub(crate) enum AttrValue<'a> {
 pub(crate) trait AttrKey {
     fn as_str(&self) -> &str;
     fn into_key(self) -> Key;
+    /// The key, when it is a literal.
+    fn literal(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl AttrKey for &'static str {
     fn as_str(&self) -> &str {
         self
+    }
+    fn literal(&self) -> Option<&'static str> {
+        Some(self)
     }
     fn into_key(self) -> Key {
         Key::from_static_str(self)

@@ -13,12 +13,15 @@
 //! this path (and SDK spans, through prost itself); formatters and exporters that
 //! read spans keep the struct path.
 
+use std::cell::RefCell;
+
 use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, Status};
 use opentelemetry::Value;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
 use super::json::Escape;
+use super::literals::Literals;
 use super::sink::{AttrKey, AttrValue, Cut, SessionAttrs, SpanHead, SpanSink};
 use super::span::unix_nanos;
 use super::wire_fields::{
@@ -75,6 +78,11 @@ impl Spare<'_> {
         unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), to.as_mut_ptr().cast::<u8>(), b.len()) };
         self.at += b.len();
     }
+}
+
+thread_local! {
+    /// Literal attributes as this writer writes them (on the export thread).
+    static LITERALS: RefCell<Literals<Vec<u8>>> = RefCell::new(Literals::new());
 }
 
 /// Writes described spans as elements of `ScopeSpans.spans` (field 2): tag, length
@@ -153,10 +161,21 @@ impl SpanSink for WireSpan<'_> {
         put_fixed64_field(out, 8, unix_nanos(h.end.max(h.start)));
     }
 
-    fn attr(&mut self, key: impl AttrKey, value: AttrValue<'_>) {
-        let key = key.as_str();
+    fn attr(&mut self, key_name: impl AttrKey, value: AttrValue<'_>) {
+        let key = key_name.as_str();
         match value {
-            AttrValue::Static(s) => self.string_attr(key, Cut::whole(s)),
+            AttrValue::Static(s) => match key_name.literal() {
+                Some(k) => LITERALS.with(|l| {
+                    let mut l = l.borrow_mut();
+                    let bytes = l.get(k, s, || {
+                        let mut bytes = Vec::new();
+                        WireSpan::new(&mut bytes).string_attr(k, Cut::whole(s));
+                        bytes
+                    });
+                    self.out.extend_from_slice(bytes);
+                }),
+                None => self.string_attr(key, Cut::whole(s)),
+            },
             AttrValue::Str(s) => self.string_attr(key, s),
             AttrValue::I64(i) => self.key_value(key, 1 + varint_len(i as u64), |w| {
                 w.byte(3 << 3);

@@ -7,6 +7,8 @@
 //! deserializes, with opentelemetry-proto, to exactly what its own JSON encoding of
 //! the same spans deserializes to.
 
+use std::cell::RefCell;
+
 use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, Status};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope};
@@ -14,6 +16,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 
 use super::json::{push_escaped_str, push_json_str, Escape};
+use super::literals::Literals;
 use super::sink::{AttrKey, AttrValue, Cut, SessionAttrs, SpanHead, SpanSink};
 use super::span::unix_nanos;
 use super::wire_fields::{event_flags, link_flags, status_parts};
@@ -189,6 +192,20 @@ fn push_link(out: &mut String, l: &Link) {
     out.push('}');
 }
 
+/// A string attribute object.
+fn push_literal(out: &mut String, key: &str, value: &str) {
+    out.push_str("{\"key\":");
+    push_json_str(out, key);
+    out.push_str(",\"value\":");
+    push_string_value(out, Cut::whole(value));
+    out.push('}');
+}
+
+thread_local! {
+    /// Literal attributes as this writer writes them (on the export thread).
+    static LITERALS: RefCell<Literals<String>> = RefCell::new(Literals::new());
+}
+
 /// Writes a described span as a `Span` object (the caller writes the commas between
 /// spans), equal on decoding to opentelemetry-proto's JSON of the transform of the
 /// same span (as `SpanData`).
@@ -235,6 +252,16 @@ impl SpanSink for JsonSpan<'_> {
             out.push(',');
         }
         self.attributes += 1;
+        if let (AttrValue::Static(v), Some(k)) = (value, key.literal()) {
+            // The whole `{"key":…,"value":…}` object, written once.
+            return LITERALS.with(|l| {
+                out.push_str(l.borrow_mut().get(k, v, || {
+                    let mut text = String::new();
+                    push_literal(&mut text, k, v);
+                    text
+                }))
+            });
+        }
         out.push_str("{\"key\":");
         push_json_str(out, key.as_str());
         out.push_str(",\"value\":");
