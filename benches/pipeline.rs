@@ -29,6 +29,7 @@ USAGE: cargo bench --bench pipeline -- [FLAGS]
   --compression C         gzip or none (default none; the anchor has no such flag)
   --nice N                export and sending threads' nice value (default: the
                           library's default, BatchConfig::export_thread_nice)
+  --lanes N               max concurrent exports (default: the library's default)
   --metrics on|off        record and export metrics (default off: the anchor has none);
                           on sends them to a local receiver in this process, since the
                           sink takes traces only
@@ -46,6 +47,7 @@ struct Args {
     compression: Compression,
     metrics: bool,
     nice: Option<u8>,
+    lanes: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -61,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
         compression: Compression::None,
         metrics: false,
         nice: None,
+        lanes: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -110,6 +113,7 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--nice" => a.nice = Some(num(val()?)?),
+            "--lanes" => a.lanes = Some(num(val()?)?),
             "--queue-size" => a.queue_size = num(val()?)?,
             "--batch-size" => a.batch_size = num(val()?)?,
             "--scheduled-delay-ms" => a.scheduled_delay_ms = num(val()?)?,
@@ -212,6 +216,9 @@ fn main() {
         .scheduled_delay(Duration::from_millis(args.scheduled_delay_ms));
     if let Some(nice) = args.nice {
         batch = batch.export_thread_nice(nice);
+    }
+    if let Some(lanes) = args.lanes {
+        batch = batch.max_concurrent_exports(lanes);
     }
     let config = OtelConfig::builder()
         .service_name("agentops-bench")
