@@ -60,7 +60,10 @@ pub(super) struct LenMark {
 pub(super) fn open_len(out: &mut Vec<u8>, field: u32, estimate: usize) -> LenMark {
     put_tag(out, field, LEN);
     let (at, reserved) = (out.len(), varint_len(estimate as u64));
-    out.resize(at + reserved, 0);
+    // A few bytes: pushed, where `resize` called `memset`.
+    for _ in 0..reserved {
+        out.push(0);
+    }
     LenMark { at, reserved }
 }
 
@@ -71,17 +74,31 @@ pub(super) fn close_len(out: &mut Vec<u8>, mark: LenMark) {
     let body = mark.at + mark.reserved;
     let len = out.len() - body;
     let need = varint_len(len as u64);
-    if need > mark.reserved {
-        out.splice(body..body, std::iter::repeat_n(0, need - mark.reserved));
-    } else if need < mark.reserved {
-        out.drain(mark.at + need..body);
+    if need != mark.reserved {
+        return close_len_moving(out, mark, len, need);
     }
     let mut v = len as u64;
-    for b in &mut out[mark.at..mark.at + need] {
-        *b = (v as u8 & 0x7f) | 0x80;
+    // `need` bytes at `mark.at`: all but the last carry the continuation bit.
+    let varint = &mut out[mark.at..body];
+    for (i, b) in varint.iter_mut().enumerate() {
+        *b = (v as u8 & 0x7f) | if i + 1 < need { 0x80 } else { 0 };
         v >>= 7;
     }
-    out[mark.at + need - 1] &= 0x7f;
+}
+
+/// [`close_len`] when the estimate's varint was shorter or longer than the length's:
+/// the body moves so the varint stays minimal.
+#[cold]
+fn close_len_moving(out: &mut Vec<u8>, mark: LenMark, len: usize, need: usize) {
+    let body = mark.at + mark.reserved;
+    if need > mark.reserved {
+        out.splice(body..body, std::iter::repeat_n(0, need - mark.reserved));
+    } else {
+        out.drain(mark.at + need..body);
+    }
+    let reserved = LenMark { at: mark.at, reserved: need };
+    debug_assert_eq!(out.len() - (reserved.at + need), len);
+    close_len(out, reserved);
 }
 
 /// A string or bytes field; empty ones are left out (proto3 default).

@@ -275,3 +275,30 @@ fn a_schema_url_and_long_lengths_frame_the_same() {
     // And byte for byte as prost writes the same request.
     assert_eq!(&buf[start..], &expected.encode_to_vec()[..]);
 }
+
+#[test]
+fn lengths_that_outgrow_their_estimate_move_the_body() {
+    let (resource, scope) = (resource(), scope());
+    let frame = request_frame(&resource, &scope);
+    // Messages whose text is under 128 bytes before escaping and over after: the
+    // lengths around it need one more byte than estimated.
+    for text in ["\"".repeat(40), "\n".repeat(70), "a".repeat(60) + &"\u{1}".repeat(20)] {
+        let room = frame.header_room();
+        let mut buf = vec![0; room];
+        let span = Described {
+            name: ("n".into(), String::new(), false, false),
+            kind: SpanKind::Client,
+            start: UNIX_EPOCH,
+            end: UNIX_EPOCH,
+            attributes: vec![(Key::from("m"), OwnedValue::Messages(text, "user", false))],
+            status: Status::Unset,
+            events: vec![],
+            links: vec![],
+        };
+        let ids = (TraceId::from(7u128), SpanId::from(9u64), SpanId::INVALID);
+        span.describe(ids, &mut WireSpan::new(&mut buf));
+        let start = frame.finish(&mut buf, room);
+        let expected = to_otlp_request([span.span_data(ids, &scope)], &resource);
+        assert_eq!(&buf[start..], &expected.encode_to_vec()[..]);
+    }
+}
