@@ -27,13 +27,10 @@ impl<B> Literals<B> {
         let mix = (id.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (id.2 as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
         let slot = (mix >> 58) as usize % SLOTS;
         let entry = &mut self.slots[slot];
-        if entry.as_ref().is_none_or(|(held, _)| *held != id) {
-            *entry = Some((id, write()));
+        if entry.as_ref().is_some_and(|(held, _)| *held != id) {
+            *entry = None;
         }
-        match entry {
-            Some((_, bytes)) => bytes,
-            None => unreachable!("filled just above"),
-        }
+        &entry.get_or_insert_with(|| (id, write())).1
     }
 }
 

@@ -62,12 +62,7 @@ fn write_json<T: Text>(out: &mut T, text: &str, role: &str, output: bool, string
 /// reallocate); `None` for lists of messages and texts that need cutting.
 pub(super) fn plain_text_json(c: &Content, role: &str, output: bool, max_len: usize) -> Option<String> {
     let Content::Text(text) = c else { return None };
-    if !fits(text, role, output, max_len) {
-        return None;
-    }
-    let mut out = String::with_capacity(json_len(text, role, output));
-    write_json(&mut out, text, role, output, Escape::Once);
-    Some(out)
+    PlainMessages::new(text, role, output, max_len).map(PlainMessages::to_json)
 }
 
 /// The messages JSON of a plain text that needs no cut, by reference: the direct
@@ -75,14 +70,14 @@ pub(super) fn plain_text_json(c: &Content, role: &str, output: bool, max_len: us
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PlainMessages<'a> {
     text: &'a str,
-    role: &'static str,
+    role: &'a str,
     output: bool,
 }
 
 impl<'a> PlainMessages<'a> {
     /// The messages of `text`, or `None` when their JSON would exceed `max_len`
     /// (it needs cutting: the general writer of `messages.rs` does that).
-    pub fn new(text: &'a str, role: &'static str, output: bool, max_len: usize) -> Option<Self> {
+    pub fn new(text: &'a str, role: &'a str, output: bool, max_len: usize) -> Option<Self> {
         fits(text, role, output, max_len).then_some(PlainMessages { text, role, output })
     }
 

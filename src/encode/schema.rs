@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::attr;
 use super::recorded::{event_span_id, RecordedEvent};
 use super::sink::{AttrValue, Cut, SessionAttrs, SpanHead, SpanName, SpanSink};
-use super::values::{clamp_i64, number, Rendered, ValuePolicy};
+use super::values::{clamp_i64, number, ValuePolicy};
 use crate::event::llm::ResponseDetails;
 use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
 use crate::util::prefetch::prefetch;
@@ -108,17 +108,15 @@ impl<'d, S: SpanSink> Describer<'d, S> {
 
     /// Content given as JSON, when captured.
     fn json(&mut self, key: &'static str, v: Option<&Json>) {
-        if let Rendered::Scratch = self.p.json(v, self.scratch) {
-            self.sink.attr(key, AttrValue::Str(Cut::whole(self.scratch)));
+        if let Some(text) = self.p.json(v, self.scratch) {
+            self.sink.attr(key, AttrValue::Str(text));
         }
     }
 
     /// Chat content as messages JSON, when captured.
     fn messages(&mut self, key: &'static str, c: Option<&crate::event::Content>, role: (&'static str, bool)) {
-        match self.p.messages(c, role, self.scratch) {
-            Rendered::None => {}
-            Rendered::Scratch => self.sink.attr(key, AttrValue::Str(Cut::whole(self.scratch))),
-            Rendered::Messages(m) => self.sink.attr(key, AttrValue::Messages(m)),
+        if let Some(v) = self.p.messages(c, role, self.scratch) {
+            self.sink.attr(key, v);
         }
     }
 
@@ -130,11 +128,11 @@ impl<'d, S: SpanSink> Describer<'d, S> {
                 prefetch(t.as_str());
             }
         }
-        let op = e.operation.as_deref().unwrap_or("chat");
+        let op = e.operation.as_ref().unwrap_or(&CHAT);
         self.begin(SpanName::Joined { op, subject: Cut::whole(&e.model) }, SpanKind::Client);
         let (p, sink) = (self.p, &mut *self.sink);
         sink.attr(attr::SPAN_KIND, AttrValue::Static("llm"));
-        sink.attr(attr::GEN_AI_OPERATION, p.name(e.operation.as_ref().unwrap_or(&CHAT)));
+        sink.attr(attr::GEN_AI_OPERATION, p.name(op));
         if let Some(provider) = &e.provider {
             sink.attr(attr::GEN_AI_PROVIDER, p.name(provider));
         }

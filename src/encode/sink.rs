@@ -5,7 +5,7 @@
 //! event and never moves out of it, so the writers copy what they keep and the
 //! event goes back whole to be freed where it was allocated (`pipeline/reclaim.rs`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, SpanKind, Status, TraceId};
@@ -160,14 +160,14 @@ impl AttrKey for &Key {
 /// writes them, made once per session: they are the same bytes on every span.
 #[derive(Debug)]
 pub(crate) struct SessionAttrs {
-    id: Arc<str>,
+    id: String,
     pub(crate) protobuf: OnceLock<Vec<u8>>,
     pub(crate) json: OnceLock<String>,
 }
 
 impl SessionAttrs {
     pub fn new(id: String) -> Self {
-        SessionAttrs { id: Arc::from(id), protobuf: OnceLock::new(), json: OnceLock::new() }
+        SessionAttrs { id, protobuf: OnceLock::new(), json: OnceLock::new() }
     }
 
     /// Describes the two attributes to `sink`, as any other attribute.

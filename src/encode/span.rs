@@ -57,7 +57,7 @@ impl SpanBuilder {
 }
 
 /// An attribute value as the SDK holds it.
-pub(crate) fn to_value(v: AttrValue<'_>) -> Value {
+fn to_value(v: AttrValue<'_>) -> Value {
     match v {
         AttrValue::Static(s) => Value::from(s),
         AttrValue::Str(s) => Value::from(s.to_owned_string()),

@@ -24,15 +24,6 @@ pub(crate) struct ValuePolicy {
     truncated: Cell<u64>,
 }
 
-/// What JSON content or messages become: nothing (not captured), a string held
-/// elsewhere, or a plain text's messages written in place.
-pub(crate) enum Rendered<'a> {
-    None,
-    /// Text made in the caller's scratch buffer, already within the limit.
-    Scratch,
-    Messages(PlainMessages<'a>),
-}
-
 impl ValuePolicy {
     pub fn new(capture_content: bool, max_value_len: usize) -> Self {
         ValuePolicy { capture_content, max_value_len, truncated: Cell::new(0) }
@@ -71,14 +62,11 @@ impl ValuePolicy {
         }
     }
 
-    /// Content given as JSON, serialized into `scratch` (cut there to the limit)
-    /// when content is captured. A value nested deeper than the limit is replaced by
-    /// a note, and the event must not be freed recursively (see `Spent`).
-    pub fn json(&self, v: Option<&Json>, scratch: &mut String) -> Rendered<'static> {
-        let Some(v) = v else { return Rendered::None };
-        if !self.capture_content {
-            return Rendered::None;
-        }
+    /// Content given as JSON, when captured: serialized into `scratch` and cut to
+    /// the limit. A value nested deeper than the limit is replaced by a note (and
+    /// must not be freed recursively: see `pipeline/reclaim.rs`).
+    pub fn json<'s>(&self, v: Option<&Json>, scratch: &'s mut String) -> Option<Cut<'s>> {
+        let v = v.filter(|_| self.capture_content)?;
         scratch.clear();
         if json_depth(v) > MAX_JSON_DEPTH {
             scratch.push_str(&format!("<value nested deeper than {MAX_JSON_DEPTH} levels was dropped>"));
@@ -86,12 +74,7 @@ impl ValuePolicy {
             // Non-finite floats cannot exist in serde_json::Value, so this cannot fail.
             let _ = serde_json::to_writer(string_writer(scratch), v);
         }
-        let kept = self.cut(scratch).head.len();
-        if kept < scratch.len() {
-            scratch.truncate(kept);
-            scratch.push_str(super::attr::TRUNCATED_SUFFIX);
-        }
-        Rendered::Scratch
+        Some(self.cut(scratch))
     }
 
     /// Chat content as the semantic conventions' messages JSON (when captured), cut
@@ -102,18 +85,18 @@ impl ValuePolicy {
         &self,
         c: Option<&'a Content>,
         (role, output): (&'static str, bool),
-        scratch: &mut String,
-    ) -> Rendered<'a> {
-        let Some(c) = c.filter(|_| self.capture_content) else { return Rendered::None };
+        scratch: &'a mut String,
+    ) -> Option<AttrValue<'a>> {
+        let c = c.filter(|_| self.capture_content)?;
         if let Content::Text(text) = c {
             if let Some(m) = PlainMessages::new(text, role, output, self.max_value_len) {
-                return Rendered::Messages(m);
+                return Some(AttrValue::Messages(m));
             }
         }
         let (json, cut) = messages_json(c, role, output, self.max_value_len);
         self.count_truncated(cut);
         *scratch = json;
-        Rendered::Scratch
+        Some(AttrValue::Str(Cut::whole(scratch)))
     }
 }
 

@@ -16,7 +16,6 @@
 use std::cell::RefCell;
 
 use opentelemetry::trace::{Event as SpanEvent, Link, SpanId, Status};
-use opentelemetry::Value;
 use opentelemetry_proto::tonic::trace::v1 as otlp;
 use prost::Message;
 
@@ -99,19 +98,6 @@ impl<'o> WireSpan<'o> {
         WireSpan { out, span: None }
     }
 
-    /// One `KeyValue` (field 9) whose `AnyValue` body is `value_len` bytes long.
-    fn key_value_head(&mut self, key: &str, value_len: usize) {
-        let key = key.as_bytes();
-        put_len(self.out, 9, bytes_field_len(1, key) + len_field(2, value_len));
-        put_bytes_field(self.out, 1, key);
-        put_len(self.out, 2, value_len);
-    }
-
-    fn value_attr(&mut self, key: &str, v: &Value) {
-        self.key_value_head(key, any_value_len(v));
-        put_any_value(self.out, v);
-    }
-
     /// A `KeyValue` (field 9) whose `AnyValue` body is `any` bytes long, written by
     /// `value` after the framing, into room reserved once for all of it.
     fn key_value(&mut self, key: &str, any: usize, value: impl FnOnce(&mut Spare<'_>)) {
@@ -161,10 +147,10 @@ impl SpanSink for WireSpan<'_> {
         put_fixed64_field(out, 8, unix_nanos(h.end.max(h.start)));
     }
 
-    fn attr(&mut self, key_name: impl AttrKey, value: AttrValue<'_>) {
-        let key = key_name.as_str();
+    fn attr(&mut self, key: impl AttrKey, value: AttrValue<'_>) {
+        let (literal, key) = (key.literal(), key.as_str());
         match value {
-            AttrValue::Static(s) => match key_name.literal() {
+            AttrValue::Static(s) => match literal {
                 Some(k) => LITERALS.with(|l| {
                     let mut l = l.borrow_mut();
                     let bytes = l.get(k, s, || {
@@ -209,7 +195,12 @@ impl SpanSink for WireSpan<'_> {
                 close_len(out, any_value);
                 close_len(out, key_value);
             }
-            AttrValue::Value(v) => self.value_attr(key, v),
+            // Only spans described by a `SpanDefinition` (tests): encoded apart, then copied.
+            AttrValue::Value(v) => {
+                let mut any = Vec::with_capacity(any_value_len(v));
+                put_any_value(&mut any, v);
+                self.key_value(key, any.len(), |w| w.copy(&any));
+            }
         }
     }
 

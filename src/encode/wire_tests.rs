@@ -242,63 +242,64 @@ proptest! {
     }
 }
 
+/// A client span at the epoch with `attributes` and nothing else.
+fn span_with(attributes: Vec<(Key, OwnedValue)>) -> Described {
+    Described {
+        name: ("n".into(), String::new(), false, false),
+        kind: SpanKind::Client,
+        start: UNIX_EPOCH,
+        end: UNIX_EPOCH,
+        attributes,
+        status: Status::Unset,
+        events: vec![],
+        links: vec![],
+    }
+}
+
+/// `span` in a request written directly, and opentelemetry-proto's request of its
+/// `SpanData`.
+fn written_and_expected(
+    span: &Described,
+    resource: &ResourceAttributesWithSchema,
+    scope: &InstrumentationScope,
+) -> (Vec<u8>, ExportTraceServiceRequest) {
+    let frame = request_frame(resource, scope);
+    let room = frame.header_room();
+    let mut buf = vec![0; room];
+    let ids = (TraceId::from(7u128), SpanId::from(9u64), SpanId::INVALID);
+    span.describe(ids, &mut WireSpan::new(&mut buf));
+    let start = frame.finish(&mut buf, room);
+    (buf.split_off(start), to_otlp_request([span.span_data(ids, scope)], resource))
+}
+
 #[test]
 fn a_schema_url_and_long_lengths_frame_the_same() {
     let resource = ResourceAttributesWithSchema::from(
         &Resource::builder_empty().with_schema_url([KeyValue::new("k", "v")], "https://schema/r").build(),
     );
     let scope = InstrumentationScope::builder("s").with_schema_url("https://schema/s").build();
-    let frame = request_frame(&resource, &scope);
-    let room = frame.header_room();
-    let mut buf = vec![0; room];
     // Lengths past 2^21 need 4-byte varints in every frame, and the messages
     // written in place grow past their estimate (their escapes).
     let big = Described {
-        name: ("big".into(), String::new(), false, false),
-        kind: SpanKind::Client,
-        start: UNIX_EPOCH,
-        end: UNIX_EPOCH,
-        attributes: vec![
+        status: Status::Ok,
+        ..span_with(vec![
             (Key::from("p"), OwnedValue::Str("x".repeat(3 << 20), true)),
             (Key::from("gen_ai.input.messages"), OwnedValue::Messages("\"quoted\"\n".repeat(300_000), "user", false)),
-        ],
-        status: Status::Ok,
-        events: vec![],
-        links: vec![],
+        ])
     };
-    let ids = (TraceId::from(7u128), SpanId::from(9u64), SpanId::INVALID);
-    big.describe(ids, &mut WireSpan::new(&mut buf));
-    let start = frame.finish(&mut buf, room);
-    let got = ExportTraceServiceRequest::decode(&buf[start..]).unwrap();
-    let expected = to_otlp_request([big.span_data(ids, &scope)], &resource);
-    assert_eq!(got, expected);
+    let (written, expected) = written_and_expected(&big, &resource, &scope);
+    assert_eq!(ExportTraceServiceRequest::decode(&written[..]).unwrap(), expected);
     // And byte for byte as prost writes the same request.
-    assert_eq!(&buf[start..], &expected.encode_to_vec()[..]);
+    assert_eq!(written, expected.encode_to_vec());
 }
 
 #[test]
 fn lengths_that_outgrow_their_estimate_move_the_body() {
-    let (resource, scope) = (resource(), scope());
-    let frame = request_frame(&resource, &scope);
     // Messages whose text is under 128 bytes before escaping and over after: the
     // lengths around it need one more byte than estimated.
     for text in ["\"".repeat(40), "\n".repeat(70), "a".repeat(60) + &"\u{1}".repeat(20)] {
-        let room = frame.header_room();
-        let mut buf = vec![0; room];
-        let span = Described {
-            name: ("n".into(), String::new(), false, false),
-            kind: SpanKind::Client,
-            start: UNIX_EPOCH,
-            end: UNIX_EPOCH,
-            attributes: vec![(Key::from("m"), OwnedValue::Messages(text, "user", false))],
-            status: Status::Unset,
-            events: vec![],
-            links: vec![],
-        };
-        let ids = (TraceId::from(7u128), SpanId::from(9u64), SpanId::INVALID);
-        span.describe(ids, &mut WireSpan::new(&mut buf));
-        let start = frame.finish(&mut buf, room);
-        let expected = to_otlp_request([span.span_data(ids, &scope)], &resource);
-        assert_eq!(&buf[start..], &expected.encode_to_vec()[..]);
+        let span = span_with(vec![(Key::from("m"), OwnedValue::Messages(text, "user", false))]);
+        let (written, expected) = written_and_expected(&span, &resource(), &scope());
+        assert_eq!(written, expected.encode_to_vec());
     }
 }

@@ -60,12 +60,11 @@ impl Returns {
     /// On a caller's thread, as it records: every `FREE_EVERY`th event, frees up to
     /// `FREE_EVERY` returned events.
     pub fn free_some(&self) {
-        let due = SINCE_FREE.with(|n| {
-            let due = n.get() + 1 >= FREE_EVERY;
-            n.set(if due { 0 } else { n.get() + 1 });
-            due
+        let since = SINCE_FREE.with(|n| {
+            n.set((n.get() + 1) % FREE_EVERY);
+            n.get()
         });
-        if due {
+        if since == 0 {
             for event in self.rx.try_iter().take(FREE_EVERY as usize) {
                 claim(&event);
                 drop(event);
@@ -143,22 +142,15 @@ impl Spent {
 /// it last, and the next call's writes would otherwise wait for every line (the
 /// median call took 130 ns longer).
 fn claim(event: &Written) {
-    let whole = |s: &String| {
-        // SAFETY: the allocation is `capacity` bytes; only its address is read.
-        unsafe { std::slice::from_raw_parts(s.as_ptr(), s.capacity()) }
-    };
-    // SAFETY: the box's memory is one `RecordedEvent`; only its address is read.
-    let boxed = unsafe {
-        std::slice::from_raw_parts((&**event as *const RecordedEvent).cast::<u8>(), size_of::<RecordedEvent>())
-    };
-    prefetch_for_write(boxed);
+    let text = |t: &String| prefetch_for_write(t.as_ptr(), t.capacity());
+    prefetch_for_write((&**event as *const RecordedEvent).cast::<u8>(), size_of::<RecordedEvent>());
     if let Event::Llm(e) = &event.event {
         for c in [&e.prompt, &e.completion].into_iter().flatten() {
             match c {
-                Content::Text(t) => prefetch_for_write(whole(t)),
+                Content::Text(t) => text(t),
                 Content::Messages(m) => m.iter().flat_map(|m| &m.parts).for_each(|p| {
                     if let Part::Text(t) | Part::Reasoning(t) = p {
-                        prefetch_for_write(whole(t))
+                        text(t)
                     }
                 }),
             }
