@@ -12,7 +12,8 @@ use super::metrics_interface::{MetricsExporter, MetricsOutcome};
 use super::otlp_body::{export_encoded, export_metrics_request, export_request};
 use crate::config::otlp::{Compression, Endpoint, OtlpConfig};
 use crate::transport::gzip::Gzip;
-use crate::transport::http::{write_buffer_for, HttpClient, Response, SMALL_WRITE_BUFFER};
+use crate::transport::http::{write_buffer_for, HttpClient, SMALL_WRITE_BUFFER};
+use crate::transport::outcome::Response;
 use crate::transport::retry::send_with_retry;
 
 /// Sends batches to `{endpoint}/v1/traces` over OTLP/HTTP with retry and backoff.

@@ -13,7 +13,7 @@ use super::interface::{ExportError, ExportErrorKind, ExportOutcome};
 use super::metrics_interface::MetricsOutcome;
 use crate::config::otlp::Protocol;
 use crate::transport::gzip::Gzip;
-use crate::transport::http::Response;
+use crate::transport::outcome::Response;
 
 fn encode(req: &ExportTraceServiceRequest, p: Protocol) -> Result<Vec<u8>, ExportError> {
     let mut buf = Vec::new();

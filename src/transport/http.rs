@@ -3,43 +3,17 @@
 //! or permanent.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use ureq::unversioned::transport::DefaultConnector;
 
+use super::outcome::{classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
+use super::plain::PlainHttp;
 use super::proxy::{proxy_for, ProxySetting};
 use super::resolver::CachingResolver;
 use super::retry_after::parse_retry_after;
-use super::rpc_status::{describe_body, not_found_hint};
 use crate::config::tls::TlsFiles;
-
-/// A successful (2xx) response.
-#[derive(Debug)]
-pub(crate) struct Response {
-    pub body: Vec<u8>,
-}
-
-/// What one HTTP attempt came to.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    Success(Response),
-    /// Worth another try: 429, 502, 503, 504, connection failure, timeout, a connection
-    /// dropped before the response.
-    Retryable {
-        reason: String,
-        retry_after: Option<Duration>,
-        timed_out: bool,
-    },
-    /// Retrying would not help: any other status, a bad URL, a TLS failure.
-    Permanent {
-        status: Option<u16>,
-        reason: String,
-    },
-}
-
-/// Largest response body read; OTLP answers are tiny and a misbehaving server must
-/// not make us buffer megabytes.
-const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
 
 /// ureq's own write buffer size, enough for small requests (metrics, credentials).
 pub(crate) const SMALL_WRITE_BUFFER: usize = 128 * 1024;
@@ -59,10 +33,13 @@ pub(crate) fn write_buffer_for(max_request_bytes: usize) -> usize {
     max_request_bytes.saturating_add(16 * 1024).clamp(SMALL_WRITE_BUFFER, MAX_WRITE_BUFFER)
 }
 
-/// A blocking HTTP client.
+/// A blocking HTTP client: plain `http://` to the client's own origin, without a
+/// proxy, goes through [`PlainHttp`] (one write per request, no copy of the body);
+/// everything else through ureq.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
     agent: ureq::Agent,
+    plain: Option<Arc<PlainHttp>>,
     timeout: Duration,
 }
 
@@ -71,7 +48,10 @@ impl HttpClient {
     /// environment choose for it (see `proxy.rs`), writing up to `write_buffer`
     /// bytes at a time (see [`write_buffer_for`]).
     pub fn new(timeout: Duration, url: &str, proxy: &ProxySetting, tls: &TlsFiles, write_buffer: usize) -> Self {
-        let proxy = proxy_for(url, proxy, |k| std::env::var(k).ok()).and_then(|p| match ureq::Proxy::new(&p) {
+        let proxy = proxy_for(url, proxy, |k| std::env::var(k).ok());
+        let connect_timeout = timeout.min(Duration::from_secs(5));
+        let plain = proxy.is_none().then(|| PlainHttp::for_url(url, connect_timeout)).flatten().map(Arc::new);
+        let proxy = proxy.and_then(|p| match ureq::Proxy::new(&p) {
             Ok(p) => Some(p),
             Err(e) => {
                 // Code's proxies are checked when the config is built, the environment's
@@ -90,13 +70,14 @@ impl HttpClient {
             .proxy(proxy)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
-            .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
+            .timeout_connect(Some(connect_timeout))
             .max_redirects(0)
-            .user_agent(concat!("agentops-rust/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .output_buffer_size(write_buffer)
             .build();
         HttpClient {
             agent: ureq::Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default()),
+            plain,
             timeout,
         }
     }
@@ -124,6 +105,9 @@ impl HttpClient {
             }
             timeout = timeout.min(left);
         }
+        if let Some((plain, target)) = self.plain.as_ref().and_then(|p| Some((p, p.target(url)?))) {
+            return plain.post(url, &target, headers, content_type, content_encoding, body, timeout);
+        }
         let mut req =
             self.agent.post(url).header("Content-Type", content_type).config().timeout_global(Some(timeout)).build();
         if let Some(encoding) = content_encoding {
@@ -140,32 +124,10 @@ impl HttpClient {
                 let content_type = header("content-type");
                 let mut body = Vec::new();
                 // A body we cannot read does not change what the status said.
-                let _ = resp.body_mut().as_reader().take(MAX_RESPONSE_BYTES).read_to_end(&mut body);
+                let _ = resp.body_mut().as_reader().take(MAX_RESPONSE_BYTES as u64).read_to_end(&mut body);
                 classify_status(status, body, content_type.as_deref(), retry_after, url)
             }
             Err(e) => classify_error(e),
-        }
-    }
-}
-
-fn classify_status(
-    status: u16,
-    body: Vec<u8>,
-    content_type: Option<&str>,
-    retry_after: Option<Duration>,
-    url: &str,
-) -> Outcome {
-    if (200..=299).contains(&status) {
-        return Outcome::Success(Response { body });
-    }
-    let mut reason = format!("HTTP {status} from {url}{}", describe_body(&body, content_type));
-    match status {
-        429 | 502 | 503 | 504 => Outcome::Retryable { reason, retry_after, timed_out: false },
-        _ => {
-            if status == 404 {
-                reason.push_str(&not_found_hint(url).unwrap_or_default());
-            }
-            Outcome::Permanent { status: Some(status), reason }
         }
     }
 }
@@ -189,31 +151,6 @@ fn classify_error(e: ureq::Error) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn classify(status: u16) -> Outcome {
-        classify_status(status, vec![], None, None, "http://h/v1/traces")
-    }
-
-    #[test]
-    fn statuses_are_classified_per_the_otlp_spec() {
-        for s in [200, 202, 204] {
-            assert!(matches!(classify(s), Outcome::Success(_)));
-        }
-        for s in [429, 502, 503, 504] {
-            assert!(matches!(classify(s), Outcome::Retryable { timed_out: false, .. }), "{s}");
-        }
-        for s in [400, 401, 403, 404, 413, 500, 501, 301] {
-            assert!(matches!(classify(s), Outcome::Permanent { status: Some(x), .. } if x == s), "{s}");
-        }
-    }
-
-    #[test]
-    fn a_doubled_traces_path_is_explained() {
-        let out = classify_status(404, b"404 page not found".to_vec(), None, None, "http://h/v1/traces/v1/traces");
-        let Outcome::Permanent { reason, .. } = out else { panic!("{out:?}") };
-        assert!(reason.contains("404 page not found"), "{reason}");
-        assert!(reason.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "{reason}");
-    }
 
     #[test]
     fn write_buffer_fits_the_request_up_to_a_cap() {

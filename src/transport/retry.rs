@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::http::{Outcome, Response};
+use super::outcome::{Outcome, Response};
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind};
 
 /// Runs `attempt` until it succeeds, fails permanently, or the retry budget (attempts,

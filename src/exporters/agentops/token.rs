@@ -24,7 +24,8 @@ use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use crate::exporters::metrics_interface::{MetricsExporter, MetricsOutcome};
 use crate::exporters::otlp_body::{export_metrics_request, export_request};
-use crate::transport::http::{write_buffer_for, HttpClient, Response};
+use crate::transport::http::{write_buffer_for, HttpClient};
+use crate::transport::outcome::Response;
 use crate::transport::retry::send_with_retry;
 
 #[derive(Debug, Clone)]

@@ -1,0 +1,90 @@
+//! What one HTTP attempt came to, whichever client made it (ureq in `http.rs`, the
+//! plain-TCP sender in `plain.rs`): success, worth retrying, or permanent, as the
+//! OTLP specification classifies statuses.
+
+use std::time::Duration;
+
+use super::rpc_status::{describe_body, not_found_hint};
+
+/// A successful (2xx) response.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub body: Vec<u8>,
+}
+
+/// What one HTTP attempt came to.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Success(Response),
+    /// Worth another try: 429, 502, 503, 504, connection failure, timeout, a connection
+    /// dropped before the response.
+    Retryable {
+        reason: String,
+        retry_after: Option<Duration>,
+        timed_out: bool,
+    },
+    /// Retrying would not help: any other status, a bad URL, a TLS failure.
+    Permanent {
+        status: Option<u16>,
+        reason: String,
+    },
+}
+
+/// Largest response body read; OTLP answers are tiny and a misbehaving server must
+/// not make us buffer megabytes.
+pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// What requests say they come from.
+pub(crate) const USER_AGENT: &str = concat!("agentops-rust/", env!("CARGO_PKG_VERSION"));
+
+pub(crate) fn classify_status(
+    status: u16,
+    body: Vec<u8>,
+    content_type: Option<&str>,
+    retry_after: Option<Duration>,
+    url: &str,
+) -> Outcome {
+    if (200..=299).contains(&status) {
+        return Outcome::Success(Response { body });
+    }
+    let mut reason = format!("HTTP {status} from {url}{}", describe_body(&body, content_type));
+    match status {
+        429 | 502 | 503 | 504 => Outcome::Retryable { reason, retry_after, timed_out: false },
+        _ => {
+            if status == 404 {
+                reason.push_str(&not_found_hint(url).unwrap_or_default());
+            }
+            Outcome::Permanent { status: Some(status), reason }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(status: u16) -> Outcome {
+        classify_status(status, vec![], None, None, "http://h/v1/traces")
+    }
+
+    #[test]
+    fn statuses_are_classified_per_the_otlp_spec() {
+        for s in [200, 202, 204] {
+            assert!(matches!(classify(s), Outcome::Success(_)));
+        }
+        for s in [429, 502, 503, 504] {
+            assert!(matches!(classify(s), Outcome::Retryable { timed_out: false, .. }), "{s}");
+        }
+        for s in [400, 401, 403, 404, 413, 500, 501, 301] {
+            assert!(matches!(classify(s), Outcome::Permanent { status: Some(x), .. } if x == s), "{s}");
+        }
+    }
+
+    #[test]
+    fn a_doubled_traces_path_is_explained() {
+        let out = classify_status(404, b"404 page not found".to_vec(), None, None, "http://h/v1/traces/v1/traces");
+        let Outcome::Permanent { reason, .. } = out else { panic!("{out:?}") };
+        assert!(reason.contains("404 page not found"), "{reason}");
+        assert!(reason.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "{reason}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The plain-HTTP sender against scripted servers on real sockets: what goes out,
+//! byte for byte, and every way an answer can be framed, late, cut or wrong.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::*;
+
+/// One request as the server read it: the head's lines and the body.
+#[derive(Debug)]
+struct Received {
+    lines: Vec<String>,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Received> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end_matches("\r\n").to_owned();
+        if line.is_empty() {
+            break;
+        }
+        lines.push(line);
+    }
+    let length = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .map_or(0, |n| n.parse::<usize>().expect("a length"));
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Received { lines, body })
+}
+
+/// A server that takes `connections` connections in turn and, on each, answers
+/// the requests with the listed raw responses (`None`: close without answering,
+/// or hang when `hang`); it returns what it received, per connection.
+fn server(script: Vec<Vec<&'static str>>) -> (String, JoinHandle<Vec<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for answers in script {
+            let (conn, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut writer = conn;
+            let mut got = Vec::new();
+            for answer in answers {
+                let Some(req) = read_request(&mut reader) else { break };
+                got.push(req);
+                if answer == "HANG" {
+                    std::thread::sleep(Duration::from_millis(1500));
+                    break;
+                }
+                writer.write_all(answer.as_bytes()).unwrap();
+            }
+            seen.push(got);
+        }
+        seen
+    });
+    (url, handle)
+}
+
+fn sender(url: &str) -> PlainHttp {
+    PlainHttp::for_url(url, Duration::from_secs(5)).expect("an http URL")
+}
+
+fn post(p: &PlainHttp, url: &str, body: &[u8]) -> Outcome {
+    p.post(url, &p.target(url).unwrap(), &[], "application/x-protobuf", None, body, Duration::from_secs(10))
+}
+
+const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+#[test]
+fn the_request_is_head_then_body_with_every_header() {
+    let (url, server) = server(vec![vec![OK]]);
+    let p = sender(&url);
+    let headers = vec![("x-api-key".to_owned(), "k 1".to_owned()), ("User-Agent".to_owned(), "mine".to_owned())];
+    let body = vec![7u8; 300_000];
+    let out = p.post(&url, "/v1/traces", &headers, "application/json", Some("gzip"), &body, Duration::from_secs(10));
+    let Outcome::Success(resp) = out else { panic!("{out:?}") };
+    assert_eq!(resp.body, b"ok");
+    let seen = server.join().unwrap();
+    let req = &seen[0][0];
+    let authority = url.trim_start_matches("http://").trim_end_matches("/v1/traces");
+    assert_eq!(
+        req.lines,
+        [
+            "POST /v1/traces HTTP/1.1".to_owned(),
+            format!("Host: {authority}"),
+            "Content-Type: application/json".into(),
+            "Content-Encoding: gzip".into(),
+            "x-api-key: k 1".into(),
+            "User-Agent: mine".into(),
+            "Content-Length: 300000".into(),
+        ]
+    );
+    assert_eq!(req.body, body);
+}
+
+#[test]
+fn a_kept_alive_connection_carries_the_next_request() {
+    let chunked =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: x\r\n\r\n";
+    let (url, server) = server(vec![vec![OK, chunked, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"]]);
+    let p = sender(&url);
+    for expected in [&b"ok"[..], b"abcde", b""] {
+        let out = post(&p, &url, b"x");
+        let Outcome::Success(resp) = out else { panic!("{out:?}") };
+        assert_eq!(resp.body, expected);
+    }
+    let seen = server.join().unwrap();
+    assert_eq!(seen.len(), 1, "one connection");
+    assert_eq!(seen[0].len(), 3);
+}
+
+#[test]
+fn a_pooled_connection_the_server_closed_is_replaced_without_losing_the_request() {
+    // The first connection answers once and closes (as an idle timeout would);
+    // the second request must arrive, whole, on a new connection.
+    let (url, server) = server(vec![vec![OK], vec![OK]]);
+    let p = sender(&url);
+    assert!(matches!(post(&p, &url, b"first"), Outcome::Success(_)));
+    std::thread::sleep(Duration::from_millis(50)); // let the close reach us
+    let out = post(&p, &url, b"second");
+    assert!(matches!(out, Outcome::Success(_)), "{out:?}");
+    let seen = server.join().unwrap();
+    assert_eq!(seen[0].iter().map(|r| r.body.clone()).collect::<Vec<_>>(), [b"first".to_vec()]);
+    assert_eq!(seen[1].iter().map(|r| r.body.clone()).collect::<Vec<_>>(), [b"second".to_vec()]);
+}
+
+#[test]
+fn connection_close_and_bodies_to_the_close_are_not_reused() {
+    let close = "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 2\r\n\r\nok";
+    let (url, server) = server(vec![vec![close], vec!["HTTP/1.1 200 OK\r\n\r\nall of it"], vec![OK]]);
+    let p = sender(&url);
+    let first = post(&p, &url, b"1");
+    assert!(matches!(first, Outcome::Success(_)), "{first:?}");
+    // The server thread closes its side when its script for the connection ends.
+    let Outcome::Success(resp) = post(&p, &url, b"2") else { panic!() };
+    assert_eq!(resp.body, b"all of it");
+    assert!(matches!(post(&p, &url, b"3"), Outcome::Success(_)));
+    let seen = server.join().unwrap();
+    assert_eq!(seen.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 1]);
+}
+
+#[test]
+fn statuses_and_retry_after_come_through() {
+    let (url, server) = server(vec![vec![
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 8\r\n\r\nbad span",
+    ]]);
+    let p = sender(&url);
+    let out = post(&p, &url, b"x");
+    assert!(
+        matches!(out, Outcome::Retryable { retry_after: Some(d), timed_out: false, .. } if d == Duration::from_secs(7)),
+        "{out:?}"
+    );
+    let out = post(&p, &url, b"x");
+    let Outcome::Permanent { status: Some(400), reason } = out else { panic!("{out:?}") };
+    assert!(reason.contains("bad span"), "{reason}");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_body_over_the_cap_is_cut_and_its_connection_dropped() {
+    let big: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{}",
+            MAX_RESPONSE_BYTES + 10,
+            "b".repeat(MAX_RESPONSE_BYTES + 10)
+        )
+        .into_boxed_str(),
+    );
+    let (url, server) = server(vec![vec![big], vec![OK]]);
+    let p = sender(&url);
+    let Outcome::Success(resp) = post(&p, &url, b"x") else { panic!() };
+    assert_eq!(resp.body.len(), MAX_RESPONSE_BYTES);
+    assert!(matches!(post(&p, &url, b"y"), Outcome::Success(_)));
+    assert_eq!(server.join().unwrap().len(), 2, "a new connection for the second request");
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let (url, server) = server(vec![vec!["HANG"]]);
+    let p = sender(&url);
+    let out = p.post(&url, "/v1/traces", &[], "application/json", None, b"{}", Duration::from_millis(200));
+    assert!(matches!(out, Outcome::Retryable { timed_out: true, .. }), "{out:?}");
+    server.join().unwrap();
+}
+
+#[test]
+fn bytes_that_are_not_http_are_a_retryable_failure() {
+    for answer in [
+        "garbage\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+    ] {
+        let (url, server) = server(vec![vec![answer]]);
+        let out = post(&sender(&url), &url, b"x");
+        assert!(matches!(out, Outcome::Retryable { timed_out: false, .. }), "{answer:?}: {out:?}");
+        server.join().unwrap();
+    }
+}
+
+#[test]
+fn a_header_that_would_split_the_request_is_refused_before_sending() {
+    let p = sender("http://127.0.0.1:9/v1/traces");
+    for (name, value) in [("x-key", "a\r\nInjected: 1"), ("bad name", "v"), ("Content-Length", "5")] {
+        let headers = [(name.to_owned(), value.to_owned())];
+        let out =
+            p.post("http://127.0.0.1:9/v1/traces", "/v1/traces", &headers, "t", None, b"x", Duration::from_secs(1));
+        assert!(matches!(out, Outcome::Permanent { status: None, .. }), "{name}: {out:?}");
+    }
+}
+
+#[test]
+fn urls_are_matched_to_their_origin() {
+    let p = sender("http://collector:4318/v1/traces");
+    assert_eq!(p.target("http://collector:4318/v1/metrics").as_deref(), Some("/v1/metrics"));
+    assert_eq!(p.target("http://collector:4318?x=1#frag").as_deref(), Some("/?x=1"));
+    assert_eq!(p.target("http://collector:4318").as_deref(), Some("/"));
+    assert_eq!(p.target("http://collector:43180/v1/traces"), None);
+    assert_eq!(p.target("https://collector:4318/v1/traces"), None);
+    assert_eq!((p.host.as_str(), p.port), ("collector", 4318));
+    let v6 = sender("http://[::1]/v1/traces");
+    assert_eq!((v6.host.as_str(), v6.port), ("::1", 80));
+    assert!(PlainHttp::for_url("https://h/v1/traces", Duration::from_secs(1)).is_none());
+    assert!(PlainHttp::for_url("http://user:pw@h/v1/traces", Duration::from_secs(1)).is_none());
+    assert!(PlainHttp::for_url("http://h:port/v1/traces", Duration::from_secs(1)).is_none());
+}
+
+#[test]
+fn a_host_that_does_not_resolve_is_retryable() {
+    let p = sender("http://no-such-host.invalid/v1/traces");
+    let out = post(&p, "http://no-such-host.invalid/v1/traces", b"x");
+    assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
+}
