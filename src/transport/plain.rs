@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use super::outcome::{classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
 use super::response::{read_response, Answer, Failure};
 use super::retry_after::parse_retry_after;
+use crate::util::time::deadline_after;
 
 /// How long an idle connection is kept (ureq's default too): servers close idle
 /// connections after a while, and a fresh one costs less than a failed reuse.
@@ -88,7 +89,7 @@ impl PlainHttp {
         body: &[u8],
         timeout: Duration,
     ) -> Outcome {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let head = match self.head(target, headers, content_type, content_encoding, body.len()) {
             Ok(head) => head,
             Err(reason) => return Outcome::Permanent { status: None, reason },
