@@ -14,8 +14,8 @@ use crate::config::otel::OtelConfig;
 use crate::error::Error;
 use crate::event::{Event, EventRef};
 use crate::session::handle::Session;
+use crate::session::record::panic_message;
 use crate::session::scope::Scope;
-use crate::session::state::panic_message;
 
 static GLOBAL: RwLock<Option<Client>> = parking_lot::const_rwlock(None);
 

@@ -31,8 +31,9 @@ use crate::encode::attr;
 use crate::encode::encoder::instrumentation_scope;
 use crate::encode::recorded::event_span_id;
 use crate::event::ErrorEvent;
+use crate::session::record::{mark_errored, record_under};
 use crate::session::scope::Scope;
-use crate::session::state::{mark_errored, record_under, span_context_of, OpenScope, SessionInner};
+use crate::session::state::{span_context_of, OpenScope, SessionInner};
 use crate::util::ids;
 
 /// A `tracing_subscriber` layer that puts `tracing` spans into agentops sessions

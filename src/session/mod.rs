@@ -4,6 +4,7 @@
 
 pub(crate) mod handle;
 pub(crate) mod propagation;
+pub(crate) mod record;
 pub(crate) mod scope;
 pub(crate) mod state;
 pub(crate) mod summary;

@@ -14,9 +14,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::propagation;
+use super::record::{guard_panic, record_under, run_tool};
 use super::state::{
-    context_for, current, current_open_in, enter, guard_panic, record_under, run_tool, span_context_of, OpenScope,
-    ScopeGuard, SessionInner,
+    context_for, current, current_open_in, enter, span_context_of, OpenScope, ScopeGuard, SessionInner,
 };
 use crate::event::common::to_json;
 use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};

@@ -4,9 +4,7 @@
 //! (whose guard, `ScopeGuard`, is the one public type here).
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -15,14 +13,13 @@ use opentelemetry::trace::{Span as _, SpanContext, SpanId, Status, TraceContextE
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Span as SdkSpan;
 use parking_lot::Mutex;
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::summary::{EndState, EventCounts, SessionSummary};
 use crate::encode::attr;
 use crate::encode::recorded::{Placement, RecordedEvent};
 use crate::encode::values::clamp_i64;
-use crate::event::{ErrorEvent, Event, EventRef, EventType, ToolEvent};
+use crate::event::{Event, EventType};
 use crate::pipeline::handle::Pipeline;
 use crate::pipeline::message::Message;
 use crate::pipeline::processor::SessionMark;
@@ -62,28 +59,8 @@ fn add_f64(a: &AtomicU64, v: f64) {
     let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| Some((f64::from_bits(bits) + v).to_bits()));
 }
 
-/// Marks `open` and every scope around it, and the session, as having seen an
-/// error: their spans end with ERROR status.
-pub(crate) fn mark_errored(session: &SessionInner, open: Option<&Arc<OpenScope>>) {
-    let mut o = open;
-    while let Some(scope) = o {
-        scope.errored.store(true, Ordering::Relaxed);
-        o = scope.parent.as_ref();
-    }
-    session.errored.store(true, Ordering::Relaxed);
-}
-
-/// A panic's message, when its payload is a string.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic with a non-string payload".to_owned())
-}
-
 impl SessionInner {
-    fn count(&self, event: &Event) {
+    pub(super) fn count(&self, event: &Event) {
         self.counts[event.event_type().index()].fetch_add(1, Ordering::Relaxed);
         if let Event::Llm(e) = event {
             if let Some(t) = e.input_tokens {
@@ -99,18 +76,29 @@ impl SessionInner {
     }
 
     pub fn send(&self, event: Event, parent_span_id: SpanId, agent_id: Option<Arc<String>>, errored: bool) {
+        if self.queues_events() {
+            let placement = Placement { trace_id: self.trace_id, parent_span_id, agent_id };
+            self.queue(Box::new(RecordedEvent { event, placement, errored }));
+        }
+    }
+
+    /// Whether this session's events go to the export queue; counts the one that
+    /// would have when the session is sampled out.
+    pub(super) fn queues_events(&self) -> bool {
         let Some(pipeline) = &self.pipeline else {
-            return;
+            return false;
         };
         if !self.sampled {
             Counters::add(&pipeline.counters.sampled_out, 1);
-            return;
         }
-        pipeline.submit(Message::Event(Box::new(RecordedEvent {
-            event,
-            placement: Placement { trace_id: self.trace_id, parent_span_id, agent_id },
-            errored,
-        })));
+        self.sampled
+    }
+
+    /// Queues an event [`queues_events`](Self::queues_events) said goes to the queue.
+    pub(super) fn queue(&self, recorded: Box<RecordedEvent>) {
+        if let Some(pipeline) = &self.pipeline {
+            pipeline.submit(Message::Event(recorded));
+        }
     }
 
     /// Queues a finished span built outside the SDK (the `tracing` bridge's).
@@ -384,89 +372,4 @@ fn entered_open_in(session: &Arc<SessionInner>) -> Option<Arc<OpenScope>> {
         })
         .ok()
         .flatten()
-}
-
-/// Records `event` under the `open` action or agent (or the session root), counting it and
-/// propagating an error to every open ancestor. `failed` marks the event's own span
-/// failed (a tool call that returned an error). `under` names another parent span
-/// (and agent) than `open`'s: a span of the `tracing` bridge inside `open`. For the
-/// session's root (`open` is `None`), the session's scope current on this thread,
-/// if any, is used instead (see the current scope, above).
-pub(crate) fn record_under(
-    session: &Arc<SessionInner>,
-    open: Option<&Arc<OpenScope>>,
-    mut event: Event,
-    failed: bool,
-    under: Option<(SpanId, Option<Arc<String>>)>,
-) -> EventRef {
-    let current;
-    let open = match open {
-        Some(open) => Some(open),
-        None => {
-            current = current_open_in(session);
-            current.as_ref()
-        }
-    };
-    let common = event.common_mut();
-    if common.ended_at.is_none() {
-        common.ended_at = Some(SystemTime::now());
-    }
-    if let Event::Llm(e) = &mut event {
-        if e.cost.is_none() {
-            e.cost = session.prices.cost_memoized(e);
-        }
-    }
-    let r = event.event_ref();
-    session.count(&event);
-    if r.event_type == EventType::Error {
-        mark_errored(session, open);
-    }
-    let (parent, agent) = match under {
-        Some(placed) => placed,
-        None => (open.map_or(session.root_span_id, |a| a.span_id), open.and_then(|a| a.agent()).cloned()),
-    };
-    session.send(event, parent, agent, failed);
-    r
-}
-
-/// Runs `f`; on panic, records the panic as an error, ends the session as `Fail`
-/// with the message, and resumes the panic.
-pub(crate) fn guard_panic<T>(session: &Arc<SessionInner>, open: Option<&Arc<OpenScope>>, f: impl FnOnce() -> T) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(v) => v,
-        Err(payload) => {
-            let msg = panic_message(&*payload);
-            record_under(session, open, ErrorEvent::new("panic").details(msg.clone()).into(), false, None);
-            session.end(EndState::Fail, Some(format!("panic: {msg}")));
-            resume_unwind(payload)
-        }
-    }
-}
-
-/// Runs a tool call and records it (see [`Scope::tool`](crate::Scope::tool)):
-/// `event` is the call (name, arguments, call id), timed from here.
-pub(crate) fn run_tool<T, E>(
-    session: &Arc<SessionInner>,
-    open: Option<&Arc<OpenScope>>,
-    event: ToolEvent,
-    f: impl FnOnce() -> Result<T, E>,
-) -> Result<T, E>
-where
-    T: Serialize,
-    E: fmt::Display,
-{
-    let event = event.started_at(SystemTime::now());
-    let out = guard_panic(session, open, f);
-    match &out {
-        Ok(v) => {
-            record_under(session, open, event.returns(v).into(), false, None);
-        }
-        Err(e) => {
-            // The tool's own span fails too, not only the error span beside it.
-            let tool = record_under(session, open, event.logs(format!("error: {e}")).into(), true, None);
-            let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
-            record_under(session, open, err.into(), false, None);
-        }
-    }
-    out
 }
