@@ -14,6 +14,7 @@ use super::openai_chat::{self, ChatChunks};
 use super::openai_responses::{self, ResponsesChunks};
 use super::sse::{SseDecoder, SseEvent};
 use crate::event::LlmEvent;
+use crate::util::clock;
 
 enum Chunks {
     OpenAiChat(ChatChunks),
@@ -66,7 +67,7 @@ impl Stream {
             chunks,
             decoder: SseDecoder::default(),
             started: Instant::now(),
-            started_at: SystemTime::now(),
+            started_at: clock::now(),
             first_chunk: None,
             last_chunk_at: None,
             done_marker: false,
@@ -141,7 +142,7 @@ impl Stream {
             return Ok(());
         }
         self.first_chunk.get_or_insert_with(Instant::now);
-        self.last_chunk_at = Some(SystemTime::now());
+        self.last_chunk_at = Some(clock::now());
         if data == "[DONE]" {
             self.done_marker = true;
             return Ok(());

@@ -9,7 +9,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{Span as _, SpanContext, SpanKind, TraceContextExt, TraceId, Tracer as _};
 use opentelemetry::{Context, KeyValue, StringValue};
@@ -27,6 +27,7 @@ use crate::error::Error;
 use crate::exporters::interface::SessionStart;
 use crate::pipeline::handle::Pipeline;
 use crate::providers::prices::table::PriceTable;
+use crate::util::clock;
 use crate::util::ids;
 
 /// A session started elsewhere, continued here (see
@@ -81,7 +82,7 @@ impl Session {
         parent: Option<SpanContext>,
         resume: Option<Resume>,
     ) -> Session {
-        let started_at = SystemTime::now();
+        let started_at = clock::now();
         let trace_state = parent.as_ref().map(|p| p.trace_state().clone()).unwrap_or_default();
         let (root, trace_id, root_span_id, sampled) = match tracer {
             Some(tracer) => {

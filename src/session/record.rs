@@ -6,7 +6,6 @@ use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use opentelemetry::trace::SpanId;
 use serde::Serialize;
@@ -15,6 +14,7 @@ use super::state::{current_open_in, OpenScope, SessionInner};
 use super::summary::EndState;
 use crate::encode::recorded::{Placement, RecordedEvent};
 use crate::event::{ErrorEvent, Event, EventRef, EventType, ToolEvent};
+use crate::util::clock;
 
 /// Marks `open` and every scope around it, and the session, as having seen an
 /// error: their spans end with ERROR status.
@@ -81,7 +81,7 @@ fn complete(
 ) -> (EventRef, SpanId, Option<Arc<String>>) {
     let common = event.common_mut();
     if common.ended_at.is_none() {
-        common.ended_at = Some(SystemTime::now());
+        common.ended_at = Some(clock::now());
     }
     if let Event::Llm(e) = event {
         if e.cost.is_none() {
@@ -126,7 +126,7 @@ where
     T: Serialize,
     E: fmt::Display,
 {
-    let event = event.started_at(SystemTime::now());
+    let event = event.started_at(clock::now());
     let out = guard_panic(session, open, f);
     match &out {
         Ok(v) => {

@@ -1,6 +1,7 @@
-//! Small helpers with no knowledge of the pipeline: ids, dates, the host name,
-//! bounded lines, prefetching.
+//! Small helpers with no knowledge of the pipeline: ids, the clock of spans,
+//! dates, the host name, bounded lines, prefetching.
 
+pub(crate) mod clock;
 pub(crate) mod host;
 pub(crate) mod ids;
 pub(crate) mod lines;
