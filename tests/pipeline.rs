@@ -37,6 +37,12 @@ fn client_with(server: &TestServer, protocol: Protocol, compression: Compression
     .unwrap()
 }
 
+/// A client whose scheduled export comes every `delay`.
+fn client_exporting_every(server: &TestServer, delay: Duration) -> Client {
+    let batch = BatchConfig::default().scheduled_delay(delay);
+    Client::new(OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).batch(batch).build().unwrap()).unwrap()
+}
+
 fn nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
 }
@@ -342,14 +348,7 @@ fn eight_threads_eight_sessions_arrive_exactly_once() {
 #[test]
 fn flush_delivers_everything_recorded_before_it() {
     let server = TestServer::otlp();
-    let client = Client::new(
-        OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()))
-            .batch(BatchConfig::default().scheduled_delay(Duration::from_secs(3600)))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let client = client_exporting_every(&server, Duration::from_secs(3600));
     let session = client.start_session(&["flush"]);
     for _ in 0..37 {
         session.record(ToolEvent::new("t"));
@@ -374,14 +373,7 @@ fn the_scheduled_export_delivers_a_few_events_without_a_flush() {
     // Fewer events than the export thread stays behind the newest while callers
     // record: the scheduled export still takes them.
     let server = TestServer::otlp();
-    let client = Client::new(
-        OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()))
-            .batch(BatchConfig::default().scheduled_delay(Duration::from_millis(100)))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let client = client_exporting_every(&server, Duration::from_millis(100));
     let session = client.start_session(&["timer"]);
     for _ in 0..5 {
         session.record(ToolEvent::new("t"));
