@@ -246,3 +246,91 @@ fn a_host_that_does_not_resolve_is_retryable() {
     let out = post(&p, "http://no-such-host.invalid/v1/traces", b"x");
     assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
 }
+
+/// Serves one connection: reads a request, writes `answer`, closes.
+fn serve_once(answer: Vec<u8>) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut writer = conn;
+        if read_request(&mut reader).is_some() {
+            let _ = writer.write_all(&answer);
+        }
+    });
+    (url, handle)
+}
+
+mod arbitrary_answers {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A response's pieces, recombined: most are HTTP-shaped, some are not.
+    fn answer() -> impl Strategy<Value = Vec<u8>> {
+        let status = prop_oneof![
+            Just("HTTP/1.1 200 OK".to_owned()),
+            Just("HTTP/1.0 503 Busy".to_owned()),
+            (100u16..600).prop_map(|c| format!("HTTP/1.1 {c} X")),
+            "[ -~]{0,20}",
+        ];
+        let header = prop_oneof![
+            (0usize..100).prop_map(|n| format!("Content-Length: {n}")),
+            Just("Transfer-Encoding: chunked".to_owned()),
+            Just("Connection: close".to_owned()),
+            Just("Retry-After: 3".to_owned()),
+            "[!-~]{1,10}: [ -~]{0,20}",
+        ];
+        let body = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..200),
+            proptest::collection::vec((1usize..40, any::<u8>()), 0..4).prop_map(|chunks| {
+                let mut b = Vec::new();
+                for (n, byte) in chunks {
+                    b.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+                    b.extend(std::iter::repeat_n(byte, n));
+                    b.extend_from_slice(b"\r\n");
+                }
+                b.extend_from_slice(b"0\r\n\r\n");
+                b
+            }),
+        ];
+        let framed = proptest::collection::vec(any::<u8>(), 0..300).prop_map(|body| {
+            let mut a = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+            a.extend_from_slice(&body);
+            a
+        });
+        let pieces = (status, proptest::collection::vec(header, 0..4), body).prop_map(|(status, headers, body)| {
+            let head = format!("{status}\r\n{}\r\n", headers.iter().map(|h| format!("{h}\r\n")).collect::<String>());
+            let mut a = head.into_bytes();
+            a.extend_from_slice(&body);
+            a
+        });
+        prop_oneof![framed, pieces]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever comes back, the sender answers with an outcome (no panic, no
+        /// hang past the deadline), and a well-framed 200 gives its body exactly.
+        #[test]
+        fn any_answer_is_an_outcome(answer in answer()) {
+            let (url, server) = serve_once(answer.clone());
+            let p = sender(&url);
+            let out = p.post(&url, "/v1/traces", &[], "application/x-protobuf", None, b"x", Duration::from_secs(5));
+            server.join().unwrap();
+            // A 200 whose one header is a Content-Length its body reaches.
+            let framed = answer.strip_prefix(b"HTTP/1.1 200 OK\r\nContent-Length: ").and_then(|rest| {
+                let end = rest.windows(4).position(|w| w == b"\r\n\r\n")?;
+                let n: usize = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+                let body = &rest[end + 4..];
+                (body.len() >= n).then(|| body[..n].to_vec())
+            });
+            if let Some(body) = framed {
+                let Outcome::Success(resp) = &out else { panic!("{out:?}") };
+                prop_assert_eq!(&resp.body, &body);
+            }
+        }
+    }
+}
