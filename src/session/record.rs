@@ -41,7 +41,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// failed (a tool call that returned an error). `under` names another parent span
 /// (and agent) than `open`'s: a span of the `tracing` bridge inside `open`. For the
 /// session's root (`open` is `None`), the session's scope current on this thread,
-/// if any, is used instead (see the current scope, above).
+/// if any, is used instead (see the current scope in `state.rs`).
 pub(crate) fn record_under(
     session: &Arc<SessionInner>,
     open: Option<&Arc<OpenScope>>,

@@ -1,7 +1,7 @@
 //! The state behind session and scope handles: what a session counts for its
-//! summary, how an event is placed and sent, how errors propagate to open
-//! ancestors, how a session and an action end, and each thread's current scope
-//! (whose guard, `ScopeGuard`, is the one public type here).
+//! summary, how a session queues what is recorded (`record.rs` records), how a
+//! session and an action end, and each thread's current scope (whose guard,
+//! `ScopeGuard`, is the one public type here).
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;

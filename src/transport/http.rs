@@ -1,6 +1,7 @@
-//! The HTTP client: one ureq agent per exporter (keep-alive, connect and global
-//! timeouts), and the classification of every outcome as success, worth retrying,
-//! or permanent.
+//! The HTTP client, one per exporter: plain `http://` to its own origin without a
+//! proxy through the crate's sender (`plain.rs`), everything else through a ureq
+//! agent (TLS, proxies, keep-alive, connect and global timeouts); ureq's errors
+//! classified as worth retrying or permanent (`outcome.rs` does statuses).
 
 use std::io::Read;
 use std::sync::Arc;
