@@ -334,3 +334,23 @@ mod arbitrary_answers {
         }
     }
 }
+
+#[test]
+fn an_ipv6_literal_is_connected_to_with_its_brackets_in_the_host_header() {
+    // Where the machine has no IPv6 loopback there is nothing to connect to.
+    let Ok(listener) = TcpListener::bind("[::1]:0") else { return };
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let req = read_request(&mut reader).unwrap();
+        (&conn).write_all(OK.as_bytes()).unwrap();
+        req
+    });
+    let p = sender(&url);
+    assert!(matches!(post(&p, &url, b"v6"), Outcome::Success(_)));
+    let req = server.join().unwrap();
+    let port = url.trim_start_matches("http://[::1]:").trim_end_matches("/v1/traces");
+    assert!(req.lines.contains(&format!("Host: [::1]:{port}")), "{:?}", req.lines);
+    assert_eq!(req.body, b"v6");
+}
