@@ -1,19 +1,19 @@
 //! The HTTP client, one per exporter: plain `http://` to its own origin without a
 //! proxy through the crate's sender (`plain.rs`), everything else through a ureq
-//! agent (TLS, proxies, keep-alive, connect and global timeouts); ureq's errors
-//! classified as worth retrying or permanent (`outcome.rs` does statuses).
+//! agent (TLS, proxies, keep-alive, connect and global timeouts). Both resolve
+//! names through one cache (`resolver.rs`) and classify what came back alike
+//! (`outcome.rs`).
 
 use std::io::Read;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use ureq::unversioned::transport::DefaultConnector;
 
-use super::outcome::{classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
+use super::outcome::{classify_error, classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
 use super::plain::PlainHttp;
 use super::proxy::{proxy_for, ProxySetting};
 use super::resolver::CachingResolver;
-use super::retry_after::parse_retry_after;
 use crate::config::tls::TlsFiles;
 
 /// ureq's own write buffer size, enough for small requests (metrics, credentials).
@@ -50,8 +50,7 @@ impl HttpClient {
     /// bytes at a time (see [`write_buffer_for`]).
     pub fn new(timeout: Duration, url: &str, proxy: &ProxySetting, tls: &TlsFiles, write_buffer: usize) -> Self {
         let proxy = proxy_for(url, proxy, |k| std::env::var(k).ok());
-        let connect_timeout = timeout.min(Duration::from_secs(5));
-        let plain = proxy.is_none().then(|| PlainHttp::for_url(url, connect_timeout)).flatten().map(Arc::new);
+        let (direct, connect_timeout) = (proxy.is_none(), timeout.min(Duration::from_secs(5)));
         let proxy = proxy.and_then(|p| match ureq::Proxy::new(&p) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -76,11 +75,12 @@ impl HttpClient {
             .user_agent(USER_AGENT)
             .output_buffer_size(write_buffer)
             .build();
-        HttpClient {
-            agent: ureq::Agent::with_parts(config, DefaultConnector::new(), CachingResolver::default()),
-            plain,
-            timeout,
-        }
+        let resolver = CachingResolver::default();
+        let plain = direct
+            .then(|| PlainHttp::for_url(url, connect_timeout, resolver.clone(), config.clone()))
+            .flatten()
+            .map(Arc::new);
+        HttpClient { agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver), plain, timeout }
     }
 
     /// POSTs `body` once. The request's timeout is the client's, or less when the
@@ -121,31 +121,14 @@ impl HttpClient {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-                let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
-                let content_type = header("content-type");
+                let (retry_after, content_type) = (header("retry-after"), header("content-type"));
                 let mut body = Vec::new();
                 // A body we cannot read does not change what the status said.
                 let _ = resp.body_mut().as_reader().take(MAX_RESPONSE_BYTES as u64).read_to_end(&mut body);
-                classify_status(status, body, content_type.as_deref(), retry_after, url)
+                classify_status(status, body, content_type.as_deref(), retry_after.as_deref(), url)
             }
             Err(e) => classify_error(e),
         }
-    }
-}
-
-fn classify_error(e: ureq::Error) -> Outcome {
-    use ureq::Error as E;
-    match e {
-        E::Timeout(t) => Outcome::Retryable { reason: format!("timed out ({t})"), retry_after: None, timed_out: true },
-        // rustls reports a failed handshake (a certificate that does not verify, a
-        // client certificate refused) as invalid data: retrying cannot help.
-        E::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            Outcome::Permanent { status: None, reason: format!("TLS handshake failed: {io}") }
-        }
-        E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Protocol(_) => {
-            Outcome::Retryable { reason: format!("connection failed: {e}"), retry_after: None, timed_out: false }
-        }
-        other => Outcome::Permanent { status: None, reason: other.to_string() },
     }
 }
 

@@ -2,8 +2,9 @@
 //! plain-TCP sender in `plain.rs`): success, worth retrying, or permanent, as the
 //! OTLP specification classifies statuses.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use super::retry_after::parse_retry_after;
 use super::rpc_status::{describe_body, not_found_hint};
 
 /// A successful (2xx) response.
@@ -30,6 +31,18 @@ pub(crate) enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A connection that failed or broke before a whole answer came: retried.
+    pub(crate) fn connection_failed(why: impl std::fmt::Display) -> Outcome {
+        Outcome::Retryable { reason: format!("connection failed: {why}"), retry_after: None, timed_out: false }
+    }
+
+    /// A deadline passed (`what` was under way): retried.
+    pub(crate) fn timed_out(what: impl std::fmt::Display) -> Outcome {
+        Outcome::Retryable { reason: format!("timed out ({what})"), retry_after: None, timed_out: true }
+    }
+}
+
 /// Largest response body read; OTLP answers are tiny and a misbehaving server must
 /// not make us buffer megabytes.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -37,16 +50,19 @@ pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 /// What requests say they come from.
 pub(crate) const USER_AGENT: &str = concat!("agentops-rust/", env!("CARGO_PKG_VERSION"));
 
+/// A response's status as the OTLP specification classifies it; `retry_after` is
+/// the header's text.
 pub(crate) fn classify_status(
     status: u16,
     body: Vec<u8>,
     content_type: Option<&str>,
-    retry_after: Option<Duration>,
+    retry_after: Option<&str>,
     url: &str,
 ) -> Outcome {
     if (200..=299).contains(&status) {
         return Outcome::Success(Response { body });
     }
+    let retry_after = retry_after.and_then(|v| parse_retry_after(v, SystemTime::now()));
     let mut reason = format!("HTTP {status} from {url}{}", describe_body(&body, content_type));
     match status {
         429 | 502 | 503 | 504 => Outcome::Retryable { reason, retry_after, timed_out: false },
@@ -56,6 +72,21 @@ pub(crate) fn classify_status(
             }
             Outcome::Permanent { status: Some(status), reason }
         }
+    }
+}
+
+/// A ureq error (either client resolves through ureq's resolver).
+pub(crate) fn classify_error(e: ureq::Error) -> Outcome {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(t) => Outcome::timed_out(t),
+        // rustls reports a failed handshake (a certificate that does not verify, a
+        // client certificate refused) as invalid data: retrying cannot help.
+        E::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            Outcome::Permanent { status: None, reason: format!("TLS handshake failed: {io}") }
+        }
+        E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Protocol(_) => Outcome::connection_failed(e),
+        other => Outcome::Permanent { status: None, reason: other.to_string() },
     }
 }
 

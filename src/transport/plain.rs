@@ -10,14 +10,17 @@
 //! again on a new connection.
 
 use std::io::{self, IoSlice, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant, SystemTime};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use ureq::unversioned::resolver::Resolver;
+use ureq::unversioned::transport::time::Duration as UreqDuration;
+use ureq::unversioned::transport::NextTimeout;
 
-use super::outcome::{classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
+use super::outcome::{classify_error, classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
+use super::resolver::CachingResolver;
 use super::response::{read_response, Answer, Failure};
-use super::retry_after::parse_retry_after;
 use crate::util::time::deadline_after;
 
 /// How long an idle connection is kept (ureq's default too): servers close idle
@@ -25,20 +28,19 @@ use crate::util::time::deadline_after;
 const IDLE_FOR: Duration = Duration::from_secs(15);
 /// Idle connections kept; the lanes use one each.
 const MAX_IDLE: usize = 8;
-/// How long a resolved address is reused.
-const DNS_TTL: Duration = Duration::from_secs(30);
 
 /// The sender for one origin (`http://host:port`).
 #[derive(Debug)]
 pub(crate) struct PlainHttp {
     /// The URL's beginning, up to its path: `http://host:port`.
     origin: String,
-    /// `host:port` as written in the URL, for the Host header.
-    authority: String,
-    host: String,
-    port: u16,
+    /// The origin parsed, for the resolver.
+    uri: ureq::http::Uri,
     connect_timeout: Duration,
-    addrs: Mutex<Option<(Instant, Vec<SocketAddr>)>>,
+    /// The client's resolver (its cache shared with the ureq agent) and the
+    /// agent's configuration, which the resolver reads (IP family).
+    resolver: CachingResolver,
+    config: ureq::config::Config,
     /// Idle connections, the most recently used last.
     idle: Mutex<Vec<(TcpStream, Instant)>>,
 }
@@ -46,22 +48,26 @@ pub(crate) struct PlainHttp {
 impl PlainHttp {
     /// The sender for `url`'s origin when it is `http://` (without credentials in
     /// the URL, which ureq turns into a header); `None` otherwise.
-    pub fn for_url(url: &str, connect_timeout: Duration) -> Option<PlainHttp> {
-        let rest = url.strip_prefix("http://")?;
-        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-        if authority.contains('@') {
+    pub fn for_url(
+        url: &str,
+        connect_timeout: Duration,
+        resolver: CachingResolver,
+        config: ureq::config::Config,
+    ) -> Option<PlainHttp> {
+        let parsed: ureq::http::Uri = url.parse().ok()?;
+        let authority = parsed.authority().filter(|a| !a.as_str().contains('@'))?.as_str();
+        let origin = format!("http://{authority}");
+        // Only as written: `HTTP://…` (rare) is left to ureq.
+        if parsed.scheme_str() != Some("http") || !url.starts_with(&origin) {
             return None;
         }
-        let (host, port) = split_host_port(authority)?;
-        Some(PlainHttp {
-            origin: format!("http://{authority}"),
-            authority: authority.to_owned(),
-            host: host.to_owned(),
-            port,
-            connect_timeout,
-            addrs: Mutex::new(None),
-            idle: Mutex::new(Vec::new()),
-        })
+        let uri = origin.parse().ok()?;
+        Some(PlainHttp { origin, uri, connect_timeout, resolver, config, idle: Mutex::new(Vec::new()) })
+    }
+
+    /// `host:port` as written in the URL, for the Host header.
+    fn authority(&self) -> &str {
+        &self.origin["http://".len()..]
     }
 
     /// The request target (path and query) of `url` when it is on this origin.
@@ -107,14 +113,8 @@ impl PlainHttp {
                     if answer.reusable {
                         self.put_back(conn);
                     }
-                    let retry_after = answer.retry_after.and_then(|v| parse_retry_after(&v, SystemTime::now()));
-                    return classify_status(
-                        answer.status,
-                        answer.body,
-                        answer.content_type.as_deref(),
-                        retry_after,
-                        url,
-                    );
+                    let (content_type, retry_after) = (answer.content_type.as_deref(), answer.retry_after.as_deref());
+                    return classify_status(answer.status, answer.body, content_type, retry_after, url);
                 }
                 // Closed by the server while it sat in the pool: no answer began.
                 Err(Failure::Io { answered: false, .. }) if pooled => continue,
@@ -138,14 +138,14 @@ impl PlainHttp {
             return Err(format!("the URL path {target:?} has characters a request line cannot carry"));
         }
         let given = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-        let mut head = Vec::with_capacity(256);
+        let mut head = format!("POST {target} HTTP/1.1\r\n").into_bytes();
         let mut line = |name: &str, value: &str| {
             for part in [name, ": ", value, "\r\n"] {
                 head.extend_from_slice(part.as_bytes());
             }
         };
         if !given("host") {
-            line("Host", &self.authority);
+            line("Host", self.authority());
         }
         if !given("user-agent") {
             line("User-Agent", USER_AGENT);
@@ -166,10 +166,8 @@ impl PlainHttp {
             line(name, value);
         }
         line("Content-Length", &length.to_string());
-        let mut request = format!("POST {target} HTTP/1.1\r\n").into_bytes();
-        request.extend_from_slice(&head);
-        request.extend_from_slice(b"\r\n");
-        Ok(request)
+        head.extend_from_slice(b"\r\n");
+        Ok(head)
     }
 
     fn pooled(&self) -> Option<TcpStream> {
@@ -191,13 +189,21 @@ impl PlainHttp {
     }
 
     fn connect(&self, deadline: Instant) -> Result<TcpStream, Outcome> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = NextTimeout {
+            after: UreqDuration::Exact(left),
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        let addrs = self.resolver.resolve(&self.uri, &self.config, timeout).map_err(classify_error)?;
         let mut last = None;
-        for addr in self.resolve(deadline)? {
+        for addr in addrs.iter() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            match TcpStream::connect_timeout(&addr, left.min(self.connect_timeout)) {
+            match TcpStream::connect_timeout(addr, left.min(self.connect_timeout)) {
                 Ok(conn) => {
                     // The whole request is one write: nothing to gain from Nagle.
                     let _ = conn.set_nodelay(true);
@@ -207,56 +213,9 @@ impl PlainHttp {
             }
         }
         Err(match last {
-            Some(e) if !is_timeout(&e) => Outcome::Retryable {
-                reason: format!("connection failed: {}: {e}", self.authority),
-                retry_after: None,
-                timed_out: false,
-            },
-            _ => timed_out(format!("connecting to {}", self.authority)),
+            Some(e) if !is_timeout(&e) => Outcome::connection_failed(format_args!("{}: {e}", self.authority())),
+            _ => Outcome::timed_out(format_args!("connecting to {}", self.authority())),
         })
-    }
-
-    /// The host's addresses: an IP address as is, a name looked up on a thread of
-    /// its own so that the deadline holds however slow the resolver is (as ureq
-    /// does), and kept for a while.
-    fn resolve(&self, deadline: Instant) -> Result<Vec<SocketAddr>, Outcome> {
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, self.port)]);
-        }
-        if let Some((at, addrs)) = &*self.addrs.lock() {
-            if at.elapsed() < DNS_TTL {
-                return Ok(addrs.clone());
-            }
-        }
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let name = (self.host.clone(), self.port);
-        let lookup = move || {
-            let _ = tx.send(name.to_socket_addrs().map(Vec::from_iter));
-        };
-        if let Err(e) = std::thread::Builder::new().name("agentops-dns".into()).spawn(lookup) {
-            return Err(Outcome::Retryable {
-                reason: format!("DNS lookup thread: {e}"),
-                retry_after: None,
-                timed_out: false,
-            });
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Ok(addrs)) if !addrs.is_empty() => {
-                *self.addrs.lock() = Some((Instant::now(), addrs.clone()));
-                Ok(addrs)
-            }
-            Ok(found) => Err(Outcome::Retryable {
-                reason: format!(
-                    "connection failed: host {} not found{}",
-                    self.host,
-                    found.err().map(|e| format!(": {e}")).unwrap_or_default()
-                ),
-                retry_after: None,
-                timed_out: false,
-            }),
-            Err(_) => Err(timed_out(format!("looking up {}", self.host))),
-        }
     }
 }
 
@@ -287,44 +246,15 @@ fn exchange(conn: &mut TcpStream, head: &[u8], body: &[u8], deadline: Instant) -
 impl Failure {
     fn outcome(self) -> Outcome {
         match self {
-            Failure::TimedOut => timed_out("waiting for the response".into()),
-            Failure::Io { error, .. } => Outcome::Retryable {
-                reason: format!("connection failed: {error}"),
-                retry_after: None,
-                timed_out: false,
-            },
-            Failure::Malformed(what) => {
-                Outcome::Retryable { reason: format!("connection failed: {what}"), retry_after: None, timed_out: false }
-            }
+            Failure::TimedOut => Outcome::timed_out("waiting for the response"),
+            Failure::Io { error, .. } => Outcome::connection_failed(error),
+            Failure::Malformed(what) => Outcome::connection_failed(what),
         }
     }
 }
 
-fn timed_out(what: String) -> Outcome {
-    Outcome::Retryable { reason: format!("timed out {what}"), retry_after: None, timed_out: true }
-}
-
 fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-}
-
-/// `host:port`, `host` (port 80), `[v6]:port` or `[v6]`.
-fn split_host_port(authority: &str) -> Option<(&str, u16)> {
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (host, after) = v6.split_once(']')?;
-            (host, after.strip_prefix(':'))
-        }
-        None => match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    let port = match port {
-        Some(p) => p.parse().ok()?,
-        None => 80,
-    };
-    (!host.is_empty()).then_some((host, port))
 }
 
 #[cfg(test)]

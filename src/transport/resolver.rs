@@ -1,9 +1,11 @@
 //! A DNS cache for ureq. ureq resolves the host on every request, even over a pooled
 //! connection, and with a timeout set its default resolver spawns a thread per
 //! lookup: a thread per export. This keeps each answer for a while (failures are
-//! not kept).
+//! not kept). Clones share the cache: the plain-HTTP sender (`plain.rs`) resolves
+//! through the same one as its client's ureq agent.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -16,7 +18,13 @@ const DNS_TTL: Duration = Duration::from_secs(30);
 #[derive(Debug, Default)]
 pub(crate) struct CachingResolver {
     inner: DefaultResolver,
-    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+    cache: Arc<Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>>,
+}
+
+impl Clone for CachingResolver {
+    fn clone(&self) -> Self {
+        CachingResolver { inner: DefaultResolver::default(), cache: self.cache.clone() }
+    }
 }
 
 impl Resolver for CachingResolver {
