@@ -14,6 +14,7 @@ use super::state::{current_open_in, OpenScope, SessionInner};
 use super::summary::EndState;
 use crate::encode::recorded::{Placement, RecordedEvent};
 use crate::event::{ErrorEvent, Event, EventRef, EventType, ToolEvent};
+use crate::pipeline::message::Message;
 use crate::util::clock;
 
 /// Marks `open` and every scope around it, and the session, as having seen an
@@ -57,16 +58,16 @@ pub(crate) fn record_under(
             current.as_ref()
         }
     };
-    if !session.queues_events() {
+    let Some(pipeline) = session.queue() else {
         return complete(session, open, &mut event, under).0;
-    }
+    };
     // Boxed first, as the export queue takes it: the event (a few hundred bytes) is
     // completed in place instead of being copied once more on its way there.
     let placement = Placement { trace_id: session.trace_id, parent_span_id: SpanId::INVALID, agent_id: None };
     let mut recorded = Box::new(RecordedEvent { event, placement, errored: failed });
     let (r, parent, agent) = complete(session, open, &mut recorded.event, under);
     (recorded.placement.parent_span_id, recorded.placement.agent_id) = (parent, agent);
-    session.queue(recorded);
+    pipeline.submit(Message::Event(recorded));
     r
 }
 

@@ -77,42 +77,29 @@ impl SessionInner {
     }
 
     pub fn send(&self, event: Event, parent_span_id: SpanId, agent_id: Option<Arc<String>>, errored: bool) {
-        if self.queues_events() {
+        if let Some(pipeline) = self.queue() {
             let placement = Placement { trace_id: self.trace_id, parent_span_id, agent_id };
-            self.queue(Box::new(RecordedEvent { event, placement, errored }));
+            pipeline.submit(Message::Event(Box::new(RecordedEvent { event, placement, errored })));
         }
     }
 
-    /// Whether this session's events go to the export queue; counts the one that
-    /// would have when the session is sampled out.
-    pub(super) fn queues_events(&self) -> bool {
-        let Some(pipeline) = &self.pipeline else {
-            return false;
-        };
+    /// The queue this session's events and spans go to: none without a pipeline,
+    /// or when the session is sampled out (which counts the one that would have gone).
+    pub(super) fn queue(&self) -> Option<&Pipeline> {
+        let pipeline = self.pipeline.as_deref()?;
         if !self.sampled {
             Counters::add(&pipeline.counters.sampled_out, 1);
+            return None;
         }
-        self.sampled
-    }
-
-    /// Queues an event [`queues_events`](Self::queues_events) said goes to the queue.
-    pub(super) fn queue(&self, recorded: Box<RecordedEvent>) {
-        if let Some(pipeline) = &self.pipeline {
-            pipeline.submit(Message::Event(recorded));
-        }
+        Some(pipeline)
     }
 
     /// Queues a finished span built outside the SDK (the `tracing` bridge's).
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub fn send_span(&self, span: opentelemetry_sdk::trace::SpanData) {
-        let Some(pipeline) = &self.pipeline else {
-            return;
-        };
-        if !self.sampled {
-            Counters::add(&pipeline.counters.sampled_out, 1);
-            return;
+        if let Some(pipeline) = self.queue() {
+            pipeline.submit(Message::Span(Box::new(span)));
         }
-        pipeline.submit(Message::Span(Box::new(span)));
     }
 
     fn event_counts(&self) -> EventCounts {
