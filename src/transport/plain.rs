@@ -20,7 +20,7 @@ use ureq::unversioned::transport::NextTimeout;
 
 use super::outcome::{classify_error, classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
 use super::resolver::CachingResolver;
-use super::response::{read_response, Answer, Failure};
+use super::response::{is_timeout, read_response, Answer, Failure};
 use crate::util::time::deadline_after;
 
 /// How long an idle connection is kept (ureq's default too): servers close idle
@@ -251,10 +251,6 @@ impl Failure {
             Failure::Malformed(what) => Outcome::connection_failed(what),
         }
     }
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ impl Incoming<'_> {
                 self.answered = true;
                 Ok(true)
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Err(Failure::TimedOut),
+            Err(e) if is_timeout(&e) => Err(Failure::TimedOut),
             Err(error) => Err(Failure::Io { error, answered: self.answered }),
         }
     }
@@ -243,6 +243,11 @@ impl Framing {
             },
         }
     }
+}
+
+/// Whether a socket operation failed because its timeout passed.
+pub(super) fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// Whether a comma-separated header value lists `token`.
