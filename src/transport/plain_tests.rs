@@ -73,6 +73,11 @@ fn plain_for(url: &str) -> Option<PlainHttp> {
     PlainHttp::for_url(url, Duration::from_secs(5), CachingResolver::default(), ureq::Agent::config_builder().build())
 }
 
+/// Connections in the pool.
+fn idle(p: &PlainHttp) -> usize {
+    p.idle.lock().len()
+}
+
 fn sender(url: &str) -> PlainHttp {
     plain_for(url).expect("an http URL")
 }
@@ -149,10 +154,15 @@ fn connection_close_and_bodies_to_the_close_are_not_reused() {
     let p = sender(&url);
     let first = post(&p, &url, b"1");
     assert!(matches!(first, Outcome::Success(_)), "{first:?}");
+    // Not pooled (a reused one would be caught by the stale-connection retry, so
+    // the server's view alone would not tell).
+    assert_eq!(idle(&p), 0);
     // The server thread closes its side when its script for the connection ends.
     let Outcome::Success(resp) = post(&p, &url, b"2") else { panic!() };
     assert_eq!(resp.body, b"all of it");
+    assert_eq!(idle(&p), 0);
     assert!(matches!(post(&p, &url, b"3"), Outcome::Success(_)));
+    assert_eq!(idle(&p), 1, "a whole Content-Length answer keeps its connection");
     let seen = server.join().unwrap();
     assert_eq!(seen.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 1]);
 }
@@ -189,6 +199,7 @@ fn a_body_over_the_cap_is_cut_and_its_connection_dropped() {
     let p = sender(&url);
     let Outcome::Success(resp) = post(&p, &url, b"x") else { panic!() };
     assert_eq!(resp.body.len(), MAX_RESPONSE_BYTES);
+    assert_eq!(idle(&p), 0, "the rest of the body is unread: the connection cannot carry another request");
     assert!(matches!(post(&p, &url, b"y"), Outcome::Success(_)));
     assert_eq!(server.join().unwrap().len(), 2, "a new connection for the second request");
 }
