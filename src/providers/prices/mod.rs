@@ -1,6 +1,8 @@
-//! Prices: the table, and LiteLLM's file format it reads.
+//! Prices: the table, LiteLLM's file format it reads, and the callers' memo of
+//! the last price looked up.
 
 pub(crate) mod litellm;
+mod memo;
 pub(crate) mod price;
 pub(crate) mod table;
 

@@ -8,7 +8,6 @@
 //! full LiteLLM file can replace or extend them (`AGENTOPS_PRICE_TABLE`), and code
 //! can set any model's price.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -35,8 +34,8 @@ pub struct PriceTable {
     unknown: Mutex<HashSet<String>>,
     unknown_count: AtomicU64,
     /// Identifies this table's contents for the per-thread memo (see
-    /// `cost_memoized`): unique per table, renewed when a price changes.
-    id: u64,
+    /// `memo.rs`): unique per table, renewed when a price changes.
+    pub(super) id: u64,
 }
 
 fn next_id() -> u64 {
@@ -167,50 +166,12 @@ impl PriceTable {
 
     /// The price of the answering model, else the requested one; a model without
     /// one is noted (see [`unknown_models`](Self::unknown_models)).
-    fn price_of(&self, e: &LlmEvent) -> Option<ModelPrice> {
+    pub(super) fn price_of(&self, e: &LlmEvent) -> Option<ModelPrice> {
         let price = e.response_model.as_deref().and_then(|m| self.get(m)).or_else(|| self.get(&e.model));
         if price.is_none() {
             self.note_unknown(&e.model);
         }
         price
-    }
-
-    /// Like [`cost`](Self::cost), for the caller's thread when an event is
-    /// recorded: the last (table, model) priced on this thread is remembered, so a
-    /// loop recording calls of one model pays a string compare, not a lookup.
-    pub(crate) fn cost_memoized(&self, e: &LlmEvent) -> Option<f64> {
-        struct Memo {
-            table: u64,
-            model: String,
-            response_model: Option<String>,
-            price: Option<ModelPrice>,
-        }
-        thread_local! {
-            static LAST: RefCell<Option<Memo>> = const { RefCell::new(None) };
-        }
-        if e.input_tokens.is_none() && e.output_tokens.is_none() {
-            return None;
-        }
-        let table = self.id;
-        let price = LAST.with(|last| {
-            let mut last = last.borrow_mut();
-            if let Some(m) = last.as_ref() {
-                if m.table == table && m.model == e.model && m.response_model.as_deref() == e.response_model.as_deref()
-                {
-                    return m.price;
-                }
-            }
-            let price = self.price_of(e);
-            let memo = Memo {
-                table,
-                model: e.model.to_string(),
-                response_model: e.response_model.as_deref().map(str::to_owned),
-                price,
-            };
-            *last = Some(memo);
-            price
-        });
-        price?.cost(e)
     }
 
     fn note_unknown(&self, model: &str) {

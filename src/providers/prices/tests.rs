@@ -84,6 +84,41 @@ fn the_memo_follows_the_table_and_the_model() {
 }
 
 #[test]
+fn literal_and_owned_names_are_memoized_apart_and_agree() {
+    let mut t = PriceTable::empty();
+    t.set("m", ModelPrice::per_million(1.0, 0.0));
+    t.set("r", ModelPrice::per_million(3.0, 0.0));
+    let literal = LlmEvent::new("m").tokens(1_000_000, 0);
+    let owned = LlmEvent::new(String::from("m")).tokens(1_000_000, 0);
+    // Alternating the two kinds of names: each memo keeps its own last model.
+    for _ in 0..2 {
+        assert!(close(t.cost_memoized(&literal).unwrap(), 1.0));
+        assert!(close(t.cost_memoized(&owned).unwrap(), 1.0));
+    }
+    // The answering model is part of the key, literal or owned.
+    assert!(close(t.cost_memoized(&literal.clone().response_model("r")).unwrap(), 3.0));
+    assert!(close(t.cost_memoized(&literal).unwrap(), 1.0), "no answering model again");
+    assert!(close(t.cost_memoized(&literal.clone().response_model(String::from("r"))).unwrap(), 3.0));
+    assert!(close(t.cost_memoized(&owned.clone().response_model("r")).unwrap(), 3.0));
+    // Another literal of another model at the next call is not served the last price.
+    assert_eq!(t.cost_memoized(&LlmEvent::new("unpriced").tokens(1, 1)), None);
+    assert!(close(t.cost_memoized(&literal).unwrap(), 1.0));
+}
+
+#[test]
+fn a_call_without_details_costs_what_the_full_formula_gives() {
+    let p = ModelPrice::per_million(2.5, 10.0).cache_read_per_million(1.25).reasoning_per_million(20.0);
+    let plain = LlmEvent::new("m").tokens(1234, 567);
+    // Details present but empty take the full formula: the same cost.
+    let mut empty_details = plain.clone();
+    empty_details.details_mut();
+    assert!(empty_details.details.is_some());
+    assert_eq!(p.cost(&plain), p.cost(&empty_details));
+    assert!(close(p.cost(&plain).unwrap(), 1234.0 * 2.5e-6 + 567.0 * 1e-5));
+    assert_eq!(p.cost(&LlmEvent::new("m")), None, "no tokens, no cost");
+}
+
+#[test]
 fn litellm_files_load_and_bad_ones_say_why() {
     let text = r#"{"sample_spec": {"max_tokens": "set to max"},
         "my-model": {"input_cost_per_token": 1e-6, "output_cost_per_token": "2e-6", "cache_read_input_token_cost": 5e-7},
