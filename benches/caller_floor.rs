@@ -9,7 +9,8 @@
 //! small the memory stays in the core's caches; with K in the thousands every call
 //! writes memory last touched long ago, which is the regime a burst puts both
 //! pipelines of `benches/compare.sh` in (tens of thousands of events queued when the
-//! producer finishes). That per-call time is a floor no pipeline can go under.
+//! producer finishes). At the K a pipeline holds, that per-call time is a floor under
+//! its median call.
 //!
 //! Usage: cargo bench --bench caller_floor -- [--events N] [--prompt-bytes B] [--in-flight K,K,…]
 //! Prints one JSON line per K (`all`: nothing freed), each measured in a fresh process.

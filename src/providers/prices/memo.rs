@@ -1,10 +1,9 @@
 //! The price of the last model priced on a thread, so that a loop recording one
 //! model's calls does not look its price up again for each of them.
 //!
-//! This runs on the caller's thread inside `record`, where every cache line the
-//! call reads costs: in a burst, the caller's own allocations (its prompt and
-//! completion copies) stream through the core's caches and evict what the previous
-//! call read. So a model named by a literal (`LlmEvent::new("gpt-4o")`, what
+//! This runs on the caller's thread inside `record`, and in a burst what it reads
+//! shows in the median call (measured below; a name compare reads two more places
+//! in memory). So a model named by a literal (`LlmEvent::new("gpt-4o")`, what
 //! agents mostly write) is remembered by its address: a `&'static str` never
 //! changes, so the same address and length are the same name, and no byte of
 //! either name is read. Models named by owned strings are compared by content.
