@@ -58,12 +58,7 @@ impl ModelPrice {
             return None;
         }
         let (input, output) = (e.input_tokens.unwrap_or(0) as f64, e.output_tokens.unwrap_or(0) as f64);
-        let Some(d) = e.details.as_deref() else {
-            // No cache or reasoning counts: the common case, and on the caller's
-            // thread (see `memo.rs`), without reading the shared empty details.
-            let cost = input * self.input + output * self.output;
-            return cost.is_finite().then_some(cost);
-        };
+        let d = e.details();
         let read = (d.cache_read_tokens.unwrap_or(0) as f64).min(input);
         let creation = (d.cache_creation_tokens.unwrap_or(0) as f64).min(input - read);
         let reasoning = (d.reasoning_tokens.unwrap_or(0) as f64).min(output);
