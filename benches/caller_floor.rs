@@ -74,8 +74,9 @@ fn main() {
         }
     }
     if !one {
-        // Each K in a process of its own: a later run in this process would reuse
-        // the pages an earlier one faulted in and freed.
+        // Each K in a process of its own: glibc hands an exited thread's malloc arena,
+        // with the pages it faulted in, to the next thread, so a K run after another in
+        // one process would not start from the same memory.
         let exe = std::env::current_exe().expect("this bench's path");
         for k in in_flight {
             let k = if k == usize::MAX { "all".to_string() } else { k.to_string() };
