@@ -42,6 +42,8 @@ warnings! {
     Unauthorized,
     /// A metrics export failed or had data points rejected.
     MetricsFailed,
+    /// A destination does not take metrics (404/405/415/501 on its metrics path).
+    MetricsRefused,
     /// Spans were written to the spool instead of being delivered.
     Spooled,
     /// The spool could not be written, read or cleaned up.
@@ -96,6 +98,7 @@ pub(crate) struct Counters {
     /// Metrics collections delivered, and failed, per destination.
     pub metrics_exports: AtomicU64,
     pub metrics_exports_failed: AtomicU64,
+    pub metrics_exports_refused: AtomicU64,
     pub metric_points_rejected: AtomicU64,
     /// Spans this client wrote to the spool (settled, for its invariant).
     pub spooled: AtomicU64,
@@ -225,6 +228,12 @@ pub struct Stats {
     /// the next collection carries their data again; with delta it is lost, and
     /// counted here.
     pub metrics_exports_failed: u64,
+    /// Metrics collections not sent to a destination that does not take metrics
+    /// (one per collection and destination): it answered 404, 405, 415 or 501 on its
+    /// metrics path, as traces-only backends do, so metrics to it were switched off
+    /// (with one warning) while its traces go on. Neither a flush nor a shutdown
+    /// fails for it.
+    pub metrics_exports_refused: u64,
     /// Data points a receiver accepted the request for but reported as rejected.
     pub metric_points_rejected: u64,
     /// The spool's side (when there is one).
@@ -297,6 +306,7 @@ impl Stats {
         self.export_panics = get(&c.export_panics);
         self.metrics_exports = get(&c.metrics_exports);
         self.metrics_exports_failed = get(&c.metrics_exports_failed);
+        self.metrics_exports_refused = get(&c.metrics_exports_refused);
         self.metric_points_rejected = get(&c.metric_points_rejected);
         self.spool = SpoolStats {
             files_delivered: get(&c.spool_files_delivered),

@@ -4,19 +4,16 @@
 //! accounting. Ids are kept, so a receiver that already holds the spans can
 //! deduplicate them.
 
-use std::sync::Arc;
-
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::config::otel::OtelConfig;
 use crate::config::retry::RetryPolicy;
 use crate::config::validate::ConfigError;
 use crate::error::Error;
-use crate::exporters::agentops::legacy::SessionCosts;
 use crate::exporters::agentops::token::SharedAuth;
 use crate::exporters::batch::{span_count, ExportBatch};
 use crate::exporters::interface::{call_exporter, Cancel, ExportContext, Exporter};
-use crate::pipeline::manager::build_exporter;
+use crate::pipeline::manager::{build_exporter, Shared};
 use crate::stats::{ExporterCounters, ExporterStats};
 
 struct Target {
@@ -92,10 +89,10 @@ impl Replay {
         if specs.is_empty() {
             return Err(Error::Config(ConfigError::new("exporters", "none", "replay needs an exporter to send to")));
         }
-        let costs = Arc::new(SessionCosts::default());
+        let shared = Shared::default();
         let mut targets = Vec::with_capacity(specs.len());
         for spec in specs {
-            let exporter = build_exporter(spec, &config, &costs, &SharedAuth::default())?;
+            let exporter = build_exporter(spec, &config, &shared, &SharedAuth::default())?;
             targets.push(Target { name: exporter.name().to_owned(), exporter, counters: ExporterCounters::new() });
         }
         Ok(Replay { targets, retry: config.retry.clone(), cancel: Cancel::default() })

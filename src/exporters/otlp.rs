@@ -11,8 +11,10 @@ use super::interface::{ExportContext, ExportError, ExportOutcome, Exporter};
 use super::metrics_interface::{MetricsExporter, MetricsOutcome};
 use super::otlp_body::{export_encoded, export_metrics_request, export_request};
 use crate::config::otlp::{Compression, Endpoint, OtlpConfig};
+use crate::config::validate::ConfigError;
+use crate::error::Error;
 use crate::transport::gzip::Gzip;
-use crate::transport::http::{write_buffer_for, HttpClient, SMALL_WRITE_BUFFER};
+use crate::transport::http::{write_buffer_for, ClientSettings, HttpClient, Transports, SMALL_WRITE_BUFFER};
 use crate::transport::outcome::Response;
 use crate::transport::retry::send_with_retry;
 
@@ -28,23 +30,43 @@ pub struct OtlpExporter {
 }
 
 impl OtlpExporter {
-    /// An exporter of spans for the given settings; requests above
-    /// `max_request_bytes` are split.
-    pub fn new(config: OtlpConfig, max_request_bytes: usize) -> Self {
+    /// An exporter of spans for the given settings, with a connection pool of its
+    /// own; requests above `max_request_bytes` are split.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the configuration is invalid, TLS files included
+    /// (they are read and checked here).
+    pub fn new(config: OtlpConfig, max_request_bytes: usize) -> Result<Self, Error> {
+        config.validate()?;
+        Ok(Self::with_transports(config, max_request_bytes, &Transports::default())?)
+    }
+
+    /// Like [`new`](Self::new), with the pipeline's clients (one pool per destination).
+    pub(crate) fn with_transports(
+        config: OtlpConfig,
+        max_request_bytes: usize,
+        transports: &Transports,
+    ) -> Result<Self, ConfigError> {
         let endpoint = config.traces.or(config.metrics).unwrap_or_else(|| Endpoint::new(String::new()));
-        Self::to(endpoint, max_request_bytes, write_buffer_for(max_request_bytes))
+        Self::to(endpoint, max_request_bytes, write_buffer_for(max_request_bytes), transports)
     }
 
     /// The metrics thread's exporter, to a metrics endpoint (metrics requests are
     /// not split: see `export_metrics_request`).
-    pub(crate) fn for_metrics(endpoint: Endpoint) -> Self {
-        Self::to(endpoint, usize::MAX, SMALL_WRITE_BUFFER)
+    pub(crate) fn for_metrics(endpoint: Endpoint, transports: &Transports) -> Result<Self, ConfigError> {
+        Self::to(endpoint, usize::MAX, SMALL_WRITE_BUFFER, transports)
     }
 
-    fn to(endpoint: Endpoint, max_request_bytes: usize, write_buffer: usize) -> Self {
+    fn to(
+        endpoint: Endpoint,
+        max_request_bytes: usize,
+        write_buffer: usize,
+        transports: &Transports,
+    ) -> Result<Self, ConfigError> {
         let gzip = (endpoint.compression == Compression::Gzip).then(Gzip::new);
-        let http = HttpClient::new(endpoint.timeout, &endpoint.url, &endpoint.proxy, &endpoint.tls, write_buffer);
-        OtlpExporter { http, endpoint, max_request_bytes, buf: Vec::new(), gzip }
+        let e = &endpoint;
+        let http = transports.client(ClientSettings::new(e.timeout, &e.url, &e.proxy, &e.tls, write_buffer))?;
+        Ok(OtlpExporter { http, endpoint, max_request_bytes, buf: Vec::new(), gzip })
     }
 
     /// One body to the endpoint, retried per the policy.

@@ -33,6 +33,16 @@ pub(crate) struct MetricsSlot {
     pub name: String,
     pub counters: Arc<ExporterCounters>,
     pub exporter: Box<dyn MetricsExporter>,
+    /// The destination answered that it does not take metrics: nothing more is sent
+    /// to it (each collection is counted as refused instead).
+    pub refused: bool,
+}
+
+/// The statuses with which a destination says it has no such signal (a traces-only
+/// backend on `/v1/metrics`): not found, method not allowed, unsupported media
+/// type, not implemented.
+fn signal_refused(e: &ExportError) -> bool {
+    matches!(e.kind, ExportErrorKind::Rejected { status: 404 | 405 | 415 | 501 })
 }
 
 pub(crate) struct MetricsWorker {
@@ -101,6 +111,10 @@ impl MetricsWorker {
         }
         let mut failure = None;
         for slot in &mut self.exporters {
+            if slot.refused {
+                Counters::add(&c.metrics_exports_refused, 1);
+                continue;
+            }
             if self.cancel.expired() {
                 let e = ExportError::new(
                     ExportErrorKind::Cancelled,
@@ -128,6 +142,18 @@ impl MetricsWorker {
                         c.warn_once(Warn::MetricsFailed, || format!("metrics export: {msg}"));
                         c.set_last_error(msg);
                     }
+                }
+                Err(e) if signal_refused(&e) => {
+                    slot.refused = true;
+                    Counters::add(&c.metrics_exports_refused, 1);
+                    c.warn_once(Warn::MetricsRefused, || {
+                        format!(
+                            "{} exporter: the destination does not take metrics ({}); metrics to it are off, its \
+                             traces are not affected. OTEL_METRICS_EXPORTER=none (or \
+                             OtelConfig::builder().enable_metrics(false)) stops trying",
+                            slot.name, e.message
+                        )
+                    });
                 }
                 Err(e) => {
                     Counters::add(&c.metrics_exports_failed, 1);

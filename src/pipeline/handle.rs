@@ -171,7 +171,7 @@ impl Pipeline {
                         c
                     }
                 };
-                MetricsSlot { name, counters, exporter }
+                MetricsSlot { name, counters, exporter, refused: false }
             });
             (m.settings, slots.collect())
         });

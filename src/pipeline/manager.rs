@@ -26,6 +26,7 @@ use crate::exporters::metrics_interface::MetricsExporter;
 use crate::exporters::otlp::OtlpExporter;
 use crate::spool::destination::SpoolDestination;
 use crate::stats::Stats;
+use crate::transport::http::Transports;
 use crate::util::ids::SessionIds;
 
 pub(crate) struct TelemetryManager {
@@ -35,19 +36,27 @@ pub(crate) struct TelemetryManager {
     agentops: Option<AgentOpsConfig>,
 }
 
+/// What the exporters of one pipeline share: the session costs the legacy protocol
+/// reads back, and one HTTP client per destination.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub costs: Arc<SessionCosts>,
+    pub transports: Transports,
+}
+
 /// The exporter a spec names (shared by the lanes, the spool and replays).
 pub(crate) fn build_exporter(
     spec: ExporterSpec,
     config: &OtelConfig,
-    costs: &Arc<SessionCosts>,
+    shared: &Shared,
     auth: &SharedAuth,
 ) -> Result<Box<dyn Exporter>, Error> {
-    let max_bytes = config.batch.max_request_bytes;
+    let (max_bytes, transports) = (config.batch.max_request_bytes, &shared.transports);
     Ok(match spec {
-        ExporterSpec::Otlp(o) => Box::new(OtlpExporter::new(o, max_bytes)),
+        ExporterSpec::Otlp(o) => Box::new(OtlpExporter::with_transports(o, max_bytes, transports)?),
         ExporterSpec::AgentOps(a) => match a.protocol {
-            AgentOpsProtocol::LegacyV2 => Box::new(LegacySessionExporter::new(a, costs.clone())),
-            _ => Box::new(SessionExporter::new(a, max_bytes, auth.clone())),
+            AgentOpsProtocol::LegacyV2 => Box::new(LegacySessionExporter::new(a, shared.costs.clone(), transports)?),
+            _ => Box::new(SessionExporter::new(a, max_bytes, auth.clone(), transports)?),
         },
         ExporterSpec::File(path) => {
             Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
@@ -66,12 +75,14 @@ pub(crate) fn build_exporter(
 fn metrics_exporter(
     spec: MetricsSpec,
     config: &OtelConfig,
+    shared: &Shared,
     auth: &SharedAuth,
 ) -> Result<(String, Box<dyn MetricsExporter>), Error> {
+    let (max_bytes, transports) = (config.batch.max_request_bytes, &shared.transports);
     let exporter: Box<dyn MetricsExporter> =
         match spec {
-            MetricsSpec::Otlp(endpoint) => Box::new(OtlpExporter::for_metrics(endpoint)),
-            MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, config.batch.max_request_bytes, auth.clone())),
+            MetricsSpec::Otlp(endpoint) => Box::new(OtlpExporter::for_metrics(endpoint, transports)?),
+            MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, max_bytes, auth.clone(), transports)?),
             MetricsSpec::File(path) => Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
                 context: format!("opening the metrics file {}", path.display()),
                 source,
@@ -88,7 +99,7 @@ fn spool_setup(
     settings: &SpoolSettings,
     specs: Vec<(Option<String>, Option<ExporterSpec>, SharedAuth)>,
     config: &OtelConfig,
-    costs: &Arc<SessionCosts>,
+    shared: &Shared,
 ) -> Result<SpoolSetup, Error> {
     let io = |source| Error::Io { context: format!("opening the spool directory {}", settings.dir.display()), source };
     let mut destinations = Vec::with_capacity(specs.len());
@@ -99,7 +110,7 @@ fn spool_setup(
             None => None,
         };
         if let (Some(dest), Some(replica)) = (&dest, replica) {
-            let exporter = build_exporter(replica, config, costs, &auth)?;
+            let exporter = build_exporter(replica, config, shared, &auth)?;
             delivery.push((dest.clone(), exporter.name().to_owned(), exporter));
         }
         destinations.push(dest);
@@ -128,7 +139,7 @@ impl TelemetryManager {
         // An OTLP exporter the environment gave a metrics endpoint only sends no spans.
         let (specs, auths): (Vec<ExporterSpec>, Vec<SharedAuth>) =
             specs.into_iter().zip(auths).filter(|(s, _)| s.sends_spans()).unzip();
-        let costs = Arc::new(SessionCosts::default());
+        let shared = Shared::default();
         // One encoding for every exporter: batches may be written in it directly.
         let protocols: Vec<Option<Protocol>> = specs.iter().map(ExporterSpec::direct_protocol).collect();
         let direct = protocols.first().copied().flatten().filter(|p| protocols.iter().all(|q| *q == Some(*p)));
@@ -145,18 +156,18 @@ impl TelemetryManager {
             }
         }
         let spool = match &config.spool {
-            Some(settings) => Some(spool_setup(settings, specs_for_spool, &config, &costs)?),
+            Some(settings) => Some(spool_setup(settings, specs_for_spool, &config, &shared)?),
             None => None,
         };
         let lanes = lane_specs
             .into_iter()
             .map(|specs| {
-                specs.into_iter().zip(&auths).map(|(s, auth)| build_exporter(s, &config, &costs, auth)).collect()
+                specs.into_iter().zip(&auths).map(|(s, auth)| build_exporter(s, &config, &shared, auth)).collect()
             })
             .collect::<Result<Vec<Vec<_>>, _>>()?;
         let metrics = match metrics_specs {
             Some(specs) => {
-                let exporters = specs.into_iter().map(|(s, auth)| metrics_exporter(s, &config, &auth));
+                let exporters = specs.into_iter().map(|(s, auth)| metrics_exporter(s, &config, &shared, &auth));
                 Some(MetricsSetup { settings: config.metrics.clone(), exporters: exporters.collect::<Result<_, _>>()? })
             }
             None => None,
@@ -168,7 +179,7 @@ impl TelemetryManager {
             batch: config.batch.clone(),
             retry: config.retry.clone(),
             resource: resource.clone(),
-            costs,
+            costs: shared.costs.clone(),
             metrics,
             spool,
             direct,

@@ -1,20 +1,18 @@
-//! The HTTP client, one per exporter: plain `http://` to its own origin without a
-//! proxy through the crate's sender (`plain.rs`), everything else through a ureq
-//! agent (TLS, proxies, keep-alive, connect and global timeouts). Both resolve
-//! names through one cache (`resolver.rs`) and classify what came back alike
+//! The HTTP client: one ureq agent (its connection pool, TLS and proxy) per
+//! destination, shared by the sending lanes, the metrics thread and the spool's
+//! delivery thread. Every request, http or https, OTLP or AgentOps, goes through
+//! [`HttpClient::post`], and what came back is classified in one place
 //! (`outcome.rs`).
 
 use std::io::Read;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ureq::unversioned::transport::DefaultConnector;
+use parking_lot::Mutex;
 
 use super::outcome::{classify_error, classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
-use super::plain::PlainHttp;
 use super::proxy::{proxy_for, ProxySetting};
-use super::resolver::CachingResolver;
 use crate::config::tls::TlsFiles;
+use crate::config::validate::ConfigError;
 
 /// ureq's own write buffer size, enough for small requests (metrics, credentials).
 pub(crate) const SMALL_WRITE_BUFFER: usize = 128 * 1024;
@@ -22,65 +20,103 @@ pub(crate) const SMALL_WRITE_BUFFER: usize = 128 * 1024;
 /// The largest write buffer an exporter of batches asks for.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
+/// Connections kept alive per host: one per sending lane and one for the metrics
+/// thread, with room to spare.
+const IDLE_CONNECTIONS_PER_HOST: usize = 8;
+
 /// The write buffer for requests of up to `max_request_bytes`: the whole body (and
 /// its headers) in one `write` where it fits, up to 1 MiB. ureq writes a request one
-/// buffer at a time, and on loopback small writes cost more kernel time per byte:
-/// with its 128 KiB default a 1.1 MB request took ten `sendto`s, and a 1 MiB buffer
-/// took the sending lanes from 0.104 s to 0.082 s for 100k spans (`benches/pipeline.rs`,
-/// pinned). The buffer is allocated
-/// and filled once per pooled connection, so it is capped rather than sized to the
-/// 4 MiB request limit.
+/// buffer at a time; with its 128 KiB default a 1.1 MB request took ten `sendto`s on
+/// plain http, and a 1 MiB buffer took the sending lanes from 0.104 s to 0.082 s for
+/// 100k spans (`benches/pipeline.rs`, pinned). The buffer is allocated and filled
+/// once per pooled connection, so it is capped rather than sized to the 4 MiB
+/// request limit.
 pub(crate) fn write_buffer_for(max_request_bytes: usize) -> usize {
     max_request_bytes.saturating_add(16 * 1024).clamp(SMALL_WRITE_BUFFER, MAX_WRITE_BUFFER)
 }
 
-/// A blocking HTTP client: plain `http://` to the client's own origin, without a
-/// proxy, goes through [`PlainHttp`] (one write per request, no copy of the body);
-/// everything else through ureq.
+/// How requests to a destination are made; destinations with equal settings share
+/// one client (one pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientSettings {
+    /// One request's limit: connect, send and the whole answer.
+    pub timeout: Duration,
+    /// The proxy the environment or the code chose for this destination.
+    pub proxy: Option<String>,
+    pub tls: TlsFiles,
+    pub write_buffer: usize,
+}
+
+impl ClientSettings {
+    /// The settings for requests to `url` (the proxy is chosen for it: see `proxy.rs`).
+    pub fn new(timeout: Duration, url: &str, proxy: &ProxySetting, tls: &TlsFiles, write_buffer: usize) -> Self {
+        let proxy = proxy_for(url, proxy, |k| std::env::var(k).ok());
+        ClientSettings { timeout, proxy, tls: tls.clone(), write_buffer }
+    }
+}
+
+/// The clients one pipeline made, by their settings: the same destination in every
+/// lane, the metrics thread and the spool gets the same client.
+#[derive(Debug, Default)]
+pub(crate) struct Transports {
+    clients: Mutex<Vec<(ClientSettings, HttpClient)>>,
+}
+
+impl Transports {
+    /// The client for these settings, made on first use.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] when the TLS files no longer load (they were checked when
+    /// the configuration was built, and are read again here).
+    pub fn client(&self, settings: ClientSettings) -> Result<HttpClient, ConfigError> {
+        let mut clients = self.clients.lock();
+        if let Some((_, c)) = clients.iter().find(|(s, _)| *s == settings) {
+            return Ok(c.clone());
+        }
+        let client = HttpClient::new(&settings)?;
+        clients.push((settings, client.clone()));
+        Ok(client)
+    }
+}
+
+/// A blocking HTTP client (cheap to clone: clones share the pool).
 #[derive(Debug, Clone)]
 pub(crate) struct HttpClient {
     agent: ureq::Agent,
-    plain: Option<Arc<PlainHttp>>,
     timeout: Duration,
 }
 
 impl HttpClient {
-    /// A client for requests to `url`, through the proxy `proxy` and the
-    /// environment choose for it (see `proxy.rs`), writing up to `write_buffer`
-    /// bytes at a time (see [`write_buffer_for`]).
-    pub fn new(timeout: Duration, url: &str, proxy: &ProxySetting, tls: &TlsFiles, write_buffer: usize) -> Self {
-        let proxy = proxy_for(url, proxy, |k| std::env::var(k).ok());
-        let (direct, connect_timeout) = (proxy.is_none(), timeout.min(Duration::from_secs(5)));
-        let proxy = proxy.and_then(|p| match ureq::Proxy::new(&p) {
+    /// A client with its own pool.
+    ///
+    /// # Errors
+    /// As [`Transports::client`].
+    pub fn new(settings: &ClientSettings) -> Result<Self, ConfigError> {
+        let timeout = settings.timeout;
+        let proxy = settings.proxy.as_deref().and_then(|p| match ureq::Proxy::new(p) {
             Ok(p) => Some(p),
             Err(e) => {
                 // Code's proxies are checked when the config is built, the environment's
                 // by `from_env`: only a variable set after that can get here.
-                log::warn!(target: "agentops", "proxy {p:?} for {url} is not usable ({e}); connecting directly");
+                log::warn!(target: "agentops", "proxy {p:?} is not usable ({e}); connecting directly");
                 None
             }
         });
-        // Checked when the config was built; a file changed since is logged, not fatal.
-        let tls = tls.load().unwrap_or_else(|e| {
-            log::warn!(target: "agentops", "TLS settings for {url}: {e}; using the public web roots");
-            None
-        });
+        let tls = settings.tls.load()?;
         let config = ureq::Agent::config_builder()
             .tls_config(tls.map(|t| t.config()).unwrap_or_default())
             .proxy(proxy)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
-            .timeout_connect(Some(connect_timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
+            // A redirect is answered as what it is (a failure naming `Location`): ureq
+            // would follow a 301/302/303 as a GET, without the body.
             .max_redirects(0)
+            .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
             .user_agent(USER_AGENT)
-            .output_buffer_size(write_buffer)
+            .output_buffer_size(settings.write_buffer)
             .build();
-        let resolver = CachingResolver::default();
-        let plain = direct
-            .then(|| PlainHttp::for_url(url, connect_timeout, resolver.clone(), config.clone()))
-            .flatten()
-            .map(Arc::new);
-        HttpClient { agent: ureq::Agent::with_parts(config, DefaultConnector::new(), resolver), plain, timeout }
+        Ok(HttpClient { agent: ureq::Agent::new_with_config(config), timeout })
     }
 
     /// POSTs `body` once. The request's timeout is the client's, or less when the
@@ -98,16 +134,9 @@ impl HttpClient {
         if let Some(d) = deadline {
             let left = d.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Outcome::Retryable {
-                    reason: "deadline reached before the request was sent".into(),
-                    retry_after: None,
-                    timed_out: true,
-                };
+                return Outcome::timed_out("the deadline was reached before the request was sent");
             }
             timeout = timeout.min(left);
-        }
-        if let Some((plain, target)) = self.plain.as_ref().and_then(|p| Some((p, p.target(url)?))) {
-            return plain.post(url, &target, headers, content_type, content_encoding, body, timeout);
         }
         let mut req =
             self.agent.post(url).header("Content-Type", content_type).config().timeout_global(Some(timeout)).build();
@@ -121,13 +150,21 @@ impl HttpClient {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
                 let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-                let (retry_after, content_type) = (header("retry-after"), header("content-type"));
+                let (retry_after, content_type, location) =
+                    (header("retry-after"), header("content-type"), header("location"));
                 let mut body = Vec::new();
-                // A body we cannot read does not change what the status said.
+                // The status line arrived, so the request did too: what the status says
+                // stands even when the body is cut short, too long or too slow (the
+                // read ends at the cap or the request's timeout).
                 let _ = resp.body_mut().as_reader().take(MAX_RESPONSE_BYTES as u64).read_to_end(&mut body);
-                classify_status(status, body, content_type.as_deref(), retry_after.as_deref(), url)
+                let answer = super::outcome::Answer {
+                    content_type: content_type.as_deref(),
+                    retry_after: retry_after.as_deref(),
+                    location: location.as_deref(),
+                };
+                classify_status(status, body, answer, url)
             }
-            Err(e) => classify_error(e),
+            Err(e) => classify_error(e, url),
         }
     }
 }
@@ -144,19 +181,37 @@ mod tests {
         assert_eq!(write_buffer_for(usize::MAX), MAX_WRITE_BUFFER);
     }
 
+    fn settings(url: &str) -> ClientSettings {
+        ClientSettings::new(
+            Duration::from_secs(2),
+            url,
+            &ProxySetting::Direct,
+            &TlsFiles::default(),
+            SMALL_WRITE_BUFFER,
+        )
+    }
+
     #[test]
     fn refused_connection_is_retryable() {
         // Bind then drop a listener: the port is very likely closed now.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("http://127.0.0.1:{port}/v1/traces");
-        let c = HttpClient::new(
-            Duration::from_secs(2),
-            &url,
-            &ProxySetting::Direct,
-            &TlsFiles::default(),
-            SMALL_WRITE_BUFFER,
-        );
-        let out = c.post(&url, &[], "application/json", None, b"{}", None);
+        let out = HttpClient::new(&settings(&url)).unwrap().post(&url, &[], "application/json", None, b"{}", None);
         assert!(matches!(out, Outcome::Retryable { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn equal_settings_share_one_client_and_others_get_their_own() {
+        let t = Transports::default();
+        let a = t.client(settings("http://127.0.0.1:1/v1/traces")).unwrap();
+        let b = t.client(settings("http://127.0.0.1:1/v1/metrics")).unwrap();
+        let mut other = settings("http://127.0.0.1:1/v1/traces");
+        other.timeout = Duration::from_secs(3);
+        let c = t.client(other).unwrap();
+        assert_eq!(t.clients.lock().len(), 2);
+        assert_eq!(
+            (a.timeout, b.timeout, c.timeout),
+            (Duration::from_secs(2), Duration::from_secs(2), Duration::from_secs(3))
+        );
     }
 }

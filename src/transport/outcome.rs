@@ -1,5 +1,4 @@
-//! What one HTTP attempt came to, whichever client made it (ureq in `http.rs`, the
-//! plain-TCP sender in `plain.rs`): success, worth retrying, or permanent, as the
+//! What one HTTP attempt came to: success, worth retrying, or permanent, as the
 //! OTLP specification classifies statuses.
 
 use std::time::{Duration, SystemTime};
@@ -50,42 +49,60 @@ pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 /// What requests say they come from.
 pub(crate) const USER_AGENT: &str = concat!("agentops-rust/", env!("CARGO_PKG_VERSION"));
 
-/// A response's status as the OTLP specification classifies it; `retry_after` is
-/// the header's text.
-pub(crate) fn classify_status(
-    status: u16,
-    body: Vec<u8>,
-    content_type: Option<&str>,
-    retry_after: Option<&str>,
-    url: &str,
-) -> Outcome {
+/// The headers of an answer that its classification reads.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Answer<'a> {
+    pub content_type: Option<&'a str>,
+    pub retry_after: Option<&'a str>,
+    pub location: Option<&'a str>,
+}
+
+/// A response's status as the OTLP specification classifies it.
+pub(crate) fn classify_status(status: u16, body: Vec<u8>, answer: Answer<'_>, url: &str) -> Outcome {
     if (200..=299).contains(&status) {
         return Outcome::Success(Response { body });
     }
-    let retry_after = retry_after.and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let mut reason = format!("HTTP {status} from {url}{}", describe_body(&body, content_type));
+    let retry_after = answer.retry_after.and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let mut reason = format!("HTTP {status} from {url}{}", describe_body(&body, answer.content_type));
     match status {
         429 | 502 | 503 | 504 => Outcome::Retryable { reason, retry_after, timed_out: false },
         _ => {
             if status == 404 {
                 reason.push_str(&not_found_hint(url).unwrap_or_default());
             }
+            if (300..400).contains(&status) {
+                let to = answer.location.unwrap_or("nowhere (no Location header)");
+                reason.push_str(&format!(
+                    "; it redirects to {to}, and redirects are not followed (a POST's body would be lost or sent to \
+                     another host): set the endpoint to where it redirects"
+                ));
+            }
             Outcome::Permanent { status: Some(status), reason }
         }
     }
 }
 
-/// A ureq error (either client resolves through ureq's resolver).
-pub(crate) fn classify_error(e: ureq::Error) -> Outcome {
+/// `host:port` of a URL, for messages about connections.
+fn host_port(url: &str) -> String {
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else { return url.to_owned() };
+    let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+    format!("{}:{port}", uri.host().unwrap_or_default())
+}
+
+/// A ureq error from a request to `url`.
+pub(crate) fn classify_error(e: ureq::Error, url: &str) -> Outcome {
     use ureq::Error as E;
     match e {
-        E::Timeout(t) => Outcome::timed_out(t),
+        E::Timeout(t) => Outcome::timed_out(format!("{t}, {}", host_port(url))),
+        E::HostNotFound => Outcome::connection_failed(format!("host not found: {}", host_port(url))),
         // rustls reports a failed handshake (a certificate that does not verify, a
         // client certificate refused) as invalid data: retrying cannot help.
         E::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
             Outcome::Permanent { status: None, reason: format!("TLS handshake failed: {io}") }
         }
-        E::Io(_) | E::ConnectionFailed | E::HostNotFound | E::Protocol(_) => Outcome::connection_failed(e),
+        E::Io(_) | E::ConnectionFailed | E::Protocol(_) => {
+            Outcome::connection_failed(format!("{e} ({})", host_port(url)))
+        }
         other => Outcome::Permanent { status: None, reason: other.to_string() },
     }
 }
@@ -95,7 +112,7 @@ mod tests {
     use super::*;
 
     fn classify(status: u16) -> Outcome {
-        classify_status(status, vec![], None, None, "http://h/v1/traces")
+        classify_status(status, vec![], Answer::default(), "http://h/v1/traces")
     }
 
     #[test]
@@ -113,9 +130,25 @@ mod tests {
 
     #[test]
     fn a_doubled_traces_path_is_explained() {
-        let out = classify_status(404, b"404 page not found".to_vec(), None, None, "http://h/v1/traces/v1/traces");
+        let url = "http://h/v1/traces/v1/traces";
+        let out = classify_status(404, b"404 page not found".to_vec(), Answer::default(), url);
         let Outcome::Permanent { reason, .. } = out else { panic!("{out:?}") };
         assert!(reason.contains("404 page not found"), "{reason}");
         assert!(reason.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "{reason}");
+    }
+
+    #[test]
+    fn a_redirect_names_where_it_points() {
+        let answer = Answer { location: Some("https://elsewhere/v1/traces"), ..Answer::default() };
+        let out = classify_status(307, vec![], answer, "http://h/v1/traces");
+        let Outcome::Permanent { status: Some(307), reason } = out else { panic!("{out:?}") };
+        assert!(reason.contains("redirects to https://elsewhere/v1/traces"), "{reason}");
+    }
+
+    #[test]
+    fn connection_failures_name_the_host_and_port() {
+        let out = classify_error(ureq::Error::HostNotFound, "https://collector.invalid/v1/traces");
+        let Outcome::Retryable { reason, .. } = out else { panic!("{out:?}") };
+        assert!(reason.contains("collector.invalid:443"), "{reason}");
     }
 }

@@ -20,10 +20,11 @@ use super::answers;
 use super::v2_events::{attr_json, is_session_root, root_tags, session_of, to_v2_event};
 use super::KeyLatch;
 use crate::config::agentops::AgentOpsConfig;
+use crate::config::validate::ConfigError;
 use crate::encode::attr;
 use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter, SessionStart};
-use crate::transport::http::{HttpClient, SMALL_WRITE_BUFFER};
+use crate::transport::http::{ClientSettings, HttpClient, Transports, SMALL_WRITE_BUFFER};
 use crate::transport::retry::send_with_retry;
 use crate::util::host::host_name;
 use crate::util::time::{iso8601, iso8601_nanos};
@@ -77,21 +78,26 @@ fn host_env() -> Json {
 }
 
 impl LegacySessionExporter {
-    pub(crate) fn new(config: AgentOpsConfig, costs: Arc<SessionCosts>) -> Self {
-        LegacySessionExporter {
-            http: HttpClient::new(
-                config.timeout,
-                &config.exporter_endpoint,
-                &config.proxy,
-                &config.tls,
-                SMALL_WRITE_BUFFER,
-            ),
+    /// An exporter over the v2 API, through the pipeline's client for its API
+    /// endpoint.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] when the TLS files no longer load.
+    pub(crate) fn new(
+        config: AgentOpsConfig,
+        costs: Arc<SessionCosts>,
+        transports: &Transports,
+    ) -> Result<Self, ConfigError> {
+        let c = &config;
+        let settings = ClientSettings::new(c.timeout, &c.api_endpoint, &c.proxy, &c.tls, SMALL_WRITE_BUFFER);
+        Ok(LegacySessionExporter {
+            http: transports.client(settings)?,
             config,
             jwts: HashMap::new(),
             ended: HashSet::new(),
             costs,
             latch: KeyLatch::default(),
-        }
+        })
     }
 
     fn post(&self, path: &str, body: &Json, jwt: Option<&str>, cx: &ExportContext<'_>) -> Result<Vec<u8>, ExportError> {

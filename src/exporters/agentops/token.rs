@@ -20,11 +20,12 @@ use super::compat::{add_agentops_names, kv, str_value};
 use super::KeyLatch;
 use crate::config::agentops::AgentOpsConfig;
 use crate::config::otlp::Protocol;
+use crate::config::validate::ConfigError;
 use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use crate::exporters::metrics_interface::{MetricsExporter, MetricsOutcome};
 use crate::exporters::otlp_body::{export_metrics_request, export_request};
-use crate::transport::http::{write_buffer_for, HttpClient};
+use crate::transport::http::{write_buffer_for, ClientSettings, HttpClient, Transports};
 use crate::transport::outcome::Response;
 use crate::transport::retry::send_with_retry;
 
@@ -55,20 +56,19 @@ pub(crate) struct SessionExporter {
 impl SessionExporter {
     /// An exporter sharing credentials with the others of the same client;
     /// requests above `max_request_bytes` are split.
-    pub(crate) fn new(config: AgentOpsConfig, max_request_bytes: usize, auth: SharedAuth) -> Self {
-        SessionExporter {
-            http: HttpClient::new(
-                config.timeout,
-                &config.exporter_endpoint,
-                &config.proxy,
-                &config.tls,
-                write_buffer_for(max_request_bytes),
-            ),
-            config,
-            max_request_bytes,
-            auth,
-            buf: Vec::new(),
-        }
+    ///
+    /// # Errors
+    /// A [`ConfigError`] when the TLS files no longer load.
+    pub(crate) fn new(
+        config: AgentOpsConfig,
+        max_request_bytes: usize,
+        auth: SharedAuth,
+        transports: &Transports,
+    ) -> Result<Self, ConfigError> {
+        let c = &config;
+        let settings =
+            ClientSettings::new(c.timeout, &c.exporter_endpoint, &c.proxy, &c.tls, write_buffer_for(max_request_bytes));
+        Ok(SessionExporter { http: transports.client(settings)?, config, max_request_bytes, auth, buf: Vec::new() })
     }
 
     /// The token, authenticating first if there is none. The lock is held during
