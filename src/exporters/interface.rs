@@ -258,8 +258,14 @@ pub(crate) fn call_exporter<T>(
     f: impl FnOnce() -> Result<T, ExportError>,
     on_panic: impl FnOnce(&str),
 ) -> Result<T, ExportError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        let msg = format!("the {name} exporter panicked {what}");
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        // A panic's payload is its message when it was raised with one.
+        let said = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        let msg = format!("the {name} exporter panicked {what}: {said}");
         on_panic(&msg);
         Err(ExportError::new(ExportErrorKind::Failed, msg))
     })

@@ -1,6 +1,8 @@
-//! A real HTTP/1.1 server on 127.0.0.1 for integration tests: keep-alive, records
-//! every request, answers through a handler that can also inject faults (close the
-//! connection without an answer, answer late, any status and headers).
+//! A real HTTP/1.1 server on 127.0.0.1 for integration tests, over http or https
+//! (rustls, with a CA made in the test): keep-alive, records every request, answers
+//! through a handler that can also inject faults (close the connection without an
+//! answer, answer late, any status and headers, raw bytes, a body without end,
+//! an answer dripped a byte at a time).
 #![allow(dead_code)]
 
 #[cfg(feature = "cli")]
@@ -19,6 +21,34 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
+
+/// The scheme a test server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+/// Runs a test body once per scheme, as two tests: `name::http` and `name::https`.
+#[macro_export]
+macro_rules! on_both_schemes {
+    ($($(#[$meta:meta])* fn $name:ident($scheme:ident: Scheme) $body:block)*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn run($scheme: $crate::common::Scheme) $body
+            #[test]
+            fn http() {
+                run($crate::common::Scheme::Http)
+            }
+            #[test]
+            fn https() {
+                run($crate::common::Scheme::Https)
+            }
+        }
+    )*};
+}
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
@@ -76,6 +106,12 @@ pub enum Reply {
     Close,
     /// Wait, then do the inner reply.
     Delay(Duration, Box<Reply>),
+    /// Write these bytes as they are, then close.
+    Raw(Vec<u8>),
+    /// Write these bytes one at a time, this long apart, then close.
+    Drip(Vec<u8>, Duration),
+    /// A 200 whose body never ends: chunks until the client goes away (or 1 GiB).
+    Endless,
 }
 
 impl Reply {
@@ -92,6 +128,23 @@ impl Reply {
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 
+/// A connection the server reads requests from: plain TCP or TLS over it.
+trait Conn: Read + Write + Send {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Conn for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
 struct Shared {
     requests: Mutex<Vec<Request>>,
     count: AtomicU64,
@@ -102,16 +155,30 @@ struct Shared {
 pub struct TestServer {
     addr: std::net::SocketAddr,
     shared: Arc<Shared>,
+    /// The certificates of an https server.
+    pki: Option<&'static tls::Pki>,
 }
 
 impl TestServer {
-    /// Starts a server answering every request through `handler`.
+    /// Starts an http server answering every request through `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
         Self::start_on(0, handler)
     }
 
     /// Like [`start`](Self::start), on a given port (0 = any free one).
     pub fn start_on(port: u16, handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
+        Self::start_as(Scheme::Http, port, handler)
+    }
+
+    /// A server of this scheme on `port` (0 = any free one); an https one has a
+    /// certificate for 127.0.0.1 and localhost from the process's test CA ([`ca`]).
+    pub fn start_as(
+        scheme: Scheme,
+        port: u16,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        let pki = (scheme == Scheme::Https).then(tls::Pki::shared);
+        let tls = pki.map(|p| p.server_config());
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
@@ -127,11 +194,17 @@ impl TestServer {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let s = s.clone();
-                std::thread::spawn(move || serve(conn, &s));
+                let (s, tls) = (s.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(conn, &s),
+                    Some(config) => {
+                        let Ok(tls) = rustls::ServerConnection::new(config) else { return };
+                        serve(rustls::StreamOwned::new(tls, conn), &s)
+                    }
+                });
             }
         });
-        TestServer { addr, shared }
+        TestServer { addr, shared, pki }
     }
 
     /// A server that accepts every OTLP request with 200.
@@ -139,14 +212,64 @@ impl TestServer {
         TestServer::start(|_| Reply::ok())
     }
 
+    /// Like [`otlp`](Self::otlp), of this scheme.
+    pub fn otlp_as(scheme: Scheme) -> TestServer {
+        TestServer::start_as(scheme, 0, |_| Reply::ok())
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.pki.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme(), self.addr)
     }
 
     pub fn traces_url(&self) -> String {
-        format!("http://{}/v1/traces", self.addr)
+        format!("{}/v1/traces", self.base_url())
     }
 
+    /// An OTLP exporter to this server's base URL (traces and metrics), trusting its CA.
+    pub fn otlp_config(&self) -> agentops::OtlpConfig {
+        trusting(self.pki.is_some(), agentops::OtlpConfig::new(self.base_url()))
+    }
+}
+
+/// The CA https test servers' certificates come from (`None` for http).
+pub fn ca(scheme: Scheme) -> Option<std::path::PathBuf> {
+    (scheme == Scheme::Https).then(|| tls::Pki::shared().path("ca.pem"))
+}
+
+/// The base URL a server of `scheme` on `port` has.
+pub fn base_url(scheme: Scheme, port: u16) -> String {
+    match scheme {
+        Scheme::Http => format!("http://127.0.0.1:{port}"),
+        Scheme::Https => format!("https://127.0.0.1:{port}"),
+    }
+}
+
+/// An OTLP exporter to `base` (traces and metrics) as a client of a `scheme` server.
+pub fn otlp_for(scheme: Scheme, base: &str) -> agentops::OtlpConfig {
+    trusting(scheme == Scheme::Https, agentops::OtlpConfig::new(base))
+}
+
+/// `otlp`, trusting the test CA when `https`.
+fn trusting(https: bool, otlp: agentops::OtlpConfig) -> agentops::OtlpConfig {
+    match https {
+        true => otlp.ca_certificate(tls::Pki::shared().path("ca.pem")),
+        false => otlp,
+    }
+}
+
+impl TestServer {
     pub fn requests(&self) -> Vec<Request> {
         self.shared.requests.lock().unwrap().clone()
     }
@@ -195,10 +318,9 @@ impl Drop for TestServer {
     }
 }
 
-fn serve(conn: TcpStream, s: &Shared) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(conn.try_clone().expect("clone stream"));
-    let mut writer = conn;
+fn serve(conn: impl Conn, s: &Shared) {
+    let _ = conn.tcp().set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(conn);
     loop {
         let mut line = String::new();
         match reader.read_line(&mut line) {
@@ -238,10 +360,11 @@ fn serve(conn: TcpStream, s: &Shared) {
             std::thread::sleep(d);
             reply = *inner;
         }
+        let w = reader.get_mut();
         match reply {
             Reply::Close => {
                 s.requests.lock().unwrap().push(req);
-                let _ = writer.shutdown(Shutdown::Both);
+                let _ = w.tcp().shutdown(Shutdown::Both);
                 return;
             }
             Reply::Status(code, hdrs, body) => {
@@ -252,13 +375,52 @@ fn serve(conn: TcpStream, s: &Shared) {
                     out.push_str(&format!("{k}: {v}\r\n"));
                 }
                 out.push_str("\r\n");
-                if writer.write_all(out.as_bytes()).and_then(|_| writer.write_all(&body)).is_err() {
+                if w.write_all(out.as_bytes()).and_then(|_| w.write_all(&body)).and_then(|_| w.flush()).is_err() {
                     return;
                 }
+            }
+            Reply::Raw(bytes) => {
+                req.status = status_of(&bytes);
+                s.requests.lock().unwrap().push(req);
+                let _ = w.write_all(&bytes).and_then(|_| w.flush());
+                let _ = w.tcp().shutdown(Shutdown::Both);
+                return;
+            }
+            Reply::Drip(bytes, every) => {
+                req.status = status_of(&bytes);
+                s.requests.lock().unwrap().push(req);
+                for b in bytes {
+                    std::thread::sleep(every);
+                    if w.write_all(&[b]).and_then(|_| w.flush()).is_err() {
+                        return;
+                    }
+                }
+                let _ = w.tcp().shutdown(Shutdown::Both);
+                return;
+            }
+            Reply::Endless => {
+                req.status = 200;
+                s.requests.lock().unwrap().push(req);
+                let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if w.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                for _ in 0..16 * 1024 {
+                    if w.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+                return;
             }
             Reply::Delay(..) => unreachable!(),
         }
     }
+}
+
+/// The status a raw answer's status line gives (0 when it has none).
+fn status_of(bytes: &[u8]) -> u16 {
+    std::str::from_utf8(bytes).ok().and_then(|t| t.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
 /// The string value of an attribute.

@@ -29,8 +29,10 @@ impl Pki {
         let ca_key = KeyPair::generate().unwrap();
         let ca = ca_params.self_signed(&ca_key).unwrap();
         let server_key = KeyPair::generate().unwrap();
-        let server =
-            CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&server_key, &ca, &ca_key).unwrap();
+        let server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&server_key, &ca, &ca_key)
+            .unwrap();
         let client_key = KeyPair::generate().unwrap();
         let mut client_params = CertificateParams::new(vec!["agent".to_owned()]).unwrap();
         client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
@@ -46,8 +48,26 @@ impl Pki {
         Pki { dir, ca_der: ca.der().clone(), server: (server.der().clone(), server_key.serialize_der()) }
     }
 
+    /// One PKI for every https test server of this process, so that a client can be
+    /// given the CA before its server exists. Its files stay in the temp directory.
+    pub fn shared() -> &'static Pki {
+        static SHARED: std::sync::OnceLock<Pki> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| Pki::new("shared"))
+    }
+
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
+    }
+
+    /// The rustls configuration of a server with this PKI's server certificate.
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server.1.clone()));
+        Arc::new(builder.with_single_cert(vec![self.server.0.clone()], key).unwrap())
     }
 }
 
