@@ -123,10 +123,17 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Logs `msg` the first time `cond` happens; later occurrences only count.
+    /// Logs `msg` the first time `cond` happens; later occurrences only count. With
+    /// no logger that shows warnings (the application set none up), the one line
+    /// goes to stderr instead, so that it is not lost.
     pub fn warn_once(&self, cond: Warn, msg: impl FnOnce() -> String) {
         if !self.warned[cond as usize].swap(true, Ordering::Relaxed) {
-            log::warn!(target: "agentops", "{} (further occurrences are only counted in stats())", msg());
+            let line = format!("{} (further occurrences are only counted in stats())", msg());
+            if log::log_enabled!(target: "agentops", log::Level::Warn) {
+                log::warn!(target: "agentops", "{line}");
+            } else {
+                eprintln!("agentops: warning: {line}");
+            }
         }
     }
 

@@ -150,6 +150,24 @@ fn the_openai_agent_example_plain_and_streamed() {
     }
 }
 
+/// Against a traces-only backend (Phoenix answers `/v1/metrics` with 405) the
+/// example delivers every span and exits 0, with one warning on stderr.
+#[test]
+fn the_openai_agent_example_against_a_traces_only_receiver_exits_0_with_one_warning() {
+    let provider = TestServer::start(openai_reply);
+    let receiver = TestServer::start(|r| if r.path == "/v1/metrics" { Reply::status(405) } else { Reply::ok() });
+    let env = [("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())), ("OPENAI_API_KEY", "test-key".into())];
+    let out = run("openai_agent", false, &env, &receiver);
+    check_openai_run(&receiver, &out, false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    let paths: Vec<(String, u16)> = receiver.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
+    assert_eq!(warnings.len(), 1, "{stderr} {paths:?}");
+    assert!(warnings[0].contains("does not take metrics") && warnings[0].contains("HTTP 405"), "{stderr}");
+    assert!(warnings[0].contains("/v1/metrics") && warnings[0].contains("OTEL_METRICS_EXPORTER=none"), "{stderr}");
+    assert_eq!(receiver.requests_to("/v1/metrics").len(), 1);
+}
+
 #[test]
 fn a_provider_error_is_recorded_and_fails_the_example() {
     let provider = TestServer::start(|_| {

@@ -364,3 +364,35 @@ fn a_hanging_metrics_endpoint_does_not_hold_shutdown_past_its_deadline() {
     assert_eq!(st.metrics_exports, 0);
     assert!(matches!(client.shutdown(LONG), Err(agentops::Error::Timeout { .. })), "the same outcome again");
 }
+
+/// Traces-only backends answer `/v1/metrics` with 404 (Langfuse, Tempo, Jaeger),
+/// 405 (Phoenix), 415 or 501: metrics to them are switched off after the first
+/// answer, each later collection is counted as refused, and neither flush nor
+/// shutdown fails, while every span is delivered.
+#[test]
+fn a_traces_only_receiver_gets_every_span_and_metrics_switched_off() {
+    for status in [404, 405, 415, 501] {
+        let server =
+            TestServer::start(move |r| if r.path == "/v1/metrics" { Reply::status(status) } else { Reply::ok() });
+        let client = Client::new(builder(&server, Protocol::HttpProtobuf).build().unwrap()).unwrap();
+        let s = client.start_session(&["traces-only"]);
+        s.record(LlmEvent::new("m").tokens(1, 1));
+        client.flush(LONG).unwrap();
+        s.record(LlmEvent::new("m").tokens(2, 2));
+        client.flush(LONG).unwrap();
+        s.end(EndState::Success, "");
+        client.shutdown(LONG).unwrap();
+        let st = client.stats();
+        assert_eq!((st.spans_exported, st.spans_dropped()), (3, 0), "{status}");
+        assert_eq!((st.metrics_exports, st.metrics_exports_failed, st.metrics_exports_refused), (0, 0, 3), "{status}");
+        assert_eq!(server.requests_to("/v1/metrics").len(), 1, "{status}: asked once, then off");
+        assert_eq!(server.accepted_spans().len(), 3);
+    }
+    // The same status on the traces path is the spans' failure, as OTLP says.
+    let server = TestServer::start(|r| if r.path == "/v1/traces" { Reply::status(405) } else { Reply::ok() });
+    let client = Client::new(builder(&server, Protocol::HttpProtobuf).build().unwrap()).unwrap();
+    let s = client.start_session(&["no traces"]);
+    s.end(EndState::Success, "");
+    let err = client.shutdown(LONG).unwrap_err();
+    assert!(matches!(err, agentops::Error::Export { dropped: 1, .. }), "{err}");
+}

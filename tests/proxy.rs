@@ -1,5 +1,5 @@
 //! Delivery through a forward proxy written here (CONNECT tunnels and
-//! absolute-form requests, counted): a proxy set in code, the proxy variables of
+//! absolute-form requests, counted), to http and https endpoints: a proxy set in code, the proxy variables of
 //! the environment, and `NO_PROXY` sending the endpoint direct. One test: it sets
 //! this process's environment.
 
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentops::{Client, EndState, LlmEvent, OtelConfig, OtlpConfig};
-use common::TestServer;
+use common::{Scheme, TestServer};
 
 /// What the proxy saw: CONNECT tunnels opened and absolute-form requests relayed.
 #[derive(Default)]
@@ -128,17 +128,30 @@ fn spans_go_through_the_proxy_unless_no_proxy_names_the_endpoint() {
     assert_eq!(server.accepted_spans().len(), 2);
     assert_eq!(seen.tunnels.load(Ordering::SeqCst), 2);
 
+    // https through the proxy: TLS inside a CONNECT tunnel, set in code and by
+    // `HTTPS_PROXY` (which an https endpoint reads, not `http_proxy`).
+    let server = TestServer::otlp_as(Scheme::Https);
+    let https = || OtlpConfig::traces_url(server.traces_url()).ca_certificate(server.ca().unwrap());
+    let client = send_one(https().proxy(&proxy_url));
+    assert_eq!((server.accepted_spans().len(), client.stats().spans_dropped()), (2, 0));
+    assert_eq!(seen.tunnels.load(Ordering::SeqCst), 3);
+    std::env::set_var("HTTPS_PROXY", &proxy_url);
+    send_one(https());
+    assert_eq!(server.accepted_spans().len(), 4);
+    assert_eq!(seen.tunnels.load(Ordering::SeqCst), 4);
+    std::env::remove_var("HTTPS_PROXY");
+
     // NO_PROXY names the endpoint's host: direct, for the environment's proxy and code's.
     std::env::set_var("NO_PROXY", "localhost,127.0.0.1");
     let server = TestServer::otlp();
     send_one(OtlpConfig::traces_url(server.traces_url()));
     send_one(OtlpConfig::traces_url(server.traces_url()).proxy(&proxy_url));
     assert_eq!(server.accepted_spans().len(), 4);
-    assert_eq!(seen.tunnels.load(Ordering::SeqCst), 2, "no tunnel: NO_PROXY matched");
+    assert_eq!(seen.tunnels.load(Ordering::SeqCst), 4, "no tunnel: NO_PROXY matched");
     // `no_proxy()` in code: direct whatever the variables say.
     std::env::remove_var("NO_PROXY");
     send_one(OtlpConfig::traces_url(server.traces_url()).no_proxy());
-    assert_eq!(seen.tunnels.load(Ordering::SeqCst), 2);
+    assert_eq!(seen.tunnels.load(Ordering::SeqCst), 4);
     std::env::remove_var("http_proxy");
 
     // A proxy URL that is none is a config error naming the setting.

@@ -17,7 +17,7 @@ use agentops::{
     BatchConfig, Client, EndState, InMemoryExporter, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, RetryPolicy,
     Stats,
 };
-use common::{closed_port, unique_span_ids, Reply, TestServer};
+use common::{base_url, closed_port, otlp_for, unique_span_ids, Reply, Scheme, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 const LONG: Duration = Duration::from_secs(60);
@@ -41,9 +41,14 @@ fn short_retry() -> RetryPolicy {
 /// Exports only on flush and shutdown, so each session flushed is one batch (one
 /// spool file).
 fn builder(port: u16, spool: &Path) -> OtelConfigBuilder {
+    builder_as(Scheme::Http, port, spool)
+}
+
+/// Like `builder`, to a server of `scheme`.
+fn builder_as(scheme: Scheme, port: u16, spool: &Path) -> OtelConfigBuilder {
     let batch = BatchConfig::default().scheduled_delay(Duration::from_secs(3600));
     OtelConfig::builder()
-        .otlp(OtlpConfig::new(format!("http://127.0.0.1:{port}")).timeout(Duration::from_secs(10)))
+        .otlp(otlp_for(scheme, &base_url(scheme, port)).timeout(Duration::from_secs(10)))
         .retry(short_retry())
         .batch(batch)
         .enable_metrics(false)
@@ -104,68 +109,70 @@ fn accepted(server: &TestServer) -> usize {
     server.accepted_spans().len()
 }
 
-#[test]
-fn an_outage_is_spooled_and_the_next_client_delivers_it_exactly_once() {
-    let dir = spool_dir("outage");
-    let port = closed_port();
-    let memory = InMemoryExporter::new();
+on_both_schemes! {
+    fn an_outage_is_spooled_and_the_next_client_delivers_it_exactly_once(scheme: Scheme) {
+        let dir = spool_dir(&format!("outage-{scheme:?}"));
+        let port = closed_port();
+        let memory = InMemoryExporter::new();
 
-    // First run: nothing listens. Two batches (a flush between the sessions).
-    let first = client(builder(port, &dir).in_memory(memory.clone()));
-    session(&first, 20, 10);
-    first.flush(LONG).unwrap();
-    session(&first, 4, 10);
-    first.shutdown(LONG).unwrap();
-    let s1 = first.stats();
-    assert_eq!((s1.spans_spooled, s1.spans_exported, s1.spans_dropped()), (26, 0, 0), "{s1:#?}");
-    assert_accounted(&s1);
-    let files = spooled_files(&dir);
-    assert_eq!(files.len(), 2, "one file per undelivered batch: {files:?}");
-    let recorded: HashSet<(Vec<u8>, Vec<u8>)> = memory
-        .spans()
-        .iter()
-        .map(|s| (s.span_context.trace_id().to_bytes().to_vec(), s.span_context.span_id().to_bytes().to_vec()))
-        .collect();
-    assert_eq!(ids_in(&files), recorded, "the spool holds exactly the spans recorded");
+        // First run: nothing listens. Two batches (a flush between the sessions).
+        let first = client(builder_as(scheme, port, &dir).in_memory(memory.clone()));
+        session(&first, 20, 10);
+        first.flush(LONG).unwrap();
+        session(&first, 4, 10);
+        first.shutdown(LONG).unwrap();
+        let s1 = first.stats();
+        assert_eq!((s1.spans_spooled, s1.spans_exported, s1.spans_dropped()), (26, 0, 0), "{s1:#?}");
+        assert_accounted(&s1);
+        let files = spooled_files(&dir);
+        assert_eq!(files.len(), 2, "one file per undelivered batch: {files:?}");
+        let recorded: HashSet<(Vec<u8>, Vec<u8>)> = memory
+            .spans()
+            .iter()
+            .map(|s| (s.span_context.trace_id().to_bytes().to_vec(), s.span_context.span_id().to_bytes().to_vec()))
+            .collect();
+        assert_eq!(ids_in(&files), recorded, "the spool holds exactly the spans recorded");
 
-    // Second run: the receiver is up. It delivers the first run's spans and its own.
-    let server = TestServer::start_on(port, |_| Reply::ok());
-    let second = client(builder(port, &dir));
-    session(&second, 2, 10);
-    second.shutdown(LONG).unwrap();
-    let s2 = second.stats();
-    assert_eq!((s2.spans_exported, s2.spans_spooled), (3, 0), "{s2:#?}");
-    assert_eq!((s2.spool.files_delivered, s2.spool.spans_delivered), (2, 26), "{:#?}", s2.spool);
-    assert_eq!(accepted(&server), 29, "each span once");
-    let got = unique_span_ids(&server.accepted_spans());
-    assert_eq!(got.len(), 29);
-    assert!(recorded.is_subset(&got), "the first run's ids are unchanged");
-    assert!(spooled_files(&dir).is_empty(), "delivered files are removed");
+        // Second run: the receiver is up. It delivers the first run's spans and its own.
+        let server = TestServer::start_as(scheme, port, |_| Reply::ok());
+        let second = client(builder_as(scheme, port, &dir));
+        session(&second, 2, 10);
+        second.shutdown(LONG).unwrap();
+        let s2 = second.stats();
+        assert_eq!((s2.spans_exported, s2.spans_spooled), (3, 0), "{s2:#?}");
+        assert_eq!((s2.spool.files_delivered, s2.spool.spans_delivered), (2, 26), "{:#?}", s2.spool);
+        assert_eq!(accepted(&server), 29, "each span once");
+        let got = unique_span_ids(&server.accepted_spans());
+        assert_eq!(got.len(), 29);
+        assert!(recorded.is_subset(&got), "the first run's ids are unchanged");
+        assert!(spooled_files(&dir).is_empty(), "delivered files are removed");
 
-    // A third run has nothing left to deliver.
-    let third = client(builder(port, &dir));
-    third.shutdown(LONG).unwrap();
-    assert_eq!(third.stats().spool.files_delivered, 0);
-    assert_eq!(accepted(&server), 29);
+        // A third run has nothing left to deliver.
+        let third = client(builder_as(scheme, port, &dir));
+        third.shutdown(LONG).unwrap();
+        assert_eq!(third.stats().spool.files_delivered, 0);
+        assert_eq!(accepted(&server), 29);
+}
 }
 
-#[test]
-fn the_shutdown_deadline_spools_what_is_still_in_flight() {
-    let dir = spool_dir("deadline");
-    // Answers nothing for longer than any deadline here.
-    let server = TestServer::start(|_| {
-        std::thread::sleep(Duration::from_secs(30));
-        Reply::ok()
-    });
-    let port: u16 = server.base_url().rsplit(':').next().unwrap().parse().unwrap();
-    let c = client(builder(port, &dir).retry(short_retry().max_elapsed(Duration::from_secs(60))));
-    session(&c, 9, 10);
-    // A fifth of the 5 s is kept for the spool: the request is cut at 4 s.
-    c.shutdown(Duration::from_secs(5)).unwrap();
-    let s = c.stats();
-    assert_eq!((s.spans_spooled, s.spans_dropped(), s.spans_exported), (10, 0, 0), "{s:#?}");
-    assert_accounted(&s);
-    assert_eq!(ids_in(&spooled_files(&dir)).len(), 10);
+on_both_schemes! {
+    fn the_shutdown_deadline_spools_what_is_still_in_flight(scheme: Scheme) {
+        let dir = spool_dir(&format!("deadline-{scheme:?}"));
+        // Answers nothing for longer than any deadline here.
+        let server = TestServer::start_as(scheme, 0, |_| {
+            std::thread::sleep(Duration::from_secs(30));
+            Reply::ok()
+        });
+        let port = server.port();
+        let c = client(builder_as(scheme, port, &dir).retry(short_retry().max_elapsed(Duration::from_secs(60))));
+        session(&c, 9, 10);
+        // A fifth of the 5 s is kept for the spool: the request is cut at 4 s.
+        c.shutdown(Duration::from_secs(5)).unwrap();
+        let s = c.stats();
+        assert_eq!((s.spans_spooled, s.spans_dropped(), s.spans_exported), (10, 0, 0), "{s:#?}");
+        assert_accounted(&s);
+        assert_eq!(ids_in(&spooled_files(&dir)).len(), 10);
+}
 }
 
 #[test]
@@ -270,24 +277,25 @@ fn two_clients_on_one_spool_deliver_each_file_once() {
     assert_eq!(unique_span_ids(&server.accepted_spans()), all);
 }
 
-#[test]
-fn a_running_client_delivers_its_spool_once_the_receiver_is_back() {
-    let dir = spool_dir("recovery");
-    let down = Arc::new(AtomicBool::new(true));
-    let d = down.clone();
-    let server = TestServer::start(move |_| if d.load(Ordering::SeqCst) { Reply::status(503) } else { Reply::ok() });
-    let port: u16 = server.base_url().rsplit(':').next().unwrap().parse().unwrap();
-    let c = client(builder(port, &dir).spool_retry_interval(Duration::from_millis(20)));
-    session(&c, 6, 10);
-    c.flush(LONG).unwrap();
-    assert_eq!(c.stats().spans_spooled, 7);
-    down.store(false, Ordering::SeqCst);
-    assert!(server.wait_until(LONG, |s| s.accepted_spans().len() >= 7), "delivered from the spool");
-    c.shutdown(LONG).unwrap();
-    let s = c.stats();
-    assert_eq!((s.spool.spans_delivered, s.spool.files_delivered), (7, 1), "{:#?}", s.spool);
-    assert_eq!(accepted(&server), 7);
-    assert!(spooled_files(&dir).is_empty());
+on_both_schemes! {
+    fn a_running_client_delivers_its_spool_once_the_receiver_is_back(scheme: Scheme) {
+        let dir = spool_dir(&format!("recovery-{scheme:?}"));
+        let down = Arc::new(AtomicBool::new(true));
+        let d = down.clone();
+        let server = TestServer::start_as(scheme, 0, move |_| if d.load(Ordering::SeqCst) { Reply::status(503) } else { Reply::ok() });
+        let port = server.port();
+        let c = client(builder_as(scheme, port, &dir).spool_retry_interval(Duration::from_millis(20)));
+        session(&c, 6, 10);
+        c.flush(LONG).unwrap();
+        assert_eq!(c.stats().spans_spooled, 7);
+        down.store(false, Ordering::SeqCst);
+        assert!(server.wait_until(LONG, |s| s.accepted_spans().len() >= 7), "delivered from the spool");
+        c.shutdown(LONG).unwrap();
+        let s = c.stats();
+        assert_eq!((s.spool.spans_delivered, s.spool.files_delivered), (7, 1), "{:#?}", s.spool);
+        assert_eq!(accepted(&server), 7);
+        assert!(spooled_files(&dir).is_empty());
+}
 }
 
 #[test]

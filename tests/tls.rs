@@ -91,3 +91,70 @@ fn unreadable_or_malformed_pem_is_a_config_error_naming_setting_and_path() {
     let err = env(vec![("AGENTOPS_API_KEY", key), ("OTEL_EXPORTER_OTLP_CERTIFICATE", missing.display().to_string())]);
     assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_CERTIFICATE", "the TLS variables apply to AgentOps too");
 }
+
+/// Runs openssl (in the test's directory) as a user would to make certificates.
+fn openssl(dir: &Path, args: &str) {
+    let out = std::process::Command::new("openssl")
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)");
+    assert!(out.status.success(), "openssl {args}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn certificates_made_with_openssl_the_usual_ways_are_checked_when_the_config_is_built() {
+    let pki = Pki::new("openssl");
+    let dir = pki.path("");
+    openssl(&dir, "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj /CN=test-ca");
+    openssl(&dir, "req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=agent");
+    // Without -extfile, `openssl x509 -req` makes an X.509 v1 certificate.
+    let sign = "x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30";
+    openssl(&dir, &format!("{sign} -out client-v1.pem"));
+    std::fs::write(dir.join("v3.cnf"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n").unwrap();
+    openssl(&dir, &format!("{sign} -out client-v3.pem -extfile v3.cnf"));
+    openssl(&dir, "genrsa -traditional -out other-rsa.key 2048"); // RSA PKCS#1
+    openssl(&dir, "ecparam -genkey -name prime256v1 -noout -out other-ec.key"); // EC SEC1
+    openssl(&dir, "genpkey -algorithm RSA -aes256 -pass pass:secret -out encrypted.key");
+    std::fs::write(dir.join("empty.pem"), "").unwrap();
+
+    let url = "https://127.0.0.1:1/v1/traces";
+    let mtls = |cert: &str, key: &str| {
+        let otlp = OtlpConfig::traces_url(url).ca_certificate(dir.join("ca.pem"));
+        OtelConfig::builder().otlp(otlp.client_certificate(dir.join(cert), dir.join(key))).build()
+    };
+    mtls("client-v3.pem", "client.key").expect("a v3 certificate and its own key are fine");
+
+    let err = mtls("client-v1.pem", "client.key").unwrap_err();
+    assert_eq!(
+        (err.setting.as_str(), Path::new(&err.value)),
+        ("OtlpConfig::client_certificate", &*dir.join("client-v1.pem"))
+    );
+    assert!(err.reason.contains("X.509 v1") && err.reason.contains("-extfile"), "{err}");
+    for other in ["other-rsa.key", "other-ec.key"] {
+        let err = mtls("client-v3.pem", other).unwrap_err();
+        assert_eq!(Path::new(&err.value), dir.join(other), "{err}");
+        assert!(err.reason.contains("is not the private key of the certificate"), "{other}: {err}");
+    }
+    let err = mtls("client-v3.pem", "encrypted.key").unwrap_err();
+    assert!(err.reason.contains("encrypted"), "{err}");
+    let err = mtls("client-v3.pem", "empty.pem").unwrap_err();
+    assert!(err.reason.contains("is empty"), "{err}");
+    let err = mtls("client.key", "client.key").unwrap_err();
+    assert!(err.reason.contains("no PEM certificate"), "{err}");
+    let err = OtelConfig::builder().otlp(OtlpConfig::traces_url(url).ca_certificate(dir.join("empty.pem"))).build();
+    assert_eq!(err.unwrap_err().setting, "OtlpConfig::ca_certificate");
+
+    // From the environment, the error names the variable.
+    let var = |k: &str, file: &str| (k.to_owned(), dir.join(file).display().to_string());
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), "https://127.0.0.1:1".to_owned()),
+        var("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "client-v1.pem"),
+        var("OTEL_EXPORTER_OTLP_CLIENT_KEY", "client.key"),
+    ];
+    let err = OtelConfigBuilder::from_lookup(move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+        .err()
+        .unwrap();
+    assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
+    assert!(err.reason.contains("X.509 v1"), "{err}");
+}

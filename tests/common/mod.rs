@@ -237,6 +237,11 @@ impl TestServer {
         format!("{}/v1/traces", self.base_url())
     }
 
+    /// The CA an https server's certificate comes from.
+    pub fn ca(&self) -> Option<std::path::PathBuf> {
+        self.pki.map(|p| p.path("ca.pem"))
+    }
+
     /// An OTLP exporter to this server's base URL (traces and metrics), trusting its CA.
     pub fn otlp_config(&self) -> agentops::OtlpConfig {
         trusting(self.pki.is_some(), agentops::OtlpConfig::new(self.base_url()))
