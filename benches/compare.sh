@@ -7,6 +7,8 @@
 # Usage: benches/compare.sh [--pairs N] [--pin] [workload flags passed to both…]
 #   --pin: the sink on CPU 1 and each client on CPU 0 (taskset), so neither side
 #   borrows the other's core: the per-core comparison.
+#   --tls: the sink serves https with ../shared/bench/certs (EC P-256, loopback only);
+#   both clients get the CA (--ca-cert): the path users run.
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol json
 #   benches/compare.sh --events 400000 --threads 4 --queue-size 524288 --protocol protobuf
 # Environment: BASELINE_BIN (compare with this bench binary instead of the anchor),
@@ -20,10 +22,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${SHARED_BENCH:-$repo/../shared/bench}
 pairs=3
 pin=0
+tls=0
 args=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --pin) pin=1; shift ;;
+    --tls) tls=1; shift ;;
     --pairs) pairs=$2; shift 2 ;;
     --pairs=*) pairs=${1#--pairs=}; shift ;;
     *) args+=("$1"); shift ;;
@@ -56,7 +60,13 @@ cleanup() {
 trap cleanup EXIT
 sink_cmd=("$sink_bin"); client_cmd=()
 if (( pin )); then sink_cmd=(taskset -c 1 "$sink_bin"); client_cmd=(taskset -c 0); fi
-"${sink_cmd[@]}" --port 0 --exit-after 3600 --json-mode "${SINK_JSON_MODE:-fast}" >"$tmp/sink.out" 2>"$tmp/sink.err" &
+sink_tls=(); client_tls=(); curl_tls=(); scheme=http
+if (( tls )); then
+  certs=$shared/certs
+  sink_tls=(--tls-cert "$certs/server.pem" --tls-key "$certs/server.key")
+  client_tls=(--ca-cert "$certs/ca.pem"); curl_tls=(--cacert "$certs/ca.pem"); scheme=https
+fi
+"${sink_cmd[@]}" --port 0 --exit-after 3600 --json-mode "${SINK_JSON_MODE:-fast}" "${sink_tls[@]}" >"$tmp/sink.out" 2>"$tmp/sink.err" &
 sink_pid=$!
 port=""
 for _ in $(seq 1 100); do
@@ -65,19 +75,19 @@ for _ in $(seq 1 100); do
   sleep 0.05
 done
 [[ -n $port ]] || { echo "compare.sh: sink did not start" >&2; cat "$tmp/sink.err" >&2; exit 1; }
-url=http://127.0.0.1:$port
+url=$scheme://127.0.0.1:$port
 
 results=$tmp/results.jsonl
 run() { # who binary [extra flags…]
-  curl -sS -X POST "$url/reset" >/dev/null
+  curl -sS "${curl_tls[@]}" -X POST "$url/reset" >/dev/null
   local before
-  before=$(curl -sS --max-time 10 "$url/stats")  # cpu_ms is not reset: take the difference
+  before=$(curl -sS "${curl_tls[@]}" --max-time 10 "$url/stats")  # cpu_ms is not reset: take the difference
   local out who=$1 bin=$2
   shift 2
-  out=$("${client_cmd[@]}" "$bin" --endpoint "$url/v1/traces" "${args[@]}" "$@" 2>"$tmp/$who.err") || {
+  out=$("${client_cmd[@]}" "$bin" --endpoint "$url/v1/traces" "${client_tls[@]}" "${args[@]}" "$@" 2>"$tmp/$who.err") || {
     echo "compare.sh: $who failed" >&2; cat "$tmp/$who.err" >&2; exit 1; }
   local stats
-  stats=$(curl -sS --max-time 10 "$url/stats")
+  stats=$(curl -sS "${curl_tls[@]}" --max-time 10 "$url/stats")
   python3 - "$who" "$out" "$stats" "$before" >>"$results" <<'PY'
 import json, sys
 who, run, sink, before = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])

@@ -12,7 +12,9 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use agentops::{BatchConfig, Client, Compression, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol};
+use agentops::{
+    AgentOpsConfig, BatchConfig, Client, Compression, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol,
+};
 
 const USAGE: &str = "\
 pipeline bench: agentops end to end (same workload and output as otel-anchor)
@@ -33,6 +35,11 @@ USAGE: cargo bench --bench pipeline -- [FLAGS]
   --metrics on|off        record and export metrics (default off: the anchor has none);
                           on sends them to a local receiver in this process, since the
                           sink takes traces only
+  --ca-cert PEM           trust this CA for an https endpoint (as the anchor's flag;
+                          OTEL_EXPORTER_OTLP_CERTIFICATE is honoured too)
+  --agentops              export as to AgentOps: the endpoint's origin answers
+                          /v3/auth/token (the shared sink does), spans go to its
+                          /v1/traces with the bearer token, protobuf
 ";
 
 struct Args {
@@ -48,6 +55,8 @@ struct Args {
     metrics: bool,
     nice: Option<u8>,
     lanes: Option<usize>,
+    ca_cert: Option<String>,
+    agentops: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -64,6 +73,8 @@ fn parse_args() -> Result<Args, String> {
         metrics: false,
         nice: None,
         lanes: None,
+        ca_cert: std::env::var("OTEL_EXPORTER_OTLP_CERTIFICATE").ok(),
+        agentops: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -113,6 +124,8 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--nice" => a.nice = Some(num(val()?)?),
+            "--ca-cert" => a.ca_cert = Some(val()?),
+            "--agentops" => a.agentops = true,
             "--lanes" => a.lanes = Some(num(val()?)?),
             "--queue-size" => a.queue_size = num(val()?)?,
             "--batch-size" => a.batch_size = num(val()?)?,
@@ -210,6 +223,9 @@ fn main() {
     if args.metrics {
         otlp = otlp.with_metrics_url(metrics_receiver());
     }
+    if let Some(ca) = &args.ca_cert {
+        otlp = otlp.ca_certificate(ca);
+    }
     let mut batch = BatchConfig::default()
         .max_queue_size(args.queue_size)
         .max_export_batch_size(args.batch_size)
@@ -220,16 +236,23 @@ fn main() {
     if let Some(lanes) = args.lanes {
         batch = batch.max_concurrent_exports(lanes);
     }
-    let config = OtelConfig::builder()
-        .service_name("agentops-bench")
-        .otlp(otlp)
-        .enable_metrics(args.metrics)
-        .batch(batch)
-        .build()
-        .unwrap_or_else(|e| {
-            eprintln!("pipeline: {e}");
-            std::process::exit(2);
-        });
+    let builder = OtelConfig::builder().service_name("agentops-bench");
+    let builder = if args.agentops {
+        // The sink's key check is off unless it was given --api-key: any UUID does.
+        let base = args.endpoint.trim_end_matches("/v1/traces").to_owned();
+        let mut a =
+            AgentOpsConfig::new("00000000-0000-4000-8000-000000000000").api_endpoint(&base).exporter_endpoint(&base);
+        if let Some(ca) = &args.ca_cert {
+            a = a.ca_certificate(ca);
+        }
+        builder.agentops(a)
+    } else {
+        builder.otlp(otlp)
+    };
+    let config = builder.enable_metrics(args.metrics).batch(batch).build().unwrap_or_else(|e| {
+        eprintln!("pipeline: {e}");
+        std::process::exit(2);
+    });
     let client = Client::new(config).unwrap_or_else(|e| {
         eprintln!("pipeline: {e}");
         std::process::exit(1);

@@ -2,19 +2,21 @@
 //! web roots (`OTEL_EXPORTER_OTLP_[…_]CERTIFICATE`), and a client certificate and
 //! key for mutual TLS (`…_CLIENT_CERTIFICATE`, `…_CLIENT_KEY`).
 //!
-//! Files are read, parsed and checked by rustls itself (the same provider and
-//! builder calls ureq makes later) when the configuration is built and again when
-//! the HTTP client is built, so whatever rustls would refuse — an X.509 v1
-//! certificate, a key that is not the certificate's, an encrypted key, an empty
-//! file — is a [`ConfigError`] naming the setting and the path, never a panic on a
-//! sending thread (ureq `expect`s the client identity to load).
+//! The files are read when the configuration is built (to check them) and again
+//! when the HTTP client is built (to use them). Each time, the rustls client
+//! configuration that ureq builds on its first https connection — and `expect`s to
+//! succeed — is built here first from the same material with the same provider, so
+//! whatever rustls refuses (an X.509 v1 certificate, a key that is not the
+//! certificate's, an encrypted key, an empty file) is a [`ConfigError`] naming the
+//! setting and the path, never a panic on a sending thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use ureq::tls::{parse_pem, Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use rustls::{ClientConfig, RootCertStore};
+use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
 use super::validate::ConfigError;
 
@@ -23,13 +25,6 @@ use super::validate::ConfigError;
 pub(crate) struct TlsFiles {
     pub ca: Option<(String, PathBuf)>,
     pub client: Option<((String, PathBuf), (String, PathBuf))>,
-}
-
-/// The parsed and checked material, ready for the HTTP client.
-#[derive(Debug, Clone)]
-pub(crate) struct TlsMaterial {
-    roots: Option<Arc<Vec<Certificate<'static>>>>,
-    client: Option<ClientCert>,
 }
 
 /// How openssl's x509 command without `-extfile` leaves a certificate, and how to
@@ -42,8 +37,8 @@ fn bad(setting: &str, path: &Path, why: impl Into<String>) -> ConfigError {
     ConfigError::new(setting, path.display().to_string(), why)
 }
 
-/// The file's PEM items, and its bytes.
-fn items(setting: &str, path: &Path) -> Result<(Vec<u8>, Vec<PemItem<'static>>), ConfigError> {
+/// The file's bytes, refused when empty or when it holds an encrypted key.
+fn read_pem(setting: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     let pem = std::fs::read(path).map_err(|e| bad(setting, path, format!("cannot be read: {e}")))?;
     if pem.iter().all(u8::is_ascii_whitespace) {
         return Err(bad(setting, path, "is empty (expected PEM)"));
@@ -54,38 +49,27 @@ fn items(setting: &str, path: &Path) -> Result<(Vec<u8>, Vec<PemItem<'static>>),
                    write it unencrypted (`openssl pkey -in KEY -out KEY.plain`) and keep that file private";
         return Err(bad(setting, path, fix));
     }
-    let items = parse_pem(&pem).collect::<Result<Vec<_>, _>>();
-    let items = items.map_err(|e| bad(setting, path, format!("is not valid PEM: {e}")))?;
-    Ok((pem, items))
+    Ok(pem)
 }
 
-fn certificates(setting: &str, path: &Path) -> Result<Vec<Certificate<'static>>, ConfigError> {
-    let certs: Vec<Certificate<'static>> = items(setting, path)?
-        .1
-        .into_iter()
-        .filter_map(|i| match i {
-            PemItem::Certificate(c) => Some(c),
-            _ => None,
-        })
-        .collect();
+fn certificates(setting: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let pem = read_pem(setting, path)?;
+    let certs = CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>();
+    let certs = certs.map_err(|e| bad(setting, path, format!("is not valid PEM: {e}")))?;
     if certs.is_empty() {
         return Err(bad(setting, path, "holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)"));
     }
     Ok(certs)
 }
 
-/// The key as ureq takes it, and as rustls does (ureq keeps its key kind private).
-fn private_key(setting: &str, path: &Path) -> Result<(PrivateKey<'static>, PrivateKeyDer<'static>), ConfigError> {
-    let (pem, items) = items(setting, path)?;
-    let none = || bad(setting, path, "holds no PEM private key");
-    let key = items
-        .into_iter()
-        .find_map(|i| match i {
-            PemItem::PrivateKey(k) => Some(k),
-            _ => None,
-        })
-        .ok_or_else(none)?;
-    Ok((key, PrivateKeyDer::from_pem_slice(&pem).map_err(|_| none())?))
+/// The key, and its PEM (ureq takes a key as PEM: it keeps its key kinds private).
+fn private_key(setting: &str, path: &Path) -> Result<(PrivateKeyDer<'static>, Vec<u8>), ConfigError> {
+    let pem = read_pem(setting, path)?;
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => bad(setting, path, "holds no PEM private key"),
+        e => bad(setting, path, format!("is not a valid PEM private key: {e}")),
+    })?;
+    Ok((key, pem))
 }
 
 /// Whether a DER certificate is X.509 v1: its TBSCertificate opens without the
@@ -104,44 +88,38 @@ fn is_v1(der: &[u8]) -> bool {
     skip_header(der).and_then(skip_header).and_then(|tbs| tbs.first()).is_some_and(|&tag| tag != 0xa0)
 }
 
-/// The CAs of a bundle, each one usable as a trust anchor. (ureq would skip the
-/// ones rustls cannot parse and trust fewer CAs than the file names, silently.)
-fn check_roots(setting: &str, path: &Path, certs: &[Certificate<'_>]) -> Result<(), ConfigError> {
-    let mut store = rustls::RootCertStore::empty();
+/// The bundle's CAs, each one usable as a trust anchor (ureq would skip the ones
+/// rustls cannot parse, and trust fewer CAs than the file names, silently).
+fn roots(setting: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let certs = certificates(setting, path)?;
+    let mut store = RootCertStore::empty();
     for (i, cert) in certs.iter().enumerate() {
-        store.add(CertificateDer::from(cert.der())).map_err(|e| {
+        store.add(cert.clone()).map_err(|e| {
             bad(setting, path, format!("certificate {} of {} cannot be trusted as a CA: {e}", i + 1, certs.len()))
         })?;
     }
-    Ok(())
+    Ok(certs)
 }
 
-/// The client identity as rustls takes it: the same call ureq makes (and unwraps).
-fn check_client(
-    (cert_setting, cert_path): (&str, &Path),
-    (key_setting, key_path): (&str, &Path),
-    chain: &[Certificate<'_>],
-    key: PrivateKeyDer<'static>,
-) -> Result<(), ConfigError> {
-    if is_v1(chain[0].der()) {
-        return Err(bad(cert_setting, cert_path, V1_HINT));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|e| bad(cert_setting, cert_path, format!("TLS cannot be set up: {e}")))?
-        .with_root_certificates(rustls::RootCertStore::empty());
-    let der_chain = chain.iter().map(|c| CertificateDer::from(c.der().to_vec())).collect();
-    match builder.with_client_auth_cert(der_chain, key) {
-        Ok(_) => Ok(()),
-        Err(rustls::Error::InconsistentKeys(_)) => Err(bad(
-            key_setting,
-            key_path,
-            format!("is not the private key of the certificate in {}", cert_path.display()),
-        )),
-        Err(rustls::Error::General(e)) => Err(bad(key_setting, key_path, format!("cannot be used as a TLS key: {e}"))),
-        Err(e) => Err(bad(cert_setting, cert_path, format!("cannot be used as a TLS client certificate: {e}"))),
-    }
+/// What the files hold, checked, in ureq's types.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsMaterial {
+    /// The CAs to trust instead of the public web roots.
+    roots: Option<Vec<Certificate<'static>>>,
+    /// The client's chain and key.
+    client: Option<ClientCert>,
+}
+
+fn ureq_certs(certs: &[CertificateDer<'_>]) -> Vec<Certificate<'static>> {
+    certs.iter().map(|c| Certificate::from_der(c).to_owned()).collect()
+}
+
+/// The provider ureq builds its TLS configuration with: the process's default, when
+/// the application installed one, else ring.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
 }
 
 impl TlsFiles {
@@ -168,33 +146,50 @@ impl TlsFiles {
         Ok(files)
     }
 
-    /// Reads, parses and checks the files (`None` when nothing is set).
+    /// Reads the files and checks them as rustls will take them.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the setting and the path of a file that cannot be
-    /// read, holds no certificate (or key), or holds one rustls would refuse.
-    pub fn load(&self) -> Result<Option<TlsMaterial>, ConfigError> {
+    /// read, holds no certificate (or key), or holds one rustls refuses.
+    pub fn load(&self) -> Result<TlsMaterial, ConfigError> {
         if self.ca.is_none() && self.client.is_none() {
-            return Ok(None);
+            return Ok(TlsMaterial::default());
         }
         let roots = match &self.ca {
-            Some((setting, path)) => {
-                let certs = certificates(setting, path)?;
-                check_roots(setting, path, &certs)?;
-                Some(Arc::new(certs))
-            }
+            Some((setting, path)) => Some(self::roots(setting, path)?),
             None => None,
         };
-        let client = match &self.client {
-            Some(((cert_setting, cert_path), (key_setting, key_path))) => {
-                let chain = certificates(cert_setting, cert_path)?;
-                let (key, rustls_key) = private_key(key_setting, key_path)?;
-                check_client((cert_setting, cert_path), (key_setting, key_path), &chain, rustls_key)?;
-                Some(ClientCert::new_with_certs(&chain, key))
-            }
-            None => None,
+        let mut store = RootCertStore::empty();
+        store.add_parsable_certificates(roots.iter().flatten().cloned());
+        let roots = roots.as_deref().map(ureq_certs);
+        // What ureq builds: every TLS version, the provider, the roots, the identity.
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .map_err(|e| ConfigError::new("TLS", "rustls", format!("cannot be set up: {e}")))?
+            .with_root_certificates(store);
+        let Some(((cert_setting, cert_path), (key_setting, key_path))) = &self.client else {
+            return Ok(TlsMaterial { roots, client: None });
         };
-        Ok(Some(TlsMaterial { roots, client }))
+        let chain = certificates(cert_setting, cert_path)?;
+        let (key, key_pem) = private_key(key_setting, key_path)?;
+        if is_v1(&chain[0]) {
+            return Err(bad(cert_setting, cert_path, V1_HINT));
+        }
+        // ureq reads the key from the same PEM, as its own type.
+        let ureq_key = PrivateKey::from_pem(&key_pem)
+            .map_err(|e| bad(key_setting, key_path, format!("is not a valid PEM private key: {e}")))?;
+        match builder.with_client_auth_cert(chain.clone(), key) {
+            Ok(_) => Ok(TlsMaterial { roots, client: Some(ClientCert::new_with_certs(&ureq_certs(&chain), ureq_key)) }),
+            Err(rustls::Error::InconsistentKeys(_)) => Err(bad(
+                key_setting,
+                key_path,
+                format!("is not the private key of the certificate in {}", cert_path.display()),
+            )),
+            Err(rustls::Error::General(e)) => {
+                Err(bad(key_setting, key_path, format!("cannot be used as a TLS key: {e}")))
+            }
+            Err(e) => Err(bad(cert_setting, cert_path, format!("cannot be used as a TLS client certificate: {e}"))),
+        }
     }
 
     /// Checks that every file given loads (see [`load`](Self::load)).
@@ -207,12 +202,12 @@ impl TlsFiles {
 }
 
 impl TlsMaterial {
-    /// The TLS configuration of the HTTP client: the given CAs instead of the web
-    /// roots, and the client identity, when set.
-    pub fn config(&self) -> TlsConfig {
+    /// ureq's TLS configuration: these CAs instead of the web roots and this
+    /// identity, when set.
+    pub fn ureq_config(&self) -> TlsConfig {
         let mut b = TlsConfig::builder();
         if let Some(roots) = &self.roots {
-            b = b.root_certs(RootCerts::Specific(roots.clone()));
+            b = b.root_certs(RootCerts::new_with_certs(roots));
         }
         b.client_cert(self.client.clone()).build()
     }

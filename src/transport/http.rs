@@ -104,7 +104,7 @@ impl HttpClient {
         });
         let tls = settings.tls.load()?;
         let config = ureq::Agent::config_builder()
-            .tls_config(tls.map(|t| t.config()).unwrap_or_default())
+            .tls_config(tls.ureq_config())
             .proxy(proxy)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))

@@ -1,5 +1,5 @@
-//! How bytes leave the process: one ureq client per destination (TLS, proxies with
-//! curl's rules, keep-alive), the classification of every outcome, the retry loop,
+//! How bytes leave the process: one ureq client per destination (keep-alive, TLS,
+//! proxies with curl's rules), the classification of every outcome, the retry loop,
 //! gzip, and readable error bodies.
 
 pub(crate) mod gzip;
