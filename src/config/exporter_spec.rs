@@ -72,11 +72,13 @@ impl ExporterSpec {
         }
     }
 
-    /// The encoding an OTLP exporter sends batches in as they are, so they may be
-    /// written straight into request bytes; `None` for other exporters.
+    /// The encoding an OTLP or AgentOps (current protocol) exporter sends batches
+    /// in as they are, so they may be written straight into request bytes; `None`
+    /// for other exporters.
     pub(crate) fn direct_protocol(&self) -> Option<Protocol> {
         match self {
             ExporterSpec::Otlp(o) => o.traces.as_ref().map(|e| e.protocol),
+            ExporterSpec::AgentOps(a) if a.protocol != AgentOpsProtocol::LegacyV2 => Some(Protocol::HttpProtobuf),
             _ => None,
         }
     }

@@ -53,6 +53,14 @@ impl EventToSpanEncoder {
         }
     }
 
+    /// An encoder whose LLM spans carry the names AgentOps reads instead of the GenAI
+    /// messages JSON (see `agentops_names.rs`): for a client whose every span
+    /// exporter is AgentOps'.
+    pub fn with_agentops_names(mut self, on: bool) -> Self {
+        self.policy.agentops_names = on;
+        self
+    }
+
     /// The session id (the trace id as a UUID) in text and its attributes, made
     /// once per session.
     fn session(&self, trace_id: TraceId) -> Arc<SessionAttrs> {

@@ -3,6 +3,7 @@
 //! JSON), and the writers: OTLP structures (`span`), protobuf bytes (`wire`) and
 //! OTLP/JSON text (`wire_json`).
 
+pub(crate) mod agentops_names;
 pub mod attr;
 pub(crate) mod encoder;
 pub(crate) mod json;

@@ -8,11 +8,13 @@ use opentelemetry::trace::{Event as SpanEvent, Link, SpanContext, SpanKind, Stat
 use opentelemetry::KeyValue;
 use serde_json::Value as Json;
 
+use super::agentops_names::{self as agentops, Side};
 use super::attr;
 use super::recorded::{event_span_id, RecordedEvent};
 use super::sink::{AttrValue, Cut, SessionAttrs, SpanHead, SpanName, SpanSink};
 use super::values::{clamp_i64, number, ValuePolicy};
 use crate::event::llm::ResponseDetails;
+use crate::event::Content;
 use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
 use crate::util::prefetch::prefetch;
 
@@ -135,17 +137,25 @@ impl<'d, S: SpanSink> Describer<'d, S> {
         sink.attr(attr::GEN_AI_OPERATION, p.name(op));
         if let Some(provider) = &e.provider {
             sink.attr(attr::GEN_AI_PROVIDER, p.name(provider));
+            if p.agentops_names {
+                sink.attr(agentops::SYSTEM, p.name(provider));
+            }
         }
         // Only when known: the semantic conventions want the model that answered.
         if let Some(m) = &e.response_model {
             sink.attr(attr::GEN_AI_RESPONSE_MODEL, p.name(m));
         }
         sink.attr(attr::GEN_AI_REQUEST_MODEL, p.name(&e.model));
-        if let Some(t) = e.input_tokens {
-            sink.attr(attr::GEN_AI_INPUT_TOKENS, AttrValue::I64(clamp_i64(t)));
-        }
-        if let Some(t) = e.output_tokens {
-            sink.attr(attr::GEN_AI_OUTPUT_TOKENS, AttrValue::I64(clamp_i64(t)));
+        for (tokens, key, agentops_key) in [
+            (e.input_tokens, attr::GEN_AI_INPUT_TOKENS, agentops::PROMPT_TOKENS),
+            (e.output_tokens, attr::GEN_AI_OUTPUT_TOKENS, agentops::COMPLETION_TOKENS),
+        ] {
+            if let Some(t) = tokens {
+                sink.attr(key, AttrValue::I64(clamp_i64(t)));
+                if p.agentops_names {
+                    sink.attr(agentops_key, AttrValue::I64(clamp_i64(t)));
+                }
+            }
         }
         if let Some(c) = e.cost {
             sink.attr(attr::LLM_COST, number(c));
@@ -160,9 +170,44 @@ impl<'d, S: SpanSink> Describer<'d, S> {
             self.request_params(params);
         }
         self.json(attr::LLM_PARAMS, e.params.as_ref());
-        self.messages(attr::GEN_AI_INPUT_MESSAGES, e.prompt.as_ref(), ("user", false));
-        self.messages(attr::GEN_AI_OUTPUT_MESSAGES, e.completion.as_ref(), ("assistant", true));
+        if self.p.agentops_names {
+            self.agentops_messages(Side::Prompt, e.prompt.as_ref(), "user");
+            self.agentops_messages(Side::Completion, e.completion.as_ref(), "assistant");
+        } else {
+            self.messages(attr::GEN_AI_INPUT_MESSAGES, e.prompt.as_ref(), ("user", false));
+            self.messages(attr::GEN_AI_OUTPUT_MESSAGES, e.completion.as_ref(), ("assistant", true));
+        }
         self.end(None, &[], &[]);
+    }
+
+    /// Content, when captured, as AgentOps reads it: each message's role and text
+    /// (its text parts joined), each cut to the limit; a plain text is one message
+    /// of the `role` given.
+    fn agentops_messages(&mut self, side: Side, c: Option<&Content>, role: &'static str) {
+        let Some(c) = c.filter(|_| self.p.capture_content) else { return };
+        match c {
+            Content::Text(t) => {
+                let text = self.p.cut(t);
+                self.message(side, 0, AttrValue::Static(role), text);
+            }
+            Content::Messages(messages) => {
+                for (i, m) in messages.iter().enumerate() {
+                    let (role, text) = (self.p.cut(&m.role), m.text());
+                    let text = self.p.cut(&text);
+                    self.message(side, i, AttrValue::Str(role), text);
+                }
+            }
+        }
+    }
+
+    fn message(&mut self, side: Side, i: usize, role: AttrValue<'_>, text: Cut<'_>) {
+        let (role_key, content_key) = side.keys(i);
+        for (key, value) in [(role_key, role), (content_key, AttrValue::Str(text))] {
+            match key {
+                Cow::Borrowed(k) => self.sink.attr(k, value),
+                Cow::Owned(k) => self.sink.attr(&opentelemetry::Key::from(k), value),
+            }
+        }
     }
 
     /// What the provider answered beyond the text.

@@ -276,14 +276,20 @@ fn direct_writers_equal_the_struct_path_for_every_event() {
         LlmEvent::new("m").prompt(Content::Messages(msgs)).completion("ok").into(),
         ToolEvent::new("t").params(&1).into(),
     ];
-    for capture in [true, false] {
-        let enc = EventToSpanEncoder::new(capture, 1000);
+    for (capture, agentops_names) in [(true, false), (false, false), (true, true), (false, true)] {
+        let enc = EventToSpanEncoder::new(capture, 1000).with_agentops_names(agentops_names);
         let recs: Vec<RecordedEvent> =
             events.iter().map(|e| RecordedEvent { event: e.clone(), placement: placement(), errored: false }).collect();
         let [(expected, cuts), (protobuf, protobuf_cuts), (_, json_cuts)] = both_ways(&enc, &recs);
-        assert_eq!(protobuf, expected, "capture {capture}");
+        assert_eq!(protobuf, expected, "capture {capture}, AgentOps names {agentops_names}");
         assert_eq!((protobuf_cuts, json_cuts), (cuts, cuts), "the same cuts counted");
-        assert_eq!(cuts, if capture { 2 } else { 0 }, "the long prompt and completion");
+        // The 999-byte completion fits the limit alone, not inside its messages JSON.
+        let expected_cuts = match (capture, agentops_names) {
+            (false, _) => 0,
+            (true, false) => 2,
+            (true, true) => 1,
+        };
+        assert_eq!(cuts, expected_cuts, "the long prompt, and the completion in its JSON");
     }
 }
 
@@ -292,15 +298,17 @@ proptest! {
 
     /// Arbitrary events of every kind (every field set or not, texts to escape and
     /// to cut, odd numbers, nested JSON, propagated errors), with content captured
-    /// or not and a limit from tiny to large: the direct writers' output decodes to
-    /// exactly the struct path's request, with the same cuts counted.
+    /// or not, a limit from tiny to large, the GenAI names or AgentOps': the direct
+    /// writers' output decodes to exactly the struct path's request, with the same
+    /// cuts counted.
     #[test]
     fn direct_writers_equal_the_struct_path_for_arbitrary_events(
         recs in prop::collection::vec(super::arb::recorded(), 1..5),
         capture in any::<bool>(),
         limit in prop_oneof![Just(5usize), Just(40), Just(1000), Just(usize::MAX)],
+        agentops_names in any::<bool>(),
     ) {
-        let enc = EventToSpanEncoder::new(capture, limit);
+        let enc = EventToSpanEncoder::new(capture, limit).with_agentops_names(agentops_names);
         let [(expected, cuts), (protobuf, protobuf_cuts), (_, json_cuts)] = both_ways(&enc, &recs);
         prop_assert_eq!(protobuf, expected);
         prop_assert_eq!((protobuf_cuts, json_cuts), (cuts, cuts));

@@ -19,6 +19,9 @@ use crate::event::content::Content;
 pub(crate) struct ValuePolicy {
     pub capture_content: bool,
     pub max_value_len: usize,
+    /// LLM spans carry AgentOps' names for content and usage instead of the GenAI
+    /// messages JSON (`agentops_names.rs`).
+    pub agentops_names: bool,
     /// Values cut since the last [`take_truncated`](Self::take_truncated). The
     /// encoder lives on the export thread alone, so a `Cell` is enough.
     truncated: Cell<u64>,
@@ -26,7 +29,7 @@ pub(crate) struct ValuePolicy {
 
 impl ValuePolicy {
     pub fn new(capture_content: bool, max_value_len: usize) -> Self {
-        ValuePolicy { capture_content, max_value_len, truncated: Cell::new(0) }
+        ValuePolicy { capture_content, max_value_len, agentops_names: false, truncated: Cell::new(0) }
     }
 
     /// How many values were cut since the last call.

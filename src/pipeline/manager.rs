@@ -37,11 +37,13 @@ pub(crate) struct TelemetryManager {
 }
 
 /// What the exporters of one pipeline share: the session costs the legacy protocol
-/// reads back, and one HTTP client per destination.
+/// reads back, one HTTP client per destination, and whether the encoder writes
+/// AgentOps' names (every span exporter is AgentOps', current protocol).
 #[derive(Default)]
 pub(crate) struct Shared {
     pub costs: Arc<SessionCosts>,
     pub transports: Transports,
+    pub agentops_names: bool,
 }
 
 /// The exporter a spec names (shared by the lanes, the spool and replays).
@@ -56,7 +58,7 @@ pub(crate) fn build_exporter(
         ExporterSpec::Otlp(o) => Box::new(OtlpExporter::with_transports(o, max_bytes, transports)?),
         ExporterSpec::AgentOps(a) => match a.protocol {
             AgentOpsProtocol::LegacyV2 => Box::new(LegacySessionExporter::new(a, shared.costs.clone(), transports)?),
-            _ => Box::new(SessionExporter::new(a, max_bytes, auth.clone(), transports)?),
+            _ => Box::new(SessionExporter::new(a, max_bytes, auth.clone(), transports, shared.agentops_names)?),
         },
         ExporterSpec::File(path) => {
             Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
@@ -82,7 +84,7 @@ fn metrics_exporter(
     let exporter: Box<dyn MetricsExporter> =
         match spec {
             MetricsSpec::Otlp(endpoint) => Box::new(OtlpExporter::for_metrics(endpoint, transports)?),
-            MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, max_bytes, auth.clone(), transports)?),
+            MetricsSpec::AgentOps(a) => Box::new(SessionExporter::new(a, max_bytes, auth.clone(), transports, false)?),
             MetricsSpec::File(path) => Box::new(FileExporter::new(&path).map_err(|source| Error::Io {
                 context: format!("opening the metrics file {}", path.display()),
                 source,
@@ -139,7 +141,9 @@ impl TelemetryManager {
         // An OTLP exporter the environment gave a metrics endpoint only sends no spans.
         let (specs, auths): (Vec<ExporterSpec>, Vec<SharedAuth>) =
             specs.into_iter().zip(auths).filter(|(s, _)| s.sends_spans()).unzip();
-        let shared = Shared::default();
+        let agentops_names = !specs.is_empty()
+            && specs.iter().all(|s| matches!(s, ExporterSpec::AgentOps(a) if a.protocol != AgentOpsProtocol::LegacyV2));
+        let shared = Shared { agentops_names, ..Shared::default() };
         // One encoding for every exporter: batches may be written in it directly.
         let protocols: Vec<Option<Protocol>> = specs.iter().map(ExporterSpec::direct_protocol).collect();
         let direct = protocols.first().copied().flatten().filter(|p| protocols.iter().all(|q| *q == Some(*p)));
@@ -174,7 +178,8 @@ impl TelemetryManager {
         };
         let pipeline = Pipeline::start(PipelineSetup {
             lanes,
-            encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len),
+            encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len)
+                .with_agentops_names(agentops_names),
             formatters: std::mem::take(&mut config.formatters),
             batch: config.batch.clone(),
             retry: config.retry.clone(),

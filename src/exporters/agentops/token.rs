@@ -3,8 +3,8 @@
 //! On the sending thread (never the caller's): `POST {api}/v3/auth/token` with the
 //! API key gets a bearer token and the project id; spans then go as OTLP/HTTP
 //! protobuf to `{exporter}/v1/traces`, with the resource attribute
-//! `agentops.project.id` and, on each span, the attribute names the AgentOps
-//! backend reads today next to the GenAI semantic-convention ones. A 401 from the
+//! `agentops.project.id` and, on LLM spans, the attribute names the AgentOps
+//! backend reads (`compat.rs`). A 401 from the
 //! OTLP endpoint re-authenticates once and resends. Metrics go the same way, to
 //! `{exporter}/v1/metrics`, with the same token. A key the API rejects stops all
 //! further attempts (no retry storm): every later batch is counted as dropped.
@@ -12,11 +12,10 @@
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use parking_lot::Mutex;
 
 use super::answers;
-use super::compat::{add_agentops_names, kv, str_value};
+use super::compat::{add_project_id, kv, project_id_overhead, str_value, to_agentops_names, PROJECT_ID};
 use super::KeyLatch;
 use crate::config::agentops::AgentOpsConfig;
 use crate::config::otlp::Protocol;
@@ -24,7 +23,7 @@ use crate::config::validate::ConfigError;
 use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
 use crate::exporters::metrics_interface::{MetricsExporter, MetricsOutcome};
-use crate::exporters::otlp_body::{export_metrics_request, export_request};
+use crate::exporters::otlp_body::{export_encoded, export_metrics_request, export_request};
 use crate::transport::http::{write_buffer_for, ClientSettings, HttpClient, Transports};
 use crate::transport::outcome::Response;
 use crate::transport::retry::send_with_retry;
@@ -50,12 +49,18 @@ pub(crate) struct SessionExporter {
     http: HttpClient,
     max_request_bytes: usize,
     auth: SharedAuth,
+    /// The encoder writes AgentOps' names into the spans (every span exporter of
+    /// the client is this one): batches need only the project id.
+    names_encoded: bool,
     buf: Vec<u8>,
+    /// A request with the project id spliced in.
+    spliced: Vec<u8>,
 }
 
 impl SessionExporter {
     /// An exporter sharing credentials with the others of the same client;
-    /// requests above `max_request_bytes` are split.
+    /// requests above `max_request_bytes` are split. `names_encoded`: the encoder
+    /// writes AgentOps' names itself.
     ///
     /// # Errors
     /// A [`ConfigError`] when the TLS files no longer load.
@@ -64,11 +69,20 @@ impl SessionExporter {
         max_request_bytes: usize,
         auth: SharedAuth,
         transports: &Transports,
+        names_encoded: bool,
     ) -> Result<Self, ConfigError> {
         let c = &config;
         let settings =
             ClientSettings::new(c.timeout, &c.exporter_endpoint, &c.proxy, &c.tls, write_buffer_for(max_request_bytes));
-        Ok(SessionExporter { http: transports.client(settings)?, config, max_request_bytes, auth, buf: Vec::new() })
+        Ok(SessionExporter {
+            http: transports.client(settings)?,
+            config,
+            max_request_bytes,
+            auth,
+            names_encoded,
+            buf: Vec::new(),
+            spliced: Vec::new(),
+        })
     }
 
     /// The token, authenticating first if there is none. The lock is held during
@@ -143,21 +157,6 @@ impl SessionExporter {
             other => other,
         }
     }
-
-    /// The batch as AgentOps wants it: project id on the resource, compat names on
-    /// every span.
-    fn request_for(&self, batch: &ExportBatch, project_id: &str) -> ExportTraceServiceRequest {
-        let mut req = batch.to_otlp().clone();
-        for rs in &mut req.resource_spans {
-            if let Some(r) = &mut rs.resource {
-                r.attributes.push(kv("agentops.project.id", str_value(project_id.to_owned())));
-            }
-            for span in rs.scope_spans.iter_mut().flat_map(|s| s.spans.iter_mut()) {
-                add_agentops_names(span);
-            }
-        }
-        req
-    }
 }
 
 impl Exporter for SessionExporter {
@@ -171,13 +170,45 @@ impl Exporter for SessionExporter {
 
     fn export(&mut self, batch: &ExportBatch, cx: &ExportContext<'_>) -> Result<ExportOutcome, ExportError> {
         let token = self.credentials(cx)?;
-        let req = self.request_for(batch, &token.project_id);
-        let mut buf = std::mem::take(&mut self.buf);
+        let project = token.project_id.as_str();
+        let overhead = project_id_overhead(project);
+        let (mut buf, mut spliced) = (std::mem::take(&mut self.buf), std::mem::take(&mut self.spliced));
         let max = self.max_request_bytes;
-        let result = export_request(&req, Protocol::HttpProtobuf, max, &mut buf, None, |body, _| {
-            self.post_authenticated("/v1/traces", body, &token, cx)
-        });
-        self.buf = buf;
+        let direct = batch.wire(Protocol::HttpProtobuf).filter(|b| self.names_encoded && b.len() + overhead <= max);
+        let result = match direct {
+            // Written directly with AgentOps' names: the project id is spliced in.
+            Some(body) if add_project_id(body, project, &mut spliced) => {
+                export_encoded(&spliced, batch.len(), Protocol::HttpProtobuf, None, |body, _| {
+                    self.post_authenticated("/v1/traces", body, &token, cx)
+                })
+            }
+            _ => {
+                let converted;
+                let req = if self.names_encoded {
+                    batch.to_otlp()
+                } else {
+                    // Next to other exporters the batch has the GenAI names: a copy
+                    // gets AgentOps'.
+                    let mut req = batch.to_otlp().clone();
+                    req.resource_spans
+                        .iter_mut()
+                        .flat_map(|rs| &mut rs.scope_spans)
+                        .flat_map(|ss| &mut ss.spans)
+                        .for_each(to_agentops_names);
+                    converted = req;
+                    &converted
+                };
+                let max = max.saturating_sub(overhead).max(1);
+                export_request(req, Protocol::HttpProtobuf, max, &mut buf, None, |body, _| {
+                    if !add_project_id(body, project, &mut spliced) {
+                        let msg = "an encoded request did not frame as one (a bug)";
+                        return Err(ExportError::new(ExportErrorKind::Failed, msg));
+                    }
+                    self.post_authenticated("/v1/traces", &spliced, &token, cx)
+                })
+            }
+        };
+        (self.buf, self.spliced) = (buf, spliced);
         result
     }
 }
@@ -197,7 +228,7 @@ impl MetricsExporter for SessionExporter {
         let mut req = req.clone();
         for rm in &mut req.resource_metrics {
             if let Some(r) = &mut rm.resource {
-                r.attributes.push(kv("agentops.project.id", str_value(token.project_id.clone())));
+                r.attributes.push(kv(PROJECT_ID, str_value(token.project_id.clone())));
             }
         }
         let mut buf = std::mem::take(&mut self.buf);

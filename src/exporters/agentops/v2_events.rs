@@ -29,7 +29,7 @@ fn attr_parsed(attrs: &[KeyValue], key: &str) -> Json {
 
 fn messages_json(attrs: &[KeyValue], key: &str) -> Vec<Json> {
     attr_str(attrs, key)
-        .map(parse_messages)
+        .and_then(parse_messages)
         .unwrap_or_default()
         .into_iter()
         .map(|(role, content)| json!({ "role": role, "content": content }))
