@@ -480,3 +480,26 @@ on_both_schemes! {
         }
     }
 }
+
+on_both_schemes! {
+    /// A server that closes each connection after answering it: the next batch finds
+    /// its pooled connection gone. Whatever the client does about it, every request
+    /// it sends is one it counts (no resend hidden below the retry loop), and every
+    /// span arrives once.
+    fn connections_closed_after_each_answer_cost_no_uncounted_resend(scheme: Scheme) {
+        let server = TestServer::start_as(scheme, 0, |_| {
+            Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec())
+        });
+        let client = client_for(server.otlp_config(), fast_retry(), Duration::from_secs(10));
+        for _ in 0..3 {
+            one_session(&client, 3);
+            client.flush(LONG).unwrap();
+        }
+        client.shutdown(LONG).unwrap();
+        let s = client.stats();
+        // One request per flush, plus one per counted retry; the server read no more.
+        assert_eq!(s.requests, 3 + s.retries, "{s:#?}");
+        assert!(server.requests().len() as u64 <= s.requests, "a request nobody counted: {s:#?}");
+        assert_eq!((s.spans_exported, unique_span_ids(&server.accepted_spans()).len()), (12, 12));
+    }
+}
