@@ -56,21 +56,47 @@ pub(crate) struct ExporterCounters {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub bytes: AtomicU64,
+    /// Spans handed to this destination, and what became of them
+    /// (`pipeline/fanout.rs`).
+    pub spans_received: AtomicU64,
+    pub spans_exported: AtomicU64,
+    pub spans_dropped: AtomicU64,
+    pub spans_spooled: AtomicU64,
 }
 
 impl ExporterCounters {
     pub(crate) const fn new() -> Self {
-        ExporterCounters { requests: AtomicU64::new(0), retries: AtomicU64::new(0), bytes: AtomicU64::new(0) }
+        ExporterCounters {
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            spans_received: AtomicU64::new(0),
+            spans_exported: AtomicU64::new(0),
+            spans_dropped: AtomicU64::new(0),
+            spans_spooled: AtomicU64::new(0),
+        }
     }
 
-    /// What they count so far, for the exporter `name`.
-    pub(crate) fn stats(&self, name: &str) -> ExporterStats {
+    /// What they count so far, for the exporter `name`. `given_up`: the pipeline
+    /// stopped waiting (a shutdown past its deadline, or its threads gone), so what
+    /// the destination still holds is dropped, not queued.
+    pub(crate) fn stats(&self, name: &str, given_up: bool) -> ExporterStats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (exported, mut dropped, spooled) =
+            (get(&self.spans_exported), get(&self.spans_dropped), get(&self.spans_spooled));
+        let mut held = get(&self.spans_received).saturating_sub(exported + dropped + spooled);
+        if given_up {
+            dropped += std::mem::take(&mut held);
+        }
         ExporterStats {
             name: name.to_owned(),
             requests: get(&self.requests),
             retries: get(&self.retries),
             bytes_sent: get(&self.bytes),
+            spans_exported: exported,
+            spans_dropped: dropped,
+            spans_spooled: spooled,
+            spans_queued: held,
         }
     }
 }
@@ -154,6 +180,18 @@ pub struct ExporterStats {
     pub retries: u64,
     /// Request body bytes sent.
     pub bytes_sent: u64,
+    /// Spans this destination accepted. Destinations are independent: one can
+    /// have a span that another dropped (`Stats::spans_exported` counts the spans
+    /// every destination accepted).
+    pub spans_exported: u64,
+    /// Spans dropped for this destination: export failed or rejected, the shutdown
+    /// deadline, or the destination a queue's worth behind the others.
+    pub spans_dropped: u64,
+    /// Spans written to the spool for this destination.
+    pub spans_spooled: u64,
+    /// Spans handed to this destination and not settled yet (waiting for or in
+    /// its lanes).
+    pub spans_queued: u64,
 }
 
 /// What the spool did, over every file in it (this client's and earlier ones'):
@@ -273,7 +311,8 @@ impl Stats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let received = get(&c.received);
         let in_queue = queue_len().saturating_sub(get(&c.controls_queued));
-        let exporters: Vec<ExporterStats> = exporters.iter().map(|(name, e)| e.stats(name)).collect();
+        let given_up = c.worker_finished.load(Ordering::Acquire) || c.sealed.load(Ordering::Acquire);
+        let exporters: Vec<ExporterStats> = exporters.iter().map(|(name, e)| e.stats(name, given_up)).collect();
         let mut s = Stats {
             spans_recorded: received + in_queue + get(&c.dropped_queue_full) + get(&c.dropped_after_shutdown),
             spans_queued: 0,

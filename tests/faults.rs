@@ -238,10 +238,10 @@ fn an_endpoint_down_for_good_costs_bounded_memory_and_a_bounded_shutdown() {
     s.end(EndState::Fail, "");
     let mid = client.stats();
     // In flight at most: the queue, the 8 the export thread reads ahead
-    // (pipeline/lookahead.rs), one batch being encoded and, on each of the two
-    // sending lanes, one handed over and one being sent.
-    let bound = 100 + 8 + (1 + 2 * 2) * 10;
-    assert!(mid.spans_dropped_queue_full >= 5_001 - bound, "{mid:#?}");
+    // (pipeline/lookahead.rs), one batch being encoded and the destination's backlog
+    // (a queue's worth: pipeline/fanout.rs).
+    let bound = 100 + 8 + 10 + 100;
+    assert!(mid.spans_dropped() >= 5_001 - bound, "{mid:#?}");
     assert!(mid.spans_queued <= bound, "the queue bounds memory: {mid:#?}");
     assert_accounted(&mid);
 
@@ -401,16 +401,28 @@ fn a_full_queue_drops_and_counts_without_blocking() {
         s.record(ToolEvent::new("t"));
     }
     let mid = client.stats();
-    // Outside the queue of 50: up to 3 batches of 10 (being built, in a lane, being
-    // sent) and the 8 the export thread reads ahead (pipeline/lookahead.rs).
-    assert!(mid.spans_dropped_queue_full >= 1_000 - 50 - 3 * 10 - 8, "{mid:#?}");
+    // Outside the queue of 50: the destination's backlog (a queue's worth, beyond
+    // which batches are dropped for it: pipeline/fanout.rs), one batch of 10 being
+    // built and the 8 the export thread reads ahead (pipeline/lookahead.rs).
+    assert!(mid.spans_dropped() >= 1_000 - 50 - 50 - 10 - 8, "{mid:#?}");
+    assert!(mid.spans_dropped_queue_full > 0, "the queue itself filled too: {mid:#?}");
     assert_accounted(&mid);
     drop(held);
     s.end(EndState::Success, "");
-    client.shutdown(LONG).unwrap();
+    // Spans dropped for a destination that was behind are an export failure the
+    // next flush or shutdown reports (those the full queue refused are not).
+    match client.shutdown(LONG) {
+        Ok(()) | Err(agentops::Error::Export { kind: agentops::ExportErrorKind::Failed, .. }) => {}
+        Err(e) => panic!("{e}"),
+    }
     let end = client.stats();
     assert_eq!(end.spans_recorded, 1_001);
-    assert_eq!(end.spans_exported + end.spans_dropped_queue_full, 1_001);
+    assert_eq!(end.spans_exported + end.spans_dropped(), 1_001);
+    let gated = &end.exporters[0];
+    assert_eq!(
+        (gated.spans_exported, gated.spans_dropped, gated.spans_queued),
+        (end.spans_exported, end.spans_dropped() - end.spans_dropped_queue_full, 0)
+    );
     assert_accounted(&end);
 }
 
@@ -502,4 +514,43 @@ on_both_schemes! {
         assert!(server.requests().len() as u64 <= s.requests, "a request nobody counted: {s:#?}");
         assert_eq!((s.spans_exported, unique_span_ids(&server.accepted_spans()).len()), (12, 12));
     }
+}
+
+/// Issue #30's first case: a collector that answers after an hour next to a traces
+/// file. The file gets every span at once (it does not wait for the collector),
+/// and a short shutdown gives up on the collector alone: per exporter, the file
+/// has every span and the collector none.
+#[test]
+fn a_hung_destination_neither_delays_nor_empties_the_file_next_to_it() {
+    let server = TestServer::start(|_| Reply::Delay(Duration::from_secs(3600), Box::new(Reply::ok())));
+    let path = std::env::temp_dir().join(format!("agentops-hung-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let client = Client::new(
+        OtelConfig::builder()
+            .otlp(server.otlp_config().timeout(Duration::from_secs(600)))
+            .file(&path)
+            .retry(fast_retry())
+            .enable_metrics(false)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    one_session(&client, 9);
+    let _ = client.flush(Duration::from_millis(200)); // the collector holds it; the file does not
+    let lines = || std::fs::read_to_string(&path).unwrap_or_default();
+    let spans_in_file =
+        || -> usize { lines().lines().map(|l| unique_span_ids(&common::spans_of_json_line(l)).len()).sum() };
+    let deadline = Instant::now() + LONG;
+    while spans_in_file() < 10 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(spans_in_file(), 10, "the file has every span while the collector hangs");
+    let r = client.shutdown(Duration::from_millis(500));
+    assert!(matches!(r, Err(agentops::Error::Timeout { .. })), "{r:?}");
+    let s = client.stats();
+    let by_name = |n: &str| s.exporters.iter().find(|e| e.name == n).unwrap().clone();
+    assert_eq!((by_name("file").spans_exported, by_name("file").spans_dropped), (10, 0));
+    assert_eq!(by_name("otlp").spans_exported, 0);
+    assert_eq!((s.spans_recorded, s.spans_exported, s.spans_dropped()), (10, 0, 10), "{s:#?}");
+    let _ = std::fs::remove_file(&path);
 }

@@ -131,7 +131,7 @@ impl Replay {
 
     /// Requests, retries and bytes per exporter so far.
     pub fn stats(&self) -> Vec<ExporterStats> {
-        self.targets.iter().map(|t| t.counters.stats(&t.name)).collect()
+        self.targets.iter().map(|t| t.counters.stats(&t.name, false)).collect()
     }
 }
 

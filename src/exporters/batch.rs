@@ -1,8 +1,8 @@
 //! `ExportBatch`: one batch of finished spans, with its resource, and its OTLP form
 //! built once for every exporter that asks.
 
-use std::cell::OnceCell;
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -23,7 +23,7 @@ pub struct ExportBatch {
     len: usize,
     resource: Arc<Resource>,
     resource_attrs: Arc<ResourceAttributesWithSchema>,
-    otlp: OnceCell<ExportTraceServiceRequest>,
+    otlp: OnceLock<ExportTraceServiceRequest>,
     /// The batch as request bytes (`buf[start..]`) in one encoding, when written
     /// directly.
     wire: Option<(Vec<u8>, usize, Protocol)>,
@@ -48,7 +48,7 @@ impl ExportBatch {
         resource: Arc<Resource>,
         resource_attrs: Arc<ResourceAttributesWithSchema>,
     ) -> Self {
-        ExportBatch { len: spans.len(), spans, resource, resource_attrs, otlp: OnceCell::new(), wire: None }
+        ExportBatch { len: spans.len(), spans, resource, resource_attrs, otlp: OnceLock::new(), wire: None }
     }
 
     /// A batch converted to OTLP up front by moving the spans; `spans()` is empty.
@@ -58,7 +58,7 @@ impl ExportBatch {
         resource_attrs: Arc<ResourceAttributesWithSchema>,
     ) -> Self {
         let len = spans.len();
-        let otlp = OnceCell::from(to_otlp_request(spans, &resource_attrs));
+        let otlp = OnceLock::from(to_otlp_request(spans, &resource_attrs));
         ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp, wire: None }
     }
 
@@ -81,7 +81,7 @@ impl ExportBatch {
                 schema_url: resource_attrs.schema_url.clone().unwrap_or_default(),
             }],
         };
-        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceCell::from(request), wire: None }
+        ExportBatch { spans: Vec::new(), len, resource, resource_attrs, otlp: OnceLock::from(request), wire: None }
     }
 
     /// A batch of one OTLP request as it was exported before (read back from the
@@ -92,7 +92,7 @@ impl ExportBatch {
             len: span_count(&request),
             resource: Arc::new(Resource::builder_empty().build()),
             resource_attrs: Arc::new(ResourceAttributesWithSchema::default()),
-            otlp: OnceCell::from(request),
+            otlp: OnceLock::from(request),
             wire: None,
         }
     }
@@ -112,7 +112,7 @@ impl ExportBatch {
             len,
             resource,
             resource_attrs,
-            otlp: OnceCell::new(),
+            otlp: OnceLock::new(),
             wire: Some((buf, start, protocol)),
         }
     }

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::export_thread::Worker;
-use super::lanes::Stage;
+use super::fanout::Stage;
 use super::message::Message;
 use super::pending::Pending;
 use crate::config::otlp::Protocol;
@@ -133,7 +133,7 @@ impl Worker {
                 }
             }
         };
-        self.forward(Stage::Batch(batch));
+        self.forward_batch(batch);
         if let Some(m) = &mut self.metrics {
             m.batch_done();
         }

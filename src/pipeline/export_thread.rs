@@ -1,7 +1,7 @@
 //! The export thread: the one thread that drains the queue. It batches by size, by
 //! delay, on flush and on shutdown, encodes events into spans (`batching.rs`), and
-//! hands each finished batch to a sending lane (`lanes.rs`), so that encoding the
-//! next batch overlaps with sending this one.
+//! hands each finished batch to every destination (`fanout.rs`), whose sending
+//! lanes (`lanes.rs`) send it while the next batch is encoded.
 //!
 //! It does not sleep on the data channel: if it did, every `try_send` would have to
 //! wake it (a futex syscall on the caller's thread). It sleeps on a one-slot wake
@@ -14,12 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::Resource;
 
-use super::lanes::Stage;
+use super::fanout::{Fanout, Stage};
 use super::lookahead::Lookahead;
 use super::message::Message;
 use super::pending::Pending;
@@ -44,8 +44,8 @@ pub(crate) struct Worker {
     pub rx: Lookahead,
     pub wake_rx: Receiver<()>,
     pub asleep: Arc<AtomicBool>,
-    /// The sending lanes' inboxes.
-    pub lanes: Vec<Sender<Stage>>,
+    /// The destinations, and their sending lanes' inboxes.
+    pub fanout: Fanout,
     pub recycle: Receiver<ExportBatch>,
     /// No exporter reads `SpanData`: batches are converted to OTLP by moving.
     pub otlp_only: bool,
@@ -136,7 +136,19 @@ impl Worker {
         }
     }
 
+    /// A finished batch to every destination.
+    pub(super) fn forward_batch(&mut self, batch: ExportBatch) {
+        self.reuse_returned();
+        self.fanout.batch(batch);
+    }
+
+    /// A control message (session start, flush, shutdown) to every lane.
     pub(super) fn forward(&mut self, stage: Stage) {
+        self.reuse_returned();
+        self.fanout.control(stage);
+    }
+
+    fn reuse_returned(&mut self) {
         // What the sending threads are done with comes back here, where it was
         // allocated: its spans are reused for the next events (their buffers), the
         // rest is freed.
@@ -153,29 +165,5 @@ impl Worker {
                 self.span_pool.extend(batch.into_otlp_spans().into_iter().take(room));
             }
         }
-        // Sending threads consume until shutdown and drop batches quickly once the
-        // deadline passed, so these waits are bounded.
-        match stage {
-            Stage::Batch(batch) => self.send_batch(batch),
-            // Control messages go to every lane, behind the batches each already has.
-            Stage::SessionStart(s) => self.lanes.iter().for_each(|l| drop(l.send(Stage::SessionStart(s.clone())))),
-            Stage::Flush(ack) => self.lanes.iter().for_each(|l| drop(l.send(Stage::Flush(ack.clone())))),
-            Stage::Shutdown(ack) => self.lanes.iter().for_each(|l| drop(l.send(Stage::Shutdown(ack.clone())))),
-        }
-    }
-
-    /// Hands a batch to whichever lane can take it first.
-    fn send_batch(&self, batch: ExportBatch) {
-        if let [only] = self.lanes.as_slice() {
-            let _ = only.send(Stage::Batch(batch));
-            return;
-        }
-        let mut select = Select::new();
-        for lane in &self.lanes {
-            select.send(lane);
-        }
-        let op = select.select();
-        let i = op.index();
-        let _ = op.send(&self.lanes[i], Stage::Batch(batch));
     }
 }

@@ -15,7 +15,8 @@ use opentelemetry_sdk::Resource;
 use parking_lot::Mutex;
 
 use super::export_thread::Worker;
-use super::lanes::{FlushReport, Shipper, Slot};
+use super::fanout::{Fanout, FlushReport};
+use super::lanes::{destination, LaneCommon};
 use super::lookahead::Lookahead;
 use super::message::Message;
 use super::pending::{JsonSpans, Pending, WireSpans};
@@ -83,8 +84,9 @@ impl std::fmt::Debug for Pipeline {
 
 /// What the pipeline is built from.
 pub(crate) struct PipelineSetup {
-    /// One set of exporters per sending lane (several only for network exporters).
-    pub lanes: Vec<Vec<Box<dyn Exporter>>>,
+    /// Per destination, one instance of its exporter per sending lane (several
+    /// only for network exporters).
+    pub destinations: Vec<Vec<Box<dyn Exporter>>>,
     pub encoder: EventToSpanEncoder,
     pub formatters: Vec<Formatter>,
     pub batch: BatchConfig,
@@ -159,8 +161,11 @@ impl Pipeline {
         let asleep = Arc::new(AtomicBool::new(false));
         // Lanes share each exporter's counters, so stats show one entry per exporter;
         // the metrics thread's instance of an exporter counts there too.
-        let mut exporter_counters: Vec<(String, Arc<ExporterCounters>)> =
-            setup.lanes[0].iter().map(|e| (e.name().to_owned(), Arc::new(ExporterCounters::default()))).collect();
+        let mut exporter_counters: Vec<(String, Arc<ExporterCounters>)> = setup
+            .destinations
+            .iter()
+            .map(|d| (d[0].name().to_owned(), Arc::new(ExporterCounters::default())))
+            .collect();
         let metrics_slots: Option<(MetricsSettings, Vec<MetricsSlot>)> = setup.metrics.map(|m| {
             let slots = m.exporters.into_iter().map(|(name, exporter)| {
                 let counters = match exporter_counters.iter().find(|(n, _)| *n == name) {
@@ -176,7 +181,7 @@ impl Pipeline {
             (m.settings, slots.collect())
         });
         let exporter_counters = Arc::new(exporter_counters);
-        let otlp_only = setup.lanes[0].iter().all(|e| !e.reads_spans());
+        let otlp_only = setup.destinations.iter().all(|d| !d[0].reads_spans());
         let cap = setup.batch.max_export_batch_size;
         let resource_attrs = Arc::new(ResourceAttributesWithSchema::from(&setup.resource));
         let direct = setup.direct.filter(|_| otlp_only && setup.formatters.is_empty());
@@ -197,34 +202,25 @@ impl Pipeline {
             .map(|s| Arc::new(Spool::new(s.settings.dir.clone(), s.settings.max_bytes, counters.clone())));
         let no_spool = Vec::new();
         let destinations = setup.spool.as_ref().map_or(&no_spool, |s| &s.destinations);
-        let lane_count = setup.lanes.len();
+        let lane_count = setup.destinations.iter().map(Vec::len).sum();
         counters.lanes_running.store(lane_count, Ordering::Release);
-        let mut lanes = Vec::with_capacity(lane_count);
+        let mut fanout =
+            Fanout { destinations: Vec::new(), counters: counters.clone(), report: FlushReport::default() };
         let mut shippers = Vec::with_capacity(lane_count);
-        for exporters in setup.lanes {
-            // One batch being sent and one waiting per lane: encoding runs ahead.
-            let (stage_tx, stage_rx) = bounded(1);
-            lanes.push(stage_tx);
-            let slots = exporters
-                .into_iter()
-                .zip(exporter_counters.iter())
-                .enumerate()
-                .map(|(j, (exporter, (name, counters)))| Slot {
-                    name: name.clone(),
-                    counters: counters.clone(),
-                    exporter,
-                    spool: destinations.get(j).cloned().flatten(),
-                })
-                .collect();
-            shippers.push(Shipper {
-                rx: stage_rx,
-                recycle: recycle_tx.clone(),
-                exporters: slots,
-                retry: setup.retry.clone(),
-                cancel: cancel.clone(),
-                counters: counters.clone(),
-                spool: spool.clone(),
-            });
+        let common = LaneCommon {
+            recycle: recycle_tx,
+            retry: setup.retry.clone(),
+            cancel: cancel.clone(),
+            counters: counters.clone(),
+            spool: spool.clone(),
+        };
+        for (j, instances) in setup.destinations.into_iter().enumerate() {
+            let (name, exporter_counters) = exporter_counters[j].clone();
+            let spool_dir = destinations.get(j).cloned().flatten();
+            let limits = (cap, setup.batch.max_queue_size);
+            let (destination, lanes) = destination(name, exporter_counters, instances, spool_dir, limits, &common);
+            fanout.destinations.push(destination);
+            shippers.extend(lanes);
         }
         let nice = setup.batch.export_thread_nice;
         let (recorder, metrics) = match metrics_slots {
@@ -249,7 +245,7 @@ impl Pipeline {
             rx: Lookahead::new(rx.clone(), counters.clone()),
             wake_rx,
             asleep: asleep.clone(),
-            lanes,
+            fanout,
             recycle: recycle_rx,
             otlp_only,
             encoder: setup.encoder,
@@ -367,7 +363,8 @@ impl Pipeline {
         timeout: Duration,
     ) -> Result<FlushReport, Error> {
         let timed_out = || Error::Timeout { operation: what, timeout };
-        let (ack_tx, ack_rx) = bounded(self.lanes);
+        let acks = Fanout::acknowledgements(self.lanes);
+        let (ack_tx, ack_rx) = bounded(acks);
         Counters::add(&self.counters.controls_queued, 1);
         let sent = self.tx.send_deadline(make(ack_tx), deadline);
         if sent.is_err() {
@@ -381,7 +378,7 @@ impl Pipeline {
             Err(SendTimeoutError::Disconnected(_)) => return Err(Error::ShutDown),
         }
         let mut report = FlushReport::default();
-        for _ in 0..self.lanes {
+        for _ in 0..acks {
             match ack_rx.recv_deadline(deadline) {
                 Ok(r) => {
                     report.dropped += r.dropped;

@@ -1,17 +1,18 @@
-//! The sending lanes: threads that run the exporters over finished batches
-//! (serialization, HTTP, retries) and do the accounting, while the export thread
-//! is already batching and encoding the next batch. Each lane has a FIFO from the
-//! export thread; flushes and the shutdown go to every lane behind the batches it
-//! already has, and the caller waits for all lanes' acknowledgements, so a flush
-//! still means that everything recorded before it was exported or counted as
-//! dropped.
+//! The sending lanes: threads that run one destination's exporter over finished
+//! batches (serialization, HTTP, retries) and settle them (`fanout.rs`), while the
+//! export thread is already batching and encoding the next batch. Each destination
+//! has its own lanes; each lane a FIFO from the export thread. Flushes and the
+//! shutdown go to every lane behind the batches it already has, and the caller
+//! waits for all lanes' acknowledgements, so a flush still means that everything
+//! recorded before it was exported or counted as dropped.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 use opentelemetry::Context;
 
+use super::fanout::{Destination, FlushReport, Lane, Settled, Stage};
 use crate::config::retry::RetryPolicy;
 use crate::exporters::batch::ExportBatch;
 use crate::exporters::interface::{
@@ -20,21 +21,6 @@ use crate::exporters::interface::{
 use crate::spool::destination::SpoolDestination;
 use crate::spool::Spool;
 use crate::stats::{Counters, ExporterCounters, Warn};
-
-/// What the export thread hands to a sending lane.
-pub(crate) enum Stage {
-    Batch(ExportBatch),
-    SessionStart(Arc<SessionStart>),
-    Flush(Sender<FlushReport>),
-    Shutdown(Sender<FlushReport>),
-}
-
-/// What happened to the spans exported since the previous flush.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct FlushReport {
-    pub dropped: u64,
-    pub error: Option<ExportError>,
-}
 
 pub(crate) struct Slot {
     pub name: String,
@@ -50,11 +36,67 @@ pub(crate) struct Shipper {
     /// Exported batches go back to the export thread to be freed there: it made
     /// their allocations, and freeing them here would contend for its malloc arena.
     pub recycle: Sender<ExportBatch>,
-    pub exporters: Vec<Slot>,
+    pub slot: Slot,
+    /// Spans handed to this lane and not settled yet (the export thread reads it).
+    pub backlog: Arc<AtomicUsize>,
+    /// Tells the export thread a batch was settled (it may be waiting for room).
+    pub progress: Sender<()>,
     pub retry: RetryPolicy,
     pub cancel: Arc<Cancel>,
     pub counters: Arc<Counters>,
     pub spool: Option<Arc<Spool>>,
+}
+
+/// What every lane of a pipeline shares.
+pub(crate) struct LaneCommon {
+    pub recycle: Sender<ExportBatch>,
+    pub retry: RetryPolicy,
+    pub cancel: Arc<Cancel>,
+    pub counters: Arc<Counters>,
+    pub spool: Option<Arc<Spool>>,
+}
+
+/// One destination: its lanes (one per instance of its exporter) and how the export
+/// thread sees them. `limits`: the batch size and the queue's size, in spans.
+pub(crate) fn destination(
+    name: String,
+    counters: Arc<ExporterCounters>,
+    instances: Vec<Box<dyn Exporter>>,
+    spool: Option<SpoolDestination>,
+    (batch_size, queue_size): (usize, usize),
+    common: &LaneCommon,
+) -> (Destination, Vec<Shipper>) {
+    let (progress_tx, progress_rx) = crossbeam_channel::bounded(2 * instances.len());
+    let (mut lanes, mut shippers) = (Vec::new(), Vec::new());
+    for exporter in instances {
+        // Unbounded: the destination's backlog is bounded in spans by the export
+        // thread (`fanout.rs`), and control messages always fit.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let backlog = Arc::new(AtomicUsize::new(0));
+        lanes.push(Lane { tx, backlog: backlog.clone() });
+        shippers.push(Shipper {
+            rx,
+            recycle: common.recycle.clone(),
+            slot: Slot { name: name.clone(), counters: counters.clone(), exporter, spool: spool.clone() },
+            backlog,
+            progress: progress_tx.clone(),
+            retry: common.retry.clone(),
+            cancel: common.cancel.clone(),
+            counters: common.counters.clone(),
+            spool: common.spool.clone(),
+        });
+    }
+    let soft_backlog = 2 * lanes.len() * batch_size;
+    let d = Destination {
+        name,
+        lanes,
+        counters,
+        soft_backlog,
+        max_backlog: queue_size.max(soft_backlog),
+        progress: progress_rx,
+        stalled: std::cell::Cell::new(false),
+    };
+    (d, shippers)
 }
 
 impl Shipper {
@@ -64,9 +106,15 @@ impl Shipper {
         let mut report = FlushReport::default();
         loop {
             match self.rx.recv() {
-                Ok(Stage::Batch(batch)) => {
-                    self.export(&batch, &mut report);
-                    let _ = self.recycle.try_send(batch);
+                Ok(Stage::Batch(shared)) => {
+                    let n = shared.batch.len();
+                    let settled = self.export(&shared.batch);
+                    let (exporter, counters) = (&self.slot.counters, &self.counters);
+                    if let Some(batch) = shared.settle(settled, exporter, counters, &mut report) {
+                        let _ = self.recycle.try_send(batch);
+                    }
+                    self.backlog.fetch_sub(n, Ordering::AcqRel);
+                    let _ = self.progress.try_send(());
                 }
                 Ok(Stage::SessionStart(start)) => self.session_started(&start),
                 Ok(Stage::Flush(ack)) => {
@@ -91,14 +139,13 @@ impl Shipper {
         }
     }
 
-    /// Calls one exporter with its context; a panic becomes an error (and is counted).
+    /// Calls the exporter with its context; a panic becomes an error (and is counted).
     fn call<T>(
         &mut self,
-        i: usize,
         what: &str,
         f: impl FnOnce(&mut dyn Exporter, &ExportContext<'_>) -> Result<T, ExportError>,
     ) -> Result<T, ExportError> {
-        let slot = &mut self.exporters[i];
+        let slot = &mut self.slot;
         let cx = ExportContext { retry: &self.retry, cancel: &self.cancel, counters: &slot.counters };
         let (exporter, counters) = (&mut *slot.exporter, &self.counters);
         call_exporter(
@@ -113,8 +160,8 @@ impl Shipper {
     }
 
     /// Records a failure: last error, and a warning once per kind of condition.
-    fn note_failure(&self, i: usize, e: &ExportError, context: &str) -> String {
-        let msg = format!("{} exporter{context}: {e}", self.exporters[i].name);
+    fn note_failure(&self, e: &ExportError, context: &str) -> String {
+        let msg = format!("{} exporter{context}: {e}", self.slot.name);
         let warn = match e.kind {
             ExportErrorKind::Rejected { .. } => Warn::Rejected,
             ExportErrorKind::Unauthorized => Warn::Unauthorized,
@@ -126,90 +173,56 @@ impl Shipper {
     }
 
     fn session_started(&mut self, start: &SessionStart) {
-        for i in 0..self.exporters.len() {
-            if let Err(e) = self.call(i, "session_started", |x, cx| x.session_started(start, cx)) {
-                self.note_failure(i, &e, &format!(" (session {} start)", start.session_id));
-            }
+        if let Err(e) = self.call("session_started", |x, cx| x.session_started(start, cx)) {
+            self.note_failure(&e, &format!(" (session {} start)", start.session_id));
         }
     }
 
     fn finish(&mut self) {
-        for i in 0..self.exporters.len() {
-            if let Err(e) = self.call(i, "shutdown", |x, cx| x.shutdown(cx)) {
-                let msg = format!("{} exporter (shutdown): {e}", self.exporters[i].name);
-                self.counters.set_last_error(msg);
-            }
+        if let Err(e) = self.call("shutdown", |x, cx| x.shutdown(cx)) {
+            let msg = format!("{} exporter (shutdown): {e}", self.slot.name);
+            self.counters.set_last_error(msg);
         }
     }
 
-    /// Writes the batch to exporter `i`'s spool, if it has one; whether it did.
-    fn spool(&self, i: usize, batch: &ExportBatch, why: &ExportError) -> bool {
-        let slot = &self.exporters[i];
+    /// Writes the batch to the destination's spool, if it has one; whether it did.
+    fn spool(&self, batch: &ExportBatch, why: &ExportError) -> bool {
+        let slot = &self.slot;
         match (&self.spool, &slot.spool) {
             (Some(spool), Some(dest)) if why.kind.is_spoolable() => spool.keep(dest, batch, &slot.name, why),
             _ => false,
         }
     }
 
-    fn export(&mut self, batch: &ExportBatch, report: &mut FlushReport) {
+    /// Exports the batch to this lane's destination: what became of it there.
+    fn export(&mut self, batch: &ExportBatch) -> Settled {
         let n = batch.len() as u64;
         let c = self.counters.clone();
-        Counters::add(&c.batches, 1);
         if self.cancel.expired() {
             let msg = format!("{n} span(s) not exported: the shutdown deadline was reached");
             let why = ExportError::new(ExportErrorKind::Cancelled, msg.clone());
-            // Each exporter that can keeps it; it counts as spooled if all did.
-            let kept = (0..self.exporters.len()).filter(|&i| self.spool(i, batch, &why)).count();
-            if kept == self.exporters.len() {
-                Counters::add(&c.spooled, n);
-                return;
+            if self.spool(batch, &why) {
+                return Settled::Spooled;
             }
-            Counters::add(&c.dropped_export_failed, n);
-            c.set_last_error(msg);
-            report.dropped += n;
-            report.error = Some(why);
-            return;
+            c.set_last_error(format!("{} exporter: {msg}", self.slot.name));
+            return Settled::Failed(why);
         }
-        // The batch's fate is its worst outcome over all exporters: dropped if one
-        // failed, spooled if one could only spool it, exported otherwise.
-        let mut failure: Option<ExportError> = None;
-        let mut spooled = false;
-        let mut rejected = 0u64;
-        for i in 0..self.exporters.len() {
-            match self.call(i, "export", |x, cx| x.export(batch, cx)) {
-                Ok(outcome) if outcome.rejected_spans > 0 => {
-                    rejected = rejected.max(outcome.rejected_spans.min(n));
-                    let why = outcome.message.unwrap_or_else(|| "spans rejected".into());
-                    let msg = format!("{} exporter: {why}", self.exporters[i].name);
-                    c.warn_once(Warn::Rejected, || msg.clone());
-                    c.set_last_error(msg);
-                }
-                Ok(_) => {}
-                Err(e) if self.spool(i, batch, &e) => {
-                    spooled = true;
-                    c.set_last_error(format!("{} exporter: {e} (spooled)", self.exporters[i].name));
-                }
-                Err(e) => {
-                    let msg = self.note_failure(i, &e, "");
-                    failure.get_or_insert(ExportError::new(e.kind, msg));
-                }
+        match self.call("export", |x, cx| x.export(batch, cx)) {
+            Ok(outcome) if outcome.rejected_spans > 0 => {
+                let why = outcome.message.unwrap_or_else(|| "spans rejected".into());
+                let msg = format!("{} exporter: {why}", self.slot.name);
+                c.warn_once(Warn::Rejected, || msg.clone());
+                c.set_last_error(msg);
+                Settled::Exported { rejected: outcome.rejected_spans }
             }
-        }
-        match failure {
-            Some(e) => {
-                let counter = if e.kind.is_rejection() { &c.dropped_rejected } else { &c.dropped_export_failed };
-                Counters::add(counter, n);
-                report.dropped += n;
-                report.error = Some(e);
+            Ok(_) => Settled::Exported { rejected: 0 },
+            Err(e) if self.spool(batch, &e) => {
+                c.set_last_error(format!("{} exporter: {e} (spooled)", self.slot.name));
+                Settled::Spooled
             }
-            None => {
-                Counters::add(if spooled { &c.spooled } else { &c.exported }, n - rejected);
-                if rejected > 0 {
-                    Counters::add(&c.dropped_rejected, rejected);
-                    report.dropped += rejected;
-                    let msg = c.last_error.lock().clone().unwrap_or_default();
-                    report.error = Some(ExportError::new(ExportErrorKind::Rejected { status: 200 }, msg));
-                }
+            Err(e) => {
+                let msg = self.note_failure(&e, "");
+                Settled::Failed(ExportError::new(e.kind, msg))
             }
         }
     }

@@ -151,24 +151,22 @@ impl TelemetryManager {
         // the lanes' credentials.
         let specs_for_spool: Vec<(Option<String>, Option<ExporterSpec>, SharedAuth)> =
             specs.iter().zip(&auths).map(|(s, a)| (s.spool_key(), s.spool_replica(), a.clone())).collect();
-        // Concurrent sending lanes only when every exporter can be instantiated again.
-        let replicas: Option<Vec<ExporterSpec>> = specs.iter().map(ExporterSpec::replica).collect();
-        let mut lane_specs = vec![specs];
-        if let Some(replicas) = replicas.filter(|r| !r.is_empty()) {
-            for _ in 1..config.batch.max_concurrent_exports {
-                lane_specs.push(replicas.iter().filter_map(ExporterSpec::replica).collect());
-            }
-        }
+        // Each destination its own lanes: several for an exporter that can be
+        // instantiated again (the network ones), one for the others.
         let spool = match &config.spool {
             Some(settings) => Some(spool_setup(settings, specs_for_spool, &config, &shared)?),
             None => None,
         };
-        let lanes = lane_specs
-            .into_iter()
-            .map(|specs| {
-                specs.into_iter().zip(&auths).map(|(s, auth)| build_exporter(s, &config, &shared, auth)).collect()
-            })
-            .collect::<Result<Vec<Vec<_>>, _>>()?;
+        let mut destinations = Vec::with_capacity(specs.len());
+        for (spec, auth) in specs.into_iter().zip(&auths) {
+            let mut specs = vec![];
+            if spec.replica().is_some() {
+                specs.extend((1..config.batch.max_concurrent_exports).filter_map(|_| spec.replica()));
+            }
+            specs.insert(0, spec);
+            let instances = specs.into_iter().map(|s| build_exporter(s, &config, &shared, auth));
+            destinations.push(instances.collect::<Result<Vec<_>, _>>()?);
+        }
         let metrics = match metrics_specs {
             Some(specs) => {
                 let exporters = specs.into_iter().map(|(s, auth)| metrics_exporter(s, &config, &shared, &auth));
@@ -177,7 +175,7 @@ impl TelemetryManager {
             None => None,
         };
         let pipeline = Pipeline::start(PipelineSetup {
-            lanes,
+            destinations,
             encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len)
                 .with_agentops_names(agentops_names),
             formatters: std::mem::take(&mut config.formatters),

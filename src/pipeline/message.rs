@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::lanes::FlushReport;
+use super::fanout::FlushReport;
 use crate::encode::recorded::RecordedEvent;
 use crate::exporters::interface::SessionStart;
 

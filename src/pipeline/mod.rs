@@ -1,15 +1,18 @@
 //! The pipeline between a recorded event and an exporter: the caller-side handle
 //! ([`handle`]), the queue's messages, the export thread ([`export_thread`]: drain,
-//! batch and encode, in `batching`), the sending lanes ([`lanes`]), the reclaiming
+//! batch and encode, in `batching`), the destinations ([`fanout`]) and their sending
+//! lanes ([`lanes`]), the reclaiming
 //! of callers' memory, thread setup, and the SDK side (`processor`, `manager`).
 //!
 //! Data flow: `Scope::record` → `Message::Event` in the queue → export thread →
-//! `EventToSpanEncoder` → formatters → a sending lane → each `Exporter`. Spans made
+//! `EventToSpanEncoder` → formatters → every destination → a lane of each → its
+//! `Exporter`. Spans made
 //! through the SDK (session roots, the application's own spans) take
 //! `SdkTracerProvider` → `EventProcessor` → the same queue.
 
 mod batching;
 pub(crate) mod export_thread;
+pub(crate) mod fanout;
 pub(crate) mod handle;
 pub(crate) mod lanes;
 mod lookahead;

@@ -428,6 +428,20 @@ fn status_of(bytes: &[u8]) -> u16 {
     std::str::from_utf8(bytes).ok().and_then(|t| t.split_whitespace().nth(1)).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
+/// The spans of one OTLP JSON line (as the file exporter writes them), with their
+/// resource's attributes.
+pub fn spans_of_json_line(line: &str) -> Vec<(Span, Vec<KeyValue>)> {
+    let req: ExportTraceServiceRequest = serde_json::from_str(line).expect("an OTLP JSON line");
+    let mut out = Vec::new();
+    for rs in req.resource_spans {
+        let res = rs.resource.map(|r| r.attributes).unwrap_or_default();
+        for s in rs.scope_spans.into_iter().flat_map(|ss| ss.spans) {
+            out.push((s, res.clone()));
+        }
+    }
+    out
+}
+
 /// The string value of an attribute.
 pub fn attr_str<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
     attrs.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
