@@ -38,6 +38,8 @@ fn delivery_with_the_ca_and_a_quick_clear_failure_without_it() {
     let (client, out) = send(OtlpConfig::traces_url(receiver.url()));
     let err = out.unwrap_err().to_string();
     assert!(err.to_lowercase().contains("certificate"), "the message says what failed: {err}");
+    assert!(err.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "and what to set: {err}");
+    assert!(err.contains(&format!("localhost:{}", receiver.port)), "and where: {err}");
     let st = client.stats();
     assert_eq!((st.spans_exported, st.spans_dropped()), (0, 2), "counted as dropped");
     assert_eq!((st.requests, st.retries), (1, 0), "one attempt: a certificate that does not verify is not retried");
@@ -53,6 +55,8 @@ fn mutual_tls_is_accepted_with_the_client_certificate_and_refused_without() {
     out.unwrap();
     assert_eq!(receiver.spans(), 2);
     let (client, out) = send(with_ca());
+    // TLS 1.3 refuses a missing client certificate after the client's side of the
+    // handshake, so the client sees the connection break (retried), not the alert.
     assert!(out.is_err(), "no client certificate: refused");
     assert_eq!(client.stats().spans_dropped(), 2);
     assert_eq!(receiver.spans(), 2, "nothing more arrived");
@@ -157,4 +161,22 @@ fn certificates_made_with_openssl_the_usual_ways_are_checked_when_the_config_is_
         .unwrap();
     assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
     assert!(err.reason.contains("X.509 v1"), "{err}");
+}
+
+/// A self-signed certificate as `openssl req -x509` makes it (CA:TRUE) served as the
+/// server's own and trusted as the CA: rustls refuses it where curl accepts it, so
+/// the failure says why and how to make one that works.
+#[test]
+fn a_self_signed_ca_certificate_used_as_the_server_s_is_explained() {
+    let pki = Pki::new("selfsigned");
+    let dir = pki.path("");
+    let req = "req -x509 -newkey rsa:2048 -nodes -keyout self.key -out self.pem -days 30 -subj /CN=127.0.0.1 \
+               -addext subjectAltName=IP:127.0.0.1";
+    openssl(&dir, req);
+    let receiver = TlsReceiver::with_pem(&dir.join("self.pem"), &dir.join("self.key"));
+    let url = format!("https://127.0.0.1:{}/v1/traces", receiver.port);
+    let (client, out) = send(OtlpConfig::traces_url(url).ca_certificate(dir.join("self.pem")));
+    let err = out.unwrap_err().to_string();
+    assert!(err.contains("CaUsedAsEndEntity") && err.contains("CA:FALSE"), "{err}");
+    assert_eq!((client.stats().requests, client.stats().retries), (1, 0), "not retried");
 }

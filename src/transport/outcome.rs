@@ -89,6 +89,34 @@ fn host_port(url: &str) -> String {
     format!("{}:{port}", uri.host().unwrap_or_default())
 }
 
+/// What to do about a TLS failure, when its cause is a common one.
+fn tls_hint(e: &rustls::Error) -> &'static str {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as R};
+    match e {
+        R::InvalidCertificate(C::UnknownIssuer) => {
+            "; the server's certificate is not signed by a CA this client trusts (the public web roots \
+             by default): for a private CA, name its PEM in OTEL_EXPORTER_OTLP_CERTIFICATE (or \
+             OtlpConfig::ca_certificate / AgentOpsConfig::ca_certificate)"
+        }
+        R::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "; the server's certificate does not name the host of the URL: its subjectAltName must \
+             (an IP address needs an IP entry, e.g. `subjectAltName=IP:127.0.0.1`)"
+        }
+        R::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => "; the server's certificate has expired",
+        R::InvalidCertificate(C::Other(other)) if other.to_string().contains("CaUsedAsEndEntity") => {
+            "; the server presents a CA certificate (basicConstraints CA:TRUE, as `openssl req -x509` \
+             makes by default) as its own, which rustls refuses (curl accepts it): make the server a \
+             certificate signed by that CA, with `-extfile` giving basicConstraints=CA:FALSE and its \
+             subjectAltName, and trust the CA (OTEL_EXPORTER_OTLP_CERTIFICATE)"
+        }
+        R::AlertReceived(A::CertificateRequired | A::BadCertificate | A::UnknownCA | A::CertificateUnknown) => {
+            "; the server refused this client's certificate (or wanted one): check \
+             OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY"
+        }
+        _ => "",
+    }
+}
+
 /// A ureq error from a request to `url`.
 pub(crate) fn classify_error(e: ureq::Error, url: &str) -> Outcome {
     use ureq::Error as E;
@@ -98,7 +126,9 @@ pub(crate) fn classify_error(e: ureq::Error, url: &str) -> Outcome {
         // rustls reports a failed handshake (a certificate that does not verify, a
         // client certificate refused) as invalid data: retrying cannot help.
         E::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            Outcome::Permanent { status: None, reason: format!("TLS handshake failed: {io}") }
+            let hint = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()).map(tls_hint).unwrap_or_default();
+            let reason = format!("TLS handshake with {} failed: {io}{hint}", host_port(url));
+            Outcome::Permanent { status: None, reason }
         }
         E::Io(_) | E::ConnectionFailed | E::Protocol(_) => {
             Outcome::connection_failed(format!("{e} ({})", host_port(url)))

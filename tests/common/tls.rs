@@ -100,7 +100,23 @@ impl TlsReceiver {
             builder.with_no_client_auth()
         };
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server.1.clone()));
-        let config = Arc::new(builder.with_single_cert(vec![pki.server.0.clone()], key).unwrap());
+        Self::serve(Arc::new(builder.with_single_cert(vec![pki.server.0.clone()], key).unwrap()))
+    }
+
+    /// A receiver presenting the certificate chain and key of these PEM files.
+    pub fn with_pem(cert: &std::path::Path, key: &std::path::Path) -> TlsReceiver {
+        use rustls::pki_types::pem::PemObject;
+        let chain = CertificateDer::pem_file_iter(cert).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+        let key = PrivateKeyDer::from_pem_file(key).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth();
+        Self::serve(Arc::new(builder.with_single_cert(chain, key).unwrap()))
+    }
+
+    fn serve(config: Arc<rustls::ServerConfig>) -> TlsReceiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let (connections, bodies) = (Arc::new(AtomicU64::new(0)), Arc::new(Mutex::new(Vec::new())));
