@@ -98,11 +98,12 @@ pub fn init(config: OtelConfig) -> Result<InitGuard, Error> {
 
 /// Installs a client configured from the environment as the global client.
 /// Fail-safe, as the Python SDK's `fail_safe`: an invalid variable (or a file that
-/// cannot be opened) is logged as an error and telemetry runs disabled, rather
-/// than stopping the application. [`Client::from_env`] is the strict form.
+/// cannot be opened) is reported once as an error — to the application's logger,
+/// or to stderr when it has none that shows errors — and telemetry runs disabled,
+/// rather than stopping the application. [`Client::from_env`] is the strict form.
 pub fn init_from_env() -> InitGuard {
     let client = Client::from_env().unwrap_or_else(|e| {
-        log::error!(target: "agentops", "telemetry is disabled: {e}");
+        crate::util::say::say(log::Level::Error, format_args!("telemetry is disabled: {e}"));
         disabled().clone()
     });
     install(client)

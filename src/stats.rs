@@ -151,15 +151,11 @@ impl Counters {
 
     /// Logs `msg` the first time `cond` happens; later occurrences only count. With
     /// no logger that shows warnings (the application set none up), the one line
-    /// goes to stderr instead, so that it is not lost.
+    /// goes to stderr instead, so that it is not lost (`util/say.rs`).
     pub fn warn_once(&self, cond: Warn, msg: impl FnOnce() -> String) {
         if !self.warned[cond as usize].swap(true, Ordering::Relaxed) {
             let line = format!("{} (further occurrences are only counted in stats())", msg());
-            if log::log_enabled!(target: "agentops", log::Level::Warn) {
-                log::warn!(target: "agentops", "{line}");
-            } else {
-                eprintln!("agentops: warning: {line}");
-            }
+            crate::util::say::say(log::Level::Warn, format_args!("{line}"));
         }
     }
 

@@ -83,3 +83,27 @@ fn a_bad_environment_is_logged_and_telemetry_runs_disabled() {
     // Without a global client, sessions still work.
     assert_eq!(agentops::start_session(&["none"]).end(agentops::EndState::Success, "").event_counts.llms, 0);
 }
+
+/// Issue #30's second case: a bad variable under `init_from_env` in a program with
+/// no logger is said once on stderr (naming the variable and the value), nothing on
+/// stdout but the program's own output, and the program goes on (telemetry off).
+#[test]
+fn a_bad_variable_under_init_from_env_reaches_stderr_once_without_a_logger() {
+    let receiver = TestServer::otlp();
+    let out = std::process::Command::new(common::example("init_guard"))
+        .env_clear()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("AGENTOPS_TRACES_FILE", "off")
+        .env("AGENTOPS_CONSOLE", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("agentops: error:")).collect();
+    assert_eq!(said.len(), 1, "{stderr}");
+    assert!(said[0].contains("telemetry is disabled") && said[0].contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{stderr}");
+    assert!(said[0].contains("grpc"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("agentops"), "nothing of ours on stdout");
+    assert!(receiver.requests().is_empty(), "telemetry is off");
+}

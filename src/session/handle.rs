@@ -140,7 +140,8 @@ impl Session {
             p.session_started(start);
         }
         if let Some(url) = &replay_url {
-            log::info!(target: "agentops", "session {id} started; replay: {url}");
+            // The link is what an AgentOps user looks for: shown even without a logger.
+            crate::util::say::say(log::Level::Info, format_args!("session {id} started; replay: {url}"));
         }
         let inner = Arc::new(SessionInner {
             id,

@@ -147,7 +147,8 @@ impl SessionInner {
         }
         match &self.replay_url {
             Some(url) => {
-                log::info!(target: "agentops", "session {} ended ({state}); {summary}; replay: {url}", self.id)
+                let line = format_args!("session {} ended ({state}); {summary}; replay: {url}", self.id);
+                crate::util::say::say(log::Level::Info, line)
             }
             None => log::info!(target: "agentops", "session {} ended ({state}); {summary}", self.id),
         }
