@@ -107,3 +107,34 @@ fn a_bad_variable_under_init_from_env_reaches_stderr_once_without_a_logger() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("agentops"), "nothing of ours on stdout");
     assert!(receiver.requests().is_empty(), "telemetry is off");
 }
+
+/// Issue #30's third case: misspelled variables are not silently ignored: one
+/// warning each, naming the closest variable that is read.
+#[test]
+fn misspelled_variables_are_warned_about_with_the_closest_name() {
+    let receiver = TestServer::otlp();
+    let out = std::process::Command::new(common::example("init_guard"))
+        .env_clear()
+        .env("OTEL_EXPORTER_OTLP_ENDPIONT", receiver.base_url())
+        .env("AGENTOPS_APIKEY", "6f1c2b1e-3a4d-4c5e-9f00-112233445566")
+        .env("OTEL_PROPAGATORS", "tracecontext")
+        .env("AGENTOPS_TRACES_FILE", "off")
+        .env("AGENTOPS_CONSOLE", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("agentops: warning:")).collect();
+    assert_eq!(warnings.len(), 2, "{stderr}");
+    assert!(
+        stderr.contains("AGENTOPS_APIKEY is not a variable this crate reads; did you mean AGENTOPS_API_KEY?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "OTEL_EXPORTER_OTLP_ENDPIONT is not a variable this crate reads; did you mean OTEL_EXPORTER_OTLP_ENDPOINT?"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("6f1c2b1e"), "a value is never echoed");
+}

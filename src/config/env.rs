@@ -30,6 +30,7 @@ impl OtelConfigBuilder {
     /// # Errors
     /// A [`ConfigError`] naming the first variable whose value is invalid.
     pub fn from_env() -> Result<Self, ConfigError> {
+        super::env_names::warn_unknown_in_env();
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
@@ -58,8 +59,17 @@ impl OtelConfigBuilder {
         if let Some(v) = get("OTEL_SERVICE_NAME") {
             b.service_name = Some(v);
         }
-        if let Some(otlp) = otlp_from_env(&get)? {
-            b.env_exporters.push(ExporterSpec::Otlp(otlp));
+        let traces = get("OTEL_TRACES_EXPORTER").map(|v| traces_exporters(&v)).transpose()?;
+        if let Some(mut otlp) = otlp_from_env(&get)? {
+            if traces.is_some_and(|t| !t.otlp) {
+                otlp.traces = None; // metrics only, when the environment names a metrics endpoint
+            }
+            if otlp.traces.is_some() || otlp.metrics.is_some() {
+                b.env_exporters.push(ExporterSpec::Otlp(otlp));
+            }
+        }
+        if traces.is_some_and(|t| t.console) {
+            b.env_exporters.push(ExporterSpec::Console(ConsoleMode::Tree));
         }
         if let Some(v) = get("OTEL_TRACES_SAMPLER") {
             b.sample_ratio = sampler_ratio(&v, get("OTEL_TRACES_SAMPLER_ARG"))?;
@@ -170,6 +180,27 @@ fn sampler_ratio(sampler: &str, arg: Option<String>) -> Result<f64, ConfigError>
             "supported: always_on, always_off, traceidratio and their parentbased_ forms",
         )),
     }
+}
+
+/// What `OTEL_TRACES_EXPORTER` names (a comma-separated list of `otlp`, `console`,
+/// or `none`).
+#[derive(Debug, Clone, Copy)]
+struct TracesExporters {
+    otlp: bool,
+    console: bool,
+}
+
+fn traces_exporters(v: &str) -> Result<TracesExporters, ConfigError> {
+    let mut t = TracesExporters { otlp: false, console: false };
+    for name in v.split(',').map(|s| s.trim().to_ascii_lowercase()) {
+        match name.as_str() {
+            "otlp" => t.otlp = true,
+            "console" => t.console = true,
+            "none" => {}
+            _ => return Err(ConfigError::new("OTEL_TRACES_EXPORTER", v, "expected otlp, console or none")),
+        }
+    }
+    Ok(t)
 }
 
 /// The OTLP exporter the `OTEL_EXPORTER_OTLP_*` variables describe, if any: where

@@ -7,6 +7,7 @@ pub(crate) mod agentops;
 pub(crate) mod batch;
 pub(crate) mod builder;
 mod env;
+mod env_names;
 pub(crate) mod exporter_spec;
 pub(crate) mod metrics;
 pub(crate) mod otel;

@@ -302,3 +302,19 @@ fn metrics_are_on_by_default_and_can_be_turned_off() {
     let err = OtelConfig::builder().otlp(OtlpConfig::traces_url("http://c/t").with_metrics_url("x")).build();
     assert_eq!(err.unwrap_err().setting, "OtlpConfig::with_metrics_url");
 }
+
+#[test]
+fn otel_traces_exporter_picks_the_traces_destinations() {
+    let base = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318");
+    let c = env(&[base, ("OTEL_TRACES_EXPORTER", "none")]).unwrap();
+    assert!(otlp_config(&c).traces.is_none(), "no spans to the collector");
+    assert_eq!(otlp_metrics(&c).map(|e| e.url.as_str()), Some("http://c:4318/v1/metrics"), "its metrics still go");
+    let c = env(&[base, ("OTEL_TRACES_EXPORTER", "otlp,console")]).unwrap();
+    assert_eq!(otlp(&c).url, "http://c:4318/v1/traces");
+    assert!(c.exporters.iter().any(|e| matches!(e, ExporterSpec::Console(ConsoleMode::Tree))));
+    let c = env(&[base, ("OTEL_TRACES_EXPORTER", "none"), ("OTEL_METRICS_EXPORTER", "none")]).unwrap();
+    assert!(!c.exporters.iter().any(|e| matches!(e, ExporterSpec::Otlp(o) if o.traces.is_some())), "no spans");
+    assert!(!c.metrics.is_on() || !c.exporters.iter().any(|e| matches!(e, ExporterSpec::Otlp(_))), "nor metrics");
+    let err = env(&[("OTEL_TRACES_EXPORTER", "zipkin")]).unwrap_err();
+    assert_eq!((err.setting.as_str(), err.value.as_str()), ("OTEL_TRACES_EXPORTER", "zipkin"));
+}
