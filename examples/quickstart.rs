@@ -33,14 +33,18 @@ fn fake_llm(model: &str, prompt: &str) -> (String, u64, u64) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let traces_file = std::env::var_os("AGENTOPS_TRACES_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_TRACES_FILE));
-    let config: OtelConfig = OtelConfigBuilder::from_env()?
-        .service_name("agentops-quickstart")
-        .console(ConsoleMode::Tree)
-        .file(&traces_file)
-        .build()?;
+    // Offline by default: a local file, unless AGENTOPS_TRACES_FILE names another or
+    // says `off` (as it does for every client).
+    let traces_file = match std::env::var("AGENTOPS_TRACES_FILE") {
+        Ok(v) if ["off", "none", "false"].contains(&v.trim().to_ascii_lowercase().as_str()) => None,
+        Ok(v) if !v.trim().is_empty() => Some(PathBuf::from(v)),
+        _ => Some(PathBuf::from(DEFAULT_TRACES_FILE)),
+    };
+    let mut builder = OtelConfigBuilder::from_env()?.service_name("agentops-quickstart").console(ConsoleMode::Tree);
+    if let Some(path) = &traces_file {
+        builder = builder.file(path);
+    }
+    let config: OtelConfig = builder.build()?;
     let client = Client::new(config)?;
 
     let session = client.start_session(&["quickstart", "demo"]);
@@ -91,9 +95,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.spans_exported,
         stats.spans_dropped()
     );
-    let metrics_file = FileExporter::metrics_path_for(&traces_file);
-    let path = std::fs::canonicalize(&traces_file).unwrap_or(traces_file);
-    println!("OTLP JSON lines appended to {} (metrics: {})", path.display(), metrics_file.display());
+    // Said only of what was written: the file's own exporter took every span.
+    let file_took_all = stats.exporters.iter().any(|e| e.name == "file" && e.spans_exported == stats.spans_recorded);
+    if let Some(path) = traces_file.filter(|_| file_took_all) {
+        let metrics_file = FileExporter::metrics_path_for(&path);
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        println!("OTLP JSON lines appended to {} (metrics: {})", path.display(), metrics_file.display());
+    }
     if let Err(e) = shutdown {
         eprintln!("export failed: {e}");
         std::process::exit(1);

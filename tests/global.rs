@@ -138,3 +138,21 @@ fn misspelled_variables_are_warned_about_with_the_closest_name() {
     );
     assert!(!stderr.contains("6f1c2b1e"), "a value is never echoed");
 }
+
+/// Issue #30's sixth case, a library's manners: with nothing configured, a program
+/// finds no file of ours in its working directory and nothing of ours on its
+/// stdout: the console summary and the metrics line go to stderr.
+#[test]
+fn with_nothing_set_no_file_is_written_and_stdout_is_the_program_s() {
+    let dir = std::env::temp_dir().join(format!("agentops-manners-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new(common::example("init_guard")).env_clear().current_dir(&dir).output().unwrap();
+    assert!(out.status.success());
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(files.is_empty(), "no file written into the working directory: {files:?}");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(stderr.contains("Metrics - LLM calls: 1"), "the console's lines go to stderr: {stderr}");
+    assert!(!stdout.contains("Metrics -") && !stdout.contains("Spans:"), "stdout is the program's: {stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

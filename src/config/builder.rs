@@ -15,7 +15,7 @@ use super::agentops::AgentOpsConfig;
 use super::batch::{BatchConfig, BatchNames};
 use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
-use super::otel::{Formatter, OtelConfig, DEFAULT_TRACES_FILE};
+use super::otel::{Formatter, OtelConfig};
 use super::otlp::OtlpConfig;
 use super::retry::RetryPolicy;
 use super::spool::SpoolSettings;
@@ -74,7 +74,9 @@ impl Default for OtelConfigBuilder {
             disabled: false,
             default_exporters: true,
             default_console: Some(ConsoleMode::Summary),
-            default_file: Some(PathBuf::from(DEFAULT_TRACES_FILE)),
+            // A library writes no file into the application's working directory
+            // unless asked to (AGENTOPS_TRACES_FILE, `file`): the quickstart asks.
+            default_file: None,
             prices: PriceTable::builtin(),
             metrics: MetricsSettings::default(),
             spool: None,
@@ -151,11 +153,11 @@ impl OtelConfigBuilder {
         self.exporters.push(ExporterSpec::Custom(Box::new(exporter)));
         self
     }
-    /// Whether the embedded default (a console summary line per session and OTLP
-    /// JSON lines in `./agentops-traces.jsonl`) is used when no exporter is added in
-    /// code. Default true; exporters configured by the environment (OTLP, AgentOps)
-    /// come in addition to it. Env `AGENTOPS_CONSOLE=off` and
-    /// `AGENTOPS_TRACES_FILE=off` turn its two parts off one by one.
+    /// Whether the embedded default — a summary line per session on stderr, and OTLP
+    /// JSON lines in the file `AGENTOPS_TRACES_FILE` names, when it names one — is
+    /// used when no exporter is added in code. Default true; exporters configured by
+    /// the environment (OTLP, AgentOps) come in addition to it.
+    /// `AGENTOPS_CONSOLE=off` turns the summary off.
     pub fn default_exporters(mut self, on: bool) -> Self {
         self.default_exporters = on;
         self

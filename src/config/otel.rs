@@ -19,7 +19,9 @@ use crate::providers::prices::table::PriceTable;
 /// as `spans_filtered` in [`Stats`](crate::Stats)).
 pub type Formatter = Arc<dyn Fn(&mut SpanData) -> bool + Send + Sync>;
 
-/// The file the embedded default writes OTLP JSON lines to.
+/// The traces file the quickstart and the CLI use when none is named (a client
+/// writes no file unless configured to: `AGENTOPS_TRACES_FILE` or
+/// [`OtelConfigBuilder::file`](crate::OtelConfigBuilder::file)).
 pub const DEFAULT_TRACES_FILE: &str = "agentops-traces.jsonl";
 
 /// Every setting of an [`agentops::Client`](crate::Client). Build with

@@ -37,14 +37,17 @@ fn otlp_metrics(c: &OtelConfig) -> Option<&Endpoint> {
     otlp_config(c).metrics.as_ref()
 }
 
+/// Issue #30, a library's manners: nothing set, a client writes no file into the
+/// working directory (the console summary goes to stderr).
 #[test]
-fn defaults_are_console_and_file() {
+fn the_default_is_the_console_summary_and_no_file() {
     let c = env(&[]).unwrap();
     assert_eq!(c.service_name, "agentops-app");
-    assert_eq!(c.exporters.len(), 2);
+    assert_eq!(c.exporter_names(), ["console"]);
     assert!(matches!(c.exporters[0], ExporterSpec::Console(ConsoleMode::Summary)));
-    assert!(matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from(DEFAULT_TRACES_FILE)));
     assert_eq!(c.batch, BatchConfig::default());
+    let c = env(&[("AGENTOPS_TRACES_FILE", DEFAULT_TRACES_FILE)]).unwrap();
+    assert!(matches!(&c.exporters[1], ExporterSpec::File(p) if p == &PathBuf::from(DEFAULT_TRACES_FILE)));
 }
 
 #[test]
@@ -180,9 +183,9 @@ fn disabled_flag() {
 #[test]
 fn an_env_endpoint_adds_to_the_embedded_default() {
     let c = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")]).unwrap();
-    assert_eq!(c.exporter_names(), ["console", "file", "otlp"]);
+    assert_eq!(c.exporter_names(), ["console", "otlp"]);
     let c = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"), ("AGENTOPS_CONSOLE", "off")]).unwrap();
-    assert_eq!(c.exporter_names(), ["file", "otlp"]);
+    assert_eq!(c.exporter_names(), ["otlp"]);
     let c = env(&[("AGENTOPS_TRACES_FILE", "off"), ("AGENTOPS_CONSOLE", "tree")]).unwrap();
     assert_eq!(c.exporter_names(), ["console"]);
     assert!(matches!(c.exporters[0], ExporterSpec::Console(ConsoleMode::Tree)));
@@ -264,7 +267,7 @@ fn metrics_endpoints_follow_the_otlp_variables_signal_specific_first() {
     // The signal's own endpoint is taken as is; a traces endpoint alone sends no metrics.
     let c = env(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:9/custom")]).unwrap();
     assert_eq!(otlp_metrics(&c).unwrap().url, "http://m:9/custom");
-    assert!(otlp_config(&c).traces.is_none() && !c.exporters[2].sends_spans());
+    assert!(otlp_config(&c).traces.is_none() && !c.exporters[1].sends_spans());
     let c = env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://t:9/v1/traces")]).unwrap();
     assert!(otlp_metrics(&c).is_none());
 

@@ -49,9 +49,10 @@ impl std::fmt::Debug for ConsoleExporter {
 }
 
 impl ConsoleExporter {
-    /// Prints to standard output.
+    /// Prints to standard error: a program's standard output is its own (a CLI's
+    /// output, a pipe).
     pub fn new(mode: ConsoleMode) -> Self {
-        Self::with_writer(mode, std::io::stdout())
+        Self::with_writer(mode, std::io::stderr())
     }
 
     /// Prints to `out`.
