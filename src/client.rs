@@ -261,13 +261,13 @@ impl Client {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// Ends every session of this client that is still open as `Fail` (a panic is
-    /// ending the process).
-    pub(crate) fn fail_open_sessions(&self, reason: &str) {
+    /// Ends every session of this client that is still open (the process is
+    /// ending: a panic, a signal, an exit).
+    pub(crate) fn end_open_sessions(&self, state: EndState, reason: &str) {
         let open: Vec<Arc<SessionInner>> =
             self.inner.sessions.lock().sessions.iter().filter_map(Weak::upgrade).collect();
         for s in open {
-            s.end(EndState::Fail, Some(reason.to_owned()));
+            s.end(state, Some(reason.to_owned()));
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::event::{Event, EventRef};
 use crate::session::handle::Session;
 use crate::session::record::panic_message;
 use crate::session::scope::Scope;
+use crate::session::summary::EndState;
 
 static GLOBAL: RwLock<Option<Client>> = parking_lot::const_rwlock(None);
 
@@ -33,7 +34,11 @@ static GLOBAL: RwLock<Option<Client>> = parking_lot::const_rwlock(None);
 /// // within the shutdown timeout
 /// ```
 ///
-/// `std::process::exit` runs no destructors: call [`shutdown`] before it.
+/// `std::process::exit` runs no destructors, so the guard's shutdown does not run
+/// and what is still queued is lost: call [`shutdown`] before it (it ends the
+/// sessions still open, then exports). A signal that terminates the process
+/// (SIGINT, SIGTERM) runs nothing either, unless
+/// [`end_sessions_on_signal`](Self::end_sessions_on_signal) was asked for.
 #[must_use = "dropping the guard shuts the global client down at once"]
 #[derive(Debug)]
 pub struct InitGuard {
@@ -58,13 +63,47 @@ impl InitGuard {
             // The global client at the time of the panic: the hook keeps none alive.
             let Some(client) = client() else { return previous(info) };
             let message = panic_message(info.payload());
-            client.fail_open_sessions(&format!("panic: {message}"));
+            client.end_open_sessions(EndState::Fail, &format!("panic: {message}"));
             if let Err(e) = client.flush(client.shutdown_timeout()) {
                 log::warn!(target: "agentops", "flush at panic: {e}");
             }
             previous(info);
         }));
         self
+    }
+}
+
+#[cfg(unix)]
+impl InitGuard {
+    /// On SIGINT or SIGTERM, ends every open session of the global client as `Fail`
+    /// (reason `interrupted`), shuts the client down within its shutdown timeout,
+    /// and then lets the signal do what it would have done without this (terminate
+    /// the process, as if killed by it). The signals are watched by a thread of its
+    /// own (`agentops-signal`), so nothing runs in a signal handler. Opt-in: a
+    /// program that handles these signals itself should call [`shutdown`] from its
+    /// own handling instead.
+    ///
+    /// # Errors
+    /// [`Error::Thread`] when the signals cannot be watched or the thread cannot
+    /// start.
+    pub fn end_sessions_on_signal(self) -> Result<Self, Error> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(Error::Thread)?;
+        std::thread::Builder::new()
+            .name("agentops-signal".into())
+            .spawn(move || {
+                let Some(signal) = signals.forever().next() else { return };
+                if let Some(client) = client() {
+                    client.end_open_sessions(EndState::Fail, "interrupted");
+                    if let Err(e) = client.shutdown(client.shutdown_timeout()) {
+                        crate::util::say::say(log::Level::Warn, format_args!("shutdown at a signal: {e}"));
+                    }
+                }
+                // Terminates the process as the signal's default action does.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+            })
+            .map_err(Error::Thread)?;
+        Ok(self)
     }
 }
 
@@ -151,11 +190,17 @@ pub fn flush(timeout: Duration) -> Result<(), Error> {
     client().map_or(Ok(()), |c| c.flush(timeout))
 }
 
-/// Shuts the global client down (see [`Client::shutdown`]); `Ok` when there is
-/// none. The guard's drop does this too.
+/// Ends the global client's sessions still open (`Indeterminate`, reason
+/// `shut down before the session ended`) and shuts it down (see
+/// [`Client::shutdown`]): the call before `std::process::exit`, which runs no
+/// destructors. `Ok` when there is no global client. The guard's drop shuts down
+/// too.
 ///
 /// # Errors
 /// As [`Client::shutdown`].
 pub fn shutdown(timeout: Duration) -> Result<(), Error> {
-    client().map_or(Ok(()), |c| c.shutdown(timeout))
+    client().map_or(Ok(()), |c| {
+        c.end_open_sessions(EndState::Indeterminate, "shut down before the session ended");
+        c.shutdown(timeout)
+    })
 }

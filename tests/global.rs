@@ -156,3 +156,54 @@ fn with_nothing_set_no_file_is_written_and_stdout_is_the_program_s() {
     assert!(!stdout.contains("Metrics -") && !stdout.contains("Spans:"), "stdout is the program's: {stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue #30's fourth case: `std::process::exit` runs no destructor; called after
+/// `agentops::shutdown`, the open session is ended and everything arrives.
+#[test]
+fn shutdown_then_process_exit_loses_nothing() {
+    let receiver = TestServer::otlp();
+    let out = run_example(&["--exit"], &receiver);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let spans = receiver.accepted_spans();
+    assert_eq!(spans.len(), 3);
+    let root = &spans.iter().find(|(s, _)| s.name == "session").unwrap().0;
+    assert_eq!(attr_str(&root.attributes, "agentops.session.end_state"), Some("Indeterminate"));
+    assert_eq!(
+        attr_str(&root.attributes, "agentops.session.end_state_reason"),
+        Some("shut down before the session ended")
+    );
+}
+
+/// Issue #30's fourth case: SIGINT (and SIGTERM) with `end_sessions_on_signal`:
+/// the session ends as `Fail` (`interrupted`), everything arrives, and the process
+/// still ends as the signal ends it.
+#[cfg(target_os = "linux")]
+#[test]
+fn sigint_and_sigterm_end_the_session_export_and_still_end_the_process() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let receiver = TestServer::otlp();
+        let mut child = std::process::Command::new(common::example("init_guard"))
+            .env_clear()
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
+            .env("AGENTOPS_TRACES_FILE", "off")
+            .env("AGENTOPS_CONSOLE", "off")
+            .arg("--wait-for-signal")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        // SAFETY: a plain syscall on the child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal), "ended by the signal, as without agentops: {status:?}");
+        let spans = receiver.accepted_spans();
+        assert_eq!(spans.len(), 3, "{signal}");
+        let root = &spans.iter().find(|(s, _)| s.name == "session").unwrap().0;
+        assert_eq!(attr_str(&root.attributes, "agentops.session.end_state"), Some("Fail"));
+        assert_eq!(attr_str(&root.attributes, "agentops.session.end_state_reason"), Some("interrupted"));
+    }
+}
