@@ -269,3 +269,28 @@ fn replay_over_tls_with_a_ca_and_a_client_certificate() {
     let out = run(&["--client-certificate", &cert]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue #30's seventh case: messages name this command's flags, an empty
+/// selection costs `$0.000000` (not `$-0.000000`), and a model's dated answer
+/// (`gpt-4o-mini-2024-07-18`) adds up with the model asked for.
+#[test]
+fn flags_named_no_negative_zero_and_models_by_what_was_asked() {
+    let dir = temp_dir("cli-messages");
+    let (file, _) = make_capture(&dir);
+    let bad = agentops(&["replay", file.to_str().unwrap(), "--endpoint", "127.0.0.1:4318"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--endpoint") && !stderr(&bad).contains("OtlpConfig"), "{}", stderr(&bad));
+    let text = agentops_ok(&["stats", "--since", "1s", file.to_str().unwrap()]);
+    assert!(!text.contains("$-"), "{text}");
+
+    let models = dir.join("models.jsonl");
+    let client = Client::new(OtelConfig::builder().file(&models).enable_metrics(false).build().unwrap()).unwrap();
+    let s = client.start_session(&["models"]);
+    s.record(LlmEvent::new("gpt-4o-mini").response_model("gpt-4o-mini-2024-07-18").tokens(1, 1));
+    s.record(LlmEvent::new("gpt-4o-mini").tokens(2, 2));
+    s.end(EndState::Success, "");
+    client.shutdown(Duration::from_secs(30)).unwrap();
+    let text = agentops_ok(&["stats", models.to_str().unwrap()]);
+    assert!(text.contains("  model gpt-4o-mini: 2 calls | tokens in/out: 3/3"), "{text}");
+    assert!(!text.contains("2024-07-18"), "{text}");
+}

@@ -239,7 +239,20 @@ fn replay_config(a: &ReplayArgs) -> Result<OtelConfig, Unusable> {
         }
         builder.otlp(otlp.timeout(timeout))
     };
-    Ok(builder.build()?)
+    // The settings came from this command's flags: an error names the flag.
+    builder.build().map_err(|mut e| {
+        let flag = match e.setting.as_str() {
+            "OtlpConfig::traces_url" | "OtlpConfig::with_metrics_url" => Some("--endpoint"),
+            "OtlpConfig::ca_certificate" => Some("--ca-certificate"),
+            "OtlpConfig::client_certificate" => Some("--client-certificate/--client-key"),
+            "OtlpConfig::header" => Some("--header"),
+            _ => None,
+        };
+        if let Some(flag) = flag {
+            e.setting = flag.to_owned();
+        }
+        Unusable::from(e)
+    })
 }
 
 fn progress(total: u64) -> ProgressBar {

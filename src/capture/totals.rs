@@ -36,7 +36,7 @@ pub struct Totals {
     pub input_tokens: u64,
     /// Output tokens of every LLM span.
     pub output_tokens: u64,
-    /// LLM calls by model (the response's model, else the request's).
+    /// LLM calls by model (the request's model, else the response's).
     pub by_model: BTreeMap<String, ModelTotals>,
     /// Errors by type: error spans by `error.type`, and failed LLM and tool calls
     /// as `failed llm`, `failed tool` (agents, actions and sessions are marked
@@ -57,9 +57,11 @@ impl Totals {
             self.spans += 1;
             let kind = s.event_kind();
             if kind == "llm" {
+                // The model asked for: a provider's dated answer (`gpt-4o-mini-2024-07-18`)
+                // and a call with no answer are the same model to the person reading.
                 let model = s
-                    .attribute(attr::GEN_AI_RESPONSE_MODEL)
-                    .or_else(|| s.attribute(attr::GEN_AI_REQUEST_MODEL))
+                    .attribute(attr::GEN_AI_REQUEST_MODEL)
+                    .or_else(|| s.attribute(attr::GEN_AI_RESPONSE_MODEL))
                     .map_or_else(|| "(unknown model)".to_owned(), ToString::to_string);
                 let m = self.by_model.entry(model).or_default();
                 let (i, o) = (count(s.number(attr::GEN_AI_INPUT_TOKENS)), count(s.number(attr::GEN_AI_OUTPUT_TOKENS)));

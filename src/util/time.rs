@@ -61,7 +61,8 @@ pub(crate) fn iso8601_nanos(nanos: u64) -> String {
 /// of the Python SDK's session line. Every place that prints a cost uses this, so no
 /// float noise (`0.000030299999999999994`) reaches a console.
 pub(crate) fn usd(cost: f64) -> String {
-    format!("${cost:.6}")
+    // An empty sum of f64 is -0.0, which would print as `$-0.000000`.
+    format!("${:.6}", cost + 0.0)
 }
 
 /// `1m 2.3s`, `850ms`, `12µs`.
@@ -81,6 +82,13 @@ pub(crate) fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_cost_is_no_negative_zero() {
+        let empty: f64 = std::iter::empty::<f64>().sum();
+        assert_eq!(usd(empty), "$0.000000");
+        assert_eq!(usd(0.25), "$0.250000");
+    }
 
     #[test]
     fn durations_read_like_the_python_sdk() {
