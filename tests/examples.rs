@@ -279,3 +279,27 @@ fn the_anthropic_agent_example_plain_and_streamed() {
         assert_eq!(results[0]["content"], "391.0");
     }
 }
+
+/// Issue #30: `AGENTOPS_TRACES_FILE=off` means off for the quickstart too (it used
+/// to write a file named `off`), and it claims no file it did not write.
+#[test]
+fn the_quickstart_honours_agentops_traces_file_off() {
+    let dir = std::env::temp_dir().join(format!("agentops-quickstart-off-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(example("quickstart"))
+        .env_clear()
+        .env("AGENTOPS_TRACES_FILE", "off")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(files.is_empty(), "{files:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("appended to"));
+    let out = Command::new(example("quickstart")).env_clear().current_dir(&dir).output().unwrap();
+    assert!(out.status.success());
+    assert!(dir.join("agentops-traces.jsonl").exists(), "offline by default: the local file");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("appended to"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
