@@ -47,7 +47,7 @@ impl OtelConfigBuilder {
             b.disabled = parse_bool("OTEL_SDK_DISABLED", &v)?;
         }
         if let Some(v) = get("OTEL_RESOURCE_ATTRIBUTES") {
-            for (k, val) in parse_key_values("OTEL_RESOURCE_ATTRIBUTES", &v)? {
+            for (k, val) in parse_key_values("OTEL_RESOURCE_ATTRIBUTES", &v, false)? {
                 match k.as_str() {
                     "service.name" => b.service_name = Some(val),
                     "service.version" => b.service_version = Some(val),
@@ -230,7 +230,7 @@ fn signal_from_env(
     let mut timeout = None;
     for v in ["OTEL_EXPORTER_OTLP_HEADERS".to_owned(), var("HEADERS")] {
         if let Some(value) = get(&v) {
-            for (k, val) in parse_key_values(&v, &value)? {
+            for (k, val) in parse_key_values(&v, &value, true)? {
                 validate_header(&v, &k, &val)?;
                 headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
                 headers.push((k, val));

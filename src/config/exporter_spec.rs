@@ -10,6 +10,7 @@ use crate::exporters::console::ConsoleMode;
 use crate::exporters::file::metrics_path_for;
 use crate::exporters::interface::Exporter;
 use crate::exporters::memory::InMemoryExporter;
+use crate::util::redact;
 
 pub(crate) enum ExporterSpec {
     Otlp(OtlpConfig),
@@ -63,10 +64,12 @@ impl ExporterSpec {
     /// (file, console, memory) and custom ones.
     pub(crate) fn spool_key(&self) -> Option<String> {
         match self {
-            ExporterSpec::Otlp(o) => o.traces.as_ref().map(|e| format!("otlp {}", e.url)),
+            // Without the URL's userinfo: the key names a directory and is written in
+            // it, and a password changed must not orphan what was spooled.
+            ExporterSpec::Otlp(o) => o.traces.as_ref().map(|e| format!("otlp {}", redact::url(&e.url))),
             ExporterSpec::AgentOps(a) => Some(match a.protocol {
-                AgentOpsProtocol::LegacyV2 => format!("agentops-v2 {}", a.api_endpoint),
-                _ => format!("agentops {}", a.exporter_endpoint),
+                AgentOpsProtocol::LegacyV2 => format!("agentops-v2 {}", redact::url(&a.api_endpoint)),
+                _ => format!("agentops {}", redact::url(&a.exporter_endpoint)),
             }),
             _ => None,
         }

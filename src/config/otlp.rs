@@ -68,7 +68,7 @@ impl Compression {
 }
 
 /// Where one signal (traces or metrics) goes, and how its requests are made.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub(crate) struct Endpoint {
     pub url: String,
     pub protocol: Protocol,
@@ -77,6 +77,22 @@ pub(crate) struct Endpoint {
     pub timeout: Duration,
     pub proxy: ProxySetting,
     pub tls: TlsFiles,
+}
+
+/// Without secrets: the URL without its userinfo, the headers' names only.
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Endpoint")
+            .field("url", &crate::util::redact::url(&self.url))
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("proxy", &self.proxy)
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 impl Endpoint {
@@ -106,7 +122,12 @@ impl Endpoint {
 /// A proxy set in code must be one ureq can use.
 pub(crate) fn validate_proxy(setting: &str, proxy: &ProxySetting) -> Result<(), ConfigError> {
     match proxy {
-        ProxySetting::Url(u) => ureq::Proxy::new(u).map(drop).map_err(|e| ConfigError::new(setting, u, e.to_string())),
+        ProxySetting::Url(u) => {
+            let redacted = crate::util::redact::url(u);
+            ureq::Proxy::new(u)
+                .map(drop)
+                .map_err(|e| ConfigError::new(setting, &redacted, e.to_string().replace(u, &redacted)))
+        }
         _ => Ok(()),
     }
 }

@@ -14,16 +14,13 @@ pub(crate) fn parse_num<T: std::str::FromStr>(setting: &str, v: &str) -> Result<
     v.trim().parse().map_err(|_| ConfigError::new(setting, v, "expected a non-negative whole number"))
 }
 
-fn percent_decode(setting: &str, s: &str) -> Result<String, ConfigError> {
+fn percent_decode(s: &str) -> Result<String, &'static str> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| ConfigError::new(setting, s, "bad percent-encoding"))?;
+            let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or("bad percent-encoding")?;
             out.push(hex);
             i += 3;
         } else {
@@ -31,20 +28,30 @@ fn percent_decode(setting: &str, s: &str) -> Result<String, ConfigError> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| ConfigError::new(setting, s, "not UTF-8 after decoding"))
+    String::from_utf8(out).map_err(|_| "not UTF-8 after decoding")
 }
 
 /// Parses the W3C-baggage-like `k1=v1,k2=v2` lists used by
-/// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`.
-pub(crate) fn parse_key_values(setting: &str, v: &str) -> Result<Vec<(String, String)>, ConfigError> {
+/// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`. With `secret`
+/// (headers: a value may be a token) an error echoes no value, only the key.
+pub(crate) fn parse_key_values(setting: &str, v: &str, secret: bool) -> Result<Vec<(String, String)>, ConfigError> {
+    let shown = |item: &str, key: Option<&str>| match (secret, key) {
+        (false, _) => item.to_owned(),
+        (true, Some(k)) => format!("{k}=<redacted>"),
+        (true, None) => "<redacted>".to_owned(),
+    };
     let mut out = Vec::new();
     for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (k, val) = item.split_once('=').ok_or_else(|| ConfigError::new(setting, item, "expected key=value"))?;
-        let k = percent_decode(setting, k.trim())?;
+        let Some((k, val)) = item.split_once('=') else {
+            let why = "expected key=value (the separator is `=`, not `:`)";
+            return Err(ConfigError::new(setting, shown(item, None), why));
+        };
+        let k = percent_decode(k.trim()).map_err(|why| ConfigError::new(setting, shown(item, None), why))?;
         if k.is_empty() {
-            return Err(ConfigError::new(setting, item, "empty key"));
+            return Err(ConfigError::new(setting, shown(item, None), "empty key"));
         }
-        out.push((k, percent_decode(setting, val.trim())?));
+        let val = percent_decode(val.trim()).map_err(|why| ConfigError::new(setting, shown(item, Some(&k)), why))?;
+        out.push((k, val));
     }
     Ok(out)
 }

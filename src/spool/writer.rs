@@ -26,11 +26,14 @@ pub(crate) struct Spool {
     /// other writers left (across processes the bound holds to within one batch
     /// per process writing at the same moment).
     write_lock: Mutex<()>,
+    /// An eviction episode is under way: writes keep needing room. Its start is
+    /// logged once, with what it evicted; it ends when a write finds room.
+    evicting: std::sync::atomic::AtomicBool,
 }
 
 impl Spool {
     pub fn new(root: PathBuf, max_bytes: u64, counters: Arc<Counters>) -> Self {
-        Spool { root, max_bytes, counters, write_lock: Mutex::new(()) }
+        Spool { root, max_bytes, counters, write_lock: Mutex::new(()), evicting: Default::default() }
     }
 
     /// Writes `req` (`spans` spans) for `dest`.
@@ -80,8 +83,10 @@ impl Spool {
             all.extend(listing.complete);
         }
         if total + incoming <= self.max_bytes {
+            self.evicting.store(false, std::sync::atomic::Ordering::Relaxed);
             return Ok(());
         }
+        let (mut files_evicted, mut spans_evicted) = (0u64, 0u64);
         all.sort_by(|a, b| a.name.cmp(&b.name));
         for f in all {
             if total + incoming <= self.max_bytes {
@@ -95,7 +100,19 @@ impl Spool {
                 total -= f.bytes.min(total);
                 Counters::add(&self.counters.spool_spans_evicted, f.spans);
                 Counters::add(&self.counters.spool_files_evicted, 1);
+                (files_evicted, spans_evicted) = (files_evicted + 1, spans_evicted + f.spans);
             }
+        }
+        if files_evicted > 0 && !self.evicting.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::util::say::say(
+                log::Level::Warn,
+                format_args!(
+                    "the spool {} reached its bound of {} bytes: {files_evicted} file(s) with {spans_evicted} span(s) \
+                     evicted, oldest first; while it stays full, evictions are only counted (stats().spool)",
+                    self.root.display(),
+                    self.max_bytes
+                ),
+            );
         }
         if total + incoming <= self.max_bytes {
             Ok(())

@@ -106,6 +106,7 @@ impl HttpClient {
             Err(e) => {
                 // Code's proxies are checked when the config is built, the environment's
                 // by `from_env`: only a variable set after that can get here.
+                let p = crate::util::redact::url(p);
                 log::warn!(target: "agentops", "proxy {p:?} is not usable ({e}); connecting directly");
                 None
             }

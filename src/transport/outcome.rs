@@ -63,6 +63,7 @@ pub(crate) fn classify_status(status: u16, body: Vec<u8>, answer: Answer<'_>, ur
         return Outcome::Success(Response { body });
     }
     let retry_after = answer.retry_after.and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let url = &crate::util::redact::url(url);
     let mut reason = format!("HTTP {status} from {url}{}", describe_body(&body, answer.content_type));
     match status {
         429 | 502 | 503 | 504 => Outcome::Retryable { reason, retry_after, timed_out: false },
@@ -71,7 +72,8 @@ pub(crate) fn classify_status(status: u16, body: Vec<u8>, answer: Answer<'_>, ur
                 reason.push_str(&not_found_hint(url).unwrap_or_default());
             }
             if (300..400).contains(&status) {
-                let to = answer.location.unwrap_or("nowhere (no Location header)");
+                let to =
+                    answer.location.map_or_else(|| "nowhere (no Location header)".into(), crate::util::redact::url);
                 reason.push_str(&format!(
                     "; it redirects to {to}, and redirects are not followed (a POST's body would be lost or sent to \
                      another host): set the endpoint to where it redirects"
@@ -84,9 +86,14 @@ pub(crate) fn classify_status(status: u16, body: Vec<u8>, answer: Answer<'_>, ur
 
 /// `host:port` of a URL, for messages about connections.
 fn host_port(url: &str) -> String {
-    let Ok(uri) = url.parse::<ureq::http::Uri>() else { return url.to_owned() };
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else { return crate::util::redact::url(url) };
     let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
     format!("{}:{port}", uri.host().unwrap_or_default())
+}
+
+/// `text` with `url`, wherever it appears, redacted.
+fn redact_in(text: &str, url: &str) -> String {
+    text.replace(url, &crate::util::redact::url(url))
 }
 
 /// What to do about a TLS failure, when its cause is a common one.
@@ -133,7 +140,8 @@ pub(crate) fn classify_error(e: ureq::Error, url: &str) -> Outcome {
         E::Io(_) | E::ConnectionFailed | E::Protocol(_) => {
             Outcome::connection_failed(format!("{e} ({})", host_port(url)))
         }
-        other => Outcome::Permanent { status: None, reason: other.to_string() },
+        // ureq's own words may quote the URL.
+        other => Outcome::Permanent { status: None, reason: redact_in(&other.to_string(), url) },
     }
 }
 

@@ -6,7 +6,7 @@
 //! replaces the variables, and `NO_PROXY` still applies to it.
 
 /// How an exporter reaches its endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub(crate) enum ProxySetting {
     /// As the environment says (the default).
     #[default]
@@ -16,6 +16,17 @@ pub(crate) enum ProxySetting {
     Url(String),
     /// Never through a proxy.
     Direct,
+}
+
+/// A proxy URL's credentials are not shown.
+impl std::fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProxySetting::FromEnv => f.write_str("FromEnv"),
+            ProxySetting::Url(u) => f.debug_tuple("Url").field(&crate::util::redact::url(u)).finish(),
+            ProxySetting::Direct => f.write_str("Direct"),
+        }
+    }
 }
 
 /// The target's scheme, host and port.
