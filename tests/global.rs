@@ -84,20 +84,27 @@ fn a_bad_environment_is_logged_and_telemetry_runs_disabled() {
     assert_eq!(agentops::start_session(&["none"]).end(agentops::EndState::Success, "").event_counts.llms, 0);
 }
 
+/// The init_guard example with only these variables set (no file, no console).
+fn init_guard_with(vars: &[(&str, String)]) -> Output {
+    std::process::Command::new(common::example("init_guard"))
+        .env_clear()
+        .env("AGENTOPS_TRACES_FILE", "off")
+        .env("AGENTOPS_CONSOLE", "off")
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap()
+}
+
 /// Issue #30's second case: a bad variable under `init_from_env` in a program with
 /// no logger is said once on stderr (naming the variable and the value), nothing on
 /// stdout but the program's own output, and the program goes on (telemetry off).
 #[test]
 fn a_bad_variable_under_init_from_env_reaches_stderr_once_without_a_logger() {
     let receiver = TestServer::otlp();
-    let out = std::process::Command::new(common::example("init_guard"))
-        .env_clear()
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-        .env("AGENTOPS_TRACES_FILE", "off")
-        .env("AGENTOPS_CONSOLE", "off")
-        .output()
-        .unwrap();
+    let out = init_guard_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+    ]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let said: Vec<&str> = stderr.lines().filter(|l| l.starts_with("agentops: error:")).collect();
@@ -113,15 +120,11 @@ fn a_bad_variable_under_init_from_env_reaches_stderr_once_without_a_logger() {
 #[test]
 fn misspelled_variables_are_warned_about_with_the_closest_name() {
     let receiver = TestServer::otlp();
-    let out = std::process::Command::new(common::example("init_guard"))
-        .env_clear()
-        .env("OTEL_EXPORTER_OTLP_ENDPIONT", receiver.base_url())
-        .env("AGENTOPS_APIKEY", "6f1c2b1e-3a4d-4c5e-9f00-112233445566")
-        .env("OTEL_PROPAGATORS", "tracecontext")
-        .env("AGENTOPS_TRACES_FILE", "off")
-        .env("AGENTOPS_CONSOLE", "off")
-        .output()
-        .unwrap();
+    let out = init_guard_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPIONT", receiver.base_url()),
+        ("AGENTOPS_APIKEY", "6f1c2b1e-3a4d-4c5e-9f00-112233445566".into()),
+        ("OTEL_PROPAGATORS", "tracecontext".into()),
+    ]);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("agentops: warning:")).collect();
