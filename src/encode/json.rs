@@ -116,11 +116,6 @@ fn push_escape_of<T: Text>(out: &mut T, c: u8, times: Escape) {
 /// strings (keys, names) take one check too.
 fn each_escape(b: &[u8], mut f: impl FnMut(usize)) {
     let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    if b.len() >= 64 && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        i = unsafe { each_escape_avx2(b, &mut f) };
-    }
     let mut each_in = |at: usize, mut mask: u32| {
         while mask != 0 {
             f(at + mask.trailing_zeros() as usize);
@@ -136,45 +131,6 @@ fn each_escape(b: &[u8], mut f: impl FnMut(usize)) {
         padded[..b.len() - i].copy_from_slice(&b[i..]);
         each_in(i, escape_mask(&padded));
     }
-}
-
-/// [`each_escape`] 64 bytes at a time with AVX2 (prompts are long: half the
-/// instructions of the SSE2 path); returns how far it got, a multiple of 64.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn each_escape_avx2(b: &[u8], f: &mut impl FnMut(usize)) -> usize {
-    use std::arch::x86_64::{
-        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8, _mm256_or_si256,
-        _mm256_set1_epi8,
-    };
-    let (quote, backslash, control) =
-        (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8), _mm256_set1_epi8(0x1f));
-    // A quote, a backslash, or below 0x20 (unsigned `min(c, 0x1f) == c`), as in
-    // `escape_mask`. (A macro, not a closure: the intrinsics stay inlined.)
-    macro_rules! marks {
-        ($at:expr) => {{
-            // SAFETY: the loop reads only whole 32-byte chunks inside `b`.
-            let v = unsafe { _mm256_loadu_si256(b.as_ptr().add($at).cast::<__m256i>()) };
-            let m = _mm256_or_si256(
-                _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash)),
-                _mm256_cmpeq_epi8(_mm256_min_epu8(v, control), v),
-            );
-            u64::from(_mm256_movemask_epi8(m) as u32)
-        }};
-    }
-    let mut i = 0;
-    while i + 64 <= b.len() {
-        let mut mask = marks!(i) | (marks!(i + 32) << 32);
-        while mask != 0 {
-            f(i + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
-        i += 64;
-    }
-    i
 }
 
 /// Appends the body of `s` as a JSON string (no quotes), escaped `times`. Prompts

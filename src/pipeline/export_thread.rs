@@ -7,8 +7,6 @@
 //! wake it (a futex syscall on the caller's thread). It sleeps on a one-slot wake
 //! channel, until the next scheduled export, or until a caller sees it asleep with a
 //! full batch waiting, or a flush or shutdown is queued.
-//!
-//! While callers record, it stays [`STAY_BEHIND`] messages behind the newest.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,15 +27,6 @@ use crate::encode::encoder::EventToSpanEncoder;
 use crate::exporters::batch::ExportBatch;
 use crate::metrics::recorder::MetricsRecorder;
 use crate::stats::Counters;
-
-/// How far behind the newest message the export thread stays while callers
-/// record: it takes messages up to this many from the end, so that it does not
-/// read the slots of the queue's ring next to the one a caller is writing. When it
-/// kept up, those cache lines went back and forth between the two threads' cores:
-/// staying behind cut the caller's CPU by ≈10% (unpinned and pinned,
-/// `benches/pipeline.rs`). The scheduled export, a flush, a shutdown or a session
-/// start (any control message queued) takes everything.
-const STAY_BEHIND: usize = 128;
 
 pub(crate) struct Worker {
     /// The queue, read a few messages ahead.
@@ -78,7 +67,8 @@ impl Worker {
         'run: loop {
             let everything =
                 orphaned || Instant::now() >= next_export || self.counters.controls_queued.load(Ordering::Relaxed) > 0;
-            let mut budget = if everything { usize::MAX } else { self.rx.len().saturating_sub(STAY_BEHIND) };
+            // What is queued now (so the loop comes back to the timer), or all of it.
+            let mut budget = if everything { usize::MAX } else { self.rx.len() };
             while budget > 0 {
                 budget -= 1;
                 let msg = self.rx.try_recv();
