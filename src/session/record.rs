@@ -86,7 +86,7 @@ fn complete(
     }
     if let Event::Llm(e) = event {
         if e.cost.is_none() {
-            e.cost = session.prices.cost_memoized(e);
+            e.cost = session.prices.cost(e);
         }
     }
     let r = event.event_ref();

@@ -1,8 +1,6 @@
-//! Prices: the table, LiteLLM's file format it reads, and the callers' memo of
-//! the last price looked up.
+//! Prices: the table and LiteLLM's file format it reads.
 
 pub(crate) mod litellm;
-mod memo;
 pub(crate) mod price;
 pub(crate) mod table;
 

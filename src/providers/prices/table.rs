@@ -33,14 +33,6 @@ pub struct PriceTable {
     resolved: Mutex<HashMap<String, Option<ModelPrice>>>,
     unknown: Mutex<HashSet<String>>,
     unknown_count: AtomicU64,
-    /// Identifies this table's contents for the per-thread memo (see
-    /// `memo.rs`): unique per table, renewed when a price changes.
-    pub(super) id: u64,
-}
-
-fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn builtin() -> Arc<HashMap<String, ModelPrice>> {
@@ -72,7 +64,6 @@ impl PriceTable {
             resolved: Mutex::new(HashMap::new()),
             unknown: Mutex::new(HashSet::new()),
             unknown_count: AtomicU64::new(0),
-            id: next_id(),
         }
     }
 
@@ -101,7 +92,6 @@ impl PriceTable {
     pub fn set(&mut self, model: impl Into<String>, price: ModelPrice) {
         self.overrides.insert(model.into(), price);
         self.resolved.get_mut().clear();
-        self.id = next_id();
     }
 
     /// How many models the table prices.
@@ -166,7 +156,7 @@ impl PriceTable {
 
     /// The price of the answering model, else the requested one; a model without
     /// one is noted (see [`unknown_models`](Self::unknown_models)).
-    pub(super) fn price_of(&self, e: &LlmEvent) -> Option<ModelPrice> {
+    fn price_of(&self, e: &LlmEvent) -> Option<ModelPrice> {
         let price = e.response_model.as_deref().and_then(|m| self.get(m)).or_else(|| self.get(&e.model));
         if price.is_none() {
             self.note_unknown(&e.model);

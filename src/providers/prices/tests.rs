@@ -64,44 +64,9 @@ fn unknown_models_get_no_cost_and_are_counted_once() {
     let t = PriceTable::builtin();
     for _ in 0..3 {
         assert_eq!(t.cost(&LlmEvent::new("mystery-1").tokens(1, 1)), None);
-        assert_eq!(t.cost_memoized(&LlmEvent::new("mystery-2").tokens(1, 1)), None);
+        assert_eq!(t.cost(&LlmEvent::new("mystery-2").tokens(1, 1)), None);
     }
     assert_eq!(t.unknown_models(), 2);
-}
-
-#[test]
-fn the_memo_follows_the_table_and_the_model() {
-    let mut a = PriceTable::empty();
-    a.set("m", ModelPrice::per_million(1.0, 1.0));
-    let e = LlmEvent::new("m").tokens(1_000_000, 0);
-    assert!(close(a.cost_memoized(&e).unwrap(), 1.0));
-    a.set("m", ModelPrice::per_million(2.0, 1.0));
-    assert!(close(a.cost_memoized(&e).unwrap(), 2.0), "a changed price is not served from the memo");
-    let mut b = PriceTable::empty();
-    b.set("m", ModelPrice::per_million(5.0, 1.0));
-    assert!(close(b.cost_memoized(&e).unwrap(), 5.0), "another table is not served from the memo");
-    assert_eq!(b.cost_memoized(&LlmEvent::new("n").tokens(1, 1)), None);
-}
-
-#[test]
-fn literal_and_owned_names_of_one_model_get_its_price_from_the_memo() {
-    let mut t = PriceTable::empty();
-    t.set("m", ModelPrice::per_million(1.0, 0.0));
-    t.set("r", ModelPrice::per_million(3.0, 0.0));
-    let literal = LlmEvent::new("m").tokens(1_000_000, 0);
-    let owned = LlmEvent::new(String::from("m")).tokens(1_000_000, 0);
-    for _ in 0..2 {
-        assert!(close(t.cost_memoized(&literal).unwrap(), 1.0));
-        assert!(close(t.cost_memoized(&owned).unwrap(), 1.0));
-    }
-    // The answering model is part of the key, literal or owned.
-    assert!(close(t.cost_memoized(&literal.clone().response_model("r")).unwrap(), 3.0));
-    assert!(close(t.cost_memoized(&literal).unwrap(), 1.0), "no answering model again");
-    assert!(close(t.cost_memoized(&literal.clone().response_model(String::from("r"))).unwrap(), 3.0));
-    assert!(close(t.cost_memoized(&owned.clone().response_model("r")).unwrap(), 3.0));
-    // Another literal of another model at the next call is not served the last price.
-    assert_eq!(t.cost_memoized(&LlmEvent::new("unpriced").tokens(1, 1)), None);
-    assert!(close(t.cost_memoized(&literal).unwrap(), 1.0));
 }
 
 #[test]
