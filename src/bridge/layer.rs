@@ -34,7 +34,6 @@ use crate::event::ErrorEvent;
 use crate::session::record::{mark_errored, record_under};
 use crate::session::scope::Scope;
 use crate::session::state::{span_context_of, OpenScope, SessionInner};
-use crate::util::clock;
 use crate::util::ids;
 
 /// A `tracing_subscriber` layer that puts `tracing` spans into agentops sessions
@@ -103,7 +102,7 @@ impl Bridged {
             parent,
             span_id: event_span_id(&event_id),
             event_id,
-            started_at: clock::now(),
+            started_at: SystemTime::now(),
             fields: Vec::new(),
             events: Vec::new(),
             error: None,
@@ -155,13 +154,13 @@ where
         if *event.metadata().level() == Level::ERROR {
             b.error = Some(message.clone());
         }
-        b.events.push(SpanEvent::new(message, clock::now(), attrs, 0));
+        b.events.push(SpanEvent::new(message, SystemTime::now(), attrs, 0));
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
         let Some(b) = span.extensions_mut().remove::<Bridged>() else { return };
-        let ended_at = clock::now();
+        let ended_at = SystemTime::now();
         if let Some(mut llm) = llm_event(&b.fields) {
             llm.common.id = b.event_id;
             llm.common.started_at = b.started_at;

@@ -16,7 +16,6 @@ use super::values::{clamp_i64, number, ValuePolicy};
 use crate::event::llm::ResponseDetails;
 use crate::event::Content;
 use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
-use crate::util::prefetch::prefetch;
 
 /// The operation of an LLM call that names none.
 const CHAT: Cow<'static, str> = Cow::Borrowed("chat");
@@ -123,13 +122,6 @@ impl<'d, S: SpanSink> Describer<'d, S> {
     }
 
     fn llm(&mut self, e: &LlmEvent) {
-        // Cold (a burst leaves callers' texts in memory, not in cache): loading while
-        // the rest of the span is written.
-        for c in [&e.prompt, &e.completion].into_iter().flatten() {
-            if let crate::event::Content::Text(t) = c {
-                prefetch(t.as_str());
-            }
-        }
         let op = e.operation.as_ref().unwrap_or(&CHAT);
         self.begin(SpanName::Joined { op, subject: Cut::whole(&e.model) }, SpanKind::Client);
         let (p, sink) = (self.p, &mut *self.sink);

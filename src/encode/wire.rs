@@ -34,17 +34,17 @@ fn string_value_len(len: usize) -> usize {
     len_field(1, len)
 }
 
-/// Bytes written into a buffer's spare room, reserved once for a whole attribute:
-/// pushed one by one, each byte checks the `Vec`'s capacity, and framing was most
-/// of a short attribute's cost.
+/// Bytes written into room made once for a whole attribute: pushed one by one,
+/// each byte checks the `Vec`'s capacity, and framing was most of a short
+/// attribute's cost.
 struct Spare<'b> {
-    bytes: &'b mut [std::mem::MaybeUninit<u8>],
+    bytes: &'b mut [u8],
     at: usize,
 }
 
 impl Spare<'_> {
     fn byte(&mut self, b: u8) {
-        self.bytes[self.at].write(b);
+        self.bytes[self.at] = b;
         self.at += 1;
     }
 
@@ -71,10 +71,7 @@ impl Spare<'_> {
     }
 
     fn copy(&mut self, b: &[u8]) {
-        let to = &mut self.bytes[self.at..self.at + b.len()];
-        // SAFETY: `to` and `b` have the same length, and `u8` and `MaybeUninit<u8>`
-        // the same layout.
-        unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), to.as_mut_ptr().cast::<u8>(), b.len()) };
+        self.bytes[self.at..self.at + b.len()].copy_from_slice(b);
         self.at += b.len();
     }
 }
@@ -104,9 +101,9 @@ impl<'o> WireSpan<'o> {
         let key = key.as_bytes();
         let kv = bytes_field_len(1, key) + len_field(2, any);
         let total = len_field(9, kv);
-        self.out.reserve(total);
         let start = self.out.len();
-        let mut w = Spare { bytes: &mut self.out.spare_capacity_mut()[..total], at: 0 };
+        self.out.resize(start + total, 0);
+        let mut w = Spare { bytes: &mut self.out[start..], at: 0 };
         w.field(9 << 3 | 2, kv);
         if !key.is_empty() {
             w.field(1 << 3 | 2, key.len());
@@ -114,11 +111,9 @@ impl<'o> WireSpan<'o> {
         }
         w.field(2 << 3 | 2, any);
         value(&mut w);
-        // Fewer bytes would leave some uninitialized; more cannot be written (the
+        // Fewer bytes would leave zeros in the request; more cannot be written (the
         // slice is `total` long).
         assert_eq!(w.at, total, "an attribute's size");
-        // SAFETY: `Spare` wrote all `total` bytes after the end (checked just above).
-        unsafe { self.out.set_len(start + total) };
     }
 
     fn string_attr(&mut self, key: &str, s: Cut<'_>) {

@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::util::clock;
 use crate::util::ids;
 
 /// The event types, with the names AgentOps uses on the wire.
@@ -82,7 +81,7 @@ pub struct EventCommon {
 
 impl EventCommon {
     pub(crate) fn now() -> Self {
-        EventCommon { id: ids::new_uuid(), started_at: clock::now(), ended_at: None, agent_id: None }
+        EventCommon { id: ids::new_uuid(), started_at: SystemTime::now(), ended_at: None, agent_id: None }
     }
 }
 

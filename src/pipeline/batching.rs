@@ -84,7 +84,7 @@ impl Worker {
     /// Takes everything still in the channel (shutdown); a flush waiting behind the
     /// shutdown is answered in order.
     pub(super) fn drain(&mut self) {
-        while let Ok(msg) = self.rx.try_recv() {
+        while let Ok(msg) = self.take() {
             if !matches!(msg, Message::Span(_) | Message::Event(_)) {
                 self.counters.controls_queued.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             }

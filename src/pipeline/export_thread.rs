@@ -18,7 +18,6 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::Resource;
 
 use super::fanout::{Fanout, Stage};
-use super::lookahead::Lookahead;
 use super::message::Message;
 use super::pending::Pending;
 use super::reclaim::Spent;
@@ -29,8 +28,8 @@ use crate::metrics::recorder::MetricsRecorder;
 use crate::stats::Counters;
 
 pub(crate) struct Worker {
-    /// The queue, read a few messages ahead.
-    pub rx: Lookahead,
+    /// The queue.
+    pub rx: Receiver<Message>,
     pub wake_rx: Receiver<()>,
     pub asleep: Arc<AtomicBool>,
     /// The destinations, and their sending lanes' inboxes.
@@ -71,7 +70,7 @@ impl Worker {
             let mut budget = if everything { usize::MAX } else { self.rx.len() };
             while budget > 0 {
                 budget -= 1;
-                let msg = self.rx.try_recv();
+                let msg = self.take();
                 if matches!(msg, Ok(Message::SessionStart(_) | Message::Flush(_) | Message::Shutdown(_))) {
                     self.counters.controls_queued.fetch_sub(1, Ordering::Relaxed);
                 }
@@ -124,6 +123,15 @@ impl Worker {
         if let Some(m) = &mut self.metrics {
             m.settle();
         }
+    }
+
+    /// The next message of the queue; a span or event taken counts as received.
+    pub(super) fn take(&mut self) -> Result<Message, TryRecvError> {
+        let msg = self.rx.try_recv();
+        if matches!(msg, Ok(Message::Span(_) | Message::Event(_))) {
+            Counters::add(&self.counters.received, 1);
+        }
+        msg
     }
 
     /// A finished batch to every destination.

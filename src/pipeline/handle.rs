@@ -17,7 +17,6 @@ use parking_lot::Mutex;
 use super::export_thread::Worker;
 use super::fanout::{Fanout, FlushReport};
 use super::lanes::{destination, LaneCommon};
-use super::lookahead::Lookahead;
 use super::message::Message;
 use super::pending::{JsonSpans, Pending, WireSpans};
 use super::reclaim::{Returns, Spent};
@@ -242,7 +241,7 @@ impl Pipeline {
             _ => (None, None),
         };
         let worker = Worker {
-            rx: Lookahead::new(rx.clone(), counters.clone()),
+            rx: rx.clone(),
             wake_rx,
             asleep: asleep.clone(),
             fanout,

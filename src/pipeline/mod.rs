@@ -15,7 +15,6 @@ pub(crate) mod export_thread;
 pub(crate) mod fanout;
 pub(crate) mod handle;
 pub(crate) mod lanes;
-mod lookahead;
 pub(crate) mod manager;
 pub(crate) mod message;
 mod pending;

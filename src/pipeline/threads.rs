@@ -19,6 +19,7 @@ pub(crate) fn spawn(name: String, nice: u8, f: impl FnOnce() + Send + 'static) -
 /// Linux, nice is per thread, and raising it needs no privilege. A failure only
 /// leaves the inherited priority, so it is ignored.
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // the crate's one unsafe site: std has no thread-priority API
 fn set_thread_nice(nice: u8) {
     let nice = libc::c_int::from(nice);
     // SAFETY: plain syscalls; `who = 0` is the calling thread on Linux. -1 is also

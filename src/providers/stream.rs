@@ -14,7 +14,6 @@ use super::openai_chat::{self, ChatChunks};
 use super::openai_responses::{self, ResponsesChunks};
 use super::sse::{SseDecoder, SseEvent};
 use crate::event::LlmEvent;
-use crate::util::clock;
 
 enum Chunks {
     OpenAiChat(ChatChunks),
@@ -67,7 +66,7 @@ impl Stream {
             chunks,
             decoder: SseDecoder::default(),
             started: Instant::now(),
-            started_at: clock::now(),
+            started_at: SystemTime::now(),
             first_chunk: None,
             last_chunk_at: None,
             done_marker: false,
@@ -142,7 +141,7 @@ impl Stream {
             return Ok(());
         }
         self.first_chunk.get_or_insert_with(Instant::now);
-        self.last_chunk_at = Some(clock::now());
+        self.last_chunk_at = Some(SystemTime::now());
         if data == "[DONE]" {
             self.done_marker = true;
             return Ok(());

@@ -27,7 +27,6 @@ use crate::error::Error;
 use crate::exporters::interface::SessionStart;
 use crate::pipeline::handle::Pipeline;
 use crate::providers::prices::table::PriceTable;
-use crate::util::clock;
 use crate::util::ids;
 
 /// A session started elsewhere, continued here (see
@@ -82,7 +81,7 @@ impl Session {
         parent: Option<SpanContext>,
         resume: Option<Resume>,
     ) -> Session {
-        let started_at = clock::now();
+        let started_at = std::time::SystemTime::now();
         let trace_state = parent.as_ref().map(|p| p.trace_state().clone()).unwrap_or_default();
         let (root, trace_id, root_span_id, sampled) = match tracer {
             Some(tracer) => {

@@ -15,7 +15,6 @@ use super::summary::EndState;
 use crate::encode::recorded::{Placement, RecordedEvent};
 use crate::event::{ErrorEvent, Event, EventRef, EventType, ToolEvent};
 use crate::pipeline::message::Message;
-use crate::util::clock;
 
 /// Marks `open` and every scope around it, and the session, as having seen an
 /// error: their spans end with ERROR status.
@@ -82,7 +81,7 @@ fn complete(
 ) -> (EventRef, SpanId, Option<Arc<String>>) {
     let common = event.common_mut();
     if common.ended_at.is_none() {
-        common.ended_at = Some(clock::now());
+        common.ended_at = Some(std::time::SystemTime::now());
     }
     if let Event::Llm(e) = event {
         if e.cost.is_none() {
@@ -127,7 +126,7 @@ where
     T: Serialize,
     E: fmt::Display,
 {
-    let event = event.started_at(clock::now());
+    let event = event.started_at(std::time::SystemTime::now());
     let out = guard_panic(session, open, f);
     match &out {
         Ok(v) => {

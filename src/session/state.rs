@@ -25,7 +25,6 @@ use crate::pipeline::message::Message;
 use crate::pipeline::processor::SessionMark;
 use crate::providers::prices::table::PriceTable;
 use crate::stats::Counters;
-use crate::util::clock;
 
 pub(crate) struct SessionInner {
     pub id: Uuid,
@@ -119,7 +118,7 @@ impl SessionInner {
         if let Some(s) = &*slot {
             return s.clone();
         }
-        let ended_at = clock::now();
+        let ended_at = SystemTime::now();
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let summary = SessionSummary {
             session_id: self.id,
@@ -244,7 +243,7 @@ impl OpenScope {
         let Some(mut event) = self.event.lock().take() else {
             return;
         };
-        event.common_mut().ended_at = Some(clock::now());
+        event.common_mut().ended_at = Some(SystemTime::now());
         let errored = self.errored.load(Ordering::Relaxed) || panicking;
         let parent = self.parent.as_ref().map_or(self.session.root_span_id, |p| p.span_id);
         let agent = self.parent.as_ref().and_then(|p| p.agent()).cloned();
