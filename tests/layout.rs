@@ -1,7 +1,7 @@
 //! The source tree's shape, checked: no file over 500 lines (a trailing
 //! `#[cfg(test)]` module not counted), no import cycle between files, internal code
 //! importing from the defining module (not the crate root's re-exports), and the
-//! README's layout section naming every source file.
+//! ARCHITECTURE.md's layout section naming every source file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -226,9 +226,9 @@ fn the_checker_reports_long_files_root_imports_and_cycles() {
 }
 
 #[test]
-fn the_readme_layout_names_every_source_file() {
+fn the_layout_section_names_every_source_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
     let layout = readme.split("## Layout").nth(1).expect("a Layout section");
     let layout = layout.split("\n## ").next().unwrap();
     let mut files = Vec::new();
@@ -243,7 +243,7 @@ fn the_readme_layout_names_every_source_file() {
         })
         .collect();
     missing.sort();
-    assert!(missing.is_empty(), "not in the README's layout section: {missing:?}");
+    assert!(missing.is_empty(), "not in ARCHITECTURE.md's layout section: {missing:?}");
 }
 
 #[test]
