@@ -159,31 +159,33 @@ pub(crate) struct Destination {
 
 impl Destination {
     /// Hands the batch to the lane with the least backlog, or — when the destination
-    /// is a queue's worth behind — settles it for this destination as dropped.
-    /// Returns whether a lane took it. Never waits.
-    fn take(&self, shared: &Arc<SharedBatch>, counters: &Counters, report: &mut FlushReport) -> bool {
+    /// is a queue's worth behind — settles it for this destination as dropped. Waits
+    /// only while the destination is behind and progressing (`wait_for_room`).
+    fn take(&self, shared: &Arc<SharedBatch>, counters: &Counters, report: &mut FlushReport) {
         let n = shared.batch.len();
         Counters::add(&self.counters.spans_received, n as u64);
         self.wait_for_room(n);
         let lane = self.lanes.iter().min_by_key(|l| l.backlog.load(Ordering::Acquire));
         let behind = self.behind();
-        if let Some(lane) = lane.filter(|_| behind == 0 || behind + n <= self.max_backlog) {
-            lane.backlog.fetch_add(n, Ordering::AcqRel);
-            if lane.tx.send(Stage::Batch(shared.clone())).is_ok() {
-                return true;
+        let msg = match lane.filter(|_| behind == 0 || behind + n <= self.max_backlog) {
+            Some(lane) => {
+                lane.backlog.fetch_add(n, Ordering::AcqRel);
+                if lane.tx.send(Stage::Batch(shared.clone())).is_ok() {
+                    return;
+                }
+                lane.backlog.fetch_sub(n, Ordering::AcqRel);
+                format!("{} exporter's sending thread is gone: {n} span(s) dropped for it", self.name)
             }
-            lane.backlog.fetch_sub(n, Ordering::AcqRel);
-        }
-        let msg = format!(
-            "{} exporter is {behind} span(s) behind (a queue's worth): {n} span(s) dropped for it alone",
-            self.name
-        );
+            None => format!(
+                "{} exporter is {behind} span(s) behind (a queue's worth): {n} span(s) dropped for it alone",
+                self.name
+            ),
+        };
         counters.warn_once(crate::stats::Warn::ExportFailed, || format!("export failed: {msg}"));
         counters.set_last_error(msg.clone());
         let why = ExportError::new(ExportErrorKind::Failed, msg);
         // Dropping the returned batch here is rare (a destination far behind).
         drop(shared.clone().settle(Settled::Failed(why), &self.counters, counters, report));
-        false
     }
 
     fn behind(&self) -> usize {
