@@ -12,10 +12,10 @@ use crate::error::Error;
 use crate::pipeline::manager::TelemetryManager;
 use crate::providers::prices::table::PriceTable;
 use crate::session::handle::{Resume, Session};
-use crate::session::propagation;
 use crate::session::state::SessionInner;
 use crate::session::summary::EndState;
 use crate::stats::Stats;
+use crate::util::propagation;
 
 struct ClientInner {
     manager: Option<TelemetryManager>,

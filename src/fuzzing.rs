@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::config::otlp::Protocol;
+use crate::encode::protocol::Protocol;
 use crate::exporters::otlp_body::{decode_partial_success, Signal};
 
 /// `Retry-After`, as seconds or an HTTP date, relative to `now`.
@@ -43,11 +43,11 @@ pub mod targets {
     use crate::client::Client;
     use crate::config::builder::OtelConfigBuilder;
     use crate::config::otel::OtelConfig;
-    use crate::config::retry::RetryPolicy;
     use crate::event::action::ActionEvent;
     use crate::event::llm::LlmEvent;
     use crate::event::tool::ToolEvent;
-    use crate::exporters::memory::InMemoryExporter;
+    use crate::export::memory::InMemoryExporter;
+    use crate::export::retry::RetryPolicy;
     use crate::providers::{anthropic, gemini, openai, Stream};
     use crate::session::summary::EndState;
 

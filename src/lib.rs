@@ -10,6 +10,7 @@ mod config;
 mod encode;
 mod error;
 mod event;
+mod export;
 mod exporters;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -30,21 +31,23 @@ pub use config::agentops::{
 };
 pub use config::batch::BatchConfig;
 pub use config::builder::OtelConfigBuilder;
+pub use config::console::ConsoleMode;
 pub use config::otel::{Formatter, OtelConfig, DEFAULT_TRACES_FILE};
-pub use config::otlp::{Compression, OtlpConfig, Protocol};
-pub use config::retry::RetryPolicy;
-pub use config::validate::ConfigError;
+pub use config::otlp::{Compression, OtlpConfig};
 pub use encode::attr;
-pub use error::Error;
+pub use encode::protocol::Protocol;
+pub use error::{ConfigError, Error, ExportError, ExportErrorKind};
 pub use event::{
     ActionEvent, AgentEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, Part,
     ResponseDetails, ToolCall, ToolEvent,
 };
-pub use exporters::batch::ExportBatch;
-pub use exporters::console::{ConsoleExporter, ConsoleMode};
+pub use export::batch::ExportBatch;
+pub use export::context::ExportContext;
+pub use export::exporter::{ExportOutcome, Exporter, SessionStart};
+pub use export::memory::InMemoryExporter;
+pub use export::retry::RetryPolicy;
+pub use exporters::console::ConsoleExporter;
 pub use exporters::file::FileExporter;
-pub use exporters::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter, SessionStart};
-pub use exporters::memory::InMemoryExporter;
 pub use exporters::otlp::OtlpExporter;
 pub use global::{client, current_scope, flush, init, init_from_env, record, shutdown, start_session, InitGuard};
 pub use session::handle::Session;

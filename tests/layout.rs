@@ -1,7 +1,9 @@
 //! The source tree's shape, checked: no file over 500 lines (a trailing
-//! `#[cfg(test)]` module not counted), no import cycle between files, internal code
-//! importing from the defining module (not the crate root's re-exports), and the
-//! ARCHITECTURE.md's layout section naming every source file.
+//! `#[cfg(test)]` module not counted), no import cycle between files, no folder
+//! importing from a layer above it (the order is the README's "Layers, lowest
+//! first" line), internal code importing from the defining module (not the crate
+//! root's re-exports), and the ARCHITECTURE.md's layout section naming every source
+//! file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -104,17 +106,38 @@ fn expand(item: &str, out: &mut Vec<Vec<String>>) {
 /// Module path → (file name, text).
 type Tree = BTreeMap<Vec<String>, (String, String)>;
 
-/// What is wrong with a tree: long files, imports through the crate root, cycles.
-fn problems(modules: &Tree) -> Vec<String> {
+/// The layer order the README states ("Layers, lowest first: `a` → `b` → …"): the
+/// folders (and top-level files) of `src/`, lowest first.
+fn layers() -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let at = readme.find("Layers, lowest first:").expect("the README states the layers");
+    let line = &readme[at..readme[at..].find(".\n").map_or(readme.len(), |e| at + e)];
+    line.split('`').skip(1).step_by(2).map(str::to_owned).collect()
+}
+
+/// The layer a module belongs to: its folder, or the top-level file's name. The
+/// crate root (which re-exports) and the command-line binary (its own crate) have
+/// none.
+fn layer_of(module: &[String]) -> Option<&str> {
+    module.first().map(String::as_str).filter(|&f| f != "bin")
+}
+
+/// What is wrong with a tree: long files, imports through the crate root, imports
+/// against the layer order, cycles.
+fn problems(modules: &Tree, layers: &[String]) -> Vec<String> {
+    let rank = |m: &[String]| layer_of(m).map(|l| layers.iter().position(|x| x == l));
     let mut problems = Vec::new();
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
     for (module, (file, text)) in modules {
         let code = code_of(text);
+        if rank(module) == Some(None) {
+            problems.push(format!("{file}: `{}` is not in the README's layer order", module[0]));
+        }
         let lines = code.lines().count();
         if lines > MAX_LINES {
             problems.push(format!("{file} has {lines} lines (at most {MAX_LINES})"));
         }
-        for path in paths_in(code) {
+        for path in paths_in(code).into_iter().collect::<BTreeSet<_>>() {
             // Resolve to the deepest module that exists.
             let mut target: Vec<String> = match path[0].as_str() {
                 "crate" => Vec::new(),
@@ -141,6 +164,16 @@ fn problems(modules: &Tree) -> Vec<String> {
                     path.join("::")
                 ));
                 continue;
+            }
+            if let (Some(Some(from)), Some(Some(to))) = (rank(module), rank(&target)) {
+                if to > from {
+                    problems.push(format!(
+                        "{file} imports `{}`: `{}` is a layer above `{}`",
+                        path.join("::"),
+                        layers[to],
+                        layers[from]
+                    ));
+                }
             }
             if &target != module {
                 edges.entry(module.clone()).or_default().insert(target);
@@ -191,12 +224,12 @@ fn files_are_short_and_imports_form_no_cycle() {
         .iter()
         .map(|f| (module_of(&src, f), (f.display().to_string(), std::fs::read_to_string(f).unwrap())))
         .collect();
-    let problems = problems(&modules);
+    let problems = problems(&modules, &layers());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
-fn the_checker_reports_long_files_root_imports_and_cycles() {
+fn the_checker_reports_long_files_root_imports_layer_breaks_and_cycles() {
     let tree = |files: &[(&str, String)]| -> Tree {
         files
             .iter()
@@ -208,21 +241,28 @@ fn the_checker_reports_long_files_root_imports_and_cycles() {
         ("b", "pub struct Thing;\n".into()),
         ("c", "use super::b::Thing;\n// a comment saying use crate::a::X\n".into()),
     ]);
-    assert_eq!(problems(&clean), Vec::<String>::new());
+    let order: Vec<String> = ["b", "a", "c", "d", "e"].map(str::to_owned).into();
+    assert_eq!(problems(&clean, &order), Vec::<String>::new());
     let bad = tree(&[
         ("a", "use crate::b::Thing;\n".into()),
         ("b", "pub(crate) use super::a::Other;\n".into()),
         ("c", "fn f() { let _ = crate::Error::ShutDown; }\n".into()),
         ("d", "fn f() {}\n".repeat(MAX_LINES + 1)),
+        ("e::x", "use crate::a::Y;\n".into()),
+        ("f", "\n".into()),
     ]);
-    let found = problems(&bad);
+    let order: Vec<String> = ["e", "b", "a", "c", "d"].map(str::to_owned).into();
+    let found = problems(&bad, &order);
     assert!(found.iter().any(|p| p == "import cycle: a → b → a"), "{found:?}");
+    assert!(found.iter().any(|p| p == "b imports `super::a::Other`: `a` is a layer above `b`"), "{found:?}");
+    assert!(found.iter().any(|p| p == "e::x imports `crate::a::Y`: `a` is a layer above `e`"), "{found:?}");
+    assert!(found.iter().any(|p| p == "f: `f` is not in the README's layer order"), "{found:?}");
     assert!(
         found.iter().any(|p| p.starts_with("c imports `crate::Error::ShutDown` through the crate root")),
         "{found:?}"
     );
     assert!(found.iter().any(|p| p.starts_with("d has 501 lines")), "{found:?}");
-    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found.len(), 6, "{found:?}");
 }
 
 #[test]

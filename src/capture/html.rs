@@ -7,9 +7,9 @@
 use serde_json::{json, Value as Json};
 
 use super::spans::CapturedSession;
-use super::text::{tree_order, SpanView};
 use super::totals::Totals;
 use crate::encode::attr;
+use crate::exporters::text::{tree_order, SpanView};
 use crate::util::time::{iso8601_nanos, usd};
 
 const STYLE: &str = include_str!("report.css");

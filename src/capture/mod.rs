@@ -36,7 +36,6 @@ mod reader;
 mod replay;
 mod select;
 mod spans;
-pub(crate) mod text;
 mod totals;
 
 pub use html::html_report;

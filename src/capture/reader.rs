@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
+use crate::encode::request::span_count;
 use crate::error::Error;
-use crate::exporters::batch::span_count;
 use crate::util::lines::{read_bounded_line, trim_line, BoundedLine};
 
 /// The longest line read, in bytes (a request is at most a few MiB); longer ones

@@ -7,12 +7,14 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 use crate::config::otel::OtelConfig;
-use crate::config::retry::RetryPolicy;
-use crate::config::validate::ConfigError;
+use crate::encode::request::span_count;
+use crate::error::config::ConfigError;
 use crate::error::Error;
+use crate::export::batch::ExportBatch;
+use crate::export::context::{call_exporter, Cancel, ExportContext};
+use crate::export::exporter::Exporter;
+use crate::export::retry::RetryPolicy;
 use crate::exporters::agentops::token::SharedAuth;
-use crate::exporters::batch::{span_count, ExportBatch};
-use crate::exporters::interface::{call_exporter, Cancel, ExportContext, Exporter};
 use crate::pipeline::manager::{build_exporter, Shared};
 use crate::stats::{ExporterCounters, ExporterStats};
 

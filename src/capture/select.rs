@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-use crate::config::validate::ConfigError;
+use crate::error::config::ConfigError;
 use crate::util::time::days_from_civil;
 
 /// Which spans of a capture to take: all by default.

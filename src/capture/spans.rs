@@ -8,8 +8,8 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::AnyValue;
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span};
 
-use super::text::{is_session_root, SpanView};
 use crate::encode::attr;
+use crate::exporters::text::{is_session_root, SpanView};
 
 /// Longest attribute value kept, in bytes: enough to read, and a capture of long
 /// prompts does not have to fit in memory whole.
@@ -209,9 +209,9 @@ impl CapturedSession {
     /// The console exporter's tree of the session's spans, then its summary line
     /// (or a note when the capture holds no root: the session had not ended).
     pub fn tree(&self) -> String {
-        let mut out = super::text::tree(&self.spans);
+        let mut out = crate::exporters::text::tree(&self.spans);
         match self.root() {
-            Some(root) => out.push_str(&super::text::summary_line(root)),
+            Some(root) => out.push_str(&crate::exporters::text::summary_line(root)),
             None => out.push_str(&format!("(session {} not ended in this capture)\n", self.session_id())),
         }
         out
@@ -220,7 +220,7 @@ impl CapturedSession {
     /// Its session summary line (see [`tree`](Self::tree)).
     pub fn summary_line(&self) -> String {
         match self.root() {
-            Some(root) => super::text::summary_line(root),
+            Some(root) => crate::exporters::text::summary_line(root),
             None => format!("agentops session {} not ended | {} spans\n", self.session_id(), self.spans.len()),
         }
     }

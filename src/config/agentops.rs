@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::otlp::validate_proxy;
 use super::parse::parse_bool;
 use super::tls::TlsFiles;
-use super::validate::{validate_timeout, validate_url, ConfigError};
-use crate::transport::proxy::ProxySetting;
+use super::validate::{validate_timeout, validate_url};
+use crate::config::proxy::ProxySetting;
+use crate::error::config::ConfigError;
 
 /// The AgentOps API's default endpoint.
 pub const DEFAULT_API_ENDPOINT: &str = "https://api.agentops.ai";

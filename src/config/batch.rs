@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::validate::{ensure, ensure_duration, ConfigError, MAX_DURATION};
+use crate::error::config::{ensure, ensure_duration, ConfigError, MAX_DURATION};
 
 /// Queueing and batching settings. Start from [`BatchConfig::default`] and change
 /// what you need with the setters of the same names as the fields.

@@ -17,12 +17,13 @@ use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
 use super::otel::{Formatter, OtelConfig};
 use super::otlp::OtlpConfig;
-use super::retry::RetryPolicy;
 use super::spool::SpoolSettings;
-use super::validate::{ensure_duration, validate_max_value_len, validate_ratio, ConfigError, MAX_DURATION};
-use crate::exporters::console::ConsoleMode;
-use crate::exporters::interface::Exporter;
-use crate::exporters::memory::InMemoryExporter;
+use super::validate::{validate_max_value_len, validate_ratio};
+use crate::config::console::ConsoleMode;
+use crate::error::config::{ensure_duration, ConfigError, MAX_DURATION};
+use crate::export::exporter::Exporter;
+use crate::export::memory::InMemoryExporter;
+use crate::export::retry::RetryPolicy;
 use crate::providers::prices::price::ModelPrice;
 use crate::providers::prices::table::PriceTable;
 

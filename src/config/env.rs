@@ -12,17 +12,15 @@ use super::agentops::AgentOpsConfig;
 use super::batch::BatchNames;
 use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
-use super::otlp::{Compression, Endpoint, OtlpConfig, Protocol};
+use super::otlp::{parse_protocol, Compression, Endpoint, OtlpConfig};
 use super::parse::{parse_bool, parse_key_values, parse_num};
 use super::spool::SpoolSettings;
 use super::tls::TlsFiles;
-use super::validate::{
-    ensure_duration, validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url,
-    ConfigError, MAX_DURATION,
-};
-use crate::exporters::console::ConsoleMode;
+use super::validate::{validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url};
+use crate::config::console::ConsoleMode;
+use crate::error::config::{ensure_duration, ConfigError, MAX_DURATION};
 use crate::providers::prices::table::PriceTable;
-use crate::session::propagation::parse as parse_traceparent;
+use crate::util::propagation::parse as parse_traceparent;
 
 impl OtelConfigBuilder {
     /// Defaults, then every environment variable this crate reads.
@@ -224,7 +222,7 @@ fn signal_from_env(
     let specific_first = |name: &str| {
         [var(name), format!("OTEL_EXPORTER_OTLP_{name}")].into_iter().find_map(|v| get(&v).map(|value| (v, value)))
     };
-    let protocol = specific_first("PROTOCOL").map(|(v, value)| Protocol::parse(&v, &value)).transpose()?;
+    let protocol = specific_first("PROTOCOL").map(|(v, value)| parse_protocol(&v, &value)).transpose()?;
     let compression = specific_first("COMPRESSION").map(|(v, value)| Compression::parse(&v, &value)).transpose()?;
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut timeout = None;

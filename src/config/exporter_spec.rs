@@ -1,15 +1,15 @@
 //! Which exporters a configuration asks for, before they are built.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::agentops::{AgentOpsConfig, AgentOpsProtocol};
 use super::metrics::MetricsSettings;
-use super::otlp::{Endpoint, OtlpConfig, Protocol};
-use crate::exporters::console::ConsoleMode;
-use crate::exporters::file::metrics_path_for;
-use crate::exporters::interface::Exporter;
-use crate::exporters::memory::InMemoryExporter;
+use super::otlp::{Endpoint, OtlpConfig};
+use crate::config::console::ConsoleMode;
+use crate::encode::protocol::Protocol;
+use crate::export::exporter::Exporter;
+use crate::export::memory::InMemoryExporter;
 use crate::util::redact;
 
 pub(crate) enum ExporterSpec {
@@ -119,4 +119,20 @@ impl fmt::Debug for ExporterSpec {
             ExporterSpec::Custom(e) => f.debug_tuple("Custom").field(&e.name()).finish(),
         }
     }
+}
+
+/// Where metrics go when spans go to `traces`: the same folder, `traces` in the
+/// file name replaced by `metrics` (`agentops-traces.jsonl` →
+/// `agentops-metrics.jsonl`), or `.metrics` put before the extension when the name
+/// has no `traces` in it (`run.jsonl` → `run.metrics.jsonl`).
+pub(crate) fn metrics_path_for(traces: &Path) -> PathBuf {
+    let name = traces.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let metrics_name = match name.rfind("traces") {
+        Some(i) => format!("{}metrics{}", &name[..i], &name[i + "traces".len()..]),
+        None => match name.rfind('.') {
+            Some(dot) if dot > 0 => format!("{}.metrics{}", &name[..dot], &name[dot..]),
+            _ => format!("{name}.metrics"),
+        },
+    };
+    traces.with_file_name(metrics_name)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use opentelemetry_sdk::metrics::Temporality;
 
 use super::parse::parse_num;
-use super::validate::{ensure_duration, ConfigError, MAX_DURATION};
+use crate::error::config::{ensure_duration, ConfigError, MAX_DURATION};
 
 /// The metrics part of an [`OtelConfig`](crate::OtelConfig).
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@
 pub(crate) mod agentops;
 pub(crate) mod batch;
 pub(crate) mod builder;
+pub(crate) mod console;
 mod env;
 mod env_names;
 pub(crate) mod exporter_spec;
@@ -13,7 +14,7 @@ pub(crate) mod metrics;
 pub(crate) mod otel;
 pub(crate) mod otlp;
 pub(crate) mod parse;
-pub(crate) mod retry;
+pub(crate) mod proxy;
 pub(crate) mod spool;
 pub(crate) mod tls;
 pub(crate) mod validate;

@@ -10,8 +10,8 @@ use opentelemetry_sdk::trace::SpanData;
 use super::batch::BatchConfig;
 use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
-use super::retry::RetryPolicy;
 use super::spool::SpoolSettings;
+use crate::export::retry::RetryPolicy;
 use crate::providers::prices::table::PriceTable;
 
 /// A user function run on the export thread over every finished span, before it is

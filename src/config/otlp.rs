@@ -5,40 +5,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::tls::TlsFiles;
-use super::validate::{validate_header, validate_timeout, validate_url, ConfigError};
-use crate::transport::proxy::ProxySetting;
+use super::validate::{validate_header, validate_timeout, validate_url};
+use crate::config::proxy::ProxySetting;
+use crate::encode::protocol::Protocol;
+use crate::error::config::ConfigError;
 
-/// OTLP/HTTP body encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// `application/x-protobuf` (`http/protobuf`), the default.
-    #[default]
-    HttpProtobuf,
-    /// `application/json` (`http/json`).
-    HttpJson,
-}
-
-impl Protocol {
-    pub(crate) fn parse(setting: &str, s: &str) -> Result<Self, ConfigError> {
-        match s.trim() {
-            "http/protobuf" => Ok(Protocol::HttpProtobuf),
-            "http/json" => Ok(Protocol::HttpJson),
-            "grpc" => Err(ConfigError::new(
-                setting,
-                s,
-                "gRPC needs an async runtime; this crate speaks OTLP/HTTP: use http/protobuf or http/json",
-            )),
-            _ => Err(ConfigError::new(setting, s, "expected http/protobuf or http/json")),
-        }
-    }
-
-    /// The `Content-Type` of request bodies.
-    pub(crate) fn content_type(self) -> &'static str {
-        match self {
-            Protocol::HttpProtobuf => "application/x-protobuf",
-            Protocol::HttpJson => "application/json",
-        }
+/// Reads `OTEL_EXPORTER_OTLP_PROTOCOL` (and its per-signal forms).
+pub(crate) fn parse_protocol(setting: &str, s: &str) -> Result<Protocol, ConfigError> {
+    match s.trim() {
+        "http/protobuf" => Ok(Protocol::HttpProtobuf),
+        "http/json" => Ok(Protocol::HttpJson),
+        "grpc" => Err(ConfigError::new(
+            setting,
+            s,
+            "gRPC needs an async runtime; this crate speaks OTLP/HTTP: use http/protobuf or http/json",
+        )),
+        _ => Err(ConfigError::new(setting, s, "expected http/protobuf or http/json")),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Parsing of environment-variable values: booleans, numbers, `k=v` lists.
 
-use super::validate::ConfigError;
+use crate::error::config::ConfigError;
 
 pub(crate) fn parse_bool(setting: &str, v: &str) -> Result<bool, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::parse::parse_num;
-use super::validate::{ensure, ensure_duration_in, ConfigError};
+use crate::error::config::{ensure, ensure_duration_in, ConfigError};
 
 /// The spool part of an [`OtelConfig`](crate::OtelConfig) (off unless a directory is set).
 #[derive(Debug, Clone, PartialEq, Eq)]

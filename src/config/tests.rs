@@ -8,9 +8,10 @@ use super::batch::BatchConfig;
 use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
 use super::otel::{OtelConfig, DEFAULT_TRACES_FILE};
-use super::otlp::{Compression, Endpoint, OtlpConfig, Protocol};
-use super::validate::ConfigError;
-use crate::exporters::console::ConsoleMode;
+use super::otlp::{Compression, Endpoint, OtlpConfig};
+use crate::config::console::ConsoleMode;
+use crate::encode::protocol::Protocol;
+use crate::error::config::ConfigError;
 
 fn env(pairs: &[(&str, &str)]) -> Result<OtelConfig, ConfigError> {
     let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

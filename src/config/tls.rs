@@ -18,7 +18,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
-use super::validate::ConfigError;
+use crate::error::config::ConfigError;
 
 /// Where the PEM files are, and the settings that named them (for errors).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]

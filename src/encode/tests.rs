@@ -18,8 +18,8 @@ use super::recorded::{event_span_id, Placement, RecordedEvent};
 use super::wire::tests::resource;
 use super::wire::WireSpan;
 use super::wire_json::{JsonFrame, JsonSpan};
+use crate::encode::request::{json_frame, request_frame, to_otlp_request};
 use crate::event::{ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
-use crate::exporters::batch::{json_frame, request_frame, to_otlp_request};
 
 fn placement() -> Placement {
     Placement { trace_id: TraceId::from_bytes([7; 16]), parent_span_id: SpanId::from_bytes([9; 8]), agent_id: None }

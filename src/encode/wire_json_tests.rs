@@ -7,9 +7,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use proptest::prelude::*;
 
 use super::{put_otlp_span_json, JsonFrame, JsonSpan};
+use crate::encode::request::{json_frame, to_otlp_request};
 use crate::encode::span::describe_definition;
 use crate::encode::wire::tests::{definition, described, ids, resource, scope};
-use crate::exporters::batch::{json_frame, to_otlp_request};
 
 /// What opentelemetry-proto's own JSON of `req` reads back as.
 fn own_encoding_decoded(req: &ExportTraceServiceRequest) -> ExportTraceServiceRequest {

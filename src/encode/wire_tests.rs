@@ -21,9 +21,9 @@ use prost::Message;
 
 use super::{put_otlp_span, WireSpan};
 use crate::encode::plain_messages::PlainMessages;
+use crate::encode::request::{request_frame, to_otlp_request};
 use crate::encode::sink::{AttrValue, Cut, SpanHead, SpanName, SpanSink};
 use crate::encode::span::{describe_definition, SpanBuilder, SpanDefinition};
-use crate::exporters::batch::{request_frame, to_otlp_request};
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), "[a-z]{1,12}", any::<String>(), "\\PC{0,300}"]

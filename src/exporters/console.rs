@@ -13,22 +13,15 @@ use opentelemetry_sdk::trace::SpanData;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 
-use super::batch::ExportBatch;
-use super::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
-use super::metrics_interface::{MetricsExporter, MetricsOutcome};
-use crate::capture::text::{is_session_root, summary_line, tree, SpanView};
+use crate::config::console::ConsoleMode;
 use crate::encode::span::unix_nanos;
+use crate::error::export::{ExportError, ExportErrorKind};
+use crate::export::batch::ExportBatch;
+use crate::export::context::ExportContext;
+use crate::export::exporter::{ExportOutcome, Exporter};
+use crate::export::metrics::{MetricsExporter, MetricsOutcome};
+use crate::exporters::text::{is_session_root, summary_line, tree, SpanView};
 use crate::metrics::summary_line as metrics_line;
-
-/// How much the console exporter prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConsoleMode {
-    /// One line per finished session.
-    Summary,
-    /// Every session as a tree of its spans.
-    Tree,
-}
 
 /// Spans held while waiting for their session root, at most; beyond it the oldest
 /// session's spans are printed early.
@@ -185,8 +178,8 @@ impl Exporter for ConsoleExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::text::describe;
     use crate::encode::attr;
+    use crate::exporters::text::describe;
     use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceState};
     use opentelemetry::KeyValue;
     use std::time::SystemTime;

@@ -10,9 +10,12 @@ use std::path::{Path, PathBuf};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use serde::Serialize;
 
-use super::batch::ExportBatch;
-use super::interface::{ExportContext, ExportError, ExportErrorKind, ExportOutcome, Exporter};
-use super::metrics_interface::{MetricsExporter, MetricsOutcome};
+use crate::config::exporter_spec::metrics_path_for;
+use crate::error::export::{ExportError, ExportErrorKind};
+use crate::export::batch::ExportBatch;
+use crate::export::context::ExportContext;
+use crate::export::exporter::{ExportOutcome, Exporter};
+use crate::export::metrics::{MetricsExporter, MetricsOutcome};
 
 /// Appends each batch as one JSON line to a file.
 #[derive(Debug)]
@@ -55,22 +58,6 @@ impl FileExporter {
         self.out.write_all(b"\n").map_err(io)?;
         self.out.flush().map_err(io)
     }
-}
-
-/// Where metrics go when spans go to `traces`: the same folder, `traces` in the
-/// file name replaced by `metrics` (`agentops-traces.jsonl` →
-/// `agentops-metrics.jsonl`), or `.metrics` put before the extension when the name
-/// has no `traces` in it (`run.jsonl` → `run.metrics.jsonl`).
-pub(crate) fn metrics_path_for(traces: &Path) -> PathBuf {
-    let name = traces.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let metrics_name = match name.rfind("traces") {
-        Some(i) => format!("{}metrics{}", &name[..i], &name[i + "traces".len()..]),
-        None => match name.rfind('.') {
-            Some(dot) if dot > 0 => format!("{}.metrics{}", &name[..dot], &name[dot..]),
-            _ => format!("{name}.metrics"),
-        },
-    };
-    traces.with_file_name(metrics_name)
 }
 
 impl Exporter for FileExporter {

@@ -1,13 +1,10 @@
-//! Exporters: where batches of finished spans go. All run on a sending thread,
-//! behind one synchronous [`Exporter`](interface::Exporter) trait that applications
-//! can implement too.
+//! The built-in exporters: where batches of finished spans go (an OTLP collector,
+//! AgentOps, a file, the console). All run on a sending thread, behind the
+//! synchronous [`Exporter`](crate::export::exporter::Exporter) trait of `export/`.
 
 pub(crate) mod agentops;
-pub(crate) mod batch;
 pub(crate) mod console;
 pub(crate) mod file;
-pub(crate) mod interface;
-pub(crate) mod memory;
-pub(crate) mod metrics_interface;
 pub(crate) mod otlp;
 pub(crate) mod otlp_body;
+pub(crate) mod text;

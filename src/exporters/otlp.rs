@@ -6,13 +6,15 @@
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 
-use super::batch::ExportBatch;
-use super::interface::{ExportContext, ExportError, ExportOutcome, Exporter};
-use super::metrics_interface::{MetricsExporter, MetricsOutcome};
 use super::otlp_body::{export_encoded, export_metrics_request, export_request};
 use crate::config::otlp::{Compression, Endpoint, OtlpConfig};
-use crate::config::validate::ConfigError;
+use crate::error::config::ConfigError;
+use crate::error::export::ExportError;
 use crate::error::Error;
+use crate::export::batch::ExportBatch;
+use crate::export::context::ExportContext;
+use crate::export::exporter::{ExportOutcome, Exporter};
+use crate::export::metrics::{MetricsExporter, MetricsOutcome};
 use crate::transport::gzip::Gzip;
 use crate::transport::http::{write_buffer_for, ClientSettings, HttpClient, Transports, SMALL_WRITE_BUFFER};
 use crate::transport::outcome::Response;

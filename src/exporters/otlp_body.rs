@@ -8,10 +8,11 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use prost::Message;
 use serde::Serialize;
 
-use super::batch::span_count;
-use super::interface::{ExportError, ExportErrorKind, ExportOutcome};
-use super::metrics_interface::MetricsOutcome;
-use crate::config::otlp::Protocol;
+use crate::encode::protocol::Protocol;
+use crate::encode::request::span_count;
+use crate::error::export::{ExportError, ExportErrorKind};
+use crate::export::exporter::ExportOutcome;
+use crate::export::metrics::MetricsOutcome;
 use crate::transport::gzip::Gzip;
 use crate::transport::outcome::Response;
 

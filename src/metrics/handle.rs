@@ -19,12 +19,13 @@ use super::reader::SharedReader;
 use super::recorder::MetricsRecorder;
 use super::thread::{Control, MetricsSlot, MetricsWorker};
 use crate::config::metrics::MetricsSettings;
-use crate::config::retry::RetryPolicy;
 use crate::encode::encoder::instrumentation_scope;
+use crate::error::export::ExportError;
 use crate::error::Error;
-use crate::exporters::interface::{Cancel, ExportError};
-use crate::pipeline::threads::spawn;
+use crate::export::context::Cancel;
+use crate::export::retry::RetryPolicy;
 use crate::stats::Counters;
+use crate::util::threads::spawn;
 
 /// What the metrics side is built from.
 pub(crate) struct MetricsStart {
@@ -65,7 +66,7 @@ pub(crate) fn start(s: MetricsStart) -> Result<(MetricsRecorder, MetricsHandle),
         counters: s.counters,
         stats: s.stats,
     };
-    let thread = spawn("agentops-meter".into(), s.nice, move || worker.run())?;
+    let thread = spawn("agentops-meter".into(), s.nice, move || worker.run()).map_err(Error::Thread)?;
     Ok((recorder, MetricsHandle { tx, thread: Mutex::new(Some(thread)) }))
 }
 

@@ -15,9 +15,10 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 
 use super::health::{HealthInstruments, StatsSource};
 use super::reader::SharedReader;
-use crate::config::retry::RetryPolicy;
-use crate::exporters::interface::{call_exporter, Cancel, ExportContext, ExportError, ExportErrorKind};
-use crate::exporters::metrics_interface::MetricsExporter;
+use crate::error::export::{ExportError, ExportErrorKind};
+use crate::export::context::{call_exporter, Cancel, ExportContext};
+use crate::export::metrics::MetricsExporter;
+use crate::export::retry::RetryPolicy;
 use crate::stats::{Counters, ExporterCounters, Warn};
 use crate::util::time::deadline_after;
 

@@ -9,11 +9,11 @@ use super::export_thread::Worker;
 use super::fanout::Stage;
 use super::message::Message;
 use super::pending::Pending;
-use crate::config::otlp::Protocol;
+use crate::encode::protocol::Protocol;
 use crate::encode::recorded::RecordedEvent;
 use crate::encode::wire::{put_otlp_span, WireSpan};
 use crate::encode::wire_json::{put_otlp_span_json, JsonSpan};
-use crate::exporters::batch::ExportBatch;
+use crate::export::batch::ExportBatch;
 use crate::stats::{Counters, Warn};
 
 impl Worker {

@@ -23,7 +23,7 @@ use super::pending::Pending;
 use super::reclaim::Spent;
 use crate::config::otel::Formatter;
 use crate::encode::encoder::EventToSpanEncoder;
-use crate::exporters::batch::ExportBatch;
+use crate::export::batch::ExportBatch;
 use crate::metrics::recorder::MetricsRecorder;
 use crate::stats::Counters;
 

@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
-use crate::exporters::batch::ExportBatch;
-use crate::exporters::interface::{ExportError, ExportErrorKind, SessionStart};
+use crate::error::export::{ExportError, ExportErrorKind};
+use crate::export::batch::ExportBatch;
+use crate::export::exporter::SessionStart;
 use crate::stats::{Counters, ExporterCounters};
 
 /// What the export thread hands to a sending lane.

@@ -20,25 +20,27 @@ use super::lanes::{destination, LaneCommon};
 use super::message::Message;
 use super::pending::{JsonSpans, Pending, WireSpans};
 use super::reclaim::{Returns, Spent};
-use super::threads::spawn;
 use crate::config::batch::BatchConfig;
 use crate::config::metrics::MetricsSettings;
 use crate::config::otel::Formatter;
-use crate::config::otlp::Protocol;
-use crate::config::retry::RetryPolicy;
 use crate::config::spool::SpoolSettings;
 use crate::encode::encoder::EventToSpanEncoder;
+use crate::encode::protocol::Protocol;
+use crate::encode::request::{json_frame, request_frame};
+use crate::error::export::ExportErrorKind;
 use crate::error::Error;
+use crate::export::context::Cancel;
+use crate::export::exporter::{Exporter, SessionStart};
+use crate::export::metrics::MetricsExporter;
+use crate::export::retry::RetryPolicy;
 use crate::exporters::agentops::legacy::SessionCosts;
-use crate::exporters::batch::{json_frame, request_frame};
-use crate::exporters::interface::{Cancel, ExportErrorKind, Exporter, SessionStart};
-use crate::exporters::metrics_interface::MetricsExporter;
 use crate::metrics::handle::{start as start_metrics, MetricsHandle, MetricsStart};
 use crate::metrics::thread::MetricsSlot;
 use crate::spool::destination::SpoolDestination;
 use crate::spool::redelivery::{DeliveryThread, Redelivery, Target};
 use crate::spool::Spool;
 use crate::stats::{Counters, ExporterCounters, Stats, Warn};
+use crate::util::threads::spawn;
 use crate::util::time::deadline_after;
 
 /// The most of a shutdown's time kept for writing undelivered batches to the spool.
@@ -262,10 +264,10 @@ impl Pipeline {
             metrics: recorder,
         };
         let mut threads = Vec::with_capacity(lane_count + 1);
-        threads.push(spawn("agentops-export".into(), nice, move || worker.run())?);
+        threads.push(spawn("agentops-export".into(), nice, move || worker.run()).map_err(Error::Thread)?);
         for (i, shipper) in shippers.into_iter().enumerate() {
             let name = if lane_count == 1 { "agentops-send".to_owned() } else { format!("agentops-send-{i}") };
-            threads.push(spawn(name, nice, move || shipper.run())?);
+            threads.push(spawn(name, nice, move || shipper.run()).map_err(Error::Thread)?);
         }
         let spool_thread = match (spool, setup.spool) {
             (Some(spool), Some(s)) if !s.delivery.is_empty() => {
@@ -282,7 +284,7 @@ impl Pipeline {
                 };
                 let (handle, run) = DeliveryThread::new(delivery);
                 // Not joined: `stop` waits for it within the deadline through its channel.
-                drop(spawn("agentops-spool".into(), nice, run)?);
+                drop(spawn("agentops-spool".into(), nice, run).map_err(Error::Thread)?);
                 Some(handle)
             }
             _ => None,

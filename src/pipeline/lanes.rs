@@ -13,11 +13,11 @@ use crossbeam_channel::{Receiver, Sender};
 use opentelemetry::Context;
 
 use super::fanout::{Destination, FlushReport, Lane, Settled, Stage};
-use crate::config::retry::RetryPolicy;
-use crate::exporters::batch::ExportBatch;
-use crate::exporters::interface::{
-    call_exporter, Cancel, ExportContext, ExportError, ExportErrorKind, Exporter, SessionStart,
-};
+use crate::error::export::{ExportError, ExportErrorKind};
+use crate::export::batch::ExportBatch;
+use crate::export::context::{call_exporter, Cancel, ExportContext};
+use crate::export::exporter::{Exporter, SessionStart};
+use crate::export::retry::RetryPolicy;
 use crate::spool::destination::SpoolDestination;
 use crate::spool::Spool;
 use crate::stats::{Counters, ExporterCounters, Warn};

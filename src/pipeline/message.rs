@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::fanout::FlushReport;
 use crate::encode::recorded::RecordedEvent;
-use crate::exporters::interface::SessionStart;
+use crate::export::exporter::SessionStart;
 
 pub(crate) enum Message {
     Span(Box<SpanData>),

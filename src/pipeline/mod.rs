@@ -21,4 +21,3 @@ mod pending;
 pub(crate) mod processor;
 mod reclaim;
 mod resource;
-pub(crate) mod threads;

@@ -24,7 +24,7 @@ use crate::config::agentops::AgentOpsConfig;
 use crate::encode::attr;
 use crate::encode::values::string_array;
 use crate::error::Error;
-use crate::exporters::interface::SessionStart;
+use crate::export::exporter::SessionStart;
 use crate::pipeline::handle::Pipeline;
 use crate::providers::prices::table::PriceTable;
 use crate::util::ids;

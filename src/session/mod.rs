@@ -3,7 +3,6 @@
 //! the [`SessionSummary`] a session ends with, and each thread's current scope.
 
 pub(crate) mod handle;
-pub(crate) mod propagation;
 pub(crate) mod record;
 pub(crate) mod scope;
 pub(crate) mod state;

@@ -13,13 +13,13 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::propagation;
 use super::record::{guard_panic, record_under, run_tool};
 use super::state::{
     context_for, current, current_open_in, enter, span_context_of, OpenScope, ScopeGuard, SessionInner,
 };
 use crate::event::common::to_json;
 use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};
+use crate::util::propagation;
 
 /// Where events are recorded: a session's root, or an open action inside it. Cheap
 /// to clone; `Send + Sync`. You get one by dereferencing a

@@ -15,9 +15,12 @@ use super::destination::SpoolDestination;
 use super::files;
 use super::reader::{Claimed, Line};
 use super::Spool;
-use crate::config::retry::RetryPolicy;
-use crate::exporters::batch::{span_count, ExportBatch};
-use crate::exporters::interface::{call_exporter, Cancel, ExportContext, ExportError, Exporter};
+use crate::encode::request::span_count;
+use crate::error::export::ExportError;
+use crate::export::batch::ExportBatch;
+use crate::export::context::{call_exporter, Cancel, ExportContext};
+use crate::export::exporter::Exporter;
+use crate::export::retry::RetryPolicy;
 use crate::stats::{Counters, ExporterCounters, Warn};
 
 /// One destination: its spool directory and the exporter that delivers it.

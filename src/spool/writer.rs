@@ -12,8 +12,8 @@ use parking_lot::Mutex;
 
 use super::destination::SpoolDestination;
 use super::files::{self, new_name};
-use crate::exporters::batch::ExportBatch;
-use crate::exporters::interface::ExportError;
+use crate::error::export::ExportError;
+use crate::export::batch::ExportBatch;
 use crate::stats::{Counters, Warn};
 
 /// One client's view of a spool directory: where, how large, and its counters.

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::outcome::{classify_error, classify_status, Outcome, MAX_RESPONSE_BYTES, USER_AGENT};
-use super::proxy::{proxy_for, ProxySetting};
+use super::proxy::proxy_for;
+use crate::config::proxy::ProxySetting;
 use crate::config::tls::TlsFiles;
-use crate::config::validate::ConfigError;
+use crate::error::config::ConfigError;
 
 /// ureq's own write buffer size, enough for small requests (metrics, credentials).
 pub(crate) const SMALL_WRITE_BUFFER: usize = 128 * 1024;

@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use super::outcome::{Outcome, Response};
-use crate::exporters::interface::{ExportContext, ExportError, ExportErrorKind};
+use crate::error::export::{ExportError, ExportErrorKind};
+use crate::export::context::ExportContext;
 
 /// Runs `attempt` until it succeeds, fails permanently, or the retry budget (attempts,
 /// elapsed time, shutdown deadline) runs out. Waits between attempts end early when

@@ -73,7 +73,7 @@ mod tests {
         // Found by the `responses` fuzz target: any length parses, and the policy caps the wait.
         let huge = parse_retry_after("016001601600160", now);
         assert_eq!(huge, Some(Duration::from_secs(16_001_601_600_160)));
-        let policy = crate::config::retry::RetryPolicy::default();
+        let policy = crate::export::retry::RetryPolicy::default();
         assert_eq!(policy.backoff(1, huge, 0.5), policy.max_retry_after);
         assert_eq!(parse_retry_after("18446744073709551616", now), None);
     }

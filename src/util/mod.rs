@@ -5,7 +5,9 @@
 pub(crate) mod host;
 pub(crate) mod ids;
 pub(crate) mod lines;
+pub(crate) mod propagation;
 pub(crate) mod redact;
 pub(crate) mod say;
+pub(crate) mod threads;
 pub(crate) mod time;
 pub(crate) mod touch;

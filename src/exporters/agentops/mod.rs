@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::interface::{ExportError, ExportErrorKind};
+use crate::error::export::{ExportError, ExportErrorKind};
 
 /// Remembers that AgentOps refused the API key. Shared by every sending lane of one
 /// client; once set, every export fails at once as `Unauthorized`.

@@ -8,8 +8,10 @@ use opentelemetry_sdk::trace::SpanData;
 use parking_lot::Mutex;
 
 use super::batch::ExportBatch;
-use super::interface::{ExportContext, ExportError, ExportOutcome, Exporter};
-use super::metrics_interface::{MetricsExporter, MetricsOutcome};
+use super::context::ExportContext;
+use super::exporter::{ExportOutcome, Exporter};
+use super::metrics::{MetricsExporter, MetricsOutcome};
+use crate::error::export::ExportError;
 
 /// Collects spans and metrics in memory. Clone it before handing it to the config;
 /// every clone sees the same data.

@@ -1,10 +1,15 @@
-//! The public error type.
+//! The crate's errors: [`Error`], what the public API fails with, and the two it
+//! carries, [`ConfigError`] (a setting) and [`ExportError`] (an export). The lowest
+//! layer above `util`: every other folder may use it.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::validate::ConfigError;
-use crate::exporters::interface::ExportErrorKind;
+pub(crate) mod config;
+pub(crate) mod export;
+
+pub use config::ConfigError;
+pub use export::{ExportError, ExportErrorKind};
 
 /// Everything the public API can fail with.
 #[derive(Debug)]

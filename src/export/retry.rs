@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::validate::{ensure, ensure_duration, ensure_duration_in, ConfigError, MAX_DURATION};
+use crate::error::config::{ensure, ensure_duration, ensure_duration_in, ConfigError, MAX_DURATION};
 
 /// How failed exports are retried. Only transient outcomes are retried (429, 502,
 /// 503, 504, connection failures, timeouts); see the crate docs' delivery

@@ -4,7 +4,8 @@
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 
-use super::interface::{ExportContext, ExportError};
+use super::context::ExportContext;
+use crate::error::export::ExportError;
 
 /// A destination of metrics. Called on the metrics thread only, so it may block
 /// (within the context's deadline).

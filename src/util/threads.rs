@@ -3,15 +3,13 @@
 
 use std::thread::JoinHandle;
 
-use crate::error::Error;
-
 /// Starts a thread named `name` at nice `nice` running `f`.
-pub(crate) fn spawn(name: String, nice: u8, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, Error> {
+pub(crate) fn spawn(name: String, nice: u8, f: impl FnOnce() + Send + 'static) -> std::io::Result<JoinHandle<()>> {
     let run = move || {
         set_thread_nice(nice);
         f()
     };
-    std::thread::Builder::new().name(name).spawn(run).map_err(Error::Thread)
+    std::thread::Builder::new().name(name).spawn(run)
 }
 
 /// Lowers the calling thread's scheduling priority to `nice`; a thread that is
