@@ -87,13 +87,13 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
 /// The answer's text, and the assistant's content blocks as the next request
 /// sends them back.
 fn assistant_turn(event: &LlmEvent) -> (String, Value) {
-    let Some(agentops::Content::Messages(m)) = &event.completion else { return (String::new(), json!([])) };
+    let Some(agentops::event::Content::Messages(m)) = &event.completion else { return (String::new(), json!([])) };
     let Some(message) = m.first() else { return (String::new(), json!([])) };
     let mut blocks = Vec::new();
     for part in &message.parts {
         match part {
-            agentops::Part::Text(t) if !t.is_empty() => blocks.push(json!({"type": "text", "text": t})),
-            agentops::Part::ToolCall(c) => {
+            agentops::event::Part::Text(t) if !t.is_empty() => blocks.push(json!({"type": "text", "text": t})),
+            agentops::event::Part::ToolCall(c) => {
                 blocks.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments}))
             }
             _ => {}

@@ -92,8 +92,8 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
 
 fn assistant_text(event: &LlmEvent) -> String {
     match &event.completion {
-        Some(agentops::Content::Messages(m)) => m.first().map(|m| m.text()).unwrap_or_default(),
-        Some(agentops::Content::Text(t)) => t.clone(),
+        Some(agentops::event::Content::Messages(m)) => m.first().map(|m| m.text()).unwrap_or_default(),
+        Some(agentops::event::Content::Text(t)) => t.clone(),
         _ => String::new(),
     }
 }

@@ -11,10 +11,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use agentops::{
-    ChatMessage, Client, ConsoleMode, EndState, FileExporter, LlmEvent, OtelConfig, OtelConfigBuilder,
-    DEFAULT_TRACES_FILE,
-};
+use agentops::event::ChatMessage;
+use agentops::exporters::FileExporter;
+use agentops::{Client, ConsoleMode, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, DEFAULT_TRACES_FILE};
 
 #[derive(Debug)]
 struct SearchError(String);

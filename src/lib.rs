@@ -9,9 +9,9 @@ mod client;
 mod config;
 mod encode;
 mod error;
-mod event;
+pub mod event;
 mod export;
-mod exporters;
+pub mod exporters;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -32,23 +32,13 @@ pub use config::agentops::{
 pub use config::batch::BatchConfig;
 pub use config::builder::OtelConfigBuilder;
 pub use config::console::ConsoleMode;
-pub use config::otel::{Formatter, OtelConfig, DEFAULT_TRACES_FILE};
+pub use config::otel::{OtelConfig, SpanFilter, DEFAULT_TRACES_FILE};
 pub use config::otlp::{Compression, OtlpConfig};
 pub use encode::attr;
 pub use encode::protocol::Protocol;
-pub use error::{ConfigError, Error, ExportError, ExportErrorKind};
-pub use event::{
-    ActionEvent, AgentEvent, ChatMessage, Content, ErrorEvent, Event, EventCommon, EventRef, EventType, LlmEvent, Part,
-    ResponseDetails, ToolCall, ToolEvent,
-};
-pub use export::batch::ExportBatch;
-pub use export::context::ExportContext;
-pub use export::exporter::{ExportOutcome, Exporter, SessionStart};
-pub use export::memory::InMemoryExporter;
+pub use error::{ConfigError, Error};
+pub use event::{ActionEvent, AgentEvent, ErrorEvent, LlmEvent, ToolEvent};
 pub use export::retry::RetryPolicy;
-pub use exporters::console::ConsoleExporter;
-pub use exporters::file::FileExporter;
-pub use exporters::otlp::OtlpExporter;
 pub use global::{client, current_scope, flush, init, init_from_env, record, shutdown, start_session, InitGuard};
 pub use session::handle::Session;
 pub use session::scope::{ActionScope, AgentScope, Scope};

@@ -36,7 +36,7 @@ warnings! {
     Rejected,
     /// A span ended after shutdown.
     AfterShutdown,
-    /// An exporter, formatter or the encoder panicked.
+    /// An exporter, span filter or the encoder panicked.
     Panic,
     /// Credentials were refused.
     Unauthorized,
@@ -232,10 +232,10 @@ pub struct Stats {
     pub spans_dropped_rejected: u64,
     /// Dropped because they ended after shutdown.
     pub spans_dropped_after_shutdown: u64,
-    /// Dropped because a formatter or the encoder panicked on them (a formatter may
+    /// Dropped because a span filter or the encoder panicked on them (a span filter may
     /// have been redacting, so the span is not sent half-formatted).
     pub spans_dropped_panicked: u64,
-    /// Removed by a formatter (it returned `false`).
+    /// Removed by a span filter (it returned `false`).
     pub spans_filtered: u64,
     /// Not delivered but written to the spool, to be delivered by this client later
     /// or by the next one (see [`spool`](Self::spool) for what became of them).
@@ -260,7 +260,7 @@ pub struct Stats {
     pub retries: u64,
     /// Request bytes over all exporters.
     pub bytes_sent: u64,
-    /// Exporter, formatter or encoder panics caught.
+    /// Exporter, span filter or encoder panics caught.
     pub export_panics: u64,
     /// Metrics collections delivered (one per collection and destination).
     pub metrics_exports: u64,

@@ -277,7 +277,7 @@ fn assert_as_agentops_reads_it(llm: &opentelemetry_proto::tonic::trace::v1::Span
 #[test]
 fn next_to_another_exporter_agentops_gets_its_names_and_the_other_the_genai_ones() {
     let (f, server) = fake(Scheme::Http);
-    let memory = agentops::InMemoryExporter::new();
+    let memory = agentops::exporters::InMemoryExporter::new();
     let url = server.base_url();
     let client = Client::new(
         OtelConfig::builder()

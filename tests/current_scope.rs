@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use agentops::exporters::InMemoryExporter;
 use agentops::otel::{SpanData, SpanId};
-use agentops::{Client, EndState, InMemoryExporter, LlmEvent, OtelConfig, ToolEvent};
+use agentops::{Client, EndState, LlmEvent, OtelConfig, ToolEvent};
 
 fn client() -> (Client, InMemoryExporter) {
     let memory = InMemoryExporter::new();

@@ -1,15 +1,14 @@
 //! Calls and inputs at the edges, each found in review and fixed: unbounded
 //! timeouts, huge prompts and counts, a full queue at session start, a panicking
-//! formatter, and the kind an export error keeps.
+//! span filter, and the kind an export error keeps.
 
 mod common;
 
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
-use agentops::{
-    attr, BatchConfig, Client, EndState, ExportErrorKind, LlmEvent, OtelConfig, OtlpConfig, RetryPolicy, ToolEvent,
-};
+use agentops::exporters::ExportErrorKind;
+use agentops::{attr, BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpConfig, RetryPolicy, ToolEvent};
 use common::{attr_int, attr_str, closed_port, Reply, TestServer};
 
 const LONG: Duration = Duration::from_secs(30);
@@ -73,7 +72,7 @@ fn counts_beyond_i64_are_clamped_not_wrapped() {
 
 #[test]
 fn a_session_start_skipped_on_a_full_queue_is_counted() {
-    // The first formatter call blocks the export thread until the gate opens, so
+    // The first span filter call blocks the export thread until the gate opens, so
     // nothing leaves the queue meanwhile: what fills it stays put.
     let (entered_tx, entered) = mpsc::channel::<()>();
     let (open, gate) = mpsc::channel::<()>();
@@ -81,7 +80,7 @@ fn a_session_start_skipped_on_a_full_queue_is_counted() {
     let server = TestServer::otlp();
     let config = OtelConfig::builder()
         .otlp(OtlpConfig::new(server.base_url()))
-        .formatter(move |_| {
+        .span_filter(move |_| {
             if let Some((entered, gate)) = blocking.lock().unwrap().take() {
                 let _ = entered.send(());
                 // Bounded, so a broken test cannot hang the suite.
@@ -95,7 +94,7 @@ fn a_session_start_skipped_on_a_full_queue_is_counted() {
     let client = Client::new(config).unwrap();
     let first = client.start_session(&["first"]);
     first.record(ToolEvent::new("t"));
-    entered.recv_timeout(LONG).expect("the export thread reached the formatter");
+    entered.recv_timeout(LONG).expect("the export thread reached the span filter");
     for _ in 0..3 {
         first.record(ToolEvent::new("t"));
     }
@@ -119,8 +118,8 @@ fn a_panicking_formatter_drops_its_span_under_its_own_reason() {
     let server = TestServer::otlp();
     let config = OtelConfig::builder()
         .otlp(OtlpConfig::new(server.base_url()))
-        .formatter(|span| {
-            assert!(span.name != "execute_tool boom", "formatter bug");
+        .span_filter(|span| {
+            assert!(span.name != "execute_tool boom", "span filter bug");
             span.name != "execute_tool filtered"
         })
         .build()

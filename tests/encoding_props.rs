@@ -5,11 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentops::event::{ChatMessage, Event};
+use agentops::exporters::{ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter};
 use agentops::otel::ExportTraceServiceRequest;
-use agentops::{
-    ActionEvent, ChatMessage, Client, EndState, ErrorEvent, Event, ExportBatch, ExportContext, ExportError,
-    ExportOutcome, Exporter, LlmEvent, OtelConfig, ToolEvent,
-};
+use agentops::{ActionEvent, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, ToolEvent};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use parking_lot::Mutex;
 use proptest::prelude::*;

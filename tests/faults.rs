@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agentops::exporters::{ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter, InMemoryExporter};
 use agentops::{
-    BatchConfig, Client, EndState, ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter, InMemoryExporter,
-    LlmEvent, OtelConfig, OtlpConfig, Protocol, RetryPolicy, Stats, ToolEvent,
+    BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol, RetryPolicy, Stats, ToolEvent,
 };
 use common::{base_url, closed_port, distinct_spans, otlp_for, unique_span_ids, Reply, Scheme, TestServer};
 
@@ -412,7 +412,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     // Spans dropped for a destination that was behind are an export failure the
     // next flush or shutdown reports (those the full queue refused are not).
     match client.shutdown(LONG) {
-        Ok(()) | Err(agentops::Error::Export { kind: agentops::ExportErrorKind::Failed, .. }) => {}
+        Ok(()) | Err(agentops::Error::Export { kind: agentops::exporters::ExportErrorKind::Failed, .. }) => {}
         Err(e) => panic!("{e}"),
     }
     let end = client.stats();

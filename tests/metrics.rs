@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentops::exporters::InMemoryExporter;
 use agentops::otel::Temporality;
 use agentops::{
-    BatchConfig, Client, EndState, ErrorEvent, InMemoryExporter, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig,
-    Protocol, RetryPolicy, ToolEvent,
+    BatchConfig, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol,
+    RetryPolicy, ToolEvent,
 };
 use common::metrics::{gauge, has_attrs, histogram, keys, metric, metrics_named, sum, value};
 use common::{attr_f64, attr_int, attr_str, Reply, TestServer};

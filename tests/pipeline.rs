@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use std::io::BufRead;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use agentops::event::ChatMessage;
 use agentops::{
-    ActionEvent, BatchConfig, ChatMessage, Client, Compression, EndState, ErrorEvent, LlmEvent, OtelConfig, OtlpConfig,
-    Protocol, ToolEvent,
+    ActionEvent, BatchConfig, Client, Compression, EndState, ErrorEvent, LlmEvent, OtelConfig, OtlpConfig, Protocol,
+    ToolEvent,
 };
 use common::{attr_f64, attr_int, attr_str, by_trace, unique_span_ids, Reply, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -510,7 +511,7 @@ fn formatters_redact_and_drop_on_the_export_thread() {
     let client = Client::new(
         OtelConfig::builder()
             .otlp(OtlpConfig::new(server.base_url()))
-            .formatter(|span| {
+            .span_filter(|span| {
                 for kv in span.attributes.iter_mut() {
                     if kv.key.as_str() == "gen_ai.input.messages" {
                         kv.value = "[redacted]".into();
@@ -609,7 +610,7 @@ fn max_in_flight(concurrency: usize, with_memory_exporter: bool) -> usize {
         .otlp(OtlpConfig::new(server.base_url()))
         .batch(BatchConfig::default().max_export_batch_size(10).max_concurrent_exports(concurrency));
     if with_memory_exporter {
-        b = b.in_memory(agentops::InMemoryExporter::new());
+        b = b.in_memory(agentops::exporters::InMemoryExporter::new());
     }
     let client = Client::new(b.build().unwrap()).unwrap();
     let s = client.start_session(&["lanes"]);

@@ -7,7 +7,8 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use agentops::{Client, EndState, Error, InMemoryExporter, LlmEvent, OtelConfig, OtelConfigBuilder};
+use agentops::exporters::InMemoryExporter;
+use agentops::{Client, EndState, Error, LlmEvent, OtelConfig, OtelConfigBuilder};
 use common::{attr_str, TestServer};
 
 fn memory_client(builder: OtelConfigBuilder) -> (Client, InMemoryExporter) {

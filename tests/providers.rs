@@ -1,8 +1,9 @@
 //! Provider adapters on real response shapes: every field mapped, checked field by
 //! field; each streamed fixture gives the same event as its plain twin.
 
+use agentops::event::{ChatMessage, Content, Part, ToolCall};
 use agentops::providers::{anthropic, gemini, openai, ProviderError, Stream};
-use agentops::{ChatMessage, Content, LlmEvent, Part, ToolCall};
+use agentops::LlmEvent;
 use serde_json::{json, Value};
 
 /// `data:` lines of server-sent events, optionally named, split into odd pieces.

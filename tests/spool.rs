@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use agentops::exporters::InMemoryExporter;
 use agentops::{
-    BatchConfig, Client, EndState, InMemoryExporter, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, RetryPolicy,
-    Stats,
+    BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, RetryPolicy, Stats,
 };
 use common::{base_url, closed_port, otlp_for, unique_span_ids, Reply, Scheme, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

@@ -15,7 +15,7 @@ use super::agentops::AgentOpsConfig;
 use super::batch::{BatchConfig, BatchNames};
 use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
-use super::otel::{Formatter, OtelConfig};
+use super::otel::{OtelConfig, SpanFilter};
 use super::otlp::OtlpConfig;
 use super::spool::SpoolSettings;
 use super::validate::{validate_max_value_len, validate_ratio};
@@ -38,7 +38,7 @@ pub struct OtelConfigBuilder {
     pub(super) env_exporters: Vec<ExporterSpec>,
     pub(super) sample_ratio: f64,
     pub(super) retry: RetryPolicy,
-    formatters: Vec<Formatter>,
+    span_filters: Vec<SpanFilter>,
     pub(super) capture_content: bool,
     pub(super) max_value_len: usize,
     pub(super) batch: BatchConfig,
@@ -67,7 +67,7 @@ impl Default for OtelConfigBuilder {
             env_exporters: Vec::new(),
             sample_ratio: 1.0,
             retry: RetryPolicy::default(),
-            formatters: Vec::new(),
+            span_filters: Vec::new(),
             capture_content: true,
             max_value_len: 64 * 1024,
             batch: BatchConfig::default(),
@@ -173,9 +173,9 @@ impl OtelConfigBuilder {
         self.retry = retry;
         self
     }
-    /// Adds a formatter (see [`Formatter`]); formatters run in the order added.
-    pub fn formatter(mut self, f: impl Fn(&mut SpanData) -> bool + Send + Sync + 'static) -> Self {
-        self.formatters.push(Arc::new(f));
+    /// Adds a span filter (see [`SpanFilter`]); span filters run in the order added.
+    pub fn span_filter(mut self, f: impl Fn(&mut SpanData) -> bool + Send + Sync + 'static) -> Self {
+        self.span_filters.push(Arc::new(f));
         self
     }
     /// Records prompts, completions, params, returns and logs (default true; env
@@ -325,7 +325,7 @@ impl OtelConfigBuilder {
             exporters,
             sample_ratio: self.sample_ratio,
             retry: self.retry,
-            formatters: self.formatters,
+            span_filters: self.span_filters,
             capture_content: self.capture_content,
             max_value_len: self.max_value_len,
             batch: self.batch,

@@ -17,7 +17,7 @@ use crate::providers::prices::table::PriceTable;
 /// A user function run on the export thread over every finished span, before it is
 /// encoded: redact or rename attributes, or return `false` to drop the span (counted
 /// as `spans_filtered` in [`Stats`](crate::Stats)).
-pub type Formatter = Arc<dyn Fn(&mut SpanData) -> bool + Send + Sync>;
+pub type SpanFilter = Arc<dyn Fn(&mut SpanData) -> bool + Send + Sync>;
 
 /// The traces file the quickstart and the CLI use when none is named (a client
 /// writes no file unless configured to: `AGENTOPS_TRACES_FILE` or
@@ -34,7 +34,7 @@ pub struct OtelConfig {
     pub(crate) exporters: Vec<ExporterSpec>,
     pub(crate) sample_ratio: f64,
     pub(crate) retry: RetryPolicy,
-    pub(crate) formatters: Vec<Formatter>,
+    pub(crate) span_filters: Vec<SpanFilter>,
     pub(crate) capture_content: bool,
     pub(crate) max_value_len: usize,
     pub(crate) batch: BatchConfig,
@@ -57,7 +57,7 @@ impl fmt::Debug for OtelConfig {
             .field("exporters", &self.exporters)
             .field("sample_ratio", &self.sample_ratio)
             .field("retry", &self.retry)
-            .field("formatters", &self.formatters.len())
+            .field("span_filters", &self.span_filters.len())
             .field("capture_content", &self.capture_content)
             .field("max_value_len", &self.max_value_len)
             .field("batch", &self.batch)

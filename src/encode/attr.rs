@@ -1,5 +1,5 @@
 //! The attribute names this crate writes, per the span schema: the GenAI semantic
-//! conventions where they define a name, `agentops.*` otherwise. Formatters match on
+//! conventions where they define a name, `agentops.*` otherwise. Span filters match on
 //! these.
 
 /// The session (= trace) id, as a UUID string, on every span.

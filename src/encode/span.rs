@@ -1,6 +1,6 @@
 //! `SpanDefinition`: a span described before it becomes exportable data (the struct
 //! path: built by [`SpanBuilder`] from an event's description), and its two forms:
-//! the SDK's `SpanData` (for formatters and exporters that read spans) and an OTLP
+//! the SDK's `SpanData` (for span filters and exporters that read spans) and an OTLP
 //! span written in place into a recycled one.
 
 use std::borrow::Cow;

@@ -10,7 +10,7 @@
 //! tests that the bytes decode, with opentelemetry-proto, to exactly the request its
 //! own transform of the same spans gives (and `encode/tests.rs` that an event's
 //! description written here equals its `SpanDefinition`'s). Only event spans take
-//! this path (and SDK spans, through prost itself); formatters and exporters that
+//! this path (and SDK spans, through prost itself); span filters and exporters that
 //! read spans keep the struct path.
 
 use std::cell::RefCell;

@@ -9,7 +9,7 @@ pub(crate) mod config;
 pub(crate) mod export;
 
 pub use config::ConfigError;
-pub use export::{ExportError, ExportErrorKind};
+use export::ExportErrorKind;
 
 /// Everything the public API can fail with.
 #[derive(Debug)]

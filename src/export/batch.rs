@@ -34,7 +34,7 @@ impl std::fmt::Debug for ExportBatch {
 }
 
 impl ExportBatch {
-    /// A batch of `spans` from `resource`, e.g. to call an [`Exporter`](crate::Exporter)
+    /// A batch of `spans` from `resource`, e.g. to call an [`Exporter`](crate::exporters::Exporter)
     /// in a unit test of your own.
     pub fn new(spans: Vec<SpanData>, resource: Resource) -> Self {
         let attrs = Arc::new(ResourceAttributesWithSchema::from(&resource));
@@ -141,7 +141,7 @@ impl ExportBatch {
     }
 
     /// The spans, in the order they finished. Empty when every exporter declared
-    /// it does not read them ([`Exporter::reads_spans`](crate::Exporter::reads_spans)).
+    /// it does not read them ([`Exporter::reads_spans`](crate::exporters::Exporter::reads_spans)).
     pub fn spans(&self) -> &[SpanData] {
         &self.spans
     }

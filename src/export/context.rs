@@ -94,7 +94,7 @@ static DETACHED_CANCEL: Cancel = Cancel::new();
 static DETACHED_COUNTERS: ExporterCounters = ExporterCounters::new();
 
 impl<'a> ExportContext<'a> {
-    /// A context outside any pipeline, to call an [`Exporter`] directly (in a unit
+    /// A context outside any pipeline, to call an [`Exporter`](super::exporter::Exporter) directly (in a unit
     /// test of your own exporter, say): no shutdown deadline, requests counted
     /// nowhere, retries per `retry`.
     pub fn detached(retry: &'a RetryPolicy) -> Self {

@@ -13,7 +13,8 @@ use crate::error::export::ExportError;
 ///
 /// ```
 /// use agentops::otel::{Resource, SpanData};
-/// use agentops::{ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter, RetryPolicy};
+/// use agentops::RetryPolicy;
+/// use agentops::exporters::{ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter};
 ///
 /// #[derive(Default)]
 /// struct Counting(usize);

@@ -92,7 +92,7 @@ pub(crate) fn register(meter: &Meter, stats: StatsSource, queue_capacity: u64) -
         counters: vec![
             counter(name::SPANS_RECORDED, "{span}", "Spans handed to the pipeline", |s| s.spans_recorded),
             counter(name::SPANS_EXPORTED, "{span}", "Spans every exporter accepted", |s| s.spans_exported),
-            counter(name::SPANS_FILTERED, "{span}", "Spans a formatter removed", |s| s.spans_filtered),
+            counter(name::SPANS_FILTERED, "{span}", "Spans a span filter removed", |s| s.spans_filtered),
             dropped,
             per_exporter(name::EXPORT_REQUESTS, "{request}", "Export requests (attempts)", |e| e.requests),
             per_exporter(name::EXPORT_RETRIES, "{retry}", "Export retries", |e| e.retries),

@@ -1,4 +1,4 @@
-//! Filling batches on the export thread: spans and events in, formatters applied,
+//! Filling batches on the export thread: spans and events in, span filters applied,
 //! a batch out when it is full, due, flushed or shut down.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -140,21 +140,21 @@ impl Worker {
     }
 
     fn apply_formatters(&self, spans: Vec<SpanData>) -> Vec<SpanData> {
-        if self.formatters.is_empty() {
+        if self.span_filters.is_empty() {
             return spans;
         }
         let (mut filtered, mut panicked) = (0u64, 0u64);
         let kept: Vec<SpanData> = spans
             .into_iter()
             .filter_map(|mut span| {
-                for f in &self.formatters {
+                for f in &self.span_filters {
                     match catch_unwind(AssertUnwindSafe(|| f(&mut span))) {
                         Ok(true) => {}
                         Ok(false) => {
                             filtered += 1;
                             return None;
                         }
-                        // A formatter that panics may have been redacting: dropping the
+                        // A span filter that panics may have been redacting: dropping the
                         // span is the only safe choice.
                         Err(_) => {
                             panicked += 1;
@@ -169,8 +169,8 @@ impl Worker {
         if panicked > 0 {
             Counters::add(&self.counters.export_panics, panicked);
             Counters::add(&self.counters.dropped_panicked, panicked);
-            self.counters.set_last_error(format!("a formatter panicked; {panicked} span(s) dropped"));
-            self.counters.warn_once(Warn::Panic, || "a formatter panicked; its spans are dropped".into());
+            self.counters.set_last_error(format!("a span filter panicked; {panicked} span(s) dropped"));
+            self.counters.warn_once(Warn::Panic, || "a span filter panicked; its spans are dropped".into());
         }
         kept
     }

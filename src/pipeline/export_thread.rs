@@ -21,7 +21,7 @@ use super::fanout::{Fanout, Stage};
 use super::message::Message;
 use super::pending::Pending;
 use super::reclaim::Spent;
-use crate::config::otel::Formatter;
+use crate::config::otel::SpanFilter;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::export::batch::ExportBatch;
 use crate::metrics::recorder::MetricsRecorder;
@@ -38,7 +38,7 @@ pub(crate) struct Worker {
     /// No exporter reads `SpanData`: batches are converted to OTLP by moving.
     pub otlp_only: bool,
     pub encoder: EventToSpanEncoder,
-    pub formatters: Vec<Formatter>,
+    pub span_filters: Vec<SpanFilter>,
     pub max_batch: usize,
     pub delay: Duration,
     pub counters: Arc<Counters>,

@@ -22,7 +22,7 @@ use super::pending::{JsonSpans, Pending, WireSpans};
 use super::reclaim::{Returns, Spent};
 use crate::config::batch::BatchConfig;
 use crate::config::metrics::MetricsSettings;
-use crate::config::otel::Formatter;
+use crate::config::otel::SpanFilter;
 use crate::config::spool::SpoolSettings;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::encode::protocol::Protocol;
@@ -89,7 +89,7 @@ pub(crate) struct PipelineSetup {
     /// only for network exporters).
     pub destinations: Vec<Vec<Box<dyn Exporter>>>,
     pub encoder: EventToSpanEncoder,
-    pub formatters: Vec<Formatter>,
+    pub span_filters: Vec<SpanFilter>,
     pub batch: BatchConfig,
     pub retry: RetryPolicy,
     pub resource: Resource,
@@ -185,14 +185,14 @@ impl Pipeline {
         let otlp_only = setup.destinations.iter().all(|d| !d[0].reads_spans());
         let cap = setup.batch.max_export_batch_size;
         let resource_attrs = Arc::new(ResourceAttributesWithSchema::from(&setup.resource));
-        let direct = setup.direct.filter(|_| otlp_only && setup.formatters.is_empty());
+        let direct = setup.direct.filter(|_| otlp_only && setup.span_filters.is_empty());
         let pending = if direct == Some(Protocol::HttpProtobuf) {
             let frame = request_frame(&resource_attrs, setup.encoder.scope());
             Pending::Wire(WireSpans::new(Vec::new(), Arc::new(frame)))
         } else if direct == Some(Protocol::HttpJson) {
             let frame = json_frame(&resource_attrs, setup.encoder.scope());
             Pending::WireJson(JsonSpans::new(Vec::new(), Arc::new(frame)))
-        } else if otlp_only && setup.formatters.is_empty() {
+        } else if otlp_only && setup.span_filters.is_empty() {
             Pending::Otlp(Vec::with_capacity(cap))
         } else {
             Pending::Spans(Vec::with_capacity(cap))
@@ -250,7 +250,7 @@ impl Pipeline {
             recycle: recycle_rx,
             otlp_only,
             encoder: setup.encoder,
-            formatters: setup.formatters,
+            span_filters: setup.span_filters,
             max_batch: cap,
             delay: setup.batch.scheduled_delay,
             counters: counters.clone(),

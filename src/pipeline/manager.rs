@@ -178,7 +178,7 @@ impl TelemetryManager {
             destinations,
             encoder: EventToSpanEncoder::new(config.capture_content, config.max_value_len)
                 .with_agentops_names(agentops_names),
-            formatters: std::mem::take(&mut config.formatters),
+            span_filters: std::mem::take(&mut config.span_filters),
             batch: config.batch.clone(),
             retry: config.retry.clone(),
             resource: resource.clone(),

@@ -5,7 +5,7 @@
 //! of callers' memory, thread setup, and the SDK side (`processor`, `manager`).
 //!
 //! Data flow: `Scope::record` → `Message::Event` in the queue → export thread →
-//! `EventToSpanEncoder` → formatters → every destination → a lane of each → its
+//! `EventToSpanEncoder` → span filters → every destination → a lane of each → its
 //! `Exporter`. Spans made
 //! through the SDK (session roots, the application's own spans) take
 //! `SdkTracerProvider` → `EventProcessor` → the same queue.

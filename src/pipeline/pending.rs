@@ -63,16 +63,16 @@ impl JsonSpans {
 
 /// Spans waiting for the next export.
 pub(crate) enum Pending {
-    /// For formatters, or exporters that read `SpanData`.
+    /// For span filters, or exporters that read `SpanData`.
     Spans(Vec<SpanData>),
-    /// Straight to OTLP: no exporter reads `SpanData` and there are no formatters,
+    /// Straight to OTLP: no exporter reads `SpanData` and there are no span filters,
     /// so events are encoded into OTLP spans directly, moving their strings.
     Otlp(Vec<OtlpSpan>),
     /// Straight to protobuf bytes: every exporter is OTLP/HTTP protobuf and there
-    /// are no formatters.
+    /// are no span filters.
     Wire(WireSpans),
     /// Straight to OTLP/JSON text: every exporter is OTLP/HTTP JSON and there are
-    /// no formatters.
+    /// no span filters.
     WireJson(JsonSpans),
 }
 

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agentops::{Client, ConsoleExporter, ConsoleMode, EndState, ErrorEvent, LlmEvent, OtelConfig, ToolEvent};
+use agentops::exporters::ConsoleExporter;
+use agentops::{Client, ConsoleMode, EndState, ErrorEvent, LlmEvent, OtelConfig, ToolEvent};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
