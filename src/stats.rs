@@ -2,7 +2,7 @@
 //!
 //! Every span accepted from the caller ends in exactly one bucket: exported, dropped
 //! (by reason), filtered, or still queued. `Stats::spans_recorded` equals the sum.
-//! When a shutdown gives up at its deadline, the counters are sealed: what was
+//! When a shutdown gives up at its deadline, the counters are final: what was
 //! still in the queue is taken out and counted as dropped, and what the abandoned
 //! threads still hold is reported as dropped (export failed), never as queued.
 
@@ -140,7 +140,7 @@ pub(crate) struct Counters {
     pub lanes_running: AtomicUsize,
     pub last_error: Mutex<Option<String>>,
     /// Set when a shutdown gave up at its deadline (see the module docs).
-    pub sealed: AtomicBool,
+    pub shutdown_gave_up: AtomicBool,
     warned: [AtomicBool; Warn::COUNT],
 }
 
@@ -307,7 +307,7 @@ impl Stats {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let received = get(&c.received);
         let in_queue = queue_len().saturating_sub(get(&c.controls_queued));
-        let given_up = c.worker_finished.load(Ordering::Acquire) || c.sealed.load(Ordering::Acquire);
+        let given_up = c.worker_finished.load(Ordering::Acquire) || c.shutdown_gave_up.load(Ordering::Acquire);
         let exporters: Vec<ExporterStats> = exporters.iter().map(|(name, e)| e.stats(name, given_up)).collect();
         let mut s = Stats {
             spans_recorded: received + in_queue + get(&c.dropped_queue_full) + get(&c.dropped_after_shutdown),
@@ -330,7 +330,7 @@ impl Stats {
             // The export thread is gone: whatever slipped into the queue after its
             // last drain will never be exported.
             s.spans_dropped_after_shutdown += left;
-        } else if c.sealed.load(Ordering::Acquire) {
+        } else if c.shutdown_gave_up.load(Ordering::Acquire) {
             // A shutdown gave up: what the threads still hold will not be exported.
             s.spans_dropped_export_failed += left;
         } else {

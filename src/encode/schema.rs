@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::agentops_names::{self as agentops, Side};
 use super::attr;
 use super::recorded::{event_span_id, RecordedEvent};
-use super::sink::{AttrValue, Cut, SessionAttrs, SpanHead, SpanName, SpanSink};
+use super::sink::{AttrValue, SessionAttrs, SpanHead, SpanName, SpanSink, Truncated};
 use super::values::{clamp_i64, number, ValuePolicy};
 use crate::event::llm::ResponseDetails;
 use crate::event::Content;
@@ -35,7 +35,7 @@ pub(crate) fn describe<S: SpanSink>(
     scratch: &mut String,
     sink: &mut S,
 ) {
-    let mut d = Describer { p, rec, session, scratch, sink };
+    let mut d = SinkWriter { p, rec, session, scratch, sink };
     match &rec.event {
         Event::Llm(e) => d.llm(e),
         Event::Tool(e) => d.tool(e),
@@ -45,7 +45,7 @@ pub(crate) fn describe<S: SpanSink>(
     }
 }
 
-struct Describer<'d, S> {
+struct SinkWriter<'d, S> {
     p: &'d ValuePolicy,
     rec: &'d RecordedEvent,
     session: &'d SessionAttrs,
@@ -53,7 +53,7 @@ struct Describer<'d, S> {
     sink: &'d mut S,
 }
 
-impl<'d, S: SpanSink> Describer<'d, S> {
+impl<'d, S: SpanSink> SinkWriter<'d, S> {
     /// The span's head and the attributes every event span has.
     fn begin(&mut self, name: SpanName<'_>, kind: SpanKind) {
         let RecordedEvent { event, placement, .. } = self.rec;
@@ -70,12 +70,12 @@ impl<'d, S: SpanSink> Describer<'d, S> {
         });
         self.sink.session(self.session);
         let mut id = [0; uuid::fmt::Hyphenated::LENGTH];
-        self.sink.attr(attr::EVENT_ID, AttrValue::Str(Cut::whole(uuid_text(&common.id, &mut id))));
+        self.sink.attr(attr::EVENT_ID, AttrValue::Str(Truncated::whole(uuid_text(&common.id, &mut id))));
         self.sink.attr(attr::EVENT_TYPE, AttrValue::Static(event.event_type().as_str()));
         match (&common.agent_id, &placement.agent_id) {
             (Some(own), _) => self.str(attr::AGENT_ID, own),
             // The scope's own id, as the application gave it.
-            (None, Some(scope)) => self.sink.attr(attr::AGENT_ID, AttrValue::Str(Cut::whole(scope))),
+            (None, Some(scope)) => self.sink.attr(attr::AGENT_ID, AttrValue::Str(Truncated::whole(scope))),
             (None, None) => {}
         }
     }
@@ -123,7 +123,7 @@ impl<'d, S: SpanSink> Describer<'d, S> {
 
     fn llm(&mut self, e: &LlmEvent) {
         let op = e.operation.as_ref().unwrap_or(&CHAT);
-        self.begin(SpanName::Joined { op, subject: Cut::whole(&e.model) }, SpanKind::Client);
+        self.begin(SpanName::Joined { op, subject: Truncated::whole(&e.model) }, SpanKind::Client);
         let (p, sink) = (self.p, &mut *self.sink);
         sink.attr(attr::SPAN_KIND, AttrValue::Static("llm"));
         sink.attr(attr::GEN_AI_OPERATION, p.name(op));
@@ -192,7 +192,7 @@ impl<'d, S: SpanSink> Describer<'d, S> {
         }
     }
 
-    fn message(&mut self, side: Side, i: usize, role: AttrValue<'_>, text: Cut<'_>) {
+    fn message(&mut self, side: Side, i: usize, role: AttrValue<'_>, text: Truncated<'_>) {
         let (role_key, content_key) = side.keys(i);
         for (key, value) in [(role_key, role), (content_key, AttrValue::Str(text))] {
             match key {
@@ -217,7 +217,7 @@ impl<'d, S: SpanSink> Describer<'d, S> {
             self.str(attr::GEN_AI_RESPONSE_ID, id);
         }
         if !d.finish_reasons.is_empty() {
-            let reasons: Vec<Cut<'_>> = d.finish_reasons.iter().map(|r| self.p.cut(r)).collect();
+            let reasons: Vec<Truncated<'_>> = d.finish_reasons.iter().map(|r| self.p.cut(r)).collect();
             self.sink.attr(attr::GEN_AI_RESPONSE_FINISH_REASONS, AttrValue::StrList(&reasons));
         }
         if let Some(t) = d.time_to_first_chunk {
@@ -246,7 +246,7 @@ impl<'d, S: SpanSink> Describer<'d, S> {
                 self.sink.attr(key, AttrValue::I64(x));
             }
         }
-        let stops: Vec<Cut<'_>> = match params.get("stop_sequences") {
+        let stops: Vec<Truncated<'_>> = match params.get("stop_sequences") {
             Some(Json::String(s)) => vec![self.p.cut(s)],
             Some(Json::Array(v)) => v.iter().filter_map(Json::as_str).map(|s| self.p.cut(s)).collect(),
             _ => Vec::new(),
@@ -289,7 +289,7 @@ impl<'d, S: SpanSink> Describer<'d, S> {
     fn action(&mut self, e: &ActionEvent) {
         let action_type = self.p.cut(&e.action_type);
         let name = match action_type.is_empty() {
-            true => SpanName::Joined { op: "action", subject: Cut::whole("") },
+            true => SpanName::Joined { op: "action", subject: Truncated::whole("") },
             false => SpanName::Joined { op: "", subject: action_type },
         };
         self.begin(name, SpanKind::Internal);
@@ -328,7 +328,7 @@ impl<'d, S: SpanSink> Describer<'d, S> {
         let mut links = Vec::new();
         if let Some(t) = &e.trigger {
             let mut id = [0; uuid::fmt::Hyphenated::LENGTH];
-            self.sink.attr(attr::ERROR_TRIGGER_ID, AttrValue::Str(Cut::whole(uuid_text(&t.id, &mut id))));
+            self.sink.attr(attr::ERROR_TRIGGER_ID, AttrValue::Str(Truncated::whole(uuid_text(&t.id, &mut id))));
             self.sink.attr(attr::ERROR_TRIGGER_TYPE, AttrValue::Static(t.event_type.as_str()));
             let trace_id = self.rec.placement.trace_id;
             let sc = SpanContext::new(trace_id, event_span_id(&t.id), TraceFlags::SAMPLED, false, TraceState::NONE);

@@ -17,15 +17,15 @@ use super::plain_messages::PlainMessages;
 /// A string value as written: the value itself, or its head when it was cut at the
 /// length limit, followed by the truncation marker.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Cut<'a> {
+pub(crate) struct Truncated<'a> {
     pub head: &'a str,
     pub cut: bool,
 }
 
-impl<'a> Cut<'a> {
+impl<'a> Truncated<'a> {
     /// `s`, not cut.
     pub fn whole(s: &'a str) -> Self {
-        Cut { head: s, cut: false }
+        Truncated { head: s, cut: false }
     }
 
     /// The marker that follows the head, if any.
@@ -61,7 +61,7 @@ pub(crate) enum SpanName<'a> {
     Plain(&'a str),
     Joined {
         op: &'a str,
-        subject: Cut<'a>,
+        subject: Truncated<'a>,
     },
 }
 
@@ -111,12 +111,12 @@ pub(crate) enum AttrValue<'a> {
     /// A literal: kept borrowed on the struct path.
     Static(&'static str),
     /// A string, possibly cut.
-    Str(Cut<'a>),
+    Str(Truncated<'a>),
     I64(i64),
     /// A finite number (others are written as strings: see `values.rs`).
     F64(f64),
     /// A string array, each element possibly cut.
-    StrList(&'a [Cut<'a>]),
+    StrList(&'a [Truncated<'a>]),
     /// The messages JSON of a plain text, written in place by the direct writers.
     Messages(PlainMessages<'a>),
     /// Any value (spans described by a `SpanDefinition`, in tests).
@@ -172,8 +172,8 @@ impl SessionAttrs {
 
     /// Describes the two attributes to `sink`, as any other attribute.
     pub fn describe<S: SpanSink + ?Sized>(&self, sink: &mut S) {
-        sink.attr(attr::SESSION_ID, AttrValue::Str(Cut::whole(&self.id)));
-        sink.attr(attr::CONVERSATION_ID, AttrValue::Str(Cut::whole(&self.id)));
+        sink.attr(attr::SESSION_ID, AttrValue::Str(Truncated::whole(&self.id)));
+        sink.attr(attr::CONVERSATION_ID, AttrValue::Str(Truncated::whole(&self.id)));
     }
 }
 

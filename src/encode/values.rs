@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 use super::json::{json_depth, MAX_JSON_DEPTH};
 use super::messages::messages_json;
 use super::plain_messages::PlainMessages;
-use super::sink::{AttrValue, Cut};
+use super::sink::{AttrValue, Truncated};
 use crate::event::content::Content;
 
 #[derive(Debug)]
@@ -43,16 +43,16 @@ impl ValuePolicy {
 
     /// `s` cut to the length limit at a character boundary, leaving room for the
     /// marker; counted when cut. Call it once per value: each call counts.
-    pub fn cut<'a>(&self, s: &'a str) -> Cut<'a> {
+    pub fn cut<'a>(&self, s: &'a str) -> Truncated<'a> {
         if s.len() <= self.max_value_len {
-            return Cut::whole(s);
+            return Truncated::whole(s);
         }
         let mut at = self.max_value_len.saturating_sub(super::attr::TRUNCATED_SUFFIX.len());
         while !s.is_char_boundary(at) {
             at -= 1;
         }
         self.count_truncated(1);
-        Cut { head: &s[..at], cut: true }
+        Truncated { head: &s[..at], cut: true }
     }
 
     /// A name attribute; a literal that fits stays borrowed (no copy on the struct path).
@@ -68,7 +68,7 @@ impl ValuePolicy {
     /// Content given as JSON, when captured: serialized into `scratch` and cut to
     /// the limit. A value nested deeper than the limit is replaced by a note (and
     /// must not be freed recursively: see `pipeline/reclaim.rs`).
-    pub fn json<'s>(&self, v: Option<&Json>, scratch: &'s mut String) -> Option<Cut<'s>> {
+    pub fn json<'s>(&self, v: Option<&Json>, scratch: &'s mut String) -> Option<Truncated<'s>> {
         let v = v.filter(|_| self.capture_content)?;
         scratch.clear();
         if json_depth(v) > MAX_JSON_DEPTH {
@@ -99,7 +99,7 @@ impl ValuePolicy {
         let (json, cut) = messages_json(c, role, output, self.max_value_len);
         self.count_truncated(cut);
         *scratch = json;
-        Some(AttrValue::Str(Cut::whole(scratch)))
+        Some(AttrValue::Str(Truncated::whole(scratch)))
     }
 }
 
@@ -157,7 +157,7 @@ mod tests {
         let cut = p.cut(&long).to_owned_string();
         assert!(cut.len() <= 100, "{}", cut.len());
         assert!(cut.ends_with(super::super::attr::TRUNCATED_SUFFIX));
-        assert_eq!(p.cut("short"), Cut::whole("short"));
+        assert_eq!(p.cut("short"), Truncated::whole("short"));
         assert_eq!(p.take_truncated(), 1);
         assert_eq!(p.take_truncated(), 0);
     }

@@ -21,7 +21,7 @@ use prost::Message;
 
 use super::json::Escape;
 use super::literals::Literals;
-use super::sink::{AttrKey, AttrValue, Cut, SessionAttrs, SpanHead, SpanSink};
+use super::sink::{AttrKey, AttrValue, SessionAttrs, SpanHead, SpanSink, Truncated};
 use super::span::unix_nanos;
 use super::wire_fields::{
     any_value_len, bytes_field_len, close_len, event_flags, event_len, len_field, link_len, open_len, put_any_value,
@@ -64,7 +64,7 @@ impl Spare<'_> {
     }
 
     /// A string field (`number` below 16), possibly cut.
-    fn string(&mut self, number: u8, s: Cut<'_>) {
+    fn string(&mut self, number: u8, s: Truncated<'_>) {
         self.field(number << 3 | 2, s.len());
         self.copy(s.head.as_bytes());
         self.copy(s.marker().as_bytes());
@@ -116,7 +116,7 @@ impl<'o> WireSpan<'o> {
         assert_eq!(w.at, total, "an attribute's size");
     }
 
-    fn string_attr(&mut self, key: &str, s: Cut<'_>) {
+    fn string_attr(&mut self, key: &str, s: Truncated<'_>) {
         self.key_value(key, string_value_len(s.len()), |w| w.string(1, s));
     }
 }
@@ -150,12 +150,12 @@ impl SpanSink for WireSpan<'_> {
                     let mut l = l.borrow_mut();
                     let bytes = l.get(k, s, || {
                         let mut bytes = Vec::new();
-                        WireSpan::new(&mut bytes).string_attr(k, Cut::whole(s));
+                        WireSpan::new(&mut bytes).string_attr(k, Truncated::whole(s));
                         bytes
                     });
                     self.out.extend_from_slice(bytes);
                 }),
-                None => self.string_attr(key, Cut::whole(s)),
+                None => self.string_attr(key, Truncated::whole(s)),
             },
             AttrValue::Str(s) => self.string_attr(key, s),
             AttrValue::I64(i) => self.key_value(key, 1 + varint_len(i as u64), |w| {

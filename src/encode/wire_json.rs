@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::trace::v1 as otlp;
 
 use super::json::{push_escaped_str, push_json_str, Escape};
 use super::literals::Literals;
-use super::sink::{AttrKey, AttrValue, Cut, SessionAttrs, SpanHead, SpanSink};
+use super::sink::{AttrKey, AttrValue, SessionAttrs, SpanHead, SpanSink, Truncated};
 use super::span::unix_nanos;
 use super::wire_fields::{event_flags, link_flags, status_parts};
 
@@ -137,7 +137,7 @@ fn push_serialized<T: serde::Serialize>(out: &mut String, v: &T) {
 }
 
 /// A string as a JSON string literal: its (possibly cut) head, then the marker.
-fn push_cut(out: &mut String, s: Cut<'_>) {
+fn push_cut(out: &mut String, s: Truncated<'_>) {
     out.reserve(s.len() + 2);
     out.push('"');
     push_escaped_str(out, s.head, Escape::Once);
@@ -146,7 +146,7 @@ fn push_cut(out: &mut String, s: Cut<'_>) {
 }
 
 /// A string `AnyValue` object.
-fn push_string_value(out: &mut String, s: Cut<'_>) {
+fn push_string_value(out: &mut String, s: Truncated<'_>) {
     out.push_str("{\"stringValue\":");
     push_cut(out, s);
     out.push('}');
@@ -201,7 +201,7 @@ fn push_literal(out: &mut String, key: &str, value: &str) {
     out.push_str("{\"key\":");
     push_json_str(out, key);
     out.push_str(",\"value\":");
-    push_string_value(out, Cut::whole(value));
+    push_string_value(out, Truncated::whole(value));
     out.push('}');
 }
 
@@ -270,7 +270,7 @@ impl SpanSink for JsonSpan<'_> {
         push_json_str(out, key.as_str());
         out.push_str(",\"value\":");
         match value {
-            AttrValue::Static(s) => push_string_value(out, Cut::whole(s)),
+            AttrValue::Static(s) => push_string_value(out, Truncated::whole(s)),
             AttrValue::Str(s) => push_string_value(out, s),
             AttrValue::I64(i) => push_any_value(out, &Value::I64(i)),
             AttrValue::F64(f) => push_any_value(out, &Value::F64(f)),

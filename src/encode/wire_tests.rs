@@ -22,7 +22,7 @@ use prost::Message;
 use super::{put_otlp_span, WireSpan};
 use crate::encode::plain_messages::PlainMessages;
 use crate::encode::request::{request_frame, to_otlp_request};
-use crate::encode::sink::{AttrValue, Cut, SpanHead, SpanName, SpanSink};
+use crate::encode::sink::{AttrValue, SpanHead, SpanName, SpanSink, Truncated};
 use crate::encode::span::{describe_definition, SpanBuilder, SpanDefinition};
 
 fn text() -> impl Strategy<Value = String> {
@@ -131,20 +131,20 @@ impl Described {
     pub(crate) fn describe<S: SpanSink>(&self, (trace_id, span_id, parent): (TraceId, SpanId, SpanId), sink: &mut S) {
         let (op, subject, cut, joined) = &self.name;
         let name = match joined {
-            true => SpanName::Joined { op, subject: Cut { head: subject, cut: *cut } },
+            true => SpanName::Joined { op, subject: Truncated { head: subject, cut: *cut } },
             false => SpanName::Plain(op),
         };
         let (start, end) = (self.start, self.end.max(self.start));
         sink.begin(&SpanHead { trace_id, span_id, parent, name, kind: self.kind.clone(), start, end });
         for (key, value) in &self.attributes {
-            let lists: Vec<Cut<'_>>;
+            let lists: Vec<Truncated<'_>>;
             let v = match value {
                 OwnedValue::Static(s) => AttrValue::Static(s),
-                OwnedValue::Str(s, cut) => AttrValue::Str(Cut { head: s, cut: *cut }),
+                OwnedValue::Str(s, cut) => AttrValue::Str(Truncated { head: s, cut: *cut }),
                 OwnedValue::I64(i) => AttrValue::I64(*i),
                 OwnedValue::F64(f) => AttrValue::F64(*f),
                 OwnedValue::StrList(items) => {
-                    lists = items.iter().map(|(s, cut)| Cut { head: s, cut: *cut }).collect();
+                    lists = items.iter().map(|(s, cut)| Truncated { head: s, cut: *cut }).collect();
                     AttrValue::StrList(&lists)
                 }
                 OwnedValue::Messages(t, role, output) => {

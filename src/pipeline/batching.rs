@@ -64,7 +64,7 @@ impl Worker {
                 w.count += 1;
             }
         }));
-        self.spent.push(rec);
+        self.free_backlog.push(rec);
         if encoded.is_err() {
             self.pending.cut(mark);
             Counters::add(&self.counters.export_panics, 1);
@@ -100,7 +100,7 @@ impl Worker {
             }
         }
         self.export_pending();
-        self.spent.free_everything();
+        self.free_backlog.free_everything();
     }
 
     pub(super) fn export_pending(&mut self) {

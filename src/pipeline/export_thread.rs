@@ -20,7 +20,7 @@ use opentelemetry_sdk::Resource;
 use super::fanout::{Fanout, Stage};
 use super::message::Message;
 use super::pending::Pending;
-use super::reclaim::Spent;
+use super::reclaim::FreeBacklog;
 use crate::config::otel::SpanFilter;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::export::batch::ExportBatch;
@@ -52,7 +52,7 @@ pub(crate) struct Worker {
     /// The attribute list's allocation, lent to the encoder for each event.
     pub scratch: Vec<opentelemetry::KeyValue>,
     /// Written events, on their way to be freed on a caller's thread (`reclaim.rs`).
-    pub spent: Spent,
+    pub free_backlog: FreeBacklog,
     /// Records metrics from what passes through, when metrics are on.
     pub metrics: Option<MetricsRecorder>,
 }
@@ -99,13 +99,13 @@ impl Worker {
             }
             if Instant::now() >= next_export {
                 self.export_pending();
-                self.spent.check_idle(self.counters.received.load(Ordering::Relaxed));
+                self.free_backlog.check_idle(self.counters.received.load(Ordering::Relaxed));
                 next_export = Instant::now() + self.delay;
             }
             self.asleep.store(true, Ordering::SeqCst);
             if self.rx.len() < self.max_batch {
                 // Caught up: callers are not outpacing us, a good moment to give their memory back.
-                self.spent.free();
+                self.free_backlog.free();
                 // Until the next scheduled export or a caller's signal. If every
                 // sender is gone this returns at once and the drain above sees it.
                 if let Err(RecvTimeoutError::Disconnected) = self.wake_rx.recv_deadline(next_export) {

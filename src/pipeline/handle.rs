@@ -19,7 +19,7 @@ use super::fanout::{Fanout, FlushReport};
 use super::lanes::{destination, LaneCommon};
 use super::message::Message;
 use super::pending::{JsonSpans, Pending, WireSpans};
-use super::reclaim::{Returns, Spent};
+use super::reclaim::{FreeBacklog, ReturnQueue};
 use crate::config::batch::BatchConfig;
 use crate::config::metrics::MetricsSettings;
 use crate::config::otel::SpanFilter;
@@ -50,12 +50,12 @@ const SPOOL_RESERVE: Duration = Duration::from_secs(1);
 pub(crate) struct Pipeline {
     tx: Sender<Message>,
     /// The queue's other end, used only when a shutdown gives up: what is still
-    /// queued then is taken out and counted as dropped (see `seal`).
+    /// queued then is taken out and counted as dropped (see `count_queued_as_dropped`).
     rx: Receiver<Message>,
     wake: Sender<()>,
     wake_at: usize,
     /// Written events coming back to be freed by callers (`reclaim.rs`).
-    returns: Returns,
+    returns: ReturnQueue,
     /// Set by the export thread while it sleeps; callers only look at the queue's
     /// length (two contended cache lines) when it is set.
     asleep: Arc<AtomicBool>,
@@ -156,7 +156,7 @@ impl Pipeline {
         let (tx, rx) = bounded(setup.batch.max_queue_size);
         let (wake, wake_rx) = bounded(1);
         let (recycle_tx, recycle_rx) = bounded(4);
-        let returns = Returns::new(setup.batch.max_queue_size);
+        let returns = ReturnQueue::new(setup.batch.max_queue_size);
         let counters = Arc::new(Counters::default());
         let cancel = Arc::new(Cancel::default());
         let asleep = Arc::new(AtomicBool::new(false));
@@ -207,7 +207,7 @@ impl Pipeline {
         counters.lanes_running.store(lane_count, Ordering::Release);
         let mut fanout =
             Fanout { destinations: Vec::new(), counters: counters.clone(), report: FlushReport::default() };
-        let mut shippers = Vec::with_capacity(lane_count);
+        let mut lane_workers = Vec::with_capacity(lane_count);
         let common = LaneCommon {
             recycle: recycle_tx,
             retry: setup.retry.clone(),
@@ -221,7 +221,7 @@ impl Pipeline {
             let limits = (cap, setup.batch.max_queue_size);
             let (destination, lanes) = destination(name, exporter_counters, instances, spool_dir, limits, &common);
             fanout.destinations.push(destination);
-            shippers.extend(lanes);
+            lane_workers.extend(lanes);
         }
         let nice = setup.batch.export_thread_nice;
         let (recorder, metrics) = match metrics_slots {
@@ -260,14 +260,14 @@ impl Pipeline {
             span_pool: Vec::new(),
             wire_pool: Vec::new(),
             scratch: Vec::new(),
-            spent: Spent::new(returns.clone(), setup.batch.max_queue_size),
+            free_backlog: FreeBacklog::new(returns.clone(), setup.batch.max_queue_size),
             metrics: recorder,
         };
         let mut threads = Vec::with_capacity(lane_count + 1);
         threads.push(spawn("agentops-export".into(), nice, move || worker.run()).map_err(Error::Thread)?);
-        for (i, shipper) in shippers.into_iter().enumerate() {
+        for (i, lane_worker) in lane_workers.into_iter().enumerate() {
             let name = if lane_count == 1 { "agentops-send".to_owned() } else { format!("agentops-send-{i}") };
-            threads.push(spawn(name, nice, move || shipper.run()).map_err(Error::Thread)?);
+            threads.push(spawn(name, nice, move || lane_worker.run()).map_err(Error::Thread)?);
         }
         let spool_thread = match (spool, setup.spool) {
             (Some(spool), Some(s)) if !s.delivery.is_empty() => {
@@ -435,7 +435,7 @@ impl Pipeline {
             Err(e) => {
                 // The threads are left to finish on their own (no request starts
                 // after the deadline), but their spans are settled now.
-                self.seal();
+                self.count_queued_as_dropped();
                 if let Some(s) = &self.spool {
                     s.stop(deadline); // past the deadline: tells it to stop
                 }
@@ -454,7 +454,7 @@ impl Pipeline {
     /// as dropped from now on. Taking the queue's contents (rather than reading its
     /// length) keeps `spans_recorded` exact: nothing is left to move between the
     /// queue and the export thread's count while totals are read.
-    fn seal(&self) {
+    fn count_queued_as_dropped(&self) {
         let c = &self.counters;
         let mut spans = 0;
         while let Ok(msg) = self.rx.try_recv() {
@@ -466,7 +466,7 @@ impl Pipeline {
         }
         Counters::add(&c.received, spans);
         Counters::add(&c.dropped_export_failed, spans);
-        c.sealed.store(true, Ordering::Release);
+        c.shutdown_gave_up.store(true, Ordering::Release);
     }
 
     pub fn stats(&self) -> Stats {

@@ -31,7 +31,7 @@ pub(crate) struct Slot {
     pub spool: Option<SpoolDestination>,
 }
 
-pub(crate) struct Shipper {
+pub(crate) struct LaneWorker {
     pub rx: Receiver<Stage>,
     /// Exported batches go back to the export thread to be freed there: it made
     /// their allocations, and freeing them here would contend for its malloc arena.
@@ -65,16 +65,16 @@ pub(crate) fn destination(
     spool: Option<SpoolDestination>,
     (batch_size, queue_size): (usize, usize),
     common: &LaneCommon,
-) -> (Destination, Vec<Shipper>) {
+) -> (Destination, Vec<LaneWorker>) {
     let (progress_tx, progress_rx) = crossbeam_channel::bounded(2 * instances.len());
-    let (mut lanes, mut shippers) = (Vec::new(), Vec::new());
+    let (mut lanes, mut lane_workers) = (Vec::new(), Vec::new());
     for exporter in instances {
         // Unbounded: the destination's backlog is bounded in spans by the export
         // thread (`fanout.rs`), and control messages always fit.
         let (tx, rx) = crossbeam_channel::unbounded();
         let backlog = Arc::new(AtomicUsize::new(0));
         lanes.push(Lane { tx, backlog: backlog.clone() });
-        shippers.push(Shipper {
+        lane_workers.push(LaneWorker {
             rx,
             recycle: common.recycle.clone(),
             slot: Slot { name: name.clone(), counters: counters.clone(), exporter, spool: spool.clone() },
@@ -96,10 +96,10 @@ pub(crate) fn destination(
         progress: progress_rx,
         stalled: std::cell::Cell::new(false),
     };
-    (d, shippers)
+    (d, lane_workers)
 }
 
-impl Shipper {
+impl LaneWorker {
     pub fn run(mut self) {
         // Nothing this thread does (HTTP, encoding) may produce telemetry of its own.
         let _suppressed = Context::enter_telemetry_suppressed_scope();

@@ -10,9 +10,9 @@
 //! time in such a burst went to the kernel.
 //!
 //! So an event whose span is written goes home: the export thread puts it in
-//! [`Returns`], and callers free a few returned events every few events they
+//! [`ReturnQueue`], and callers free a few returned events every few events they
 //! record (`Pipeline::submit`), on their own thread, where their next allocations
-//! reuse the memory at once. What the return queue cannot take waits in [`Spent`],
+//! reuse the memory at once. What the return queue cannot take waits in [`FreeBacklog`],
 //! freed in bulk when the export thread has caught up (or holds a queue's worth);
 //! returned events no caller picked up are freed by the export thread once callers
 //! have been idle for a scheduled delay.
@@ -39,7 +39,7 @@ pub(crate) type Written = Box<RecordedEvent>;
 
 /// The queue of events going home.
 #[derive(Debug, Clone)]
-pub(crate) struct Returns {
+pub(crate) struct ReturnQueue {
     tx: Sender<Written>,
     rx: Receiver<Written>,
 }
@@ -49,11 +49,11 @@ thread_local! {
     static SINCE_FREE: Cell<u32> = const { Cell::new(0) };
 }
 
-impl Returns {
+impl ReturnQueue {
     /// A queue for a pipeline whose export queue holds `queue_size` events.
     pub fn new(queue_size: usize) -> Self {
         let (tx, rx) = bounded(queue_size.clamp(1, RETURNS_MAX));
-        Returns { tx, rx }
+        ReturnQueue { tx, rx }
     }
 
     /// On a caller's thread, as it records: every `FREE_EVERY`th event, frees up to
@@ -87,8 +87,8 @@ impl Returns {
 
 /// The export thread's side: written events go home, or wait here.
 #[derive(Debug)]
-pub(crate) struct Spent {
-    returns: Returns,
+pub(crate) struct FreeBacklog {
+    returns: ReturnQueue,
     /// Written events the return queue could not take, freed in bulk.
     held: Vec<Written>,
     /// How many may be held before they are freed anyway (the export queue's size).
@@ -97,14 +97,14 @@ pub(crate) struct Spent {
     received_at_check: u64,
 }
 
-impl Spent {
-    pub fn new(returns: Returns, limit: usize) -> Self {
-        Spent { returns, held: Vec::new(), limit, received_at_check: 0 }
+impl FreeBacklog {
+    pub fn new(returns: ReturnQueue, limit: usize) -> Self {
+        FreeBacklog { returns, held: Vec::new(), limit, received_at_check: 0 }
     }
 
     /// An event whose span is written.
     pub fn push(&mut self, mut event: Written) {
-        disarm(&mut event.event);
+        free_deep_json(&mut event.event);
         if let Err(event) = self.returns.send(event) {
             self.held.push(event);
             if self.held.len() >= self.limit {
@@ -151,7 +151,7 @@ fn touch_texts(event: &Written) {
 /// Takes JSON nested deeper than the encoder reads out of `event` and frees it here,
 /// without recursion: serde_json's own drop recurses, so hostile nesting freed on a
 /// caller's thread could overflow its stack.
-fn disarm(event: &mut Event) {
+fn free_deep_json(event: &mut Event) {
     fn free_if_deep(v: &mut Option<serde_json::Value>) {
         if v.as_ref().is_some_and(|v| json_depth(v) > MAX_JSON_DEPTH) {
             drop_iteratively(v.take().unwrap_or_default());
@@ -191,13 +191,13 @@ mod tests {
 
     #[test]
     fn written_events_go_home_and_callers_free_them_a_few_at_a_time() {
-        let returns = Returns::new(16);
-        let mut spent = Spent::new(returns.clone(), 100);
+        let returns = ReturnQueue::new(16);
+        let mut free_backlog = FreeBacklog::new(returns.clone(), 100);
         for _ in 0..20 {
-            spent.push(written(LlmEvent::new("m").prompt("p").into()));
+            free_backlog.push(written(LlmEvent::new("m").prompt("p").into()));
         }
         // The queue took 16; the rest wait for a bulk free.
-        assert_eq!((returns.rx.len(), spent.held.len()), (16, 4));
+        assert_eq!((returns.rx.len(), free_backlog.held.len()), (16, 4));
         // One call in `FREE_EVERY` frees `FREE_EVERY` of them.
         SINCE_FREE.with(|n| n.set(0));
         for _ in 0..FREE_EVERY - 1 {
@@ -206,44 +206,44 @@ mod tests {
         assert_eq!(returns.rx.len(), 16);
         returns.free_some();
         assert_eq!(returns.rx.len(), 16 - FREE_EVERY as usize);
-        spent.free();
-        assert!(spent.held.is_empty());
+        free_backlog.free();
+        assert!(free_backlog.held.is_empty());
     }
 
     #[test]
     fn what_idle_callers_leave_is_freed_by_the_export_thread() {
-        let returns = Returns::new(16);
-        let mut spent = Spent::new(returns.clone(), 100);
-        spent.check_idle(5);
-        spent.push(written(LlmEvent::new("m").into()));
+        let returns = ReturnQueue::new(16);
+        let mut free_backlog = FreeBacklog::new(returns.clone(), 100);
+        free_backlog.check_idle(5);
+        free_backlog.push(written(LlmEvent::new("m").into()));
         // Events arrived since the last check: callers are recording, and free it.
-        spent.check_idle(6);
+        free_backlog.check_idle(6);
         assert_eq!(returns.rx.len(), 1);
         // None since: they are idle.
-        spent.check_idle(6);
+        free_backlog.check_idle(6);
         assert_eq!(returns.rx.len(), 0);
     }
 
     #[test]
     fn a_full_hold_is_freed_at_once() {
-        let returns = Returns::new(1);
-        let mut spent = Spent::new(returns.clone(), 3);
+        let returns = ReturnQueue::new(1);
+        let mut free_backlog = FreeBacklog::new(returns.clone(), 3);
         for _ in 0..3 {
-            spent.push(written(LlmEvent::new("m").into()));
+            free_backlog.push(written(LlmEvent::new("m").into()));
         }
-        assert_eq!((returns.rx.len(), spent.held.len()), (1, 2));
-        spent.push(written(LlmEvent::new("m").into()));
-        assert_eq!((returns.rx.len(), spent.held.len()), (1, 0), "the third held one freed all");
+        assert_eq!((returns.rx.len(), free_backlog.held.len()), (1, 2));
+        free_backlog.push(written(LlmEvent::new("m").into()));
+        assert_eq!((returns.rx.len(), free_backlog.held.len()), (1, 0), "the third held one freed all");
     }
 
     #[test]
     fn hostile_nesting_is_freed_before_the_event_goes_home() {
-        let returns = Returns::new(4);
-        let mut spent = Spent::new(returns.clone(), 100);
+        let returns = ReturnQueue::new(4);
+        let mut free_backlog = FreeBacklog::new(returns.clone(), 100);
         let mut tool = ToolEvent::new("t");
         tool.params = Some(nested(200_000));
         tool.returns = Some(nested(3));
-        spent.push(written(tool.into()));
+        free_backlog.push(written(tool.into()));
         let home = returns.rx.try_recv().unwrap();
         let Event::Tool(t) = &home.event else { unreachable!() };
         assert_eq!(t.params, None, "freed here, iteratively");

@@ -1,4 +1,4 @@
-//! Taking a spooled file for delivery and reading it back. A file is claimed with
+//! Taking a spooled file for delivery and reading it back. A file is taken with
 //! an exclusive lock that the OS releases if the process dies, and only while it
 //! still is in the spool (another process may have delivered and removed it since
 //! it was listed), so no file is delivered twice.
@@ -13,7 +13,7 @@ use crate::util::lines::{read_bounded_line, trim_line, BoundedLine};
 
 /// A file this process holds the lock of.
 #[derive(Debug)]
-pub(crate) struct Claimed {
+pub(crate) struct LockedFile {
     file: File,
     pub path: PathBuf,
 }
@@ -27,13 +27,13 @@ pub(crate) enum Line {
     Unreadable(String),
 }
 
-impl Claimed {
+impl LockedFile {
     /// Locks `path`; `None` when another process holds it or it is gone.
-    pub fn take(path: &Path) -> Option<Claimed> {
+    pub fn take(path: &Path) -> Option<LockedFile> {
         // Write access: some platforms only lock files opened for writing.
         let file = OpenOptions::new().read(true).write(true).open(path).ok()?;
         file.try_lock().ok()?;
-        still_linked(&file, path).then(|| Claimed { file, path: path.to_owned() })
+        still_linked(&file, path).then(|| LockedFile { file, path: path.to_owned() })
     }
 
     /// The file's lines, each at most `max_line` bytes (a longer one is reported

@@ -13,7 +13,7 @@ use opentelemetry::Context;
 
 use super::destination::SpoolDestination;
 use super::files;
-use super::reader::{Claimed, Line};
+use super::reader::{Line, LockedFile};
 use super::Spool;
 use crate::encode::request::span_count;
 use crate::error::export::ExportError;
@@ -84,19 +84,19 @@ impl Redelivery {
                 return;
             }
             // Taken by another process, or delivered by it since the listing.
-            let Some(claimed) = Claimed::take(&file.path) else { continue };
-            match self.deliver(i, claimed) {
+            let Some(locked) = LockedFile::take(&file.path) else { continue };
+            match self.deliver(i, locked) {
                 Delivered::All => {}
                 Delivered::Stopped => return,
             }
         }
     }
 
-    fn deliver(&mut self, i: usize, claimed: Claimed) -> Delivered {
-        let lines = match claimed.lines(self.spool.max_bytes) {
+    fn deliver(&mut self, i: usize, locked: LockedFile) -> Delivered {
+        let lines = match locked.lines(self.spool.max_bytes) {
             Ok(lines) => lines,
             Err(e) => {
-                self.warn(format!("cannot read {}: {e}", claimed.path.display()));
+                self.warn(format!("cannot read {}: {e}", locked.path.display()));
                 return Delivered::Stopped;
             }
         };
@@ -109,7 +109,7 @@ impl Redelivery {
                 Line::Request(req, bytes) => (req, bytes),
                 Line::Unreadable(why) => {
                     Counters::add(&self.counters().spool_batches_skipped, 1);
-                    self.warn(format!("skipped a spooled batch in {}: {why}", claimed.path.display()));
+                    self.warn(format!("skipped a spooled batch in {}: {why}", locked.path.display()));
                     continue;
                 }
             };
@@ -127,7 +127,7 @@ impl Redelivery {
                     // The rest of the file, this line first, stays spooled.
                     let rest: Vec<Line> =
                         std::iter::once(Line::Request(Box::new(batch.into_request()), bytes)).chain(lines).collect();
-                    return self.keep_rest(i, claimed, rest, processed > 1);
+                    return self.keep_rest(i, locked, rest, processed > 1);
                 }
                 Err(e) => {
                     // Refused for good (a 4xx): sending it again would not help.
@@ -136,7 +136,7 @@ impl Redelivery {
                 }
             }
         }
-        match claimed.remove() {
+        match locked.remove() {
             Ok(()) => Counters::add(&self.counters().spool_files_delivered, 1),
             Err(e) => self.warn(format!("cannot remove a delivered spool file: {e}")),
         }
@@ -146,9 +146,9 @@ impl Redelivery {
     /// After a failure inside a file: a file whose first line failed stays as it
     /// is; otherwise what is left is written as a new file and the old one removed,
     /// so the lines already delivered are not sent again.
-    fn keep_rest(&mut self, i: usize, claimed: Claimed, rest: Vec<Line>, some_done: bool) -> Delivered {
+    fn keep_rest(&mut self, i: usize, locked: LockedFile, rest: Vec<Line>, some_done: bool) -> Delivered {
         if !some_done {
-            return Delivered::Stopped; // unlocked when `claimed` drops
+            return Delivered::Stopped; // unlocked when `locked` drops
         }
         let mut bytes = Vec::new();
         let mut spans = 0;
@@ -162,8 +162,8 @@ impl Redelivery {
             }
         }
         match self.spool.write_line(&self.targets[i].dest, &bytes, spans) {
-            Ok(()) => drop(claimed.remove()),
-            Err(e) => self.warn(format!("cannot keep the rest of {}: {e}", claimed.path.display())),
+            Ok(()) => drop(locked.remove()),
+            Err(e) => self.warn(format!("cannot keep the rest of {}: {e}", locked.path.display())),
         }
         Delivered::Stopped
     }
