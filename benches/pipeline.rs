@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use agentops::{
-    AgentOpsConfig, BatchConfig, Client, Compression, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol,
+    AgentOpsConfig, BatchConfig, Client, Compression, EndState, LlmEvent, OtelConfig, OtlpExporterConfig, Protocol,
 };
 
 const USAGE: &str = "\
@@ -219,7 +219,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut otlp = OtlpConfig::traces_url(args.endpoint.clone()).protocol(args.protocol).compression(args.compression);
+    let mut otlp =
+        OtlpExporterConfig::traces_url(args.endpoint.clone()).protocol(args.protocol).compression(args.compression);
     if args.metrics {
         otlp = otlp.with_metrics_url(metrics_receiver());
     }
@@ -328,7 +329,7 @@ fn main() {
     // (sampled out, so the sink's span count stays the workload's).
     let idle = Client::new(
         OtelConfig::builder()
-            .otlp(OtlpConfig::traces_url(args.endpoint.clone()))
+            .otlp(OtlpExporterConfig::traces_url(args.endpoint.clone()))
             .sample_ratio(0.0)
             .build()
             .expect("config"),

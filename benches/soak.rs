@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agentops::otel::ExportTraceServiceRequest;
-use agentops::{BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpConfig, ToolEvent};
+use agentops::{BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpExporterConfig, ToolEvent};
 use prost::Message;
 
 struct Args {
@@ -201,7 +201,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&spool);
     let mut b = OtelConfig::builder()
         .service_name("agentops-soak")
-        .otlp(OtlpConfig::new(format!("http://{addr}")))
+        .otlp(OtlpExporterConfig::new(format!("http://{addr}")))
         .batch(BatchConfig::default().max_queue_size(65536));
     if args.spool {
         b = b.spool_dir(&spool).spool_retry_interval(Duration::from_secs(5));

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "tracing")]
 pub mod bridge;
+#[cfg(feature = "cli")]
 pub mod capture;
 mod client;
 mod config;
@@ -33,21 +34,28 @@ pub use config::batch::BatchConfig;
 pub use config::builder::OtelConfigBuilder;
 pub use config::console::ConsoleMode;
 pub use config::otel::{OtelConfig, SpanFilter, DEFAULT_TRACES_FILE};
-pub use config::otlp::{Compression, OtlpConfig};
+pub use config::otlp::{Compression, OtlpExporterConfig};
 pub use encode::attr;
 pub use encode::protocol::Protocol;
 pub use error::{ConfigError, Error};
 pub use event::{ActionEvent, AgentEvent, ErrorEvent, LlmEvent, ToolEvent};
 pub use export::retry::RetryPolicy;
 pub use global::{client, current_scope, flush, init, init_from_env, record, shutdown, start_session, InitGuard};
+pub use session::current::ScopeGuard;
 pub use session::handle::Session;
 pub use session::scope::{ActionScope, AgentScope, Scope};
-pub use session::state::ScopeGuard;
 pub use session::summary::{EndState, EventCounts, SessionSummary};
 pub use stats::{ExporterStats, SpoolStats, Stats};
 
 /// Re-exports of the OpenTelemetry types that appear in this crate's API, so that no
 /// application needs to pin `opentelemetry*` versions of its own.
+///
+/// **Semver:** these are the types of the `opentelemetry`, `opentelemetry_sdk` and
+/// `opentelemetry-proto` versions this crate depends on (0.33 today). A release of
+/// this crate that moves to newer OpenTelemetry crates is a breaking release; the
+/// rest of the API does not depend on them. They appear only where the API meets
+/// OpenTelemetry: exporters and span filters (`SpanData`, `Resource`, the OTLP
+/// requests), [`Client::tracer`], and trace contexts (`SpanContext`, `Context`).
 pub mod otel {
     pub use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
     pub use opentelemetry::{Context, KeyValue, Value};

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use agentops::providers::openai;
-use agentops::{attr, Client, EndState, OtelConfig, OtlpConfig};
+use agentops::{attr, Client, EndState, OtelConfig, OtlpExporterConfig};
 use common::{attr_f64, attr_str, TestServer};
 use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span};
 use serde_json::json;
@@ -18,7 +18,8 @@ fn find<'a>(spans: &'a [Span], name: &str) -> &'a Span {
 #[test]
 fn an_agent_runs_the_tools_the_model_asked_for() {
     let server = TestServer::otlp();
-    let client = Client::new(OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).build().unwrap()).unwrap();
+    let client =
+        Client::new(OtelConfig::builder().otlp(OtlpExporterConfig::new(server.base_url())).build().unwrap()).unwrap();
     let session = client.start_session(&["agents"]);
     let request =
         json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "weather in Paris and Oslo?"}]});

@@ -157,7 +157,7 @@ fn the_spool_is_read_and_replayed() {
     let down = format!("http://127.0.0.1:{}", common::closed_port());
     let config = OtelConfig::builder()
         .default_exporters(false)
-        .otlp(agentops::OtlpConfig::new(&down).timeout(Duration::from_millis(500)))
+        .otlp(agentops::OtlpExporterConfig::new(&down).timeout(Duration::from_millis(500)))
         .retry(agentops::RetryPolicy::none())
         .spool_dir(&spool)
         .enable_metrics(false)
@@ -279,7 +279,7 @@ fn flags_named_no_negative_zero_and_models_by_what_was_asked() {
     let (file, _) = make_capture(&dir);
     let bad = agentops(&["replay", file.to_str().unwrap(), "--endpoint", "127.0.0.1:4318"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
-    assert!(stderr(&bad).contains("--endpoint") && !stderr(&bad).contains("OtlpConfig"), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--endpoint") && !stderr(&bad).contains("OtlpExporterConfig"), "{}", stderr(&bad));
     let text = agentops_ok(&["stats", "--since", "1s", file.to_str().unwrap()]);
     assert!(!text.contains("$-"), "{text}");
 

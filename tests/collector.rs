@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agentops::{Client, Compression, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol, ToolEvent};
+use agentops::{Client, Compression, EndState, LlmEvent, OtelConfig, OtlpExporterConfig, Protocol, ToolEvent};
 use common::{attr_str, by_trace, closed_port, distinct_spans, TestServer};
 
 struct KillOnDrop(Child);
@@ -74,7 +74,7 @@ fn sessions_pass_through_a_real_collector_in_both_encodings_and_gzipped() {
             OtelConfig::builder()
                 .service_name("collector-interop")
                 .otlp(
-                    OtlpConfig::new(format!("http://127.0.0.1:{http_port}"))
+                    OtlpExporterConfig::new(format!("http://127.0.0.1:{http_port}"))
                         .protocol(protocol)
                         .compression(compression),
                 )

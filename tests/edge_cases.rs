@@ -8,13 +8,13 @@ use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use agentops::exporters::ExportErrorKind;
-use agentops::{attr, BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpConfig, RetryPolicy, ToolEvent};
+use agentops::{attr, BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpExporterConfig, RetryPolicy, ToolEvent};
 use common::{attr_int, attr_str, closed_port, Reply, TestServer};
 
 const LONG: Duration = Duration::from_secs(30);
 
 fn otlp_client(url: &str) -> Client {
-    let config = OtelConfig::builder().otlp(OtlpConfig::new(url)).retry(RetryPolicy::none()).build().unwrap();
+    let config = OtelConfig::builder().otlp(OtlpExporterConfig::new(url)).retry(RetryPolicy::none()).build().unwrap();
     Client::new(config).unwrap()
 }
 
@@ -79,7 +79,7 @@ fn a_session_start_skipped_on_a_full_queue_is_counted() {
     let blocking = Mutex::new(Some((entered_tx, gate)));
     let server = TestServer::otlp();
     let config = OtelConfig::builder()
-        .otlp(OtlpConfig::new(server.base_url()))
+        .otlp(OtlpExporterConfig::new(server.base_url()))
         .span_filter(move |_| {
             if let Some((entered, gate)) = blocking.lock().unwrap().take() {
                 let _ = entered.send(());
@@ -117,7 +117,7 @@ fn a_session_start_skipped_on_a_full_queue_is_counted() {
 fn a_panicking_formatter_drops_its_span_under_its_own_reason() {
     let server = TestServer::otlp();
     let config = OtelConfig::builder()
-        .otlp(OtlpConfig::new(server.base_url()))
+        .otlp(OtlpExporterConfig::new(server.base_url()))
         .span_filter(|span| {
             assert!(span.name != "execute_tool boom", "span filter bug");
             span.name != "execute_tool filtered"

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use agentops::exporters::{ExportBatch, ExportContext, ExportError, ExportOutcome, Exporter, InMemoryExporter};
 use agentops::{
-    BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpConfig, Protocol, RetryPolicy, Stats, ToolEvent,
+    BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtlpExporterConfig, Protocol, RetryPolicy, Stats, ToolEvent,
 };
 use common::{base_url, closed_port, distinct_spans, otlp_for, unique_span_ids, Reply, Scheme, TestServer};
 
@@ -30,7 +30,7 @@ fn fast_retry() -> RetryPolicy {
 /// A client that exports only on flush or shutdown, so each test's spans go out as
 /// one batch and request counts are exact whatever the machine's pace. Spans only:
 /// metrics under faults are `tests/metrics.rs`'s.
-fn client_for(otlp: OtlpConfig, retry: RetryPolicy, timeout: Duration) -> Client {
+fn client_for(otlp: OtlpExporterConfig, retry: RetryPolicy, timeout: Duration) -> Client {
     let batch = BatchConfig::default().scheduled_delay(Duration::from_secs(3600));
     let otlp = otlp.timeout(timeout);
     Client::new(OtelConfig::builder().otlp(otlp).retry(retry).batch(batch).enable_metrics(false).build().unwrap())
@@ -224,7 +224,7 @@ fn an_endpoint_down_for_good_costs_bounded_memory_and_a_bounded_shutdown() {
     let port = closed_port();
     let client = Client::new(
         OtelConfig::builder()
-            .otlp(OtlpConfig::new(format!("http://127.0.0.1:{port}")))
+            .otlp(OtlpExporterConfig::new(format!("http://127.0.0.1:{port}")))
             .retry(fast_retry())
             .batch(BatchConfig::default().max_queue_size(100).max_export_batch_size(10))
             .build()

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use agentops::{Client, EndState, OtelConfig, OtlpConfig, RetryPolicy};
+use agentops::{Client, EndState, OtelConfig, OtlpExporterConfig, RetryPolicy};
 use common::{Reply, TestServer};
 use prost::Message;
 
@@ -48,7 +48,7 @@ fn warnings_are_readable_and_under_the_agentops_target() {
     let url = format!("{}/v1/traces", server.base_url());
     // Spans only: the metrics URL (…/v1/traces/v1/metrics) would be a second condition.
     let config = OtelConfig::builder()
-        .otlp(OtlpConfig::new(url))
+        .otlp(OtlpExporterConfig::new(url))
         .retry(RetryPolicy::none())
         .enable_metrics(false)
         .build()

@@ -13,7 +13,7 @@ use std::time::Duration;
 use agentops::exporters::InMemoryExporter;
 use agentops::otel::Temporality;
 use agentops::{
-    BatchConfig, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, Protocol,
+    BatchConfig, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpExporterConfig, Protocol,
     RetryPolicy, ToolEvent,
 };
 use common::metrics::{gauge, has_attrs, histogram, keys, metric, metrics_named, sum, value};
@@ -36,7 +36,7 @@ const DURATION_BOUNDS: [f64; 14] =
 /// flushed or shut down unless `interval` says otherwise.
 fn builder(server: &TestServer, protocol: Protocol) -> OtelConfigBuilder {
     OtelConfig::builder()
-        .otlp(OtlpConfig::new(server.base_url()).protocol(protocol))
+        .otlp(OtlpExporterConfig::new(server.base_url()).protocol(protocol))
         .batch(BatchConfig::default().scheduled_delay(Duration::from_secs(3600)))
         .metric_export_interval(Duration::from_secs(3600))
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentops::event::ChatMessage;
 use agentops::{
-    ActionEvent, BatchConfig, Client, Compression, EndState, ErrorEvent, LlmEvent, OtelConfig, OtlpConfig, Protocol,
-    ToolEvent,
+    ActionEvent, BatchConfig, Client, Compression, EndState, ErrorEvent, LlmEvent, OtelConfig, OtlpExporterConfig,
+    Protocol, ToolEvent,
 };
 use common::{attr_f64, attr_int, attr_str, by_trace, unique_span_ids, Reply, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -30,7 +30,10 @@ fn client_with(server: &TestServer, protocol: Protocol, compression: Compression
             .environment("test")
             .resource_attribute("team", "agents")
             .otlp(
-                OtlpConfig::new(server.base_url()).protocol(protocol).compression(compression).header("x-test", "yes"),
+                OtlpExporterConfig::new(server.base_url())
+                    .protocol(protocol)
+                    .compression(compression)
+                    .header("x-test", "yes"),
             )
             .build()
             .unwrap(),
@@ -41,7 +44,8 @@ fn client_with(server: &TestServer, protocol: Protocol, compression: Compression
 /// A client whose scheduled export comes every `delay`.
 fn client_exporting_every(server: &TestServer, delay: Duration) -> Client {
     let batch = BatchConfig::default().scheduled_delay(delay);
-    Client::new(OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).batch(batch).build().unwrap()).unwrap()
+    Client::new(OtelConfig::builder().otlp(OtlpExporterConfig::new(server.base_url())).batch(batch).build().unwrap())
+        .unwrap()
 }
 
 fn nanos(t: SystemTime) -> u64 {
@@ -281,7 +285,7 @@ fn eight_threads_into_one_session_arrive_exactly_once() {
     let server = TestServer::otlp();
     let client = Client::new(
         OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()))
+            .otlp(OtlpExporterConfig::new(server.base_url()))
             .batch(BatchConfig::default().max_queue_size(16_384).max_export_batch_size(256))
             .build()
             .unwrap(),
@@ -315,7 +319,7 @@ fn eight_threads_eight_sessions_arrive_exactly_once() {
     let server = TestServer::otlp();
     let client = Client::new(
         OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()).protocol(Protocol::HttpJson))
+            .otlp(OtlpExporterConfig::new(server.base_url()).protocol(Protocol::HttpJson))
             .batch(BatchConfig::default().max_queue_size(16_384))
             .build()
             .unwrap(),
@@ -477,9 +481,10 @@ fn users_own_spans_join_the_session() {
 #[test]
 fn sampling_keeps_or_drops_whole_sessions() {
     let server = TestServer::otlp();
-    let client =
-        Client::new(OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).sample_ratio(0.0).build().unwrap())
-            .unwrap();
+    let client = Client::new(
+        OtelConfig::builder().otlp(OtlpExporterConfig::new(server.base_url())).sample_ratio(0.0).build().unwrap(),
+    )
+    .unwrap();
     let s = client.start_session(&["x"]);
     s.record(LlmEvent::new("m"));
     assert!(!s.is_sampled());
@@ -510,7 +515,7 @@ fn formatters_redact_and_drop_on_the_export_thread() {
     let server = TestServer::otlp();
     let client = Client::new(
         OtelConfig::builder()
-            .otlp(OtlpConfig::new(server.base_url()))
+            .otlp(OtlpExporterConfig::new(server.base_url()))
             .span_filter(|span| {
                 for kv in span.attributes.iter_mut() {
                     if kv.key.as_str() == "gen_ai.input.messages" {
@@ -607,7 +612,7 @@ fn max_in_flight(concurrency: usize, with_memory_exporter: bool) -> usize {
         Reply::ok()
     });
     let mut b = OtelConfig::builder()
-        .otlp(OtlpConfig::new(server.base_url()))
+        .otlp(OtlpExporterConfig::new(server.base_url()))
         .batch(BatchConfig::default().max_export_batch_size(10).max_concurrent_exports(concurrency));
     if with_memory_exporter {
         b = b.in_memory(agentops::exporters::InMemoryExporter::new());

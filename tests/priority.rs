@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use agentops::{BatchConfig, Client, OtelConfig, OtlpConfig};
+use agentops::{BatchConfig, Client, OtelConfig, OtlpExporterConfig};
 use common::TestServer;
 
 /// (thread name, nice) of this process's threads named `agentops-*`.
@@ -35,7 +35,7 @@ fn own_nice() -> i64 {
 }
 
 fn client(server: &TestServer, batch: BatchConfig) -> Client {
-    let config = OtelConfig::builder().otlp(OtlpConfig::new(server.base_url())).batch(batch).build().unwrap();
+    let config = OtelConfig::builder().otlp(OtlpExporterConfig::new(server.base_url())).batch(batch).build().unwrap();
     Client::new(config).unwrap()
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentops::{Client, EndState, LlmEvent, OtelConfig, OtlpConfig};
+use agentops::{Client, EndState, LlmEvent, OtelConfig, OtlpExporterConfig};
 use common::{Scheme, TestServer};
 
 /// What the proxy saw: CONNECT tunnels opened and absolute-form requests relayed.
@@ -87,7 +87,7 @@ fn proxy(seen: Arc<Seen>) -> String {
     url
 }
 
-fn send_one(otlp: OtlpConfig) -> Client {
+fn send_one(otlp: OtlpExporterConfig) -> Client {
     let client = Client::new(OtelConfig::builder().otlp(otlp).enable_metrics(false).build().unwrap()).unwrap();
     let s = client.start_session(&["proxied"]);
     s.record(LlmEvent::new("m"));
@@ -116,7 +116,7 @@ fn spans_go_through_the_proxy_unless_no_proxy_names_the_endpoint() {
 
     // A proxy set in code: the spans arrive through a CONNECT tunnel.
     let server = TestServer::otlp();
-    let client = send_one(OtlpConfig::traces_url(server.traces_url()).proxy(&proxy_url));
+    let client = send_one(OtlpExporterConfig::traces_url(server.traces_url()).proxy(&proxy_url));
     assert_eq!(server.accepted_spans().len(), 2);
     assert_eq!(client.stats().spans_dropped(), 0);
     assert_eq!(seen.tunnels.load(Ordering::SeqCst), 1, "one kept-alive tunnel");
@@ -124,14 +124,14 @@ fn spans_go_through_the_proxy_unless_no_proxy_names_the_endpoint() {
     // The environment's proxy, as curl reads it for an http:// endpoint.
     std::env::set_var("http_proxy", &proxy_url);
     let server = TestServer::otlp();
-    send_one(OtlpConfig::traces_url(server.traces_url()));
+    send_one(OtlpExporterConfig::traces_url(server.traces_url()));
     assert_eq!(server.accepted_spans().len(), 2);
     assert_eq!(seen.tunnels.load(Ordering::SeqCst), 2);
 
     // https through the proxy: TLS inside a CONNECT tunnel, set in code and by
     // `HTTPS_PROXY` (which an https endpoint reads, not `http_proxy`).
     let server = TestServer::otlp_as(Scheme::Https);
-    let https = || OtlpConfig::traces_url(server.traces_url()).ca_certificate(server.ca().unwrap());
+    let https = || OtlpExporterConfig::traces_url(server.traces_url()).ca_certificate(server.ca().unwrap());
     let client = send_one(https().proxy(&proxy_url));
     assert_eq!((server.accepted_spans().len(), client.stats().spans_dropped()), (2, 0));
     assert_eq!(seen.tunnels.load(Ordering::SeqCst), 3);
@@ -144,19 +144,22 @@ fn spans_go_through_the_proxy_unless_no_proxy_names_the_endpoint() {
     // NO_PROXY names the endpoint's host: direct, for the environment's proxy and code's.
     std::env::set_var("NO_PROXY", "localhost,127.0.0.1");
     let server = TestServer::otlp();
-    send_one(OtlpConfig::traces_url(server.traces_url()));
-    send_one(OtlpConfig::traces_url(server.traces_url()).proxy(&proxy_url));
+    send_one(OtlpExporterConfig::traces_url(server.traces_url()));
+    send_one(OtlpExporterConfig::traces_url(server.traces_url()).proxy(&proxy_url));
     assert_eq!(server.accepted_spans().len(), 4);
     assert_eq!(seen.tunnels.load(Ordering::SeqCst), 4, "no tunnel: NO_PROXY matched");
     // `no_proxy()` in code: direct whatever the variables say.
     std::env::remove_var("NO_PROXY");
-    send_one(OtlpConfig::traces_url(server.traces_url()).no_proxy());
+    send_one(OtlpExporterConfig::traces_url(server.traces_url()).no_proxy());
     assert_eq!(seen.tunnels.load(Ordering::SeqCst), 4);
     std::env::remove_var("http_proxy");
 
     // A proxy URL that is none is a config error naming the setting.
-    let err = OtelConfig::builder().otlp(OtlpConfig::traces_url(server.traces_url()).proxy("::")).build().unwrap_err();
-    assert_eq!(err.setting, "OtlpConfig::proxy");
+    let err = OtelConfig::builder()
+        .otlp(OtlpExporterConfig::traces_url(server.traces_url()).proxy("::"))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.setting, "OtlpExporterConfig::proxy");
     let err =
         agentops::OtelConfigBuilder::from_lookup(|k| (k == "HTTPS_PROXY").then(|| "::".to_owned())).err().unwrap();
     assert_eq!(err.setting, "HTTPS_PROXY");

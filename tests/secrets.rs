@@ -9,7 +9,7 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use agentops::{Client, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, RetryPolicy};
+use agentops::{Client, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpExporterConfig, RetryPolicy};
 use common::{Reply, TestServer};
 
 const PW: &str = "s3cr3t-PW";
@@ -55,7 +55,7 @@ fn a_url_s_password_is_in_no_error_log_line_or_debug_output() {
     capture_logs();
     let server = TestServer::start(|_| Reply::status(404));
     let url = format!("http://user:{PW}@127.0.0.1:{}/wrong", server.port());
-    let otlp = OtlpConfig::traces_url(&url);
+    let otlp = OtlpExporterConfig::traces_url(&url);
     assert!(!format!("{otlp:?}").contains(PW), "{otlp:?}");
     let client =
         Client::new(OtelConfig::builder().otlp(otlp).retry(quick()).enable_metrics(false).build().unwrap()).unwrap();
@@ -88,7 +88,7 @@ fn header_values_are_never_echoed_even_when_malformed() {
         assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_HEADERS");
         assert!(!err.to_string().contains(TOKEN) && !format!("{err:?}").contains(TOKEN), "{err}");
     }
-    let otlp = OtlpConfig::new("http://c:4318").header("Authorization", format!("Bearer {TOKEN}"));
+    let otlp = OtlpExporterConfig::new("http://c:4318").header("Authorization", format!("Bearer {TOKEN}"));
     assert!(!format!("{otlp:?}").contains(TOKEN), "{otlp:?}");
     assert_never_logged(TOKEN);
 }
@@ -99,7 +99,10 @@ fn ports_out_of_range_and_headers_the_transport_owns_are_refused() {
         let err = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))]).err().unwrap();
         assert_eq!(err.setting, "OTEL_EXPORTER_OTLP_ENDPOINT", "{port}");
         assert!(err.reason.contains("1–65535"), "{err}");
-        let err = OtelConfig::builder().otlp(OtlpConfig::new(format!("http://127.0.0.1:{port}"))).build().unwrap_err();
+        let err = OtelConfig::builder()
+            .otlp(OtlpExporterConfig::new(format!("http://127.0.0.1:{port}")))
+            .build()
+            .unwrap_err();
         assert!(err.reason.contains("1–65535"), "{err}");
     }
     for header in ["Content-Length=5", "transfer-encoding=chunked", "Host=elsewhere"] {
@@ -113,8 +116,9 @@ fn ports_out_of_range_and_headers_the_transport_owns_are_refused() {
         assert!(err.reason.contains("set by the HTTP client"), "{err}");
     }
     let (name, value) = ("Content-Length", "5");
-    let err = OtelConfig::builder().otlp(OtlpConfig::new("http://c:4318").header(name, value)).build().unwrap_err();
-    assert_eq!(err.setting, "OtlpConfig::header");
+    let err =
+        OtelConfig::builder().otlp(OtlpExporterConfig::new("http://c:4318").header(name, value)).build().unwrap_err();
+    assert_eq!(err.setting, "OtlpExporterConfig::header");
 }
 
 #[test]
@@ -129,7 +133,7 @@ fn the_spool_keys_destinations_without_secrets_and_says_once_when_it_evicts() {
         let url = format!("http://user:{password}@127.0.0.1:{port}");
         let client = Client::new(
             OtelConfig::builder()
-                .otlp(OtlpConfig::new(url))
+                .otlp(OtlpExporterConfig::new(url))
                 .retry(quick())
                 .enable_metrics(false)
                 .spool_dir(&dir)

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use agentops::exporters::InMemoryExporter;
 use agentops::{
-    BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, RetryPolicy, Stats,
+    BatchConfig, Client, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpExporterConfig, RetryPolicy, Stats,
 };
 use common::{base_url, closed_port, otlp_for, unique_span_ids, Reply, Scheme, TestServer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -307,7 +307,7 @@ fn spool_settings_are_checked() {
     // A spool directory that cannot be made is an error when the client is built.
     let file = spool_dir("not-a-dir");
     std::fs::write(&file, b"").unwrap();
-    let b = OtelConfig::builder().otlp(OtlpConfig::new("http://127.0.0.1:9")).spool_dir(file.join("sub"));
+    let b = OtelConfig::builder().otlp(OtlpExporterConfig::new("http://127.0.0.1:9")).spool_dir(file.join("sub"));
     let e = Client::new(b.build().unwrap()).unwrap_err();
     assert!(e.to_string().contains("spool"), "{e}");
 }

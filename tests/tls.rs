@@ -10,11 +10,11 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use agentops::{Client, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpConfig, RetryPolicy};
+use agentops::{Client, EndState, LlmEvent, OtelConfig, OtelConfigBuilder, OtlpExporterConfig, RetryPolicy};
 use common::tls::{Pki, TlsReceiver};
 
 /// Records one session (two spans) and shuts down; the shutdown's outcome.
-fn send(otlp: OtlpConfig) -> (Client, Result<(), agentops::Error>) {
+fn send(otlp: OtlpExporterConfig) -> (Client, Result<(), agentops::Error>) {
     let retry = RetryPolicy::default().initial_backoff(Duration::from_millis(10)).max_elapsed(Duration::from_secs(20));
     let config = OtelConfig::builder().otlp(otlp.no_proxy()).retry(retry).enable_metrics(false).build().unwrap();
     let client = Client::new(config).unwrap();
@@ -29,13 +29,13 @@ fn send(otlp: OtlpConfig) -> (Client, Result<(), agentops::Error>) {
 fn delivery_with_the_ca_and_a_quick_clear_failure_without_it() {
     let pki = Pki::new("ca");
     let receiver = TlsReceiver::start(&pki, false);
-    let (client, out) = send(OtlpConfig::traces_url(receiver.url()).ca_certificate(pki.path("ca.pem")));
+    let (client, out) = send(OtlpExporterConfig::traces_url(receiver.url()).ca_certificate(pki.path("ca.pem")));
     out.unwrap();
     assert_eq!((receiver.spans(), client.stats().spans_exported), (2, 2));
 
     // The public web roots do not know this CA: refused at once, not retried.
     let before = receiver.connections.load(Ordering::SeqCst);
-    let (client, out) = send(OtlpConfig::traces_url(receiver.url()));
+    let (client, out) = send(OtlpExporterConfig::traces_url(receiver.url()));
     let err = out.unwrap_err().to_string();
     assert!(err.to_lowercase().contains("certificate"), "the message says what failed: {err}");
     assert!(err.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "and what to set: {err}");
@@ -50,7 +50,7 @@ fn delivery_with_the_ca_and_a_quick_clear_failure_without_it() {
 fn mutual_tls_is_accepted_with_the_client_certificate_and_refused_without() {
     let pki = Pki::new("mtls");
     let receiver = TlsReceiver::start(&pki, true);
-    let with_ca = || OtlpConfig::traces_url(receiver.url()).ca_certificate(pki.path("ca.pem"));
+    let with_ca = || OtlpExporterConfig::traces_url(receiver.url()).ca_certificate(pki.path("ca.pem"));
     let (_, out) = send(with_ca().client_certificate(pki.path("client.pem"), pki.path("client-key.pem")));
     out.unwrap();
     assert_eq!(receiver.spans(), 2);
@@ -67,14 +67,14 @@ fn unreadable_or_malformed_pem_is_a_config_error_naming_setting_and_path() {
     let pki = Pki::new("errors");
     let missing = pki.path("missing.pem");
     let url = "https://localhost:1/v1/traces";
-    let build = |o: OtlpConfig| OtelConfig::builder().otlp(o).build().unwrap_err();
-    let err = build(OtlpConfig::traces_url(url).ca_certificate(&missing));
-    assert_eq!(err.setting, "OtlpConfig::ca_certificate");
+    let build = |o: OtlpExporterConfig| OtelConfig::builder().otlp(o).build().unwrap_err();
+    let err = build(OtlpExporterConfig::traces_url(url).ca_certificate(&missing));
+    assert_eq!(err.setting, "OtlpExporterConfig::ca_certificate");
     assert_eq!(Path::new(&err.value), missing);
     assert!(err.reason.contains("cannot be read"), "{err}");
-    let err = build(OtlpConfig::traces_url(url).ca_certificate(pki.path("not-pem.pem")));
+    let err = build(OtlpExporterConfig::traces_url(url).ca_certificate(pki.path("not-pem.pem")));
     assert!(err.reason.contains("no PEM certificate"), "{err}");
-    let err = build(OtlpConfig::traces_url(url).client_certificate(pki.path("client.pem"), pki.path("ca.pem")));
+    let err = build(OtlpExporterConfig::traces_url(url).client_certificate(pki.path("client.pem"), pki.path("ca.pem")));
     assert!(err.reason.contains("no PEM private key"), "{err}");
 
     let env = |pairs: Vec<(&'static str, String)>| {
@@ -124,7 +124,7 @@ fn certificates_made_with_openssl_the_usual_ways_are_checked_when_the_config_is_
 
     let url = "https://127.0.0.1:1/v1/traces";
     let mtls = |cert: &str, key: &str| {
-        let otlp = OtlpConfig::traces_url(url).ca_certificate(dir.join("ca.pem"));
+        let otlp = OtlpExporterConfig::traces_url(url).ca_certificate(dir.join("ca.pem"));
         OtelConfig::builder().otlp(otlp.client_certificate(dir.join(cert), dir.join(key))).build()
     };
     mtls("client-v3.pem", "client.key").expect("a v3 certificate and its own key are fine");
@@ -132,7 +132,7 @@ fn certificates_made_with_openssl_the_usual_ways_are_checked_when_the_config_is_
     let err = mtls("client-v1.pem", "client.key").unwrap_err();
     assert_eq!(
         (err.setting.as_str(), Path::new(&err.value)),
-        ("OtlpConfig::client_certificate", &*dir.join("client-v1.pem"))
+        ("OtlpExporterConfig::client_certificate", &*dir.join("client-v1.pem"))
     );
     assert!(err.reason.contains("X.509 v1") && err.reason.contains("-extfile"), "{err}");
     for other in ["other-rsa.key", "other-ec.key"] {
@@ -146,8 +146,9 @@ fn certificates_made_with_openssl_the_usual_ways_are_checked_when_the_config_is_
     assert!(err.reason.contains("is empty"), "{err}");
     let err = mtls("client.key", "client.key").unwrap_err();
     assert!(err.reason.contains("no PEM certificate"), "{err}");
-    let err = OtelConfig::builder().otlp(OtlpConfig::traces_url(url).ca_certificate(dir.join("empty.pem"))).build();
-    assert_eq!(err.unwrap_err().setting, "OtlpConfig::ca_certificate");
+    let err =
+        OtelConfig::builder().otlp(OtlpExporterConfig::traces_url(url).ca_certificate(dir.join("empty.pem"))).build();
+    assert_eq!(err.unwrap_err().setting, "OtlpExporterConfig::ca_certificate");
 
     // From the environment, the error names the variable.
     let var = |k: &str, file: &str| (k.to_owned(), dir.join(file).display().to_string());
@@ -175,7 +176,7 @@ fn a_self_signed_ca_certificate_used_as_the_server_s_is_explained() {
     openssl(&dir, req);
     let receiver = TlsReceiver::with_pem(&dir.join("self.pem"), &dir.join("self.key"));
     let url = format!("https://127.0.0.1:{}/v1/traces", receiver.port);
-    let (client, out) = send(OtlpConfig::traces_url(url).ca_certificate(dir.join("self.pem")));
+    let (client, out) = send(OtlpExporterConfig::traces_url(url).ca_certificate(dir.join("self.pem")));
     let err = out.unwrap_err().to_string();
     assert!(err.contains("CaUsedAsEndEntity") && err.contains("CA:FALSE"), "{err}");
     assert_eq!((client.stats().requests, client.stats().retries), (1, 0), "not retried");

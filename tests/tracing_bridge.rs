@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use agentops::bridge::AgentOpsLayer;
-use agentops::{Client, EndState, OtelConfig, OtlpConfig};
+use agentops::{Client, EndState, OtelConfig, OtlpExporterConfig};
 use common::{attr_f64, attr_int, attr_str, TestServer};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
@@ -23,7 +23,7 @@ fn dispatch(layer: AgentOpsLayer) -> Dispatch {
 }
 
 fn client(server: &TestServer) -> Client {
-    let otlp = OtlpConfig::traces_url(server.traces_url());
+    let otlp = OtlpExporterConfig::traces_url(server.traces_url());
     Client::new(OtelConfig::builder().otlp(otlp).enable_metrics(false).build().unwrap()).unwrap()
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use agentops::capture::{
     html_report, parse_session_id, parse_since, CaptureReader, CapturedRequest, Replay, Selection, Sessions, Totals,
 };
-use agentops::{AgentOpsConfig, Compression, Error, OtelConfig, OtlpConfig, Protocol};
+use agentops::{AgentOpsConfig, Compression, Error, OtelConfig, OtlpExporterConfig, Protocol};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -213,9 +213,9 @@ fn replay_config(a: &ReplayArgs) -> Result<OtelConfig, Unusable> {
             ));
         };
         let mut otlp = if url.trim_end_matches('/').ends_with("/v1/traces") {
-            OtlpConfig::traces_url(url)
+            OtlpExporterConfig::traces_url(url)
         } else {
-            OtlpConfig::new(url)
+            OtlpExporterConfig::new(url)
         };
         otlp = otlp.protocol(match a.protocol {
             ProtocolArg::Protobuf => Protocol::HttpProtobuf,
@@ -242,10 +242,10 @@ fn replay_config(a: &ReplayArgs) -> Result<OtelConfig, Unusable> {
     // The settings came from this command's flags: an error names the flag.
     builder.build().map_err(|mut e| {
         let flag = match e.setting.as_str() {
-            "OtlpConfig::traces_url" | "OtlpConfig::with_metrics_url" => Some("--endpoint"),
-            "OtlpConfig::ca_certificate" => Some("--ca-certificate"),
-            "OtlpConfig::client_certificate" => Some("--client-certificate/--client-key"),
-            "OtlpConfig::header" => Some("--header"),
+            "OtlpExporterConfig::traces_url" | "OtlpExporterConfig::with_metrics_url" => Some("--endpoint"),
+            "OtlpExporterConfig::ca_certificate" => Some("--ca-certificate"),
+            "OtlpExporterConfig::client_certificate" => Some("--client-certificate/--client-key"),
+            "OtlpExporterConfig::header" => Some("--header"),
             _ => None,
         };
         if let Some(flag) = flag {

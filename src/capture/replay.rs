@@ -28,11 +28,11 @@ struct Target {
 ///
 /// ```no_run
 /// use agentops::capture::{CaptureReader, Replay};
-/// use agentops::{OtelConfig, OtlpConfig};
+/// use agentops::{OtelConfig, OtlpExporterConfig};
 ///
 /// let config = OtelConfig::builder()
 ///     .default_exporters(false)
-///     .otlp(OtlpConfig::new("http://localhost:4318"))
+///     .otlp(OtlpExporterConfig::new("http://localhost:4318"))
 ///     .build()?;
 /// let mut replay = Replay::new(config)?;
 /// for item in CaptureReader::open(["agentops-traces.jsonl"])? {

@@ -127,7 +127,7 @@ impl AgentOpsConfig {
 
     /// Sends requests through this proxy instead of the one the proxy variables
     /// name for the exporter endpoint; `NO_PROXY` still applies (see
-    /// [`OtlpConfig::proxy`](crate::OtlpConfig::proxy)).
+    /// [`OtlpExporterConfig::proxy`](crate::OtlpExporterConfig::proxy)).
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
         self
@@ -140,7 +140,7 @@ impl AgentOpsConfig {
     }
 
     /// Trusts the CAs of this PEM bundle instead of the public web roots (see
-    /// [`OtlpConfig::ca_certificate`](crate::OtlpConfig::ca_certificate)).
+    /// [`OtlpExporterConfig::ca_certificate`](crate::OtlpExporterConfig::ca_certificate)).
     pub fn ca_certificate(mut self, pem_path: impl Into<std::path::PathBuf>) -> Self {
         self.tls.ca = Some(("AgentOpsConfig::ca_certificate".into(), pem_path.into()));
         self

@@ -16,7 +16,7 @@ use super::batch::{BatchConfig, BatchNames};
 use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
 use super::otel::{OtelConfig, SpanFilter};
-use super::otlp::OtlpConfig;
+use super::otlp::OtlpExporterConfig;
 use super::spool::SpoolSettings;
 use super::validate::{validate_max_value_len, validate_ratio};
 use crate::config::console::ConsoleMode;
@@ -124,7 +124,7 @@ impl OtelConfigBuilder {
     }
     /// Adds an OTLP/HTTP exporter. An OTLP exporter added in code replaces the one
     /// configured by `OTEL_EXPORTER_OTLP_*` variables.
-    pub fn otlp(mut self, otlp: OtlpConfig) -> Self {
+    pub fn otlp(mut self, otlp: OtlpExporterConfig) -> Self {
         self.exporters.push(ExporterSpec::Otlp(otlp));
         self
     }

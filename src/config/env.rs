@@ -12,7 +12,7 @@ use super::agentops::AgentOpsConfig;
 use super::batch::BatchNames;
 use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
-use super::otlp::{parse_protocol, Compression, Endpoint, OtlpConfig};
+use super::otlp::{parse_protocol, Compression, Endpoint, OtlpExporterConfig};
 use super::parse::{parse_bool, parse_key_values, parse_num};
 use super::spool::SpoolSettings;
 use super::tls::TlsFiles;
@@ -203,10 +203,10 @@ fn traces_exporters(v: &str) -> Result<TracesExporters, ConfigError> {
 
 /// The OTLP exporter the `OTEL_EXPORTER_OTLP_*` variables describe, if any: where
 /// its spans go and where its metrics go.
-fn otlp_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<OtlpConfig>, ConfigError> {
+fn otlp_from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<OtlpExporterConfig>, ConfigError> {
     let traces = signal_from_env(get, "TRACES", "/v1/traces")?;
     let metrics = signal_from_env(get, "METRICS", "/v1/metrics")?;
-    Ok((traces.is_some() || metrics.is_some()).then_some(OtlpConfig { traces, metrics }))
+    Ok((traces.is_some() || metrics.is_some()).then_some(OtlpExporterConfig { traces, metrics }))
 }
 
 /// One signal's endpoint from the general variables and the signal's own

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::agentops::{AgentOpsConfig, AgentOpsProtocol};
 use super::metrics::MetricsSettings;
-use super::otlp::{Endpoint, OtlpConfig};
+use super::otlp::{Endpoint, OtlpExporterConfig};
 use crate::config::console::ConsoleMode;
 use crate::encode::protocol::Protocol;
 use crate::export::exporter::Exporter;
@@ -13,7 +13,7 @@ use crate::export::memory::InMemoryExporter;
 use crate::util::redact;
 
 pub(crate) enum ExporterSpec {
-    Otlp(OtlpConfig),
+    Otlp(OtlpExporterConfig),
     AgentOps(AgentOpsConfig),
     File(PathBuf),
     Console(ConsoleMode),

@@ -93,10 +93,10 @@ impl Endpoint {
     fn validate(&self, url_setting: &str) -> Result<(), ConfigError> {
         validate_url(url_setting, &self.url)?;
         for (k, v) in &self.headers {
-            validate_header("OtlpConfig::header", k, v)?;
+            validate_header("OtlpExporterConfig::header", k, v)?;
         }
-        validate_timeout("OtlpConfig::timeout", self.timeout)?;
-        validate_proxy("OtlpConfig::proxy", &self.proxy)?;
+        validate_timeout("OtlpExporterConfig::timeout", self.timeout)?;
+        validate_proxy("OtlpExporterConfig::proxy", &self.proxy)?;
         self.tls.validate()
     }
 }
@@ -119,19 +119,19 @@ pub(crate) fn validate_proxy(setting: &str, proxy: &ProxySetting) -> Result<(), 
 /// compression, headers and timeout set here apply to both.
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
-pub struct OtlpConfig {
+pub struct OtlpExporterConfig {
     /// `None` only when the environment names a metrics endpoint and no traces one.
     pub(crate) traces: Option<Endpoint>,
     pub(crate) metrics: Option<Endpoint>,
 }
 
-impl OtlpConfig {
+impl OtlpExporterConfig {
     /// An exporter to a collector's base endpoint, e.g. `http://localhost:4318`;
     /// spans go to `{endpoint}/v1/traces` and metrics to `{endpoint}/v1/metrics` (as
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`).
     pub fn new(endpoint: impl AsRef<str>) -> Self {
         let base = endpoint.as_ref().trim_end_matches('/');
-        OtlpConfig {
+        OtlpExporterConfig {
             traces: Some(Endpoint::new(format!("{base}/v1/traces"))),
             metrics: Some(Endpoint::new(format!("{base}/v1/metrics"))),
         }
@@ -140,7 +140,7 @@ impl OtlpConfig {
     /// An exporter of spans to this exact URL (as `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`);
     /// it sends no metrics unless [`with_metrics_url`](Self::with_metrics_url) says where.
     pub fn traces_url(url: impl Into<String>) -> Self {
-        OtlpConfig { traces: Some(Endpoint::new(url.into())), metrics: None }
+        OtlpExporterConfig { traces: Some(Endpoint::new(url.into())), metrics: None }
     }
 
     /// Sends metrics to this exact URL (as `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`),
@@ -196,7 +196,7 @@ impl OtlpConfig {
     /// when the configuration is built.
     pub fn ca_certificate(self, pem_path: impl Into<PathBuf>) -> Self {
         let path = pem_path.into();
-        self.each(|e| e.tls.ca = Some(("OtlpConfig::ca_certificate".into(), path.clone())))
+        self.each(|e| e.tls.ca = Some(("OtlpExporterConfig::ca_certificate".into(), path.clone())))
     }
 
     /// Authenticates with this client certificate (PEM, its chain) and private key
@@ -205,7 +205,7 @@ impl OtlpConfig {
     pub fn client_certificate(self, cert_pem: impl Into<PathBuf>, key_pem: impl Into<PathBuf>) -> Self {
         let (cert, key) = (cert_pem.into(), key_pem.into());
         self.each(|e| {
-            let setting = "OtlpConfig::client_certificate".to_owned();
+            let setting = "OtlpExporterConfig::client_certificate".to_owned();
             e.tls.client = Some(((setting.clone(), cert.clone()), (setting, key.clone())));
         })
     }
@@ -223,10 +223,10 @@ impl OtlpConfig {
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if let Some(t) = &self.traces {
-            t.validate("OtlpConfig::traces_url")?;
+            t.validate("OtlpExporterConfig::traces_url")?;
         }
         if let Some(m) = &self.metrics {
-            m.validate("OtlpConfig::with_metrics_url")?;
+            m.validate("OtlpExporterConfig::with_metrics_url")?;
         }
         Ok(())
     }

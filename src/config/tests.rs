@@ -8,7 +8,7 @@ use super::batch::BatchConfig;
 use super::builder::OtelConfigBuilder;
 use super::exporter_spec::ExporterSpec;
 use super::otel::{OtelConfig, DEFAULT_TRACES_FILE};
-use super::otlp::{Compression, Endpoint, OtlpConfig};
+use super::otlp::{Compression, Endpoint, OtlpExporterConfig};
 use crate::config::console::ConsoleMode;
 use crate::encode::protocol::Protocol;
 use crate::error::config::ConfigError;
@@ -18,7 +18,7 @@ fn env(pairs: &[(&str, &str)]) -> Result<OtelConfig, ConfigError> {
     OtelConfigBuilder::from_lookup(|k| m.get(k).cloned())?.build()
 }
 
-fn otlp_config(c: &OtelConfig) -> &OtlpConfig {
+fn otlp_config(c: &OtelConfig) -> &OtlpExporterConfig {
     c.exporters
         .iter()
         .find_map(|e| match e {
@@ -170,7 +170,11 @@ fn code_otlp_replaces_env_otlp_and_other_exporters_add_up() {
     let c = OtelConfigBuilder::from_lookup(lookup).unwrap().console(ConsoleMode::Tree).build().unwrap();
     assert_eq!(c.exporter_names(), ["otlp", "console"]);
     assert_eq!(otlp(&c).url, "http://env:4318/v1/traces");
-    let c = OtelConfigBuilder::from_lookup(lookup).unwrap().otlp(OtlpConfig::new("http://code:4318")).build().unwrap();
+    let c = OtelConfigBuilder::from_lookup(lookup)
+        .unwrap()
+        .otlp(OtlpExporterConfig::new("http://code:4318"))
+        .build()
+        .unwrap();
     assert_eq!(c.exporter_names(), ["otlp"]);
     assert_eq!(otlp(&c).url, "http://code:4318/v1/traces");
 }
@@ -214,8 +218,8 @@ fn code_mistakes_name_the_builder_setting() {
     assert_eq!(err.setting, "sample_ratio");
     let err = OtelConfig::builder().batch(BatchConfig::default().max_queue_size(0)).build().unwrap_err();
     assert_eq!(err.setting, "BatchConfig::max_queue_size");
-    let err = OtelConfig::builder().otlp(OtlpConfig::new("nope")).build().unwrap_err();
-    assert_eq!(err.setting, "OtlpConfig::traces_url");
+    let err = OtelConfig::builder().otlp(OtlpExporterConfig::new("nope")).build().unwrap_err();
+    assert_eq!(err.setting, "OtlpExporterConfig::traces_url");
     let err = OtelConfig::builder().shutdown_timeout(Duration::MAX).build().unwrap_err();
     assert_eq!(err.setting, "shutdown_timeout");
 }
@@ -299,12 +303,12 @@ fn metrics_are_on_by_default_and_can_be_turned_off() {
     assert!(code_wins.metrics_enabled());
     let err = OtelConfig::builder().metric_export_interval(Duration::ZERO).build().unwrap_err();
     assert_eq!(err.setting, "metric_export_interval");
-    let o = OtlpConfig::new("http://c:4318/").protocol(Protocol::HttpJson);
+    let o = OtlpExporterConfig::new("http://c:4318/").protocol(Protocol::HttpJson);
     assert_eq!(o.metrics_url(), Some("http://c:4318/v1/metrics"));
     assert_eq!(o.metrics.as_ref().unwrap().protocol, Protocol::HttpJson, "settings apply to both signals");
-    assert_eq!(OtlpConfig::traces_url("http://c/t").metrics_url(), None);
-    let err = OtelConfig::builder().otlp(OtlpConfig::traces_url("http://c/t").with_metrics_url("x")).build();
-    assert_eq!(err.unwrap_err().setting, "OtlpConfig::with_metrics_url");
+    assert_eq!(OtlpExporterConfig::traces_url("http://c/t").metrics_url(), None);
+    let err = OtelConfig::builder().otlp(OtlpExporterConfig::traces_url("http://c/t").with_metrics_url("x")).build();
+    assert_eq!(err.unwrap_err().setting, "OtlpExporterConfig::with_metrics_url");
 }
 
 #[test]

@@ -48,7 +48,7 @@ pub enum Error {
     },
     /// A background thread could not be started.
     Thread(std::io::Error),
-    /// A capture given to read ([`capture`](crate::capture)) cannot be read as one:
+    /// A capture given to read (the `capture` module, feature `cli`) cannot be read as one:
     /// an empty file, a directory without captures.
     Capture {
         /// The file or directory.

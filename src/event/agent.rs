@@ -24,6 +24,20 @@ pub struct AgentEvent {
     pub description: Option<String>,
 }
 
+/// An agent with only a name: `scope.start_agent("planner")`.
+impl From<&'static str> for AgentEvent {
+    fn from(name: &'static str) -> Self {
+        AgentEvent::new(name)
+    }
+}
+
+/// An agent with only a name, computed.
+impl From<String> for AgentEvent {
+    fn from(name: String) -> Self {
+        AgentEvent::new(name)
+    }
+}
+
 impl AgentEvent {
     /// An agent named `name`, started now, with a new id.
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {

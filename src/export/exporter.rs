@@ -85,10 +85,11 @@ pub struct SessionStart {
     /// When it started.
     pub started_at: std::time::SystemTime,
     /// The session was started elsewhere and is continued here
-    /// ([`SessionBuilder::resume`](crate::SessionBuilder::resume)).
-    pub resumed: bool,
-    /// The legacy AgentOps JWT the resumed session came with, if any.
-    pub jwt: Option<String>,
+    /// ([`SessionBuilder::resume`](crate::SessionBuilder::resume)); only the legacy
+    /// AgentOps v2 exporter acts on it, so it is not public.
+    pub(crate) resumed: bool,
+    /// The legacy AgentOps JWT the resumed session came with, if any (v2 only).
+    pub(crate) jwt: Option<String>,
 }
 
 impl SessionStart {

@@ -7,7 +7,7 @@
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 
 use super::otlp_body::{export_encoded, export_metrics_request, export_request};
-use crate::config::otlp::{Compression, Endpoint, OtlpConfig};
+use crate::config::otlp::{Compression, Endpoint, OtlpExporterConfig};
 use crate::error::config::ConfigError;
 use crate::error::export::ExportError;
 use crate::error::Error;
@@ -38,14 +38,14 @@ impl OtlpExporter {
     /// # Errors
     /// [`Error::Config`] when the configuration is invalid, TLS files included
     /// (they are read and checked here).
-    pub fn new(config: OtlpConfig, max_request_bytes: usize) -> Result<Self, Error> {
+    pub fn new(config: OtlpExporterConfig, max_request_bytes: usize) -> Result<Self, Error> {
         config.validate()?;
         Ok(Self::with_transports(config, max_request_bytes, &Transports::default())?)
     }
 
     /// Like [`new`](Self::new), with the pipeline's clients (one pool per destination).
     pub(crate) fn with_transports(
-        config: OtlpConfig,
+        config: OtlpExporterConfig,
         max_request_bytes: usize,
         transports: &Transports,
     ) -> Result<Self, ConfigError> {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 
-use super::handle::{MetricsSetup, Pipeline, PipelineSetup, SpoolSetup};
+use super::start::{MetricsSetup, PipelineSetup, SpoolSetup};
+
+use super::handle::Pipeline;
 use super::processor::EventProcessor;
 use super::resource::build_resource;
 use crate::config::agentops::{AgentOpsConfig, AgentOpsProtocol};

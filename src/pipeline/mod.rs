@@ -21,3 +21,4 @@ mod pending;
 pub(crate) mod processor;
 mod reclaim;
 mod resource;
+pub(crate) mod start;

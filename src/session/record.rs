@@ -10,7 +10,9 @@ use std::sync::Arc;
 use opentelemetry::trace::SpanId;
 use serde::Serialize;
 
-use super::state::{current_open_in, OpenScope, SessionInner};
+use super::current::current_open_in;
+
+use super::state::{OpenScope, SessionInner};
 use super::summary::EndState;
 use crate::encode::recorded::{Placement, RecordedEvent};
 use crate::event::{ErrorEvent, Event, EventRef, EventType, ToolEvent};

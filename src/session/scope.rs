@@ -13,10 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::current::{current, current_open_in, enter, ScopeGuard};
 use super::record::{guard_panic, record_under, run_tool};
-use super::state::{
-    context_for, current, current_open_in, enter, span_context_of, OpenScope, ScopeGuard, SessionInner,
-};
+use super::state::{context_for, span_context_of, OpenScope, SessionInner};
 use crate::event::common::to_json;
 use crate::event::{ActionEvent, AgentEvent, Event, EventRef, EventType, ToolCall, ToolEvent};
 use crate::util::propagation;
@@ -132,22 +131,18 @@ impl Scope {
     /// `gen_ai.agent.id`) that stays open until [`AgentScope::end`] (or drop).
     /// What is recorded through it nests under it and carries its id as
     /// `agent_id`; backends that read the GenAI conventions show it as an agent.
-    pub fn start_agent(&self, name: impl Into<Cow<'static, str>>) -> AgentScope {
-        self.start_agent_with(AgentEvent::new(name))
-    }
-
-    /// Like [`start_agent`](Self::start_agent), for an agent built with more
-    /// details (its description, a known id).
-    pub fn start_agent_with(&self, agent: AgentEvent) -> AgentScope {
-        let inner = self.open(agent.into());
+    /// `agent` is a name (`"planner"`) or an [`AgentEvent`] with more details (a
+    /// description, a known id).
+    pub fn start_agent(&self, agent: impl Into<AgentEvent>) -> AgentScope {
+        let inner = self.open(agent.into().into());
         AgentScope { scope: Scope { session: self.session.clone(), open: Some(inner.clone()) }, agent: inner }
     }
 
-    /// Runs `f` inside a nested agent scope, current on this thread while `f` runs,
-    /// and ends the scope after it; a panic in `f` is handled as in
-    /// [`action`](Self::action).
-    pub fn agent<T>(&self, name: impl Into<Cow<'static, str>>, f: impl FnOnce(&AgentScope) -> T) -> T {
-        let scope = self.start_agent(name);
+    /// Runs `f` inside a nested agent scope (see [`start_agent`](Self::start_agent)),
+    /// current on this thread while `f` runs, and ends the scope after it; a panic
+    /// in `f` is handled as in [`action`](Self::action).
+    pub fn agent<T>(&self, agent: impl Into<AgentEvent>, f: impl FnOnce(&AgentScope) -> T) -> T {
+        let scope = self.start_agent(agent);
         let out = guard_panic(&self.session, self.here().as_deref(), || {
             let _current = scope.enter();
             f(&scope)

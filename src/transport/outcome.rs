@@ -103,7 +103,7 @@ fn tls_hint(e: &rustls::Error) -> &'static str {
         R::InvalidCertificate(C::UnknownIssuer) => {
             "; the server's certificate is not signed by a CA this client trusts (the public web roots \
              by default): for a private CA, name its PEM in OTEL_EXPORTER_OTLP_CERTIFICATE (or \
-             OtlpConfig::ca_certificate / AgentOpsConfig::ca_certificate)"
+             OtlpExporterConfig::ca_certificate / AgentOpsConfig::ca_certificate)"
         }
         R::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
             "; the server's certificate does not name the host of the URL: its subjectAltName must \

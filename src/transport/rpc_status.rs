@@ -74,7 +74,7 @@ pub(crate) fn not_found_hint(url: &str) -> Option<String> {
     let first = ["traces", "metrics"].into_iter().find(|s| base.ends_with(&format!("/v1/{s}")))?;
     let var = signal.to_ascii_uppercase();
     Some(format!(
-        "; the URL ends in /v1/{first}/v1/{signal}: OTEL_EXPORTER_OTLP_ENDPOINT (and OtlpConfig::new) take the base \
+        "; the URL ends in /v1/{first}/v1/{signal}: OTEL_EXPORTER_OTLP_ENDPOINT (and OtlpExporterConfig::new) take the base \
          URL (/v1/{signal} is appended to it), so drop the path from it, or give the full URL in \
          OTEL_EXPORTER_OTLP_{var}_ENDPOINT"
     ))

@@ -243,8 +243,8 @@ impl TestServer {
     }
 
     /// An OTLP exporter to this server's base URL (traces and metrics), trusting its CA.
-    pub fn otlp_config(&self) -> agentops::OtlpConfig {
-        trusting(self.pki.is_some(), agentops::OtlpConfig::new(self.base_url()))
+    pub fn otlp_config(&self) -> agentops::OtlpExporterConfig {
+        trusting(self.pki.is_some(), agentops::OtlpExporterConfig::new(self.base_url()))
     }
 }
 
@@ -262,12 +262,12 @@ pub fn base_url(scheme: Scheme, port: u16) -> String {
 }
 
 /// An OTLP exporter to `base` (traces and metrics) as a client of a `scheme` server.
-pub fn otlp_for(scheme: Scheme, base: &str) -> agentops::OtlpConfig {
-    trusting(scheme == Scheme::Https, agentops::OtlpConfig::new(base))
+pub fn otlp_for(scheme: Scheme, base: &str) -> agentops::OtlpExporterConfig {
+    trusting(scheme == Scheme::Https, agentops::OtlpExporterConfig::new(base))
 }
 
 /// `otlp`, trusting the test CA when `https`.
-fn trusting(https: bool, otlp: agentops::OtlpConfig) -> agentops::OtlpConfig {
+fn trusting(https: bool, otlp: agentops::OtlpExporterConfig) -> agentops::OtlpExporterConfig {
     match https {
         true => otlp.ca_certificate(tls::Pki::shared().path("ca.pem")),
         false => otlp,
