@@ -1,5 +1,5 @@
 //! The export thread: the one thread that drains the queue. It batches by size, by
-//! delay, on flush and on shutdown, encodes events into spans (`batching.rs`), and
+//! delay, on flush and on shutdown, encodes events into spans (`batcher.rs`), and
 //! hands each finished batch to every destination (`fanout.rs`), whose sending
 //! lanes (`lanes.rs`) send it while the next batch is encoded.
 //!
@@ -13,16 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
-use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
-use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SpanData;
 
+use super::batcher::Batcher;
 use super::fanout::{Fanout, Stage};
 use super::message::Message;
-use super::pending::Pending;
 use super::reclaim::FreeBacklog;
-use crate::config::otel::SpanFilter;
-use crate::encode::encoder::EventToSpanEncoder;
+use crate::encode::recorded::RecordedEvent;
 use crate::export::batch::ExportBatch;
 use crate::metrics::recorder::MetricsRecorder;
 use crate::stats::Counters;
@@ -34,23 +31,11 @@ pub(crate) struct Worker {
     pub asleep: Arc<AtomicBool>,
     /// The destinations, and their sending lanes' inboxes.
     pub fanout: Fanout,
+    /// Batches the sending threads are done with, to be reused (`Batcher::reuse`).
     pub recycle: Receiver<ExportBatch>,
-    /// No exporter reads `SpanData`: batches are converted to OTLP by moving.
-    pub otlp_only: bool,
-    pub encoder: EventToSpanEncoder,
-    pub span_filters: Vec<SpanFilter>,
-    pub max_batch: usize,
+    pub batcher: Batcher,
     pub delay: Duration,
     pub counters: Arc<Counters>,
-    pub resource: Arc<Resource>,
-    pub resource_attrs: Arc<ResourceAttributesWithSchema>,
-    pub pending: Pending,
-    /// Sent spans, reused for new ones (see `forward`).
-    pub span_pool: Vec<OtlpSpan>,
-    /// Sent request buffers of the direct path, to write into again.
-    pub wire_pool: Vec<Vec<u8>>,
-    /// The attribute list's allocation, lent to the encoder for each event.
-    pub scratch: Vec<opentelemetry::KeyValue>,
     /// Written events, on their way to be freed on a caller's thread (`reclaim.rs`).
     pub free_backlog: FreeBacklog,
     /// Records metrics from what passes through, when metrics are on.
@@ -103,7 +88,7 @@ impl Worker {
                 next_export = Instant::now() + self.delay;
             }
             self.asleep.store(true, Ordering::SeqCst);
-            if self.rx.len() < self.max_batch {
+            if self.rx.len() < self.batcher.max_batch {
                 // Caught up: callers are not outpacing us, a good moment to give their memory back.
                 self.free_backlog.free();
                 // Until the next scheduled export or a caller's signal. If every
@@ -119,14 +104,14 @@ impl Worker {
 
     /// Records every measurement still waiting, before a flush or the shutdown
     /// collects (see `metrics/recorder.rs`).
-    pub(super) fn settle_metrics(&mut self) {
+    fn settle_metrics(&mut self) {
         if let Some(m) = &mut self.metrics {
             m.settle();
         }
     }
 
     /// The next message of the queue; a span or event taken counts as received.
-    pub(super) fn take(&mut self) -> Result<Message, TryRecvError> {
+    fn take(&mut self) -> Result<Message, TryRecvError> {
         let msg = self.rx.try_recv();
         if matches!(msg, Ok(Message::Span(_) | Message::Event(_))) {
             Counters::add(&self.counters.received, 1);
@@ -135,33 +120,79 @@ impl Worker {
     }
 
     /// A finished batch to every destination.
-    pub(super) fn forward_batch(&mut self, batch: ExportBatch) {
+    fn forward_batch(&mut self, batch: ExportBatch) {
         self.reuse_returned();
         self.fanout.batch(batch);
     }
 
     /// A control message (session start, flush, shutdown) to every lane.
-    pub(super) fn forward(&mut self, stage: Stage) {
+    fn forward(&mut self, stage: Stage) {
         self.reuse_returned();
         self.fanout.control(stage);
     }
 
     fn reuse_returned(&mut self) {
-        // What the sending threads are done with comes back here, where it was
-        // allocated: its spans are reused for the next events (their buffers), the
-        // rest is freed.
-        let cap = 2 * self.max_batch;
         for batch in self.recycle.try_iter() {
-            if matches!(self.pending, Pending::Wire(_) | Pending::WireJson(_)) {
-                if let Some(buf) = batch.into_wire_buffer().filter(|_| self.wire_pool.len() < 4) {
-                    self.wire_pool.push(buf);
-                }
-                continue;
+            self.batcher.reuse(batch);
+        }
+    }
+
+    /// Queues a span made by the SDK (a session root, the application's own span).
+    fn push_span(&mut self, span: SpanData) {
+        if let Some(m) = &mut self.metrics {
+            m.span(&span);
+        }
+        if let Some(batch) = self.batcher.push_span(span) {
+            self.export(batch);
+        }
+    }
+
+    /// Encodes a recorded event into the pending batch; the event itself goes home
+    /// (see `reclaim.rs`).
+    fn push_event(&mut self, rec: Box<RecordedEvent>) {
+        if let Some(m) = &mut self.metrics {
+            m.event(&rec.event, rec.errored);
+        }
+        let full = self.batcher.push_event(&rec);
+        self.free_backlog.push(rec);
+        if let Some(batch) = full {
+            self.export(batch);
+        }
+    }
+
+    /// Exports what is pending, if anything.
+    fn export_pending(&mut self) {
+        if let Some(batch) = self.batcher.take() {
+            self.export(batch);
+        }
+    }
+
+    fn export(&mut self, batch: ExportBatch) {
+        self.forward_batch(batch);
+        if let Some(m) = &mut self.metrics {
+            m.batch_done();
+        }
+    }
+
+    /// Takes everything still in the channel (shutdown); a flush waiting behind the
+    /// shutdown is answered in order.
+    fn drain(&mut self) {
+        while let Ok(msg) = self.take() {
+            if !matches!(msg, Message::Span(_) | Message::Event(_)) {
+                self.counters.controls_queued.fetch_sub(1, Ordering::Relaxed);
             }
-            if self.span_pool.len() < cap && matches!(self.pending, Pending::Otlp(_)) {
-                let room = cap - self.span_pool.len();
-                self.span_pool.extend(batch.into_otlp_spans().into_iter().take(room));
+            match msg {
+                Message::Span(s) => self.push_span(*s),
+                Message::Event(e) => self.push_event(e),
+                Message::SessionStart(s) => self.forward(Stage::SessionStart(s)),
+                Message::Flush(ack) | Message::Shutdown(ack) => {
+                    self.export_pending();
+                    self.settle_metrics();
+                    self.forward(Stage::Flush(ack));
+                }
             }
         }
+        self.export_pending();
+        self.free_backlog.free_everything();
     }
 }

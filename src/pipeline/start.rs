@@ -10,6 +10,7 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::Resource;
 use parking_lot::Mutex;
 
+use super::batcher::Batcher;
 use super::export_thread::Worker;
 use super::fanout::{Fanout, FlushReport};
 use super::handle::Pipeline;
@@ -171,18 +172,21 @@ impl Pipeline {
             asleep: asleep.clone(),
             fanout,
             recycle: recycle_rx,
-            otlp_only,
-            encoder: setup.encoder,
-            span_filters: setup.span_filters,
-            max_batch: cap,
+            batcher: Batcher {
+                encoder: setup.encoder,
+                span_filters: setup.span_filters,
+                max_batch: cap,
+                otlp_only,
+                counters: counters.clone(),
+                resource_attrs,
+                resource: Arc::new(setup.resource),
+                pending,
+                span_pool: Vec::new(),
+                wire_pool: Vec::new(),
+                scratch: Vec::new(),
+            },
             delay: setup.batch.scheduled_delay,
             counters: counters.clone(),
-            resource_attrs,
-            resource: Arc::new(setup.resource),
-            pending,
-            span_pool: Vec::new(),
-            wire_pool: Vec::new(),
-            scratch: Vec::new(),
             free_backlog: FreeBacklog::new(returns.clone(), setup.batch.max_queue_size),
             metrics: recorder,
         };
