@@ -29,7 +29,7 @@ use super::fields::Fields;
 use super::gen_ai::llm_event;
 use crate::encode::attr;
 use crate::encode::encoder::instrumentation_scope;
-use crate::encode::recorded::event_span_id;
+use crate::event::recorded::event_span_id;
 use crate::event::ErrorEvent;
 use crate::session::record::{mark_errored, record_under};
 use crate::session::scope::Scope;

@@ -9,9 +9,9 @@ use opentelemetry::trace::{SpanId, TraceId};
 use proptest::prelude::*;
 use serde_json::Value as Json;
 
-use super::recorded::{Placement, RecordedEvent};
 use crate::event::content::{Content, Part, ToolCall};
 use crate::event::llm::ResponseDetails;
+use crate::event::recorded::{Placement, RecordedEvent};
 use crate::event::{ActionEvent, AgentEvent, ChatMessage, ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
 
 /// Texts: empty, short, anything to escape, long enough to be cut.

@@ -13,11 +13,11 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::recorded::RecordedEvent;
 use super::schema::describe;
 use super::sink::{SessionAttrs, SpanSink};
 use super::span::SpanBuilder;
 use super::values::ValuePolicy;
+use crate::event::recorded::RecordedEvent;
 
 /// Turns events into spans. It lives on the export thread alone.
 #[derive(Debug)]

@@ -12,7 +12,6 @@ pub(crate) mod lookup;
 mod messages;
 pub(crate) mod plain_messages;
 pub(crate) mod protocol;
-pub(crate) mod recorded;
 pub(crate) mod request;
 mod schema;
 pub(crate) mod sink;

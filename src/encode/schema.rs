@@ -10,10 +10,10 @@ use serde_json::Value as Json;
 
 use super::agentops_names::{self as agentops, Side};
 use super::attr;
-use super::recorded::{event_span_id, RecordedEvent};
 use super::sink::{AttrValue, SessionAttrs, SpanHead, SpanName, SpanSink, Truncated};
 use super::values::{clamp_i64, number, ValuePolicy};
 use crate::event::llm::ResponseDetails;
+use crate::event::recorded::{event_span_id, RecordedEvent};
 use crate::event::Content;
 use crate::event::{ActionEvent, AgentEvent, ErrorEvent, Event, LlmEvent, ToolEvent};
 

@@ -14,11 +14,11 @@ use serde_json::Value as Json;
 
 use super::attr;
 use super::encoder::EventToSpanEncoder;
-use super::recorded::{event_span_id, Placement, RecordedEvent};
 use super::wire::tests::resource;
 use super::wire::WireSpan;
 use super::wire_json::{JsonFrame, JsonSpan};
 use crate::encode::request::{json_frame, request_frame, to_otlp_request};
+use crate::event::recorded::{event_span_id, Placement, RecordedEvent};
 use crate::event::{ActionEvent, ChatMessage, Content, ErrorEvent, Event, EventRef, EventType, LlmEvent, ToolEvent};
 
 fn placement() -> Placement {

@@ -98,6 +98,6 @@ mod tests {
     /// kind: growth here is memory for every queued event (see `ResponseDetails`).
     #[test]
     fn a_queued_event_stays_small() {
-        assert!(std::mem::size_of::<crate::encode::recorded::RecordedEvent>() <= 384);
+        assert!(std::mem::size_of::<crate::event::recorded::RecordedEvent>() <= 384);
     }
 }

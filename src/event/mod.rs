@@ -18,6 +18,7 @@ pub(crate) mod common;
 pub(crate) mod content;
 pub(crate) mod error;
 pub(crate) mod llm;
+pub(crate) mod recorded;
 pub(crate) mod tool;
 
 pub use action::ActionEvent;

@@ -15,9 +15,9 @@ use super::pending::Pending;
 use crate::config::otel::SpanFilter;
 use crate::encode::encoder::EventToSpanEncoder;
 use crate::encode::protocol::Protocol;
-use crate::encode::recorded::RecordedEvent;
 use crate::encode::wire::{put_otlp_span, WireSpan};
 use crate::encode::wire_json::{put_otlp_span_json, JsonSpan};
+use crate::event::recorded::RecordedEvent;
 use crate::export::batch::ExportBatch;
 use crate::stats::{Counters, Warn};
 

@@ -19,7 +19,7 @@ use super::batcher::Batcher;
 use super::fanout::{Fanout, Stage};
 use super::message::Message;
 use super::reclaim::FreeBacklog;
-use crate::encode::recorded::RecordedEvent;
+use crate::event::recorded::RecordedEvent;
 use crate::export::batch::ExportBatch;
 use crate::metrics::recorder::MetricsRecorder;
 use crate::stats::Counters;

@@ -8,7 +8,7 @@ use crossbeam_channel::Sender;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::fanout::FlushReport;
-use crate::encode::recorded::RecordedEvent;
+use crate::event::recorded::RecordedEvent;
 use crate::export::exporter::SessionStart;
 
 pub(crate) enum Message {

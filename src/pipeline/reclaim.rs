@@ -22,7 +22,7 @@ use std::cell::Cell;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::encode::json::{drop_iteratively, json_depth, MAX_JSON_DEPTH};
-use crate::encode::recorded::RecordedEvent;
+use crate::event::recorded::RecordedEvent;
 use crate::event::Event;
 use crate::util::touch::touch;
 
@@ -177,7 +177,7 @@ mod tests {
     use serde_json::Value as Json;
 
     use super::*;
-    use crate::encode::recorded::Placement;
+    use crate::event::recorded::Placement;
     use crate::event::{LlmEvent, ToolEvent};
 
     fn written(event: Event) -> Written {

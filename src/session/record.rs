@@ -14,7 +14,7 @@ use super::current::current_open_in;
 
 use super::state::{OpenScope, SessionInner};
 use super::summary::EndState;
-use crate::encode::recorded::{Placement, RecordedEvent};
+use crate::event::recorded::{Placement, RecordedEvent};
 use crate::event::{ErrorEvent, Event, EventRef, EventType, ToolEvent};
 use crate::pipeline::message::Message;
 

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::summary::{EndState, EventCounts, SessionSummary};
 use crate::encode::attr;
-use crate::encode::recorded::{Placement, RecordedEvent};
 use crate::encode::values::clamp_i64;
+use crate::event::recorded::{Placement, RecordedEvent};
 use crate::event::{Event, EventType};
 use crate::pipeline::handle::Pipeline;
 use crate::pipeline::message::Message;
@@ -214,7 +214,7 @@ impl OpenScope {
             _ => None,
         };
         Arc::new(OpenScope {
-            span_id: crate::encode::recorded::event_span_id(&event.common().id),
+            span_id: crate::event::recorded::event_span_id(&event.common().id),
             session,
             parent,
             agent_id,
