@@ -101,8 +101,9 @@ fn push_escape_of<T: Text>(out: &mut T, c: u8, times: Escape) {
 }
 
 /// Whether any byte of a chunk needs escaping. Written as one fold over the chunk
-/// so the compiler vectorizes it (SSE2 on any x86_64); about 3.5× faster than
-/// [`escape_mask`] on text with nothing to escape, which prompts mostly are.
+/// so the compiler vectorizes it (SSE2 on any x86_64): text with nothing to escape,
+/// as prompts mostly are, is passed over without building [`escape_mask`]'s bit
+/// mask (`benches/RESULTS.md` has what it saves).
 fn any_escape(chunk: &[u8; 32]) -> bool {
     chunk.iter().fold(false, |any, &c| any | (c < 0x20) | (c == b'"') | (c == b'\\'))
 }

@@ -1,8 +1,8 @@
 //! Instruments bound to the attribute sets that recur: one set per kind of LLM call
 //! (operation, provider, requested and answering model) and per tool. Recording
 //! through a bound instrument is a bucket search and a few atomic updates; the SDK's
-//! unbound path hashes and compares every attribute of every measurement, which
-//! cost the export thread about 1.3 µs per LLM event in the bench.
+//! unbound path hashes and compares every attribute of every measurement, on the
+//! export thread, for every LLM event (`benches/RESULTS.md` has what it cost).
 //!
 //! Each instrument is bound at its first measurement, not when its series is made:
 //! with cumulative temporality the SDK exports every bound attribute set, recorded

@@ -3,11 +3,10 @@
 //! A recorded event (its box, prompt, completion, JSON values) was allocated on
 //! the caller's thread. Freed on the export thread, it goes back to the caller's
 //! malloc arena (glibc) under that arena's lock, which a caller recording in a
-//! loop holds most of the time: measured on a 100k-event burst, the two threads
-//! then made 25k–56k futex calls waiting for each other. And a caller that never
-//! gets its memory back grows its arena page by page (one `mprotect` per 4 KiB in
-//! a thread's arena, 41k per burst, and a page fault each): most of a caller's
-//! time in such a burst went to the kernel.
+//! loop holds most of the time, so the two threads wait for each other on futexes.
+//! And a caller that never gets its memory back grows its arena page by page (an
+//! `mprotect` per 4 KiB in a thread's arena, and a page fault each): most of a
+//! caller's time in a burst went to the kernel (`benches/RESULTS.md`).
 //!
 //! So an event whose span is written goes home: the export thread puts it in
 //! [`ReturnQueue`], and callers free a few returned events every few events they
