@@ -35,6 +35,17 @@ fn sse(events: &[Value], done: bool) -> Reply {
     Reply::Status(200, vec![("Content-Type".into(), "text/event-stream".into())], body.into_bytes())
 }
 
+/// What an example exported follows the semantic-conventions registry: its spans,
+/// their resource and its metrics (`tests/common/semconv.rs`).
+fn assert_follows_the_registry(receiver: &TestServer) {
+    let reg = common::semconv::registry();
+    let spans = receiver.accepted_spans();
+    assert!(!spans.is_empty());
+    let mut problems = reg.check_spans(&spans);
+    problems.extend(reg.check_metrics(&receiver.accepted_metrics()));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 fn spans(receiver: &TestServer) -> Vec<Span> {
     receiver.accepted_spans().into_iter().map(|(s, _)| s).collect()
 }
@@ -146,6 +157,8 @@ fn the_openai_agent_example_plain_and_streamed() {
         ];
         let out = run("openai_agent", stream, &env, &receiver);
         check_openai_run(&receiver, &out, stream);
+        assert_follows_the_registry(&receiver);
+        assert!(!receiver.accepted_metrics().is_empty(), "metrics were checked too");
         assert_eq!(provider.requests_to("/v1/chat/completions").len(), 2);
     }
 }
@@ -277,6 +290,7 @@ fn the_anthropic_agent_example_plain_and_streamed() {
         let results = &second_request["messages"].as_array().unwrap().last().unwrap()["content"];
         assert_eq!(results[0]["tool_use_id"], "toolu_calc");
         assert_eq!(results[0]["content"], "391.0");
+        assert_follows_the_registry(&receiver);
     }
 }
 
@@ -301,5 +315,24 @@ fn the_quickstart_honours_agentops_traces_file_off() {
     assert!(out.status.success());
     assert!(dir.join("agentops-traces.jsonl").exists(), "offline by default: the local file");
     assert!(String::from_utf8_lossy(&out.stdout).contains("appended to"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The quickstart's spans, resource and metrics, exported to a collector, follow the
+/// semantic-conventions registry.
+#[test]
+fn the_quickstart_follows_the_registry() {
+    let receiver = TestServer::otlp();
+    let dir = std::env::temp_dir().join(format!("agentops-quickstart-semconv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::new(example("quickstart"))
+        .env_clear()
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.base_url())
+        .env("AGENTOPS_TRACES_FILE", "off")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_follows_the_registry(&receiver);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -141,18 +141,18 @@ fn round_trip(protocol: Protocol) {
     assert!(points.iter().all(|p| attr_str(&p.attributes, "gen_ai.token.type").is_none()));
 
     // Nothing is exported for what never happened (bound but unrecorded series).
-    for name in ["gen_ai.client.token.usage", "gen_ai.client.operation.duration", "gen_ai.execute_tool.duration"] {
+    for name in ["gen_ai.client.token.usage", "gen_ai.client.operation.duration", "agentops.tool.duration"] {
         assert!(histogram(metric(&req, name)).0.iter().all(|p| p.count > 0), "{name}");
     }
 
     // Tools and agents.
-    let (points, _) = histogram(metric(&req, "gen_ai.execute_tool.duration"));
+    let (points, _) = histogram(metric(&req, "agentops.tool.duration"));
     assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), 2);
     let fetch = points.iter().find(|p| has_attrs(&p.attributes, &[("gen_ai.tool.name", "fetch")])).unwrap();
     assert!(attr_str(&fetch.attributes, "error.type").unwrap().contains("String"), "the error's type name");
     let search = points.iter().find(|p| has_attrs(&p.attributes, &[("gen_ai.tool.name", "search")])).unwrap();
     assert_eq!(attr_str(&search.attributes, "error.type"), None);
-    let (points, _) = histogram(metric(&req, "gen_ai.invoke_agent.duration"));
+    let (points, _) = histogram(metric(&req, "agentops.agent.duration"));
     assert_eq!(points.len(), 1);
     assert!(has_attrs(&points[0].attributes, &[("gen_ai.agent.name", "planner")]));
     assert_eq!(points[0].count, 1);
@@ -343,7 +343,7 @@ fn in_memory_and_file_destinations_get_the_same_collection() {
     let lines: Vec<ExportMetricsServiceRequest> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines, kept, "the file holds the collection as OTLP JSON lines");
     assert_eq!(tokens(&kept[0], "output"), (1, 4.0));
-    assert_eq!(metrics_named(&kept[0], "gen_ai.execute_tool.duration").len(), 1);
+    assert_eq!(metrics_named(&kept[0], "agentops.tool.duration").len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -28,10 +28,14 @@ fn streamed(mut stream: Stream, pieces: &[Vec<u8>]) -> LlmEvent {
     stream.finish().unwrap()
 }
 
-/// The streamed event equals the plain one but for its timing.
+/// The streamed event equals the plain one but for its timing, and is marked
+/// streamed.
 fn assert_same(plain: &LlmEvent, mut streamed: LlmEvent) {
     assert!(streamed.details().time_to_first_chunk.is_some());
+    assert!(streamed.details().streamed);
+    assert!(!plain.details().streamed);
     streamed.details_mut().time_to_first_chunk = None;
+    streamed.details_mut().streamed = false;
     streamed.common = plain.common.clone();
     assert_eq!(&streamed, plain);
 }

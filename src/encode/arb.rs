@@ -125,6 +125,7 @@ fn details() -> BoxedStrategy<ResponseDetails> {
             cache_read_tokens: cache_read,
             cache_creation_tokens: cache_creation,
             reasoning_tokens: reasoning,
+            streamed: ttfc.is_some(),
             time_to_first_chunk: ttfc,
         })
         .boxed()
@@ -156,13 +157,14 @@ fn llm() -> BoxedStrategy<Event> {
 }
 
 fn tool() -> BoxedStrategy<Event> {
-    (name(), opt_text(), prop::option::of(json()), prop::option::of(json()), opt_text())
-        .prop_map(|(name, call_id, params, returns, logs)| {
+    (name(), opt_text(), prop::option::of(json()), prop::option::of(json()), opt_text(), prop::option::of(name()))
+        .prop_map(|(name, call_id, params, returns, logs, error_type)| {
             let mut e = ToolEvent::new(name);
             e.call_id = call_id;
             e.params = params;
             e.returns = returns;
             e.logs = logs;
+            e.error_type = error_type;
             Event::Tool(e)
         })
         .boxed()
@@ -182,11 +184,12 @@ fn action() -> BoxedStrategy<Event> {
 }
 
 fn agent() -> BoxedStrategy<Event> {
-    (name(), text(), opt_text())
-        .prop_map(|(name, id, description)| {
+    (name(), text(), opt_text(), prop::option::of(name()))
+        .prop_map(|(name, id, description, provider)| {
             let mut e = AgentEvent::new(name);
             e.agent_id = id;
             e.description = description;
+            e.provider = provider;
             Event::Agent(e)
         })
         .boxed()

@@ -56,6 +56,8 @@ pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
 pub const GEN_AI_REQUEST_TOP_K: &str = "gen_ai.request.top_k";
 /// Request seed.
 pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+/// `true` when the response was streamed.
+pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
 /// Request stop sequences (string array).
 pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
 /// Request frequency penalty.

@@ -82,10 +82,19 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
 
     /// The status (an error's own, or a failure propagated into the span), and the
     /// span's events and links.
+    /// A span that failed without an error of its own also says what kind of error
+    /// (`error.type`): a tool's own, else `_OTHER` (the conventions' fallback).
     fn end(&mut self, own: Option<Status>, events: &[SpanEvent], links: &[Link]) {
         let status = match own {
             Some(s) => s,
-            None if self.rec.errored => Status::error(self.p.cut(self.failure()).to_owned_string()),
+            None if self.rec.errored => {
+                let kind = match &self.rec.event {
+                    Event::Tool(ToolEvent { error_type: Some(t), .. }) => self.p.cut(t),
+                    _ => Truncated::whole("_OTHER"),
+                };
+                self.sink.attr(attr::ERROR_TYPE, AttrValue::Str(kind));
+                Status::error(self.p.cut(self.failure()).to_owned_string())
+            }
             None => Status::Unset,
         };
         self.sink.end(&status, events, links);
@@ -223,6 +232,9 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         if let Some(t) = d.time_to_first_chunk {
             self.sink.attr(attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, AttrValue::F64(t.as_secs_f64()));
         }
+        if d.streamed {
+            self.sink.attr(attr::GEN_AI_REQUEST_STREAM, AttrValue::Bool(true));
+        }
     }
 
     /// The request parameters the conventions name, read from the params JSON.
@@ -230,6 +242,8 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         for (name, key) in [
             ("temperature", attr::GEN_AI_REQUEST_TEMPERATURE),
             ("top_p", attr::GEN_AI_REQUEST_TOP_P),
+            // A double in the conventions, though providers take an integer.
+            ("top_k", attr::GEN_AI_REQUEST_TOP_K),
             ("frequency_penalty", attr::GEN_AI_REQUEST_FREQUENCY_PENALTY),
             ("presence_penalty", attr::GEN_AI_REQUEST_PRESENCE_PENALTY),
         ] {
@@ -237,11 +251,7 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
                 self.sink.attr(key, number(x));
             }
         }
-        for (name, key) in [
-            ("max_tokens", attr::GEN_AI_REQUEST_MAX_TOKENS),
-            ("seed", attr::GEN_AI_REQUEST_SEED),
-            ("top_k", attr::GEN_AI_REQUEST_TOP_K),
-        ] {
+        for (name, key) in [("max_tokens", attr::GEN_AI_REQUEST_MAX_TOKENS), ("seed", attr::GEN_AI_REQUEST_SEED)] {
             if let Some(x) = params.get(name).and_then(Json::as_i64) {
                 self.sink.attr(key, AttrValue::I64(x));
             }
@@ -262,6 +272,9 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         self.sink.attr(attr::SPAN_KIND, AttrValue::Static("agent"));
         self.sink.attr(attr::GEN_AI_OPERATION, AttrValue::Static("invoke_agent"));
         self.sink.attr(attr::GEN_AI_AGENT_NAME, AttrValue::Str(name));
+        if let Some(provider) = &e.provider {
+            self.sink.attr(attr::GEN_AI_PROVIDER, self.p.name(provider));
+        }
         self.str(attr::GEN_AI_AGENT_ID, &e.agent_id);
         if let Some(d) = &e.description {
             self.str(attr::GEN_AI_AGENT_DESCRIPTION, d);

@@ -113,6 +113,7 @@ pub(crate) enum AttrValue<'a> {
     /// A string, possibly cut.
     Str(Truncated<'a>),
     I64(i64),
+    Bool(bool),
     /// A finite number (others are written as strings: see `values.rs`).
     F64(f64),
     /// A string array, each element possibly cut.

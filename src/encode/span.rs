@@ -62,6 +62,7 @@ fn to_value(v: AttrValue<'_>) -> Value {
         AttrValue::Static(s) => Value::from(s),
         AttrValue::Str(s) => Value::from(s.to_owned_string()),
         AttrValue::I64(i) => Value::I64(i),
+        AttrValue::Bool(b) => Value::Bool(b),
         AttrValue::F64(f) => Value::F64(f),
         AttrValue::StrList(items) => {
             Value::Array(Array::String(items.iter().map(|s| StringValue::from(s.to_owned_string())).collect()))

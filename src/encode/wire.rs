@@ -162,6 +162,10 @@ impl SpanSink for WireSpan<'_> {
                 w.byte(3 << 3);
                 w.varint(i as u64);
             }),
+            AttrValue::Bool(b) => self.key_value(key, 2, |w| {
+                w.byte(2 << 3);
+                w.byte(u8::from(b));
+            }),
             AttrValue::F64(f) => self.key_value(key, 1 + 8, |w| {
                 w.byte(4 << 3 | 1);
                 w.copy(&f.to_le_bytes());

@@ -273,6 +273,7 @@ impl SpanSink for JsonSpan<'_> {
             AttrValue::Static(s) => push_string_value(out, Truncated::whole(s)),
             AttrValue::Str(s) => push_string_value(out, s),
             AttrValue::I64(i) => push_any_value(out, &Value::I64(i)),
+            AttrValue::Bool(b) => push_any_value(out, &Value::Bool(b)),
             AttrValue::F64(f) => push_any_value(out, &Value::F64(f)),
             AttrValue::StrList(items) => {
                 out.push_str("{\"arrayValue\":{\"values\":[");

@@ -91,6 +91,7 @@ pub(crate) enum OwnedValue {
     Static(&'static str),
     Str(String, bool),
     I64(i64),
+    Bool(bool),
     F64(f64),
     StrList(Vec<(String, bool)>),
     /// A plain text's messages: the text, the role, output or input.
@@ -106,6 +107,7 @@ fn owned_value() -> impl Strategy<Value = OwnedValue> {
         prop::sample::select(vec!["", "llm", "chat", "inf", "é\u{1}"]).prop_map(OwnedValue::Static),
         cut().prop_map(|(s, c)| OwnedValue::Str(s, c)),
         any::<i64>().prop_map(OwnedValue::I64),
+        any::<bool>().prop_map(OwnedValue::Bool),
         any::<f64>().prop_map(OwnedValue::F64),
         prop::collection::vec(cut(), 0..4).prop_map(OwnedValue::StrList),
         (messages_text, role, any::<bool>()).prop_map(|(t, r, o)| OwnedValue::Messages(t, r, o)),
@@ -142,6 +144,7 @@ impl Described {
                 OwnedValue::Static(s) => AttrValue::Static(s),
                 OwnedValue::Str(s, cut) => AttrValue::Str(Truncated { head: s, cut: *cut }),
                 OwnedValue::I64(i) => AttrValue::I64(*i),
+                OwnedValue::Bool(b) => AttrValue::Bool(*b),
                 OwnedValue::F64(f) => AttrValue::F64(*f),
                 OwnedValue::StrList(items) => {
                     lists = items.iter().map(|(s, cut)| Truncated { head: s, cut: *cut }).collect();

@@ -22,6 +22,9 @@ pub struct AgentEvent {
     pub agent_id: String,
     /// What the agent is for (`gen_ai.agent.description`).
     pub description: Option<String>,
+    /// The GenAI provider of the models the agent calls (`gen_ai.provider.name`):
+    /// when not set, that of the first LLM call recorded inside the agent.
+    pub provider: Option<Cow<'static, str>>,
 }
 
 /// An agent with only a name: `scope.start_agent("planner")`.
@@ -43,7 +46,7 @@ impl AgentEvent {
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
         let common = EventCommon::now();
         let agent_id = common.id.to_string();
-        AgentEvent { common, name: name.into(), agent_id, description: None }
+        AgentEvent { common, name: name.into(), agent_id, description: None, provider: None }
     }
     common_setters!();
     /// Sets the agent's id (for an agent known elsewhere by this id).
@@ -54,6 +57,12 @@ impl AgentEvent {
     /// Sets the description.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.description = Some(d.into());
+        self
+    }
+    /// Sets the GenAI provider (`openai`, `anthropic`, …; `gen_ai.provider.name`),
+    /// when the agent's model calls do not say it.
+    pub fn provider(mut self, p: impl Into<Cow<'static, str>>) -> Self {
+        self.provider = Some(p.into());
         self
     }
 }

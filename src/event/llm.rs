@@ -146,9 +146,16 @@ impl LlmEvent {
         self.details_mut().reasoning_tokens = Some(n);
         self
     }
-    /// Sets the time from the request to the first streamed chunk.
+    /// Sets the time from the request to the first streamed chunk (the response
+    /// was streamed, so this marks it streamed too).
     pub fn time_to_first_chunk(mut self, d: Duration) -> Self {
         self.details_mut().time_to_first_chunk = Some(d);
+        self.streamed()
+    }
+    /// Marks the response streamed (`gen_ai.request.stream = true`), as
+    /// [`Stream`](crate::providers::Stream) does.
+    pub fn streamed(mut self) -> Self {
+        self.details_mut().streamed = true;
         self
     }
     /// The tool calls the model asked for in its completion, in order.
@@ -179,6 +186,8 @@ pub struct ResponseDetails {
     /// For a streamed response: from the request to its first chunk
     /// (`gen_ai.response.time_to_first_chunk`, seconds).
     pub time_to_first_chunk: Option<Duration>,
+    /// The response was streamed (`gen_ai.request.stream = true`).
+    pub streamed: bool,
 }
 
 /// What `details()` shows for an event without any.
@@ -189,4 +198,5 @@ static NO_DETAILS: ResponseDetails = ResponseDetails {
     cache_creation_tokens: None,
     reasoning_tokens: None,
     time_to_first_chunk: None,
+    streamed: false,
 };

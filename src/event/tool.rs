@@ -25,6 +25,8 @@ pub struct ToolEvent {
     pub returns: Option<Value>,
     /// Free-form logs.
     pub logs: Option<String>,
+    /// What kind of error the call failed with (`error.type`), when it failed.
+    pub error_type: Option<Cow<'static, str>>,
 }
 
 impl ToolEvent {
@@ -37,6 +39,7 @@ impl ToolEvent {
             params: None,
             returns: None,
             logs: None,
+            error_type: None,
         }
     }
     common_setters!();
@@ -46,4 +49,10 @@ impl ToolEvent {
         self
     }
     payload_setters!("arguments", "result");
+    /// Marks the call failed with an error of this kind (`error.type`: a
+    /// low-cardinality name, such as the error's type or code).
+    pub fn error_type(mut self, t: impl Into<Cow<'static, str>>) -> Self {
+        self.error_type = Some(t.into());
+        self
+    }
 }

@@ -19,8 +19,9 @@ pub(crate) const DURATION_BOUNDARIES: [f64; 14] =
 pub(crate) mod name {
     pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
     pub const OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
-    pub const TOOL_DURATION: &str = "gen_ai.execute_tool.duration";
-    pub const AGENT_DURATION: &str = "gen_ai.invoke_agent.duration";
+    // The registry defines no duration of tool calls or agents: these are our own.
+    pub const TOOL_DURATION: &str = "agentops.tool.duration";
+    pub const AGENT_DURATION: &str = "agentops.agent.duration";
     pub const LLM_COST: &str = "agentops.llm.cost";
     pub const SESSIONS_ENDED: &str = "agentops.sessions.ended";
     pub const SESSION_DURATION: &str = "agentops.session.duration";

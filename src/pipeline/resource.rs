@@ -13,8 +13,8 @@ pub(crate) fn build_resource(config: &OtelConfig) -> Resource {
         KeyValue::new("telemetry.sdk.name", "agentops"),
         KeyValue::new("telemetry.sdk.language", "rust"),
         KeyValue::new("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
-        KeyValue::new("os.type", std::env::consts::OS),
-        KeyValue::new("host.arch", std::env::consts::ARCH),
+        KeyValue::new("os.type", os_type(std::env::consts::OS)),
+        KeyValue::new("host.arch", host_arch(std::env::consts::ARCH)),
         KeyValue::new("process.pid", i64::from(std::process::id())),
         KeyValue::new("process.runtime.name", "rust"),
     ];
@@ -36,4 +36,38 @@ pub(crate) fn build_resource(config: &OtelConfig) -> Resource {
         attrs.push(KeyValue::new(k.clone(), v.clone()));
     }
     Resource::builder_empty().with_attributes(attrs).build()
+}
+
+/// The semantic conventions' name of a Rust target architecture (`host.arch`).
+fn host_arch(arch: &'static str) -> &'static str {
+    match arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm32",
+        "powerpc" => "ppc32",
+        "powerpc64" => "ppc64",
+        other => other, // x86, s390x: the same name
+    }
+}
+
+/// The semantic conventions' name of a Rust target OS (`os.type`).
+fn os_type(os: &'static str) -> &'static str {
+    match os {
+        "macos" => "darwin",
+        other => other, // linux, windows, freebsd, …: the same name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn architectures_and_systems_have_the_conventions_names() {
+        assert_eq!(host_arch("x86_64"), "amd64");
+        assert_eq!(host_arch("aarch64"), "arm64");
+        assert_eq!(host_arch("s390x"), "s390x");
+        assert_eq!(os_type("macos"), "darwin");
+        assert_eq!(os_type("linux"), "linux");
+    }
 }

@@ -190,7 +190,7 @@ impl Stream {
             Chunks::Anthropic(c) => anthropic::messages(request, c.response()),
             Chunks::Gemini(model, c) => gemini::generate_content(model, request, c.response()),
         }?;
-        let mut event = event.started_at(self.started_at);
+        let mut event = event.started_at(self.started_at).streamed();
         if let Some(end) = self.last_chunk_at {
             event = event.ended_at(end);
         }

@@ -89,6 +89,9 @@ fn complete(
         if e.cost.is_none() {
             e.cost = session.prices.cost(e);
         }
+        if let (Some(provider), Some(open)) = (&e.provider, open) {
+            open.agent_provider_seen(provider);
+        }
     }
     let r = event.event_ref();
     session.count(event);
@@ -136,7 +139,8 @@ where
         }
         Err(e) => {
             // The tool's own span fails too, not only the error span beside it.
-            let tool = record_under(session, open, event.logs(format!("error: {e}")).into(), true, None);
+            let failed = event.logs(format!("error: {e}")).error_type(std::any::type_name::<E>());
+            let tool = record_under(session, open, failed.into(), true, None);
             let err = ErrorEvent::new(std::any::type_name::<E>()).details(e.to_string()).trigger(tool);
             record_under(session, open, err.into(), false, None);
         }

@@ -202,6 +202,8 @@ pub(crate) struct OpenScope {
     pub agent_id: Option<Arc<String>>,
     pub event: Mutex<Option<Event>>,
     pub errored: AtomicBool,
+    /// An agent's provider is known (given, or taken from a model call inside).
+    provider_known: AtomicBool,
 }
 
 impl OpenScope {
@@ -209,9 +211,9 @@ impl OpenScope {
     pub fn open(session: Arc<SessionInner>, parent: Option<Arc<OpenScope>>, event: Event) -> Arc<Self> {
         // Counted when opened: a summary taken while it is open includes it.
         session.counts[event.event_type().index()].fetch_add(1, Ordering::Relaxed);
-        let agent_id = match &event {
-            Event::Agent(a) => Some(Arc::new(a.agent_id.clone())),
-            _ => None,
+        let (agent_id, provider_known) = match &event {
+            Event::Agent(a) => (Some(Arc::new(a.agent_id.clone())), a.provider.is_some()),
+            _ => (None, true),
         };
         Arc::new(OpenScope {
             span_id: crate::event::recorded::event_span_id(&event.common().id),
@@ -220,7 +222,28 @@ impl OpenScope {
             agent_id,
             event: Mutex::new(Some(event)),
             errored: AtomicBool::new(false),
+            provider_known: AtomicBool::new(provider_known),
         })
+    }
+
+    /// A model call of `provider` was recorded in this scope: the nearest agent
+    /// around it that has no provider yet takes it (`gen_ai.provider.name` is
+    /// required on agent spans). One relaxed load once it is known.
+    #[allow(clippy::ptr_arg)] // the `Cow` is cloned: a literal stays borrowed
+    pub fn agent_provider_seen(&self, provider: &std::borrow::Cow<'static, str>) {
+        let mut s = Some(self);
+        while let Some(scope) = s {
+            if scope.agent_id.is_some() {
+                if !scope.provider_known.load(Ordering::Relaxed) {
+                    if let Some(Event::Agent(a)) = scope.event.lock().as_mut() {
+                        a.provider.get_or_insert_with(|| provider.clone());
+                    }
+                    scope.provider_known.store(true, Ordering::Relaxed);
+                }
+                return;
+            }
+            s = scope.parent.as_deref();
+        }
     }
 
     /// The id of the nearest agent this scope is in (itself included).

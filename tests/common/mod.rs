@@ -8,6 +8,7 @@
 #[cfg(feature = "cli")]
 pub mod capture;
 pub mod metrics;
+pub mod semconv;
 pub mod tls;
 
 use std::collections::{HashMap, HashSet};

@@ -1,0 +1,131 @@
+//! The span and metric schema against the OpenTelemetry semantic-conventions
+//! registry (`tests/common/semconv.rs` reads it): every kind of event a session
+//! records, exported to a local OTLP receiver with metrics on, checked attribute by
+//! attribute; the checker itself, on spans made wrong on purpose; and the registry
+//! copy in `tests/semconv/` against the shared one.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use agentops::providers::{openai, Stream};
+use agentops::{ActionEvent, AgentEvent, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, ToolEvent};
+use common::semconv::registry;
+use common::TestServer;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, Status};
+use serde_json::json;
+
+fn kv(key: &str, v: Value) -> KeyValue {
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(v) }), ..KeyValue::default() }
+}
+
+fn s(v: &str) -> Value {
+    Value::StringValue(v.into())
+}
+
+#[test]
+fn the_checker_finds_undefined_mistyped_deprecated_and_missing_attributes() {
+    let reg = registry();
+    let span = Span {
+        name: "chat m".into(),
+        kind: SpanKind::Client as i32,
+        attributes: vec![
+            kv("gen_ai.operation.name", s("chat")),
+            kv("gen_ai.request.model", s("m")),
+            kv("gen_ai.usage.input_tokens", s("12")),
+            kv("gen_ai.made.up", s("x")),
+            kv("gen_ai.system", s("openai")),
+            kv("host.arch", s("x86_64")),
+            kv("my.own", s("x")),
+            kv("agentops.span.kind", s("llm")),
+            kv("gen_ai.response.time_to_first_chunk", Value::DoubleValue(0.1)),
+            kv("server.address", s("api.openai.com")),
+        ],
+        status: Some(Status { code: StatusCode::Error as i32, message: "boom".into() }),
+        ..Span::default()
+    };
+    let found = reg.check_spans(&[(span, vec![])]);
+    let want = [
+        "span `chat m`: `gen_ai.made.up` is not defined by the registry",
+        "span `chat m`: `gen_ai.system` is deprecated in the registry",
+        "span `chat m`: `gen_ai.usage.input_tokens` is string, the registry's is Int",
+        "span `chat m`: `my.own` is neither in the registry's namespaces nor under agentops.*",
+        "span `chat m`: ended in an error without `error.type` (conditionally required)",
+        "span `chat m`: lacks `gen_ai.provider.name`, required by span.gen_ai.inference.client",
+        "span `chat m`: `server.address` without `server.port` (conditionally required)",
+        "span `chat m`: streamed (time to first chunk) without `gen_ai.request.stream = true`",
+    ];
+    for w in want {
+        assert!(found.iter().any(|f| f == w), "missing {w:?} in {found:#?}");
+    }
+    assert!(found.iter().any(|f| f.starts_with("span `chat m`: `host.arch` is \"x86_64\", not one of")), "{found:#?}");
+    assert_eq!(found.len(), want.len() + 1, "{found:#?}");
+}
+
+#[test]
+fn the_registry_copy_is_the_shared_one() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/semconv-registry/model");
+    if !shared.is_dir() {
+        eprintln!("no {} here: the copy cannot be compared", shared.display());
+        return;
+    }
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/semconv/model");
+    for dir in std::fs::read_dir(&ours).unwrap() {
+        let dir = dir.unwrap().path();
+        let name = dir.file_name().unwrap().to_owned();
+        let diff = std::process::Command::new("diff").arg("-r").arg(&dir).arg(shared.join(&name)).output().unwrap();
+        assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stdout));
+    }
+}
+
+/// Every kind of event, plain and streamed, ok and failed, into a receiver.
+#[test]
+fn every_span_and_metric_a_session_exports_follows_the_registry() {
+    let receiver = TestServer::otlp();
+    let config = OtelConfig::builder()
+        .default_exporters(false)
+        .otlp(receiver.otlp_config())
+        .enable_metrics(true)
+        .build()
+        .unwrap();
+    let client = Client::new(config).unwrap();
+    let session = client.start_session(&["semconv"]);
+    session.agent(AgentEvent::new("planner").description("plans"), |agent| {
+        let request = json!({"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 100, "top_k": 4,
+            "messages": [{"role": "user", "content": "hi"}]});
+        let body = json!({"id": "c1", "model": "gpt-4o-mini-2024-07-18", "object": "chat.completion",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hello"}}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 2}});
+        agent.record(openai::chat_completion(&request, body.to_string().as_bytes()).unwrap());
+        let mut stream = Stream::openai_chat(json!({"model": "gpt-4o-mini", "stream": true,
+            "messages": [{"role": "user", "content": "hi"}]}))
+        .unwrap();
+        stream
+            .push(b"data: {\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"4\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+            .unwrap();
+        agent.record(stream.finish().unwrap());
+        let _ok: Result<u32, String> = agent.tool("add", &json!({"a": 1, "b": 2}), || Ok(3));
+        let _err: Result<u32, String> = agent.tool("divide", &json!({"a": 1, "b": 0}), || Err("division by zero".into()));
+        agent.action("plan", |a| {
+            a.params(&json!({"goal": "x"}));
+            a.record(ActionEvent::new("step"));
+        });
+        agent.record(ErrorEvent::new("RateLimited").details("429").code("429"));
+        agent.record(ToolEvent::new("lookup").params(&"q"));
+        agent.record(LlmEvent::new("claude-3-5-haiku").provider("anthropic").tokens(3, 4));
+    });
+    session.end(EndState::Success, "done");
+    client.shutdown(Duration::from_secs(10)).unwrap();
+
+    let reg = registry();
+    let spans = receiver.accepted_spans();
+    assert!(spans.len() >= 10, "{}", spans.len());
+    let problems = reg.check_spans(&spans);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let metrics = receiver.accepted_metrics();
+    assert!(!metrics.is_empty());
+    let problems = reg.check_metrics(&metrics);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
