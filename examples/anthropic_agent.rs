@@ -16,7 +16,7 @@ mod support;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use agentops::providers::{anthropic, Stream};
+use agentops::providers::{anthropic, ProviderError, Stream};
 use agentops::{AgentScope, LlmEvent};
 use serde_json::{json, Value};
 
@@ -45,23 +45,22 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
             request["stream"] = json!(true);
         }
         let started = SystemTime::now();
-        let mut reply = support::post(&http, &url, &headers, &request)?;
+        let mut reply = support::post(&http, &url, &headers, &request)
+            .map_err(|(kind, why)| support::record_failure(agent, "anthropic", &request, started, kind, why))?;
         if reply.status != 200 {
             let body = support::read_all(&mut reply.body);
-            return Err(support::record_failure(
-                agent,
-                "anthropic",
-                &request,
-                started,
-                support::error_message(reply.status, &body),
-            ));
+            let error = ProviderError::from_status("anthropic", reply.status, body.as_bytes());
+            let message = support::error_message(reply.status, &body);
+            return Err(support::record_failure(agent, "anthropic", &request, started, error.error_type(), message));
         }
         let event = if stream {
             Stream::anthropic(&request).and_then(|r| support::read_stream(r, &mut reply.body, "/delta/text"))
         } else {
             anthropic::messages(&request, support::read_all(&mut reply.body).as_bytes()).map(|e| e.started_at(started))
         };
-        let event = event.map_err(|e| support::record_failure(agent, "anthropic", &request, started, e.to_string()))?;
+        let event = event.map_err(|e| {
+            support::record_failure(agent, "anthropic", &request, started, e.error_type(), e.to_string())
+        })?;
         let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
         let (answer, content) = assistant_turn(&event);
         messages.push(json!({"role": "assistant", "content": content}));

@@ -181,12 +181,15 @@ fn the_openai_agent_example_against_a_traces_only_receiver_exits_0_with_one_warn
     assert_eq!(receiver.requests_to("/v1/metrics").len(), 1);
 }
 
+/// A provider's error answer is the inference span's failure: status ERROR with
+/// the provider's message, `error.type` the provider's error type, no error span
+/// of its own, the session's one error; the agent and the session fail too.
 #[test]
-fn a_provider_error_is_recorded_and_fails_the_example() {
+fn a_provider_error_is_the_inference_spans_error() {
     let provider = TestServer::start(|_| {
         Reply::json(
-            401,
-            json!({"error": {"message": "Incorrect API key provided: test-key", "type": "invalid_request_error", "code": "invalid_api_key"}}),
+            429,
+            json!({"error": {"message": "Rate limit reached for gpt-4o-mini", "type": "rate_limit_error", "code": "rate_limit_exceeded"}}),
         )
     });
     let receiver = TestServer::otlp();
@@ -194,13 +197,41 @@ fn a_provider_error_is_recorded_and_fails_the_example() {
     let out = run("openai_agent", false, &env, &receiver);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("HTTP 401: Incorrect API key provided"), "{stderr}");
+    assert!(stderr.contains("HTTP 429: Rate limit reached for gpt-4o-mini"), "{stderr}");
+    let spans = spans(&receiver);
+    assert_eq!(spans.len(), 3, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
+    let status = llm.status.as_ref().unwrap();
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert_eq!(status.message, "HTTP 429: Rate limit reached for gpt-4o-mini");
+    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("rate_limit_error"));
+    assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_PROVIDER), Some("openai"));
+    assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_REQUEST_MODEL), Some("gpt-4o-mini"));
+    let agent = by_name(&spans, "invoke_agent assistant")[0];
+    assert_eq!(agent.status.as_ref().unwrap().code, StatusCode::Error as i32);
+    let root = by_name(&spans, "session")[0];
+    assert_eq!(root.status.as_ref().unwrap().code, StatusCode::Error as i32);
+    assert_eq!(attr_int(&root.attributes, "agentops.session.event_counts.errors"), Some(1), "counted once");
+    assert_follows_the_registry(&receiver);
+}
+
+/// Nothing listens where the provider should be: the call is still an inference
+/// span, failed with `error.type = connection_failed`.
+#[test]
+fn a_provider_that_cannot_be_reached_is_the_inference_spans_error() {
+    let receiver = TestServer::otlp();
+    let port = common::closed_port();
+    let env = [("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1")), ("OPENAI_API_KEY", "test-key".into())];
+    let out = run("openai_agent", false, &env, &receiver);
+    assert!(!out.status.success());
     let spans = spans(&receiver);
     let llm = by_name(&spans, "chat gpt-4o-mini")[0];
-    let err = by_name(&spans, "error ProviderError")[0];
-    assert_eq!(err.links[0].span_id, llm.span_id, "the error is linked to the LLM span");
-    assert_eq!(err.status.as_ref().unwrap().code, StatusCode::Error as i32);
-    assert_eq!(by_name(&spans, "session")[0].status.as_ref().unwrap().code, StatusCode::Error as i32);
+    let status = llm.status.as_ref().unwrap();
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert!(status.message.starts_with("request to http://127.0.0.1:"), "{}", status.message);
+    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("connection_failed"));
+    assert!(by_name(&spans, "error ProviderError").is_empty());
+    assert_follows_the_registry(&receiver);
 }
 
 /// The Anthropic-shaped fake: tool use first, the answer once results came back.

@@ -129,3 +129,66 @@ fn every_span_and_metric_a_session_exports_follows_the_registry() {
     let problems = reg.check_metrics(&metrics);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// A provider's error answer, a connection that failed and a timeout each end the
+/// inference span with status ERROR, `error.type` and the message; the session
+/// counts each once; `gen_ai.client.operation.duration` records each with its
+/// `error.type`.
+#[test]
+fn failed_calls_are_inference_spans_that_failed() {
+    use agentops::providers::ProviderError;
+    use common::attr_str;
+    use common::metrics::{histogram, metric};
+
+    let receiver = TestServer::otlp();
+    let config = OtelConfig::builder()
+        .default_exporters(false)
+        .otlp(receiver.otlp_config())
+        .enable_metrics(true)
+        .build()
+        .unwrap();
+    let client = Client::new(config).unwrap();
+    let session = client.start_session(&["failures"]);
+    let body = br#"{"error": {"type": "rate_limit_error", "message": "Number of requests exceeded"}}"#;
+    let answered = ProviderError::from_status("anthropic", 429, body);
+    assert_eq!(answered.error_type(), "rate_limit_error");
+    let unparsed = ProviderError::from_status("openai", 502, b"<html>Bad Gateway</html>");
+    assert_eq!(unparsed.error_type(), "502");
+    let failures = [
+        ("claude-3-5-haiku", "anthropic", answered.error_type(), answered.to_string()),
+        ("gpt-4o-mini", "openai", unparsed.error_type(), unparsed.to_string()),
+        ("gpt-4o", "openai", "connection_failed".into(), "connection refused (127.0.0.1:9)".to_owned()),
+        ("gpt-4o", "openai", "timeout".into(), "no answer within 30s".to_owned()),
+    ];
+    for (model, provider, kind, message) in &failures {
+        session.record(LlmEvent::new(*model).provider(*provider).failed(kind.clone(), message.clone()));
+    }
+    let summary = session.end(EndState::Fail, "the provider failed");
+    assert_eq!(summary.event_counts.errors, 4, "each failed call counted once");
+    assert_eq!(summary.event_counts.llms, 4);
+    client.shutdown(Duration::from_secs(10)).unwrap();
+
+    let spans = receiver.accepted_spans();
+    let llms: Vec<&Span> = spans.iter().map(|(s, _)| s).filter(|s| s.name.starts_with("chat ")).collect();
+    assert_eq!(llms.len(), 4);
+    assert_eq!(spans.len(), 5, "no error spans beside them");
+    for (span, (model, provider, kind, message)) in llms.iter().zip(&failures) {
+        assert_eq!(span.name, format!("chat {model}"));
+        assert_eq!(span.kind, SpanKind::Client as i32);
+        let status = span.status.as_ref().unwrap();
+        assert_eq!((status.code, status.message.as_str()), (StatusCode::Error as i32, message.as_str()));
+        assert_eq!(attr_str(&span.attributes, "error.type"), Some(kind.as_ref()));
+        assert_eq!(attr_str(&span.attributes, "gen_ai.provider.name"), Some(*provider));
+        assert_eq!(attr_str(&span.attributes, "gen_ai.operation.name"), Some("chat"));
+    }
+    assert_eq!(failures[0].3, "anthropic error rate_limit_error: Number of requests exceeded");
+    let problems = registry().check_spans(&spans);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    let last = receiver.accepted_metrics().pop().unwrap();
+    let (points, _) = histogram(metric(&last, "gen_ai.client.operation.duration"));
+    let mut kinds: Vec<&str> = points.iter().filter_map(|p| attr_str(&p.attributes, "error.type")).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["502", "connection_failed", "rate_limit_error", "timeout"]);
+    assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), 4);
+}

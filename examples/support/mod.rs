@@ -3,12 +3,13 @@
 
 #![allow(dead_code)] // each example uses its part
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use agentops::providers::{ProviderError, Stream};
-use agentops::{AgentScope, Client, EndState, ErrorEvent, LlmEvent, OtelConfig, Session};
+use agentops::{AgentScope, Client, EndState, LlmEvent, OtelConfig, Session};
 use serde_json::{json, Value};
 
 /// An example's `main`: arguments, a client from the environment (exporting like the
@@ -56,18 +57,30 @@ pub fn read_stream(
     recorder.finish()
 }
 
-/// A failed call: its LLM span (what was asked), and an error linked to it.
+/// A failed call: its LLM span (what was asked) with status ERROR, `error.type`
+/// (`error_type`) and the message; the message back, for the user.
 pub fn record_failure(
     agent: &AgentScope,
     provider: &'static str,
     request: &Value,
     started: SystemTime,
+    error_type: impl Into<Cow<'static, str>>,
     message: String,
 ) -> String {
     let model = request["model"].as_str().unwrap_or_default().to_owned();
-    let call = agent.record(LlmEvent::new(model).provider(provider).started_at(started));
-    agent.record(ErrorEvent::new("ProviderError").details(message.clone()).trigger(call));
+    agent.record(LlmEvent::new(model).provider(provider).started_at(started).failed(error_type, message.clone()));
     message
+}
+
+/// A failed request's kind, for `error.type`.
+fn transport_error_type(e: &ureq::Error) -> &'static str {
+    match e {
+        ureq::Error::Timeout(_) => "timeout",
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => "timeout",
+        ureq::Error::HostNotFound => "host_not_found",
+        ureq::Error::ConnectionFailed | ureq::Error::Io(_) => "connection_failed",
+        _ => "transport_error",
+    }
 }
 
 /// `--stream` and the question, from the command line.
@@ -145,14 +158,20 @@ pub struct Reply {
     pub body: Box<dyn BufRead>,
 }
 
-/// POSTs `body` as JSON with `headers`.
-pub fn post(agent: &ureq::Agent, url: &str, headers: &[(&str, String)], body: &Value) -> Result<Reply, String> {
+/// POSTs `body` as JSON with `headers`; a failure's kind (`timeout`, …) and message.
+pub fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    headers: &[(&str, String)],
+    body: &Value,
+) -> Result<Reply, (&'static str, String)> {
     let mut req = agent.post(url).header("Content-Type", "application/json");
     for (k, v) in headers {
         req = req.header(*k, v.as_str());
     }
-    let resp =
-        req.send(serde_json::to_vec(body).unwrap_or_default()).map_err(|e| format!("request to {url} failed: {e}"))?;
+    let resp = req
+        .send(serde_json::to_vec(body).unwrap_or_default())
+        .map_err(|e| (transport_error_type(&e), format!("request to {url} failed: {e}")))?;
     let status = resp.status().as_u16();
     let reader = resp.into_body().into_reader();
     Ok(Reply { status, body: Box::new(BufReader::new(reader)) })

@@ -126,6 +126,7 @@ fn details() -> BoxedStrategy<ResponseDetails> {
             cache_creation_tokens: cache_creation,
             reasoning_tokens: reasoning,
             streamed: ttfc.is_some(),
+            error: None,
             time_to_first_chunk: ttfc,
         })
         .boxed()
@@ -136,7 +137,7 @@ fn llm() -> BoxedStrategy<Event> {
         (name(), prop::option::of(name()), prop::option::of(name()), prop::option::of(name())),
         (prop::option::of(content()), prop::option::of(content())),
         (prop::option::of(any::<u64>()), prop::option::of(any::<u64>()), prop::option::of(number())),
-        (opt_text(), prop::option::of(params()), prop::option::of(details())),
+        (opt_text(), prop::option::of(params()), prop::option::of(details()), prop::option::of((name(), text()))),
     )
         .prop_map(|((model, response_model, provider, operation), (prompt, completion), (i, o, cost), rest)| {
             let mut e = LlmEvent::new(model);
@@ -151,6 +152,9 @@ fn llm() -> BoxedStrategy<Event> {
             e.thread_id = rest.0;
             e.params = rest.1;
             e.details = rest.2.map(Box::new);
+            if let Some((error_type, message)) = rest.3 {
+                e = e.failed(error_type, message);
+            }
             Event::Llm(e)
         })
         .boxed()

@@ -178,7 +178,12 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
             self.messages(attr::GEN_AI_INPUT_MESSAGES, e.prompt.as_ref(), ("user", false));
             self.messages(attr::GEN_AI_OUTPUT_MESSAGES, e.completion.as_ref(), ("assistant", true));
         }
-        self.end(None, &[], &[]);
+        let failed = e.error().map(|err| {
+            self.sink.attr(attr::ERROR_TYPE, AttrValue::Str(self.p.cut(&err.error_type)));
+            let message = if err.message.is_empty() { &*err.error_type } else { &err.message };
+            Status::error(self.p.cut(message).to_owned_string())
+        });
+        self.end(failed, &[], &[]);
     }
 
     /// Content, when captured, as AgentOps reads it: each message's role and text

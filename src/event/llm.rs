@@ -48,6 +48,19 @@ pub struct LlmEvent {
     pub details: Option<Box<ResponseDetails>>,
 }
 
+/// Why a model call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallError {
+    /// A low-cardinality kind (`error.type`): the provider's error type or code
+    /// (`rate_limit_error`, `invalid_api_key`), the HTTP status when it gave none
+    /// (`503`), or the transport's (`timeout`, `connection_failed`).
+    pub error_type: Cow<'static, str>,
+    /// What happened, in the provider's words when it said (the span status's
+    /// description).
+    pub message: String,
+}
+
 impl LlmEvent {
     /// An LLM call to `model`, started now.
     pub fn new(model: impl Into<Cow<'static, str>>) -> Self {
@@ -152,11 +165,22 @@ impl LlmEvent {
         self.details_mut().time_to_first_chunk = Some(d);
         self.streamed()
     }
+    /// Marks the call failed: `error_type` is a low-cardinality kind (see
+    /// [`CallError::error_type`]), `message` what happened. A failed call is an
+    /// inference span with status ERROR, not a separate error span.
+    pub fn failed(mut self, error_type: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        self.details_mut().error = Some(CallError { error_type: error_type.into(), message: message.into() });
+        self
+    }
     /// Marks the response streamed (`gen_ai.request.stream = true`), as
     /// [`Stream`](crate::providers::Stream) does.
     pub fn streamed(mut self) -> Self {
         self.details_mut().streamed = true;
         self
+    }
+    /// Why the call failed, if it did.
+    pub fn error(&self) -> Option<&CallError> {
+        self.details.as_ref().and_then(|d| d.error.as_ref())
     }
     /// The tool calls the model asked for in its completion, in order.
     pub fn tool_calls(&self) -> Vec<&ToolCall> {
@@ -188,6 +212,9 @@ pub struct ResponseDetails {
     pub time_to_first_chunk: Option<Duration>,
     /// The response was streamed (`gen_ai.request.stream = true`).
     pub streamed: bool,
+    /// Why the call failed, when it did ([`LlmEvent::failed`]): its span ends with
+    /// status ERROR and `error.type`, and the session counts it as an error.
+    pub error: Option<CallError>,
 }
 
 /// What `details()` shows for an event without any.
@@ -199,4 +226,5 @@ static NO_DETAILS: ResponseDetails = ResponseDetails {
     reasoning_tokens: None,
     time_to_first_chunk: None,
     streamed: false,
+    error: None,
 };

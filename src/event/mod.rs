@@ -27,7 +27,7 @@ pub use any::Event;
 pub use common::{EventCommon, EventRef, EventType};
 pub use content::{ChatMessage, Content, Part, ToolCall};
 pub use error::ErrorEvent;
-pub use llm::{LlmEvent, ResponseDetails};
+pub use llm::{CallError, LlmEvent, ResponseDetails};
 pub use tool::ToolEvent;
 
 #[cfg(test)]

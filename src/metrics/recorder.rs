@@ -75,7 +75,8 @@ impl MetricsRecorder {
                     Some(at) => Target::Tool(at),
                     None => Target::Unbound(Call::Tool, tool_attrs(&t.name)),
                 };
-                let error_type = errored.then_some(Value::from(OTHER_ERROR));
+                let own = t.error_type.as_ref().map(text);
+                let error_type = errored.then(|| own.unwrap_or_else(|| Value::from(OTHER_ERROR)));
                 self.current.push(Waiting { id: t.common.id, seconds: seconds(&t.common), target, error_type });
             }
             Event::Agent(a) => {
@@ -124,7 +125,12 @@ impl MetricsRecorder {
                 Target::Unbound(Call::Llm, attrs)
             }
         };
-        self.current.push(Waiting { id: e.common.id, seconds: seconds(&e.common), target, error_type: None });
+        // A failed call: its duration carries its `error.type`, and it counts as an error.
+        let error_type = e.error().map(|err| text(&err.error_type));
+        if let Some(t) = &error_type {
+            i.errors.add(1, &[KeyValue::new(attr::ERROR_TYPE, t.clone())]);
+        }
+        self.current.push(Waiting { id: e.common.id, seconds: seconds(&e.common), target, error_type });
     }
 
     /// Records what a span made by the SDK measures: a session root's end state and

@@ -73,6 +73,29 @@ impl ProviderError {
     pub(crate) fn shape(provider: &'static str, detail: impl Into<String>) -> Self {
         ProviderError::Shape { provider, detail: detail.into() }
     }
+
+    /// What `provider` answered with the HTTP error `status`: [`ProviderError::Api`]
+    /// with its error type and message when the body says them (`{"error": …}`),
+    /// else with the status as the type and the body's start as the message.
+    pub fn from_status(provider: &'static str, status: u16, body: &[u8]) -> Self {
+        let said = parse(body).ok().and_then(|v| api_error(provider, &v));
+        said.unwrap_or_else(|| {
+            let text: String = String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_owned();
+            ProviderError::Api { provider, error_type: status.to_string(), message: text }
+        })
+    }
+
+    /// A low-cardinality kind of this error, for `error.type` (see
+    /// [`LlmEvent::failed`]): the provider's error type or code for an API error,
+    /// else `invalid_response`, `response_too_large` or `incomplete_stream`.
+    pub fn error_type(&self) -> Cow<'static, str> {
+        match self {
+            ProviderError::Api { error_type, .. } => Cow::Owned(error_type.clone()),
+            ProviderError::NotJson { .. } | ProviderError::Shape { .. } => Cow::Borrowed("invalid_response"),
+            ProviderError::TooLarge { .. } => Cow::Borrowed("response_too_large"),
+            ProviderError::IncompleteStream { .. } => Cow::Borrowed("incomplete_stream"),
+        }
+    }
 }
 
 /// A message's content as parts: a string is one text part; an array gives the

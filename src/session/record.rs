@@ -95,7 +95,7 @@ fn complete(
     }
     let r = event.event_ref();
     session.count(event);
-    if r.event_type == EventType::Error {
+    if r.event_type == EventType::Error || matches!(event, Event::Llm(e) if e.error().is_some()) {
         mark_errored(session, open);
     }
     let (parent, agent) = match under {

@@ -60,6 +60,10 @@ impl SessionInner {
     pub(super) fn count(&self, event: &Event) {
         self.counts[event.event_type().index()].fetch_add(1, Ordering::Relaxed);
         if let Event::Llm(e) = event {
+            // A failed call is the session's error too (it has no error span of its own).
+            if e.error().is_some() {
+                self.counts[EventType::Error.index()].fetch_add(1, Ordering::Relaxed);
+            }
             if let Some(t) = e.input_tokens {
                 self.input_tokens.fetch_add(t, Ordering::Relaxed);
             }
