@@ -46,12 +46,19 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         }
         let started = SystemTime::now();
         let mut reply = support::post(&http, &url, &headers, &request)
-            .map_err(|(kind, why)| support::record_failure(agent, "anthropic", &request, started, kind, why))?;
+            .map_err(|(kind, why)| support::record_failure(agent, "anthropic", (&request, &url), started, kind, why))?;
         if reply.status != 200 {
             let body = support::read_all(&mut reply.body);
             let error = ProviderError::from_status("anthropic", reply.status, body.as_bytes());
             let message = support::error_message(reply.status, &body);
-            return Err(support::record_failure(agent, "anthropic", &request, started, error.error_type(), message));
+            return Err(support::record_failure(
+                agent,
+                "anthropic",
+                (&request, &url),
+                started,
+                error.error_type(),
+                message,
+            ));
         }
         let event = if stream {
             Stream::anthropic(&request).and_then(|r| support::read_stream(r, &mut reply.body, "/delta/text"))
@@ -59,12 +66,12 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
             anthropic::messages(&request, support::read_all(&mut reply.body).as_bytes()).map(|e| e.started_at(started))
         };
         let event = event.map_err(|e| {
-            support::record_failure(agent, "anthropic", &request, started, e.error_type(), e.to_string())
+            support::record_failure(agent, "anthropic", (&request, &url), started, e.error_type(), e.to_string())
         })?;
         let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
         let (answer, content) = assistant_turn(&event);
         messages.push(json!({"role": "assistant", "content": content}));
-        agent.record(event);
+        agent.record(event.url(&url));
         if calls.is_empty() {
             return Ok(answer);
         }

@@ -53,12 +53,19 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         }
         let started = SystemTime::now();
         let mut reply = support::post(&http, &url, &[("Authorization", format!("Bearer {key}"))], &request)
-            .map_err(|(kind, why)| support::record_failure(agent, "openai", &request, started, kind, why))?;
+            .map_err(|(kind, why)| support::record_failure(agent, "openai", (&request, &url), started, kind, why))?;
         if reply.status != 200 {
             let body = support::read_all(&mut reply.body);
             let error = ProviderError::from_status("openai", reply.status, body.as_bytes());
             let message = support::error_message(reply.status, &body);
-            return Err(support::record_failure(agent, "openai", &request, started, error.error_type(), message));
+            return Err(support::record_failure(
+                agent,
+                "openai",
+                (&request, &url),
+                started,
+                error.error_type(),
+                message,
+            ));
         }
         let event = if stream {
             Stream::openai_chat(&request)
@@ -67,12 +74,13 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
             openai::chat_completion(&request, support::read_all(&mut reply.body).as_bytes())
                 .map(|e| e.started_at(started))
         };
-        let event = event
-            .map_err(|e| support::record_failure(agent, "openai", &request, started, e.error_type(), e.to_string()))?;
+        let event = event.map_err(|e| {
+            support::record_failure(agent, "openai", (&request, &url), started, e.error_type(), e.to_string())
+        })?;
         let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
         let answer = event.completion.as_ref().map(|_| assistant_text(&event)).unwrap_or_default();
         messages.push(assistant_message(&event));
-        agent.record(event);
+        agent.record(event.url(&url));
         if calls.is_empty() {
             return Ok(answer);
         }

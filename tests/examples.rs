@@ -107,7 +107,7 @@ fn openai_reply(r: &Request) -> Reply {
     sse(&chunks, true)
 }
 
-fn check_openai_run(receiver: &TestServer, out: &Output, stream: bool) {
+fn check_openai_run(receiver: &TestServer, out: &Output, stream: bool, provider_port: u16) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("391, and 4°C in Oslo."), "{stdout}");
@@ -123,6 +123,9 @@ fn check_openai_run(receiver: &TestServer, out: &Output, stream: bool) {
         assert_eq!(attr_str(&s.attributes, attr::GEN_AI_RESPONSE_MODEL), Some("gpt-4o-mini-2024-07-18"));
         assert_eq!(attr_str(&s.attributes, attr::GEN_AI_PROVIDER), Some("openai"));
         assert_eq!(stream, attr_f64(&s.attributes, attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK).is_some());
+        assert_eq!(stream, s.attributes.iter().any(|kv| kv.key == attr::GEN_AI_REQUEST_STREAM));
+        assert_eq!(attr_str(&s.attributes, attr::SERVER_ADDRESS), Some("127.0.0.1"));
+        assert_eq!(attr_int(&s.attributes, attr::SERVER_PORT), Some(i64::from(provider_port)));
     }
     assert_eq!(attr_int(&first.attributes, attr::GEN_AI_INPUT_TOKENS), Some(200));
     assert_eq!(attr_int(&first.attributes, attr::GEN_AI_CACHE_READ_TOKENS), Some(100));
@@ -156,7 +159,7 @@ fn the_openai_agent_example_plain_and_streamed() {
             ("OPENAI_MODEL", "gpt-4o-mini".into()),
         ];
         let out = run("openai_agent", stream, &env, &receiver);
-        check_openai_run(&receiver, &out, stream);
+        check_openai_run(&receiver, &out, stream, provider.port());
         assert_follows_the_registry(&receiver);
         assert!(!receiver.accepted_metrics().is_empty(), "metrics were checked too");
         assert_eq!(provider.requests_to("/v1/chat/completions").len(), 2);
@@ -171,7 +174,7 @@ fn the_openai_agent_example_against_a_traces_only_receiver_exits_0_with_one_warn
     let receiver = TestServer::start(|r| if r.path == "/v1/metrics" { Reply::status(405) } else { Reply::ok() });
     let env = [("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())), ("OPENAI_API_KEY", "test-key".into())];
     let out = run("openai_agent", false, &env, &receiver);
-    check_openai_run(&receiver, &out, false);
+    check_openai_run(&receiver, &out, false, provider.port());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
     let paths: Vec<(String, u16)> = receiver.requests().iter().map(|r| (r.path.clone(), r.status)).collect();
@@ -207,6 +210,7 @@ fn a_provider_error_is_the_inference_spans_error() {
     assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("rate_limit_error"));
     assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_PROVIDER), Some("openai"));
     assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_REQUEST_MODEL), Some("gpt-4o-mini"));
+    assert_eq!(attr_int(&llm.attributes, attr::SERVER_PORT), Some(i64::from(provider.port())));
     let agent = by_name(&spans, "invoke_agent assistant")[0];
     assert_eq!(agent.status.as_ref().unwrap().code, StatusCode::Error as i32);
     let root = by_name(&spans, "session")[0];
@@ -230,6 +234,7 @@ fn a_provider_that_cannot_be_reached_is_the_inference_spans_error() {
     assert_eq!(status.code, StatusCode::Error as i32);
     assert!(status.message.starts_with("request to http://127.0.0.1:"), "{}", status.message);
     assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("connection_failed"));
+    assert_eq!(attr_int(&llm.attributes, attr::SERVER_PORT), Some(i64::from(port)));
     assert!(by_name(&spans, "error ProviderError").is_empty());
     assert_follows_the_registry(&receiver);
 }
@@ -314,6 +319,10 @@ fn the_anthropic_agent_example_plain_and_streamed() {
         assert!((c2 - (50.0 * 3e-6 + 400.0 * 0.3e-6 + 15.0 * 15e-6)).abs() < 1e-15, "{c2}");
         for (tool, id) in [("execute_tool calculator", "toolu_calc"), ("execute_tool get_weather", "toolu_wx")] {
             assert_eq!(attr_str(&by_name(&spans, tool)[0].attributes, attr::GEN_AI_TOOL_CALL_ID), Some(id));
+        }
+        for s in [first, second] {
+            assert_eq!(attr_str(&s.attributes, attr::SERVER_ADDRESS), Some("127.0.0.1"));
+            assert_eq!(attr_int(&s.attributes, attr::SERVER_PORT), Some(i64::from(provider.port())));
         }
         let sent = provider.requests_to("/v1/messages");
         assert_eq!(sent.len(), 2);

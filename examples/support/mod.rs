@@ -57,18 +57,19 @@ pub fn read_stream(
     recorder.finish()
 }
 
-/// A failed call: its LLM span (what was asked) with status ERROR, `error.type`
-/// (`error_type`) and the message; the message back, for the user.
+/// A failed call: its LLM span (what was asked, and where) with status ERROR,
+/// `error.type` (`error_type`) and the message; the message back, for the user.
 pub fn record_failure(
     agent: &AgentScope,
     provider: &'static str,
-    request: &Value,
+    (request, url): (&Value, &str),
     started: SystemTime,
     error_type: impl Into<Cow<'static, str>>,
     message: String,
 ) -> String {
     let model = request["model"].as_str().unwrap_or_default().to_owned();
-    agent.record(LlmEvent::new(model).provider(provider).started_at(started).failed(error_type, message.clone()));
+    let call = LlmEvent::new(model).provider(provider).url(url).started_at(started);
+    agent.record(call.failed(error_type, message.clone()));
     message
 }
 

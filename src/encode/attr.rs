@@ -58,6 +58,10 @@ pub const GEN_AI_REQUEST_TOP_K: &str = "gen_ai.request.top_k";
 pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
 /// `true` when the response was streamed.
 pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
+/// The host an LLM request went to.
+pub const SERVER_ADDRESS: &str = "server.address";
+/// Its port.
+pub const SERVER_PORT: &str = "server.port";
 /// Request stop sequences (string array).
 pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
 /// Request frequency penalty.

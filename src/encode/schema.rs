@@ -240,6 +240,10 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         if d.streamed {
             self.sink.attr(attr::GEN_AI_REQUEST_STREAM, AttrValue::Bool(true));
         }
+        if let Some((host, port)) = &d.server {
+            self.str(attr::SERVER_ADDRESS, host);
+            self.sink.attr(attr::SERVER_PORT, AttrValue::I64(i64::from(*port)));
+        }
     }
 
     /// The request parameters the conventions name, read from the params JSON.

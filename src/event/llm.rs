@@ -172,6 +172,16 @@ impl LlmEvent {
         self.details_mut().error = Some(CallError { error_type: error_type.into(), message: message.into() });
         self
     }
+    /// Sets where the request went from its URL (`https://api.openai.com/v1/…`):
+    /// `server.address` and `server.port` (the scheme's default when the URL has
+    /// none). Only the host and port are kept: no path, query (a `key=`) or
+    /// credentials. A URL without a host sets nothing.
+    pub fn url(mut self, url: &str) -> Self {
+        if let Some(server) = host_and_port(url) {
+            self.details_mut().server = Some(server);
+        }
+        self
+    }
     /// Marks the response streamed (`gen_ai.request.stream = true`), as
     /// [`Stream`](crate::providers::Stream) does.
     pub fn streamed(mut self) -> Self {
@@ -215,6 +225,9 @@ pub struct ResponseDetails {
     /// Why the call failed, when it did ([`LlmEvent::failed`]): its span ends with
     /// status ERROR and `error.type`, and the session counts it as an error.
     pub error: Option<CallError>,
+    /// The host the request went to and its port (`server.address`,
+    /// `server.port`; see [`LlmEvent::url`]).
+    pub server: Option<(String, u16)>,
 }
 
 /// What `details()` shows for an event without any.
@@ -227,4 +240,50 @@ static NO_DETAILS: ResponseDetails = ResponseDetails {
     time_to_first_chunk: None,
     streamed: false,
     error: None,
+    server: None,
 };
+
+/// The host and port of an http(s) URL (the scheme's default port when none).
+fn host_and_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.strip_prefix('[') {
+        // An IPv6 literal: `[::1]:8080`.
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        },
+    };
+    let default = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default,
+    };
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_and_port;
+
+    #[test]
+    fn a_url_gives_its_host_and_port_and_nothing_else() {
+        let h = |u: &str| host_and_port(u);
+        assert_eq!(h("https://api.openai.com/v1/chat/completions"), Some(("api.openai.com".into(), 443)));
+        assert_eq!(h("http://localhost:11434/v1"), Some(("localhost".into(), 11434)));
+        assert_eq!(h("https://user:secret@Proxy.Example:8443/x?key=k"), Some(("proxy.example".into(), 8443)));
+        assert_eq!(h("http://[::1]:4000/v1"), Some(("::1".into(), 4000)));
+        assert_eq!(
+            h("https://gen.googleapis.com/v1beta/models/m:generateContent?key=abc"),
+            Some(("gen.googleapis.com".into(), 443))
+        );
+        assert_eq!(h("not a url"), None);
+        assert_eq!(h("http://host:notaport/"), None);
+        assert_eq!(h("http:///path"), None);
+    }
+}
