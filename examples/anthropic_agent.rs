@@ -65,9 +65,8 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         } else {
             anthropic::messages(&request, support::read_all(&mut reply.body).as_bytes()).map(|e| e.started_at(started))
         };
-        let event = event.map_err(|e| {
-            support::record_failure(agent, "anthropic", (&request, &url), started, e.error_type(), e.to_string())
-        })?;
+        let event =
+            event.map_err(|e| support::record_provider_error(agent, "anthropic", (&request, &url), started, e))?;
         let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
         let (answer, content) = assistant_turn(&event);
         messages.push(json!({"role": "assistant", "content": content}));

@@ -74,9 +74,7 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
             openai::chat_completion(&request, support::read_all(&mut reply.body).as_bytes())
                 .map(|e| e.started_at(started))
         };
-        let event = event.map_err(|e| {
-            support::record_failure(agent, "openai", (&request, &url), started, e.error_type(), e.to_string())
-        })?;
+        let event = event.map_err(|e| support::record_provider_error(agent, "openai", (&request, &url), started, e))?;
         let calls: Vec<_> = event.tool_calls().into_iter().cloned().collect();
         let answer = event.completion.as_ref().map(|_| assistant_text(&event)).unwrap_or_default();
         messages.push(assistant_message(&event));

@@ -376,3 +376,50 @@ fn the_quickstart_follows_the_registry() {
     assert_follows_the_registry(&receiver);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A stream the provider cuts short (no finish reason, no `[DONE]`, no usage) is
+/// recorded as far as it came: the text so far, marked incomplete and failed,
+/// streamed, with no finish reason (the messages say `error`) and its missing
+/// usage said, not guessed.
+#[test]
+fn a_stream_cut_short_is_recorded_as_far_as_it_came() {
+    let provider = TestServer::start(|_| {
+        sse(
+            &[
+                json!({"id": "chatcmpl-9", "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+                json!({"id": "chatcmpl-9", "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"content": "391, and"}}]}),
+            ],
+            false,
+        )
+    });
+    let receiver = TestServer::otlp();
+    let env = [("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())), ("OPENAI_API_KEY", "test-key".into())];
+    let out = run("openai_agent", true, &env, &receiver);
+    assert!(!out.status.success());
+    let spans = spans(&receiver);
+    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
+    let status = llm.status.as_ref().unwrap();
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (StatusCode::Error as i32, "the stream ended before its end marker")
+    );
+    let bool_attr =
+        |k: &str| llm.attributes.iter().find(|kv| kv.key == k).and_then(|kv| kv.value.clone()).and_then(|v| v.value);
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
+    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("incomplete_stream"));
+    assert_eq!(bool_attr(attr::LLM_INCOMPLETE), Some(V::BoolValue(true)));
+    assert_eq!(bool_attr(attr::GEN_AI_REQUEST_STREAM), Some(V::BoolValue(true)));
+    assert_eq!(bool_attr(attr::LLM_USAGE_MISSING), Some(V::BoolValue(true)));
+    assert!(attr_f64(&llm.attributes, attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK).is_some());
+    assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_RESPONSE_ID), Some("chatcmpl-9"));
+    assert!(llm.attributes.iter().all(|kv| kv.key != attr::GEN_AI_RESPONSE_FINISH_REASONS));
+    assert!(llm
+        .attributes
+        .iter()
+        .all(|kv| kv.key != attr::GEN_AI_INPUT_TOKENS && kv.key != attr::GEN_AI_OUTPUT_TOKENS));
+    let output = attr_str(&llm.attributes, attr::GEN_AI_OUTPUT_MESSAGES).unwrap();
+    let output: Value = serde_json::from_str(output).unwrap();
+    assert_eq!(output[0]["parts"][0]["content"], "391, and", "{output}");
+    assert_eq!(output[0]["finish_reason"], "error", "the schema requires one: the generation did not finish");
+    assert_follows_the_registry(&receiver);
+}

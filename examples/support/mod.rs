@@ -73,6 +73,26 @@ pub fn record_failure(
     message
 }
 
+/// A response the adapter could not take: a stream cut short is recorded as far
+/// as it came (tokens and text so far, no finish reason, marked incomplete); any
+/// other error as [`record_failure`] does.
+pub fn record_provider_error(
+    agent: &AgentScope,
+    provider: &'static str,
+    (request, url): (&Value, &str),
+    started: SystemTime,
+    error: ProviderError,
+) -> String {
+    let message = error.to_string();
+    match error {
+        ProviderError::IncompleteStream { partial } => {
+            agent.record(partial.url(url).failed("incomplete_stream", message.clone()));
+            message
+        }
+        other => record_failure(agent, provider, (request, url), started, other.error_type(), message),
+    }
+}
+
 /// A failed request's kind, for `error.type`.
 fn transport_error_type(e: &ureq::Error) -> &'static str {
     match e {

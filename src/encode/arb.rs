@@ -126,6 +126,7 @@ fn details() -> BoxedStrategy<ResponseDetails> {
             cache_creation_tokens: cache_creation,
             reasoning_tokens: reasoning,
             streamed: ttfc.is_some(),
+            incomplete: cache_creation.is_some_and(|n| n % 2 == 0),
             error: None,
             server: reasoning.map(|n| ("api.example.com".to_owned(), (n % 65_536) as u16)),
             time_to_first_chunk: ttfc,

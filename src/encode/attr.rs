@@ -62,6 +62,11 @@ pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
 pub const SERVER_ADDRESS: &str = "server.address";
 /// Its port.
 pub const SERVER_PORT: &str = "server.port";
+/// `true` on an LLM span whose stream ended before the provider said it was done.
+pub const LLM_INCOMPLETE: &str = "agentops.llm.incomplete";
+/// `true` on a streamed LLM span whose stream reported no usage (an
+/// OpenAI-compatible stream reports it only with `stream_options.include_usage`).
+pub const LLM_USAGE_MISSING: &str = "agentops.llm.usage_missing";
 /// Request stop sequences (string array).
 pub const GEN_AI_REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
 /// Request frequency penalty.

@@ -163,6 +163,10 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         }
         if let Some(d) = &e.details {
             self.details(d);
+            // Said, not guessed: a stream that reported no usage has no tokens.
+            if d.streamed && e.input_tokens.is_none() && e.output_tokens.is_none() {
+                self.sink.attr(attr::LLM_USAGE_MISSING, AttrValue::Bool(true));
+            }
         }
         if let Some(t) = &e.thread_id {
             self.str(attr::LLM_THREAD_ID, t);
@@ -239,6 +243,9 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         }
         if d.streamed {
             self.sink.attr(attr::GEN_AI_REQUEST_STREAM, AttrValue::Bool(true));
+        }
+        if d.incomplete {
+            self.sink.attr(attr::LLM_INCOMPLETE, AttrValue::Bool(true));
         }
         if let Some((host, port)) = &d.server {
             self.str(attr::SERVER_ADDRESS, host);

@@ -222,6 +222,9 @@ pub struct ResponseDetails {
     pub time_to_first_chunk: Option<Duration>,
     /// The response was streamed (`gen_ai.request.stream = true`).
     pub streamed: bool,
+    /// The stream ended (or was stopped) before the provider said it was done:
+    /// what arrived is all there is (`agentops.llm.incomplete = true`).
+    pub incomplete: bool,
     /// Why the call failed, when it did ([`LlmEvent::failed`]): its span ends with
     /// status ERROR and `error.type`, and the session counts it as an error.
     pub error: Option<CallError>,
@@ -239,6 +242,7 @@ static NO_DETAILS: ResponseDetails = ResponseDetails {
     reasoning_tokens: None,
     time_to_first_chunk: None,
     streamed: false,
+    incomplete: false,
     error: None,
     server: None,
 };
