@@ -44,6 +44,7 @@ pub use global::{client, current_scope, flush, init, init_from_env, record, shut
 pub use session::current::ScopeGuard;
 pub use session::handle::Session;
 pub use session::scope::{ActionScope, AgentScope, Scope};
+pub use session::stream::StreamRecording;
 pub use session::summary::{EndState, EventCounts, SessionSummary};
 pub use stats::{ExporterStats, SpoolStats, Stats};
 

@@ -130,6 +130,19 @@ impl Stream {
         self.event(SseEvent { name: None, data: data.to_owned() })
     }
 
+    /// The call as far as its request tells (model, provider, start), streamed:
+    /// what to record, [`failed`](LlmEvent::failed), when the stream gave nothing
+    /// usable.
+    pub fn request_event(&self) -> LlmEvent {
+        let (model, provider) = match &self.chunks {
+            Chunks::OpenAiChat(_) | Chunks::OpenAiResponses(_) => (None, "openai"),
+            Chunks::Anthropic(_) => (None, "anthropic"),
+            Chunks::Gemini(model, _) => (Some(model.clone()), "gcp.gemini"),
+        };
+        let model = model.or_else(|| self.request.get("model").and_then(Value::as_str).map(str::to_owned));
+        LlmEvent::new(model.unwrap_or_default()).provider(provider).started_at(self.started_at).streamed()
+    }
+
     fn fail(&mut self, e: ProviderError) -> ProviderError {
         self.error.get_or_insert_with(|| e.clone());
         e

@@ -7,4 +7,5 @@ pub(crate) mod handle;
 pub(crate) mod record;
 pub(crate) mod scope;
 pub(crate) mod state;
+pub(crate) mod stream;
 pub(crate) mod summary;
