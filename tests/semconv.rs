@@ -78,6 +78,9 @@ fn the_registry_copy_is_the_shared_one() {
         let diff = std::process::Command::new("diff").arg("-r").arg(&dir).arg(shared.join(&name)).output().unwrap();
         assert!(diff.status.success(), "{}", String::from_utf8_lossy(&diff.stdout));
     }
+    let doc = "docs/gen-ai/gen-ai-metrics.md";
+    let ours = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/semconv").join(doc)).unwrap();
+    assert_eq!(ours, std::fs::read(shared.join("..").join(doc)).unwrap(), "{doc}");
 }
 
 /// Every kind of event, plain and streamed, ok and failed, into a receiver.
@@ -191,4 +194,48 @@ fn failed_calls_are_inference_spans_that_failed() {
     kinds.sort_unstable();
     assert_eq!(kinds, ["502", "connection_failed", "rate_limit_error", "timeout"]);
     assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), 4);
+}
+
+#[test]
+fn the_checker_finds_undefined_and_mistyped_metrics() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{
+        metric::Data, Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, Sum,
+    };
+    let histogram = |bounds: Vec<f64>| {
+        Some(Data::Histogram(Histogram {
+            data_points: vec![HistogramDataPoint { explicit_bounds: bounds, ..Default::default() }],
+            ..Default::default()
+        }))
+    };
+    let metric =
+        |name: &str, unit: &str, data| Metric { name: name.into(), unit: unit.into(), data, ..Default::default() };
+    let advice = vec![0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    let metrics = vec![
+        metric("gen_ai.client.operation.duration", "s", histogram(advice.clone())),
+        metric("gen_ai.client.token.usage", "tokens", histogram(vec![1.0, 10.0])),
+        metric(
+            "gen_ai.server.request.duration",
+            "s",
+            Some(Data::Sum(Sum { is_monotonic: true, ..Default::default() })),
+        ),
+        metric("gen_ai.made.up", "s", histogram(advice)),
+        metric("my.metric", "1", None),
+        metric("agentops.llm.cost", "USD", None),
+    ];
+    let req = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics { metrics, ..Default::default() }],
+            ..Default::default()
+        }],
+    };
+    let found = registry().check_metrics(&[req]);
+    let want = [
+        "metric `gen_ai.client.token.usage`: buckets [1.0, 10.0], the advice is [1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0, 67108864.0]",
+        "metric `gen_ai.client.token.usage`: unit `tokens`, the registry's is `{token}`",
+        "metric `gen_ai.made.up`: not defined by the registry",
+        "metric `gen_ai.server.request.duration`: a counter, the registry's is a histogram",
+        "metric `my.metric`: neither in the registry's namespaces nor under agentops.*",
+    ];
+    assert_eq!(found, want, "{found:#?}");
 }

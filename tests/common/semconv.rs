@@ -6,7 +6,7 @@
 //! one's own), and not deprecated; every other name must be
 //! under `agentops.*`; GenAI spans carry what their span definition requires, and
 //! `error.type` when they ended in an error; metrics have the registry's instrument
-//! and unit.
+//! and unit, and histograms the conventions' bucket advice.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -55,6 +55,8 @@ struct Group {
 pub struct Metric {
     pub instrument: String,
     pub unit: String,
+    /// The conventions' `ExplicitBucketBoundaries` advice, for histograms that have one.
+    pub buckets: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Default)]
@@ -116,6 +118,23 @@ impl Registry {
         reg
     }
 
+    /// Reads the bucket advice of a metrics document: "SHOULD be specified with
+    /// [ExplicitBucketBoundaries] of [1, 4, …]" before `<!-- semconv metric.NAME -->`.
+    pub fn load_bucket_advice(&mut self, doc: &Path) {
+        let text = std::fs::read_to_string(doc).unwrap();
+        let mut advice: Option<Vec<f64>> = None;
+        for line in text.lines() {
+            if let Some(rest) = line.split("[ExplicitBucketBoundaries] of [").nth(1) {
+                let list = rest.split(']').next().unwrap_or_default();
+                advice = Some(list.split(',').map(|n| n.trim().parse().unwrap()).collect());
+            } else if let Some(name) = line.strip_prefix("<!-- semconv metric.").and_then(|l| l.strip_suffix(" -->")) {
+                if let (Some(b), Some(m)) = (advice.take(), self.metrics.get_mut(name)) {
+                    m.buckets = Some(b);
+                }
+            }
+        }
+    }
+
     fn add_group(&mut self, g: &Yaml) {
         let id = g.get("id").and_then(Yaml::as_str).unwrap().to_owned();
         let mut group =
@@ -133,7 +152,7 @@ impl Registry {
         if g.get("type").and_then(Yaml::as_str) == Some("metric") {
             let name = g.get("metric_name").and_then(Yaml::as_str).unwrap().to_owned();
             let field = |k: &str| g.get(k).and_then(Yaml::as_str).unwrap_or_default().to_owned();
-            self.metrics.insert(name, Metric { instrument: field("instrument"), unit: field("unit") });
+            self.metrics.insert(name, Metric { instrument: field("instrument"), unit: field("unit"), buckets: None });
         }
         self.groups.insert(id, group);
     }
@@ -279,6 +298,11 @@ impl Registry {
                             if m.unit != def.unit {
                                 out.push(format!("{at}: unit `{}`, the registry's is `{}`", m.unit, def.unit));
                             }
+                            if let (Some(want), Some(Data::Histogram(h))) = (&def.buckets, &m.data) {
+                                if let Some(p) = h.data_points.iter().find(|p| &p.explicit_bounds != want) {
+                                    out.push(format!("{at}: buckets {:?}, the advice is {want:?}", p.explicit_bounds));
+                                }
+                            }
                         }
                     }
                 } else if !m.name.starts_with("agentops.") {
@@ -365,7 +389,12 @@ fn yaml_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// The registry copy this crate is checked against.
+/// The registry copy this crate is checked against, with the GenAI metrics'
+/// bucket advice.
 pub fn registry() -> Registry {
-    Registry::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/semconv/model"))
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/semconv");
+    let mut reg = Registry::load(&root.join("model"));
+    reg.load_bucket_advice(&root.join("docs/gen-ai/gen-ai-metrics.md"));
+    assert!(reg.metrics["gen_ai.client.token.usage"].buckets.is_some(), "the advice was read");
+    reg
 }
