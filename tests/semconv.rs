@@ -96,7 +96,7 @@ fn every_span_and_metric_a_session_exports_follows_the_registry() {
     let client = Client::new(config).unwrap();
     let session = client.start_session(&["semconv"]);
     session.agent(AgentEvent::new("planner").description("plans"), |agent| {
-        let request = json!({"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 100, "top_k": 4,
+        let request = json!({"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 100, "top_k": 4, "n": 2,
             "messages": [{"role": "user", "content": "hi"}]});
         let body = json!({"id": "c1", "model": "gpt-4o-mini-2024-07-18", "object": "chat.completion",
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hello"}}],
@@ -127,8 +127,13 @@ fn every_span_and_metric_a_session_exports_follows_the_registry() {
     assert!(spans.len() >= 10, "{}", spans.len());
     let problems = reg.check_spans(&spans);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let chat =
+        spans.iter().map(|(s, _)| s).find(|s| common::attr_str(&s.attributes, "gen_ai.response.id") == Some("c1"));
+    assert_eq!(common::attr_int(&chat.unwrap().attributes, "gen_ai.request.choice.count"), Some(2));
+    assert_eq!(common::attr_f64(&chat.unwrap().attributes, "gen_ai.request.top_k"), Some(4.0));
     let metrics = receiver.accepted_metrics();
-    assert!(!metrics.is_empty());
+    let ttfc = common::metrics::metrics_named(metrics.last().unwrap(), "gen_ai.client.operation.time_to_first_chunk");
+    assert_eq!(common::metrics::histogram(ttfc[0]).0.iter().map(|p| p.count).sum::<u64>(), 1, "the one stream");
     let problems = reg.check_metrics(&metrics);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

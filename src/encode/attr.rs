@@ -56,6 +56,8 @@ pub const GEN_AI_REQUEST_TOP_P: &str = "gen_ai.request.top_p";
 pub const GEN_AI_REQUEST_TOP_K: &str = "gen_ai.request.top_k";
 /// Request seed.
 pub const GEN_AI_REQUEST_SEED: &str = "gen_ai.request.seed";
+/// Choices asked for, when not one (OpenAI's `n`).
+pub const GEN_AI_REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
 /// `true` when the response was streamed.
 pub const GEN_AI_REQUEST_STREAM: &str = "gen_ai.request.stream";
 /// The host an LLM request went to.

@@ -272,6 +272,10 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
                 self.sink.attr(key, AttrValue::I64(x));
             }
         }
+        // Conditionally required when the request asks for other than one choice.
+        if let Some(n) = params.get("n").and_then(Json::as_i64).filter(|&n| n != 1) {
+            self.sink.attr(attr::GEN_AI_REQUEST_CHOICE_COUNT, AttrValue::I64(n));
+        }
         let stops: Vec<Truncated<'_>> = match params.get("stop_sequences") {
             Some(Json::String(s)) => vec![self.p.cut(s)],
             Some(Json::Array(v)) => v.iter().filter_map(Json::as_str).map(|s| self.p.cut(s)).collect(),

@@ -19,6 +19,7 @@ pub(crate) const DURATION_BOUNDARIES: [f64; 14] =
 pub(crate) mod name {
     pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
     pub const OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+    pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
     // The registry defines no duration of tool calls or agents: these are our own.
     pub const TOOL_DURATION: &str = "agentops.tool.duration";
     pub const AGENT_DURATION: &str = "agentops.agent.duration";
@@ -53,6 +54,7 @@ pub(crate) mod key {
 pub(crate) struct Instruments {
     pub token_usage: Histogram<u64>,
     pub operation_duration: Histogram<f64>,
+    pub time_to_first_chunk: Histogram<f64>,
     pub tool_duration: Histogram<f64>,
     pub agent_duration: Histogram<f64>,
     pub llm_cost: Counter<f64>,
@@ -79,6 +81,7 @@ impl Instruments {
                 .with_boundaries(TOKEN_BOUNDARIES.to_vec())
                 .build(),
             operation_duration: seconds(name::OPERATION_DURATION, "GenAI operation duration"),
+            time_to_first_chunk: seconds(name::TIME_TO_FIRST_CHUNK, "Time to receive the first chunk of a stream"),
             tool_duration: seconds(name::TOOL_DURATION, "Tool call duration"),
             agent_duration: seconds(name::AGENT_DURATION, "Agent invocation duration"),
             llm_cost: meter

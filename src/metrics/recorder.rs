@@ -125,6 +125,10 @@ impl MetricsRecorder {
                 Target::Unbound(Call::Llm, attrs)
             }
         };
+        // Streams only, so the unbound path's cost is theirs alone.
+        if let Some(t) = e.details.as_ref().and_then(|d| d.time_to_first_chunk) {
+            i.time_to_first_chunk.record(t.as_secs_f64(), &llm_attrs(e));
+        }
         // A failed call: its duration carries its `error.type`, and it counts as an error.
         let error_type = e.error().map(|err| text(&err.error_type));
         if let Some(t) = &error_type {

@@ -195,7 +195,8 @@ pub(crate) fn json_or_text(s: &str) -> Value {
 /// The request parameters the GenAI conventions name, from a request body, under
 /// the conventions' keys; `renames` maps this provider's keys onto them.
 pub(crate) fn request_params(req: &Value, renames: &[(&str, &str)]) -> Option<Value> {
-    const KEYS: [&str; 8] = [
+    const KEYS: [&str; 9] = [
+        "n",
         "temperature",
         "top_p",
         "top_k",
