@@ -83,17 +83,19 @@ fn the_registry_copy_is_the_shared_one() {
     assert_eq!(ours, std::fs::read(shared.join("..").join(doc)).unwrap(), "{doc}");
 }
 
+/// A receiver, and a client that sends it spans and metrics.
+fn client_with_metrics() -> (TestServer, Client) {
+    let receiver = TestServer::otlp();
+    let config =
+        OtelConfig::builder().default_exporters(false).otlp(receiver.otlp_config()).enable_metrics(true).build();
+    let client = Client::new(config.unwrap()).unwrap();
+    (receiver, client)
+}
+
 /// Every kind of event, plain and streamed, ok and failed, into a receiver.
 #[test]
 fn every_span_and_metric_a_session_exports_follows_the_registry() {
-    let receiver = TestServer::otlp();
-    let config = OtelConfig::builder()
-        .default_exporters(false)
-        .otlp(receiver.otlp_config())
-        .enable_metrics(true)
-        .build()
-        .unwrap();
-    let client = Client::new(config).unwrap();
+    let (receiver, client) = client_with_metrics();
     let session = client.start_session(&["semconv"]);
     session.agent(AgentEvent::new("planner").description("plans"), |agent| {
         let request = json!({"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 100, "top_k": 4, "n": 2,
@@ -148,14 +150,7 @@ fn failed_calls_are_inference_spans_that_failed() {
     use common::attr_str;
     use common::metrics::{histogram, metric};
 
-    let receiver = TestServer::otlp();
-    let config = OtelConfig::builder()
-        .default_exporters(false)
-        .otlp(receiver.otlp_config())
-        .enable_metrics(true)
-        .build()
-        .unwrap();
-    let client = Client::new(config).unwrap();
+    let (receiver, client) = client_with_metrics();
     let session = client.start_session(&["failures"]);
     let body = br#"{"error": {"type": "rate_limit_error", "message": "Number of requests exceeded"}}"#;
     let answered = ProviderError::from_status("anthropic", 429, body);
