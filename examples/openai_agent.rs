@@ -7,11 +7,12 @@
 //! ```
 //!
 //! Environment: `OPENAI_API_KEY`, `OPENAI_BASE_URL` (default
-//! `https://api.openai.com/v1`), `OPENAI_MODEL` (default `gpt-4o-mini`). It exports
-//! like the quickstart: a console summary and `agentops-traces.jsonl`, plus
-//! OTLP/AgentOps when their variables are set. Exits 0 only when the model answered
-//! and every span was exported; a provider error is recorded (an error linked to
-//! the LLM span) and ends it with a non-zero status and the provider's message.
+//! `https://api.openai.com/v1`), `OPENAI_MODEL` (default `gpt-4o-mini`),
+//! `PROVIDER_TIMEOUT_MS` (default 300000). It exports like the quickstart: a console
+//! summary and `agentops-traces.jsonl`, plus OTLP/AgentOps when their variables are
+//! set. Exits 0 only when the model answered and every span was exported; a failed
+//! call (an error answer, no connection, a timeout) is its LLM span's failure
+//! (status ERROR, `error.type`) and ends it with a non-zero status and the message.
 
 #[path = "support/mod.rs"]
 mod support;

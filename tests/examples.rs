@@ -423,3 +423,26 @@ fn a_stream_cut_short_is_recorded_as_far_as_it_came() {
     assert_eq!(output[0]["finish_reason"], "error", "the schema requires one: the generation did not finish");
     assert_follows_the_registry(&receiver);
 }
+
+/// A provider that does not answer within the call's timeout: the call is an
+/// inference span failed with `error.type = timeout`.
+#[test]
+fn a_provider_that_times_out_is_the_inference_spans_error() {
+    let provider = TestServer::start(|_| Reply::Delay(std::time::Duration::from_secs(3), Box::new(Reply::ok())));
+    let receiver = TestServer::otlp();
+    let env = [
+        ("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())),
+        ("OPENAI_API_KEY", "test-key".into()),
+        ("PROVIDER_TIMEOUT_MS", "300".into()),
+    ];
+    let out = run("openai_agent", false, &env, &receiver);
+    assert!(!out.status.success());
+    let spans = spans(&receiver);
+    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
+    let status = llm.status.as_ref().unwrap();
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert!(status.message.contains("request to http://127.0.0.1:"), "{}", status.message);
+    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("timeout"), "{}", status.message);
+    assert_eq!(attr_int(&by_name(&spans, "session")[0].attributes, "agentops.session.event_counts.errors"), Some(1));
+    assert_follows_the_registry(&receiver);
+}

@@ -164,11 +164,13 @@ pub fn run_tool(name: &str, args: &Value) -> Result<Value, String> {
 }
 
 /// An HTTP agent that hands back error statuses as responses (the provider's
-/// error body is what the user needs to see).
+/// error body is what the user needs to see), with a whole-call timeout of
+/// `PROVIDER_TIMEOUT_MS` (default 300 s).
 pub fn http() -> ureq::Agent {
+    let ms = std::env::var("PROVIDER_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(300)))
+        .timeout_global(Some(Duration::from_millis(ms)))
         .build()
         .into()
 }
