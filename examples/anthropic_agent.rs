@@ -16,7 +16,7 @@ mod support;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use agentops::providers::{anthropic, ProviderError, Stream};
+use agentops::providers::{anthropic, Stream};
 use agentops::{AgentScope, LlmEvent};
 use serde_json::{json, Value};
 
@@ -49,16 +49,7 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
             .map_err(|(kind, why)| support::record_failure(agent, "anthropic", (&request, &url), started, kind, why))?;
         if reply.status != 200 {
             let body = support::read_all(&mut reply.body);
-            let error = ProviderError::from_status("anthropic", reply.status, body.as_bytes());
-            let message = support::error_message(reply.status, &body);
-            return Err(support::record_failure(
-                agent,
-                "anthropic",
-                (&request, &url),
-                started,
-                error.error_type(),
-                message,
-            ));
+            return Err(support::record_status(agent, "anthropic", (&request, &url), started, reply.status, &body));
         }
         let event = if stream {
             Stream::anthropic(&request).and_then(|r| support::read_stream(r, &mut reply.body, "/delta/text"))

@@ -20,7 +20,7 @@ mod support;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use agentops::providers::{openai, ProviderError, Stream};
+use agentops::providers::{openai, Stream};
 use agentops::{AgentScope, LlmEvent};
 use serde_json::{json, Value};
 
@@ -57,16 +57,7 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
             .map_err(|(kind, why)| support::record_failure(agent, "openai", (&request, &url), started, kind, why))?;
         if reply.status != 200 {
             let body = support::read_all(&mut reply.body);
-            let error = ProviderError::from_status("openai", reply.status, body.as_bytes());
-            let message = support::error_message(reply.status, &body);
-            return Err(support::record_failure(
-                agent,
-                "openai",
-                (&request, &url),
-                started,
-                error.error_type(),
-                message,
-            ));
+            return Err(support::record_status(agent, "openai", (&request, &url), started, reply.status, &body));
         }
         let event = if stream {
             Stream::openai_chat(&request)

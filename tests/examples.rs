@@ -184,6 +184,33 @@ fn the_openai_agent_example_against_a_traces_only_receiver_exits_0_with_one_warn
     assert_eq!(receiver.requests_to("/v1/metrics").len(), 1);
 }
 
+/// Runs the OpenAI example against the provider at `base` (its `/v1` URL) and
+/// expects it to fail, its one inference span failed with `error_type`: the
+/// example's output, its spans, and that span. What it exported follows the
+/// registry.
+fn failed_openai_run(
+    base: String,
+    stream: bool,
+    extra: &[(&str, String)],
+    error_type: &str,
+) -> (Output, Vec<Span>, Span) {
+    let receiver = TestServer::otlp();
+    let mut env = vec![("OPENAI_BASE_URL", base), ("OPENAI_API_KEY", "test-key".to_owned())];
+    env.extend(extra.iter().cloned());
+    let out = run("openai_agent", stream, &env, &receiver);
+    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_follows_the_registry(&receiver);
+    let spans = spans(&receiver);
+    let llm = by_name(&spans, "chat gpt-4o-mini")[0].clone();
+    let status = llm.status.as_ref().unwrap();
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some(error_type), "{}", status.message);
+    assert!(by_name(&spans, "error ProviderError").is_empty(), "the call's failure, not an error span beside it");
+    let root = by_name(&spans, "session")[0];
+    assert_eq!(attr_int(&root.attributes, "agentops.session.event_counts.errors"), Some(1), "counted once");
+    (out, spans, llm)
+}
+
 /// A provider's error answer is the inference span's failure: status ERROR with
 /// the provider's message, `error.type` the provider's error type, no error span
 /// of its own, the session's one error; the agent and the session fail too.
@@ -195,48 +222,28 @@ fn a_provider_error_is_the_inference_spans_error() {
             json!({"error": {"message": "Rate limit reached for gpt-4o-mini", "type": "rate_limit_error", "code": "rate_limit_exceeded"}}),
         )
     });
-    let receiver = TestServer::otlp();
-    let env = [("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())), ("OPENAI_API_KEY", "test-key".into())];
-    let out = run("openai_agent", false, &env, &receiver);
-    assert!(!out.status.success());
+    let (out, spans, llm) = failed_openai_run(format!("{}/v1", provider.base_url()), false, &[], "rate_limit_error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("HTTP 429: Rate limit reached for gpt-4o-mini"), "{stderr}");
-    let spans = spans(&receiver);
     assert_eq!(spans.len(), 3, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
-    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
-    let status = llm.status.as_ref().unwrap();
-    assert_eq!(status.code, StatusCode::Error as i32);
-    assert_eq!(status.message, "HTTP 429: Rate limit reached for gpt-4o-mini");
-    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("rate_limit_error"));
+    assert_eq!(llm.status.unwrap().message, "HTTP 429: Rate limit reached for gpt-4o-mini");
     assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_PROVIDER), Some("openai"));
     assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_REQUEST_MODEL), Some("gpt-4o-mini"));
     assert_eq!(attr_int(&llm.attributes, attr::SERVER_PORT), Some(i64::from(provider.port())));
-    let agent = by_name(&spans, "invoke_agent assistant")[0];
-    assert_eq!(agent.status.as_ref().unwrap().code, StatusCode::Error as i32);
-    let root = by_name(&spans, "session")[0];
-    assert_eq!(root.status.as_ref().unwrap().code, StatusCode::Error as i32);
-    assert_eq!(attr_int(&root.attributes, "agentops.session.event_counts.errors"), Some(1), "counted once");
-    assert_follows_the_registry(&receiver);
+    for failed_too in ["invoke_agent assistant", "session"] {
+        assert_eq!(by_name(&spans, failed_too)[0].status.as_ref().unwrap().code, StatusCode::Error as i32);
+    }
 }
 
 /// Nothing listens where the provider should be: the call is still an inference
 /// span, failed with `error.type = connection_failed`.
 #[test]
 fn a_provider_that_cannot_be_reached_is_the_inference_spans_error() {
-    let receiver = TestServer::otlp();
     let port = common::closed_port();
-    let env = [("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1")), ("OPENAI_API_KEY", "test-key".into())];
-    let out = run("openai_agent", false, &env, &receiver);
-    assert!(!out.status.success());
-    let spans = spans(&receiver);
-    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
-    let status = llm.status.as_ref().unwrap();
-    assert_eq!(status.code, StatusCode::Error as i32);
-    assert!(status.message.starts_with("request to http://127.0.0.1:"), "{}", status.message);
-    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("connection_failed"));
+    let (_, _, llm) = failed_openai_run(format!("http://127.0.0.1:{port}/v1"), false, &[], "connection_failed");
+    let message = llm.status.unwrap().message;
+    assert!(message.starts_with("request to http://127.0.0.1:"), "{message}");
     assert_eq!(attr_int(&llm.attributes, attr::SERVER_PORT), Some(i64::from(port)));
-    assert!(by_name(&spans, "error ProviderError").is_empty());
-    assert_follows_the_registry(&receiver);
 }
 
 /// The Anthropic-shaped fake: tool use first, the answer once results came back.
@@ -392,21 +399,11 @@ fn a_stream_cut_short_is_recorded_as_far_as_it_came() {
             false,
         )
     });
-    let receiver = TestServer::otlp();
-    let env = [("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())), ("OPENAI_API_KEY", "test-key".into())];
-    let out = run("openai_agent", true, &env, &receiver);
-    assert!(!out.status.success());
-    let spans = spans(&receiver);
-    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
-    let status = llm.status.as_ref().unwrap();
-    assert_eq!(
-        (status.code, status.message.as_str()),
-        (StatusCode::Error as i32, "the stream ended before its end marker")
-    );
+    let (_, _, llm) = failed_openai_run(format!("{}/v1", provider.base_url()), true, &[], "incomplete_stream");
+    assert_eq!(llm.status.as_ref().unwrap().message, "the stream ended before its end marker");
     let bool_attr =
         |k: &str| llm.attributes.iter().find(|kv| kv.key == k).and_then(|kv| kv.value.clone()).and_then(|v| v.value);
     use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
-    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("incomplete_stream"));
     assert_eq!(bool_attr(attr::LLM_INCOMPLETE), Some(V::BoolValue(true)));
     assert_eq!(bool_attr(attr::GEN_AI_REQUEST_STREAM), Some(V::BoolValue(true)));
     assert_eq!(bool_attr(attr::LLM_USAGE_MISSING), Some(V::BoolValue(true)));
@@ -421,7 +418,6 @@ fn a_stream_cut_short_is_recorded_as_far_as_it_came() {
     let output: Value = serde_json::from_str(output).unwrap();
     assert_eq!(output[0]["parts"][0]["content"], "391, and", "{output}");
     assert_eq!(output[0]["finish_reason"], "error", "the schema requires one: the generation did not finish");
-    assert_follows_the_registry(&receiver);
 }
 
 /// A provider that does not answer within the call's timeout: the call is an
@@ -429,20 +425,8 @@ fn a_stream_cut_short_is_recorded_as_far_as_it_came() {
 #[test]
 fn a_provider_that_times_out_is_the_inference_spans_error() {
     let provider = TestServer::start(|_| Reply::Delay(std::time::Duration::from_secs(3), Box::new(Reply::ok())));
-    let receiver = TestServer::otlp();
-    let env = [
-        ("OPENAI_BASE_URL", format!("{}/v1", provider.base_url())),
-        ("OPENAI_API_KEY", "test-key".into()),
-        ("PROVIDER_TIMEOUT_MS", "300".into()),
-    ];
-    let out = run("openai_agent", false, &env, &receiver);
-    assert!(!out.status.success());
-    let spans = spans(&receiver);
-    let llm = by_name(&spans, "chat gpt-4o-mini")[0];
-    let status = llm.status.as_ref().unwrap();
-    assert_eq!(status.code, StatusCode::Error as i32);
-    assert!(status.message.contains("request to http://127.0.0.1:"), "{}", status.message);
-    assert_eq!(attr_str(&llm.attributes, attr::ERROR_TYPE), Some("timeout"), "{}", status.message);
-    assert_eq!(attr_int(&by_name(&spans, "session")[0].attributes, "agentops.session.event_counts.errors"), Some(1));
-    assert_follows_the_registry(&receiver);
+    let timeout = [("PROVIDER_TIMEOUT_MS", "300".to_owned())];
+    let (_, _, llm) = failed_openai_run(format!("{}/v1", provider.base_url()), false, &timeout, "timeout");
+    let message = llm.status.unwrap().message;
+    assert!(message.contains("request to http://127.0.0.1:"), "{message}");
 }

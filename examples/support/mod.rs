@@ -73,6 +73,24 @@ pub fn record_failure(
     message
 }
 
+/// An error status: the call failed with the provider's error type (or the
+/// status, when its body says none) and `HTTP {status}: {its message}`.
+pub fn record_status(
+    agent: &AgentScope,
+    provider: &'static str,
+    call: (&Value, &str),
+    started: SystemTime,
+    status: u16,
+    body: &str,
+) -> String {
+    let error = ProviderError::from_status(provider, status, body.as_bytes());
+    let said = match &error {
+        ProviderError::Api { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    record_failure(agent, provider, call, started, error.error_type(), format!("HTTP {status}: {said}"))
+}
+
 /// A response the adapter could not take: a stream cut short is recorded as far
 /// as it came (tokens and text so far, no finish reason, marked incomplete); any
 /// other error as [`record_failure`] does.
@@ -205,13 +223,6 @@ pub fn read_all(body: &mut dyn Read) -> String {
     let mut text = String::new();
     let _ = body.read_to_string(&mut text);
     text
-}
-
-/// The provider's message from an error body (or the body itself).
-pub fn error_message(status: u16, body: &str) -> String {
-    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-    let msg = v.pointer("/error/message").and_then(Value::as_str).map(str::to_owned);
-    format!("HTTP {status}: {}", msg.unwrap_or_else(|| body.trim().chars().take(300).collect()))
 }
 
 /// Ends the session, shuts the client down, prints the summary; exit 0 only when

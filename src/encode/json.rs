@@ -129,7 +129,9 @@ fn each_escape(b: &[u8], mut f: impl FnMut(usize)) {
     if i < b.len() {
         let mut padded = [b' '; 32];
         padded[..b.len() - i].copy_from_slice(&b[i..]);
-        each_in(i, escape_mask(&padded));
+        if any_escape(&padded) {
+            each_in(i, escape_mask(&padded));
+        }
     }
 }
 

@@ -32,8 +32,8 @@ impl<B> Literals<B> {
         let home = (mix >> 58) as usize % SLOTS;
         // Linear probing: the pair's slot, or the first free one after it; when all
         // are taken by other pairs, the home slot is rewritten.
-        let probe = (0..PROBES).map(|i| (home + i) % SLOTS);
-        let slot = probe.clone().find(|&i| self.slots[i].as_ref().is_none_or(|(held, _)| *held == id)).unwrap_or(home);
+        let mut probe = (0..PROBES).map(|i| (home + i) % SLOTS);
+        let slot = probe.find(|&i| self.slots[i].as_ref().is_none_or(|(held, _)| *held == id)).unwrap_or(home);
         let entry = &mut self.slots[slot];
         if entry.as_ref().is_some_and(|(held, _)| *held != id) {
             *entry = None;

@@ -168,8 +168,16 @@ impl LlmEvent {
     /// Marks the call failed: `error_type` is a low-cardinality kind (see
     /// [`CallError::error_type`]), `message` what happened. A failed call is an
     /// inference span with status ERROR, not a separate error span.
+    /// What it answered before failing (a stream cut short) keeps its text; its
+    /// messages' `finish_reason`, which their schema requires, says `error` where
+    /// the provider gave none (`gen_ai.response.finish_reasons` stays absent).
     pub fn failed(mut self, error_type: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         self.details_mut().error = Some(CallError { error_type: error_type.into(), message: message.into() });
+        if let Some(Content::Messages(messages)) = &mut self.completion {
+            for m in messages.iter_mut().filter(|m| m.finish_reason.is_none()) {
+                m.finish_reason = Some("error".into());
+            }
+        }
         self
     }
     /// Sets where the request went from its URL (`https://api.openai.com/v1/…`):
@@ -177,8 +185,8 @@ impl LlmEvent {
     /// none). Only the host and port are kept: no path, query (a `key=`) or
     /// credentials. A URL without a host sets nothing.
     pub fn url(mut self, url: &str) -> Self {
-        if let Some(server) = host_and_port(url) {
-            self.details_mut().server = Some(server);
+        if let Some((_, host, port)) = crate::util::url::target(url) {
+            self.details_mut().server = Some((host, port));
         }
         self
     }
@@ -246,48 +254,3 @@ static NO_DETAILS: ResponseDetails = ResponseDetails {
     error: None,
     server: None,
 };
-
-/// The host and port of an http(s) URL (the scheme's default port when none).
-fn host_and_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let (host, port) = match host_port.strip_prefix('[') {
-        // An IPv6 literal: `[::1]:8080`.
-        Some(v6) => {
-            let (host, after) = v6.split_once(']')?;
-            (host, after.strip_prefix(':'))
-        }
-        None => match host_port.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        },
-    };
-    let default = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
-    let port = match port {
-        Some(p) => p.parse().ok()?,
-        None => default,
-    };
-    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::host_and_port;
-
-    #[test]
-    fn a_url_gives_its_host_and_port_and_nothing_else() {
-        let h = |u: &str| host_and_port(u);
-        assert_eq!(h("https://api.openai.com/v1/chat/completions"), Some(("api.openai.com".into(), 443)));
-        assert_eq!(h("http://localhost:11434/v1"), Some(("localhost".into(), 11434)));
-        assert_eq!(h("https://user:secret@Proxy.Example:8443/x?key=k"), Some(("proxy.example".into(), 8443)));
-        assert_eq!(h("http://[::1]:4000/v1"), Some(("::1".into(), 4000)));
-        assert_eq!(
-            h("https://gen.googleapis.com/v1beta/models/m:generateContent?key=abc"),
-            Some(("gen.googleapis.com".into(), 443))
-        );
-        assert_eq!(h("not a url"), None);
-        assert_eq!(h("http://host:notaport/"), None);
-        assert_eq!(h("http:///path"), None);
-    }
-}

@@ -13,7 +13,7 @@ use super::gemini::{self, GeminiChunks};
 use super::openai_chat::{self, ChatChunks};
 use super::openai_responses::{self, ResponsesChunks};
 use super::sse::{SseDecoder, SseEvent};
-use crate::event::{Content, LlmEvent};
+use crate::event::LlmEvent;
 
 enum Chunks {
     OpenAiChat(ChatChunks),
@@ -214,14 +214,6 @@ impl Stream {
             Ok(event)
         } else {
             event.details_mut().incomplete = true;
-            // The output messages' `finish_reason` is required by their schema; the
-            // generation did not finish, which the schema calls `error`. (The span's
-            // `gen_ai.response.finish_reasons` stays absent: the provider gave none.)
-            if let Some(Content::Messages(messages)) = &mut event.completion {
-                for m in messages.iter_mut().filter(|m| m.finish_reason.is_none()) {
-                    m.finish_reason = Some("error".into());
-                }
-            }
             Err(ProviderError::IncompleteStream { partial: Box::new(event) })
         }
     }

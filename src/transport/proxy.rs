@@ -6,15 +6,7 @@
 //! replaces the variables, and `NO_PROXY` still applies to it.
 
 use crate::config::proxy::ProxySetting;
-
-/// The target's scheme, host and port.
-fn target(url: &str) -> Option<(String, String, u16)> {
-    let uri: ureq::http::Uri = url.parse().ok()?;
-    let scheme = uri.scheme_str()?.to_ascii_lowercase();
-    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-    Some((scheme, host, port))
-}
+use crate::util::url::target;
 
 /// Whether a `NO_PROXY` list names `host` (and `port`).
 pub(crate) fn no_proxy_matches(list: &str, host: &str, port: u16) -> bool {

@@ -11,3 +11,4 @@ pub(crate) mod say;
 pub(crate) mod threads;
 pub(crate) mod time;
 pub(crate) mod touch;
+pub(crate) mod url;

@@ -188,7 +188,7 @@ impl Registry {
         })
     }
 
-    /// What is wrong with one attribute, `where` naming its place.
+    /// What is wrong with one attribute, `at` naming its place.
     fn check_attr(&self, at: &str, kv: &KeyValue, out: &mut Vec<String>) {
         let key = kv.key.as_str();
         let in_registry = key.split('.').next().is_some_and(|ns| self.namespaces.contains(ns));
