@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use crate::config::otel::OtelConfig;
 use crate::error::Error;
 use crate::pipeline::manager::TelemetryManager;
-use crate::providers::prices::table::PriceTable;
+use crate::adapters::prices::table::PriceTable;
 use crate::session::handle::{Resume, Session};
 use crate::session::state::SessionInner;
 use crate::session::summary::EndState;

@@ -48,7 +48,7 @@ pub mod targets {
     use crate::event::tool::ToolEvent;
     use crate::export::memory::InMemoryExporter;
     use crate::export::retry::RetryPolicy;
-    use crate::providers::{anthropic, gemini, openai, Stream};
+    use crate::adapters::{anthropic, gemini, openai, Stream};
     use crate::session::summary::EndState;
 
     /// Configuration from the environment: any set of variables (one `NAME=value` a

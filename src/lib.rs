@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+mod adapters;
 #[cfg(feature = "tracing")]
 pub mod bridge;
 #[cfg(feature = "cli")]
@@ -44,7 +45,6 @@ pub use global::{client, current_scope, flush, init, init_from_env, record, shut
 pub use session::current::ScopeGuard;
 pub use session::handle::Session;
 pub use session::scope::{ActionScope, AgentScope, Scope};
-pub use session::stream::StreamRecording;
 pub use session::summary::{EndState, EventCounts, SessionSummary};
 pub use stats::{ExporterStats, SpoolStats, Stats};
 

@@ -1,4 +1,4 @@
-//! Streamed provider calls recorded into a scope (`Scope::record_stream`): the
+//! Streamed provider calls recorded into a scope (`Scope::start_call`): the
 //! inference span ends however the stream does, checked field by field at a real
 //! receiver: finished, cut short, failed by the provider mid-stream, and dropped
 //! by a caller that stopped reading after the first chunk.
@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use agentops::providers::{ProviderError, Stream};
+use agentops::providers::{Api, ProviderError};
 use agentops::{attr, Client, EndState, OtelConfig};
 use common::{attr_int, attr_str, TestServer};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
@@ -53,9 +53,9 @@ fn output_text(s: &Span) -> Value {
 #[test]
 fn a_finished_stream_is_the_whole_call() {
     let span = the_call(|session| {
-        let mut rec = session.record_stream(Stream::openai_chat(request()).unwrap()).url("https://api.openai.com/v1/x");
-        rec.push(FIRST).unwrap();
-        rec.push(REST).unwrap();
+        let mut rec = session.start_call(Api::OpenAiChat, request()).url("https://api.openai.com/v1/x");
+        rec.push(FIRST);
+        rec.push(REST);
         rec.finish().unwrap();
     });
     assert_eq!(span.name, "chat gpt-4o-mini");
@@ -74,8 +74,8 @@ fn a_finished_stream_is_the_whole_call() {
 #[test]
 fn a_stream_dropped_after_its_first_chunk_ends_its_span_with_what_arrived() {
     let span = the_call(|session| {
-        let mut rec = session.record_stream(Stream::openai_chat(request()).unwrap());
-        rec.push(FIRST).unwrap();
+        let mut rec = session.start_call(Api::OpenAiChat, request());
+        rec.push(FIRST);
         // The caller stops reading (returns early, panics, gives up): the recording drops.
     });
     assert_eq!(span.status.as_ref().map_or(0, |s| s.code), StatusCode::Unset as i32, "stopping is not a failure");
@@ -92,8 +92,8 @@ fn a_stream_dropped_after_its_first_chunk_ends_its_span_with_what_arrived() {
 fn a_stream_cut_short_fails_its_span_with_what_arrived() {
     let mut returned = None;
     let span = the_call(|session| {
-        let mut rec = session.record_stream(Stream::openai_chat(request()).unwrap());
-        rec.push(FIRST).unwrap();
+        let mut rec = session.start_call(Api::OpenAiChat, request());
+        rec.push(FIRST);
         returned = Some(rec.finish().unwrap_err());
     });
     assert!(matches!(returned, Some(ProviderError::IncompleteStream { .. })));
@@ -112,9 +112,9 @@ fn a_provider_error_mid_stream_fails_the_call_with_its_type() {
     let span = the_call(|session| {
         let request = json!({"model": "claude-3-5-haiku", "max_tokens": 10, "stream": true,
                              "messages": [{"role": "user", "content": "hi"}]});
-        let mut rec = session.record_stream(Stream::anthropic(request).unwrap());
+        let mut rec = session.start_call(Api::AnthropicMessages, request);
         let error = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
-        assert!(rec.push(error).is_err());
+        rec.push(error);
         assert!(rec.finish().is_err());
     });
     assert_eq!(span.name, "chat claude-3-5-haiku");

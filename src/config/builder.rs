@@ -24,8 +24,8 @@ use crate::error::config::{ensure_duration, ConfigError, MAX_DURATION};
 use crate::export::exporter::Exporter;
 use crate::export::memory::InMemoryExporter;
 use crate::export::retry::RetryPolicy;
-use crate::providers::prices::price::ModelPrice;
-use crate::providers::prices::table::PriceTable;
+use crate::adapters::prices::price::ModelPrice;
+use crate::adapters::prices::table::PriceTable;
 
 /// Builder for [`OtelConfig`].
 #[must_use]

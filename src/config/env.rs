@@ -19,7 +19,7 @@ use super::tls::TlsFiles;
 use super::validate::{validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url};
 use crate::config::console::ConsoleMode;
 use crate::error::config::{ensure_duration, ConfigError, MAX_DURATION};
-use crate::providers::prices::table::PriceTable;
+use crate::adapters::prices::table::PriceTable;
 use crate::util::propagation::parse as parse_traceparent;
 
 impl OtelConfigBuilder {

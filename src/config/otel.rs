@@ -12,7 +12,7 @@ use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
 use super::spool::SpoolSettings;
 use crate::export::retry::RetryPolicy;
-use crate::providers::prices::table::PriceTable;
+use crate::adapters::prices::table::PriceTable;
 
 /// A user function run on the export thread over every finished span, before it is
 /// encoded: redact or rename attributes, or return `false` to drop the span (counted

@@ -240,7 +240,7 @@ fn a_price_file_from_the_environment_extends_the_table_and_a_bad_one_names_the_v
         assert_eq!((err.setting.as_str(), err.value.as_str()), ("AGENTOPS_PRICE_TABLE", path), "{err}");
     }
     let c = OtelConfig::builder()
-        .model_price("house-model", crate::providers::ModelPrice::per_million(3.0, 4.0))
+        .model_price("house-model", crate::adapters::ModelPrice::per_million(3.0, 4.0))
         .build()
         .unwrap();
     assert_eq!(c.prices.get("house-model").unwrap().input, 3e-6);

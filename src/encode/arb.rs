@@ -127,6 +127,7 @@ fn details() -> BoxedStrategy<ResponseDetails> {
             reasoning_tokens: reasoning,
             streamed: ttfc.is_some(),
             incomplete: cache_creation.is_some_and(|n| n % 2 == 0),
+            content_omitted: cache_read.is_some_and(|n| n % 3 == 0),
             error: None,
             server: reasoning.map(|n| ("api.example.com".to_owned(), (n % 65_536) as u16)),
             time_to_first_chunk: ttfc,

@@ -66,6 +66,9 @@ pub const SERVER_ADDRESS: &str = "server.address";
 pub const SERVER_PORT: &str = "server.port";
 /// `true` on an LLM span whose stream ended before the provider said it was done.
 pub const LLM_INCOMPLETE: &str = "agentops.llm.incomplete";
+/// `true` on an LLM span recorded without its messages because a body was over the
+/// recorder's size limit.
+pub const LLM_CONTENT_OMITTED: &str = "agentops.llm.content_omitted";
 /// `true` on a streamed LLM span whose stream reported no usage (an
 /// OpenAI-compatible stream reports it only with `stream_options.include_usage`).
 pub const LLM_USAGE_MISSING: &str = "agentops.llm.usage_missing";

@@ -247,6 +247,9 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         if d.incomplete {
             self.sink.attr(attr::LLM_INCOMPLETE, AttrValue::Bool(true));
         }
+        if d.content_omitted {
+            self.sink.attr(attr::LLM_CONTENT_OMITTED, AttrValue::Bool(true));
+        }
         if let Some((host, port)) = &d.server {
             self.str(attr::SERVER_ADDRESS, host);
             self.sink.attr(attr::SERVER_PORT, AttrValue::I64(i64::from(*port)));

@@ -233,6 +233,10 @@ pub struct ResponseDetails {
     /// The stream ended (or was stopped) before the provider said it was done:
     /// what arrived is all there is (`agentops.llm.incomplete = true`).
     pub incomplete: bool,
+    /// The request or response was over the recorder's size limit, so the call is
+    /// recorded without its content (no messages; `agentops.llm.content_omitted =
+    /// true`).
+    pub content_omitted: bool,
     /// Why the call failed, when it did ([`LlmEvent::failed`]): its span ends with
     /// status ERROR and `error.type`, and the session counts it as an error.
     pub error: Option<CallError>,
@@ -251,6 +255,7 @@ static NO_DETAILS: ResponseDetails = ResponseDetails {
     time_to_first_chunk: None,
     streamed: false,
     incomplete: false,
+    content_omitted: false,
     error: None,
     server: None,
 };

@@ -26,7 +26,7 @@ use crate::encode::values::string_array;
 use crate::error::Error;
 use crate::export::exporter::SessionStart;
 use crate::pipeline::handle::Pipeline;
-use crate::providers::prices::table::PriceTable;
+use crate::adapters::prices::table::PriceTable;
 use crate::util::ids;
 
 /// A session started elsewhere, continued here (see

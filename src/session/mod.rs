@@ -7,5 +7,4 @@ pub(crate) mod handle;
 pub(crate) mod record;
 pub(crate) mod scope;
 pub(crate) mod state;
-pub(crate) mod stream;
 pub(crate) mod summary;

@@ -20,7 +20,7 @@ use crate::event::{Event, EventType};
 use crate::pipeline::handle::Pipeline;
 use crate::pipeline::message::Message;
 use crate::pipeline::processor::SessionMark;
-use crate::providers::prices::table::PriceTable;
+use crate::adapters::prices::table::PriceTable;
 use crate::stats::Counters;
 
 pub(crate) struct SessionInner {
