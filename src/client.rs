@@ -7,10 +7,10 @@ use opentelemetry::trace::SpanContext;
 use opentelemetry_sdk::trace::SdkTracer;
 use parking_lot::Mutex;
 
+use crate::adapters::prices::table::PriceTable;
 use crate::config::otel::OtelConfig;
 use crate::error::Error;
 use crate::pipeline::manager::TelemetryManager;
-use crate::adapters::prices::table::PriceTable;
 use crate::session::handle::{Resume, Session};
 use crate::session::state::SessionInner;
 use crate::session::summary::EndState;

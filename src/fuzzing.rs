@@ -40,6 +40,7 @@ pub mod targets {
     use std::sync::OnceLock;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+    use crate::adapters::{anthropic, gemini, openai, Stream};
     use crate::client::Client;
     use crate::config::builder::OtelConfigBuilder;
     use crate::config::otel::OtelConfig;
@@ -48,7 +49,6 @@ pub mod targets {
     use crate::event::tool::ToolEvent;
     use crate::export::memory::InMemoryExporter;
     use crate::export::retry::RetryPolicy;
-    use crate::adapters::{anthropic, gemini, openai, Stream};
     use crate::session::summary::EndState;
 
     /// Configuration from the environment: any set of variables (one `NAME=value` a

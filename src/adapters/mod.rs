@@ -2,8 +2,8 @@
 //! streamed events) to a complete [`LlmEvent`](crate::LlmEvent). One file per
 //! provider family; the public face is [`crate::providers`].
 
-mod api;
 pub mod anthropic;
+mod api;
 mod body;
 mod finish;
 pub mod gemini;

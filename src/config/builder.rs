@@ -19,13 +19,13 @@ use super::otel::{OtelConfig, SpanFilter};
 use super::otlp::OtlpExporterConfig;
 use super::spool::SpoolSettings;
 use super::validate::{validate_max_value_len, validate_ratio};
+use crate::adapters::prices::price::ModelPrice;
+use crate::adapters::prices::table::PriceTable;
 use crate::config::console::ConsoleMode;
 use crate::error::config::{ensure_duration, ConfigError, MAX_DURATION};
 use crate::export::exporter::Exporter;
 use crate::export::memory::InMemoryExporter;
 use crate::export::retry::RetryPolicy;
-use crate::adapters::prices::price::ModelPrice;
-use crate::adapters::prices::table::PriceTable;
 
 /// Builder for [`OtelConfig`].
 #[must_use]

@@ -17,9 +17,9 @@ use super::parse::{parse_bool, parse_key_values, parse_num};
 use super::spool::SpoolSettings;
 use super::tls::TlsFiles;
 use super::validate::{validate_header, validate_max_value_len, validate_ratio, validate_timeout, validate_url};
+use crate::adapters::prices::table::PriceTable;
 use crate::config::console::ConsoleMode;
 use crate::error::config::{ensure_duration, ConfigError, MAX_DURATION};
-use crate::adapters::prices::table::PriceTable;
 use crate::util::propagation::parse as parse_traceparent;
 
 impl OtelConfigBuilder {

@@ -11,8 +11,8 @@ use super::batch::BatchConfig;
 use super::exporter_spec::ExporterSpec;
 use super::metrics::MetricsSettings;
 use super::spool::SpoolSettings;
-use crate::export::retry::RetryPolicy;
 use crate::adapters::prices::table::PriceTable;
+use crate::export::retry::RetryPolicy;
 
 /// A user function run on the export thread over every finished span, before it is
 /// encoded: redact or rename attributes, or return `false` to drop the span (counted

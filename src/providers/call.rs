@@ -172,8 +172,7 @@ impl ProviderCall {
         let asked = self.asked();
         let empty = Value::Null;
         let request = self.request.as_ref().unwrap_or(&empty);
-        let (mut event, outcome) =
-            self.response.event(&self.api, request, asked, self.status, how, self.started_at);
+        let (mut event, outcome) = self.response.event(&self.api, request, asked, self.status, how, self.started_at);
         if self.request.is_none() {
             event.prompt = None;
             event.details_mut().content_omitted = true;

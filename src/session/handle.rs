@@ -20,13 +20,13 @@ use uuid::Uuid;
 use super::scope::Scope;
 use super::state::SessionInner;
 use super::summary::{EndState, SessionSummary};
+use crate::adapters::prices::table::PriceTable;
 use crate::config::agentops::AgentOpsConfig;
 use crate::encode::attr;
 use crate::encode::values::string_array;
 use crate::error::Error;
 use crate::export::exporter::SessionStart;
 use crate::pipeline::handle::Pipeline;
-use crate::adapters::prices::table::PriceTable;
 use crate::util::ids;
 
 /// A session started elsewhere, continued here (see

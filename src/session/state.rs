@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::summary::{EndState, EventCounts, SessionSummary};
+use crate::adapters::prices::table::PriceTable;
 use crate::encode::attr;
 use crate::encode::values::clamp_i64;
 use crate::event::recorded::{Placement, RecordedEvent};
@@ -20,7 +21,6 @@ use crate::event::{Event, EventType};
 use crate::pipeline::handle::Pipeline;
 use crate::pipeline::message::Message;
 use crate::pipeline::processor::SessionMark;
-use crate::adapters::prices::table::PriceTable;
 use crate::stats::Counters;
 
 pub(crate) struct SessionInner {

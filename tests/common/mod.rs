@@ -111,6 +111,9 @@ pub enum Reply {
     Raw(Vec<u8>),
     /// Write these bytes one at a time, this long apart, then close.
     Drip(Vec<u8>, Duration),
+    /// Write these parts as they are, this long apart, then close (a stream that
+    /// arrives in pieces).
+    Parts(Vec<Vec<u8>>, Duration),
     /// A 200 whose body never ends: chunks until the client goes away (or 1 GiB).
     Endless,
 }
@@ -355,10 +358,11 @@ fn serve(conn: impl Conn, s: &Shared) {
             .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(0);
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+        let body = if chunked { read_chunked(&mut reader) } else { read_exactly(&mut reader, len) };
+        let Some(body) = body else { return };
         let n = s.count.fetch_add(1, Ordering::SeqCst) + 1;
         let mut req = Request { n, method, path, headers, body, status: 0 };
         let mut reply = (s.handler)(&req);
@@ -404,6 +408,20 @@ fn serve(conn: impl Conn, s: &Shared) {
                 let _ = w.tcp().shutdown(Shutdown::Both);
                 return;
             }
+            Reply::Parts(parts, every) => {
+                req.status = parts.first().map_or(0, |p| status_of(p));
+                s.requests.lock().unwrap().push(req);
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        std::thread::sleep(every);
+                    }
+                    if w.write_all(part).and_then(|_| w.flush()).is_err() {
+                        return;
+                    }
+                }
+                let _ = w.tcp().shutdown(Shutdown::Both);
+                return;
+            }
             Reply::Endless => {
                 req.status = 200;
                 s.requests.lock().unwrap().push(req);
@@ -420,6 +438,27 @@ fn serve(conn: impl Conn, s: &Shared) {
                 return;
             }
             Reply::Delay(..) => unreachable!(),
+        }
+    }
+}
+
+fn read_exactly(reader: &mut impl Read, len: usize) -> Option<Vec<u8>> {
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok().map(|()| body)
+}
+
+/// A chunked body (`size\r\n data \r\n`, ending with a zero size).
+fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).ok()?;
+        let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = read_exactly(reader, size + 2)?;
+        chunk.truncate(size);
+        body.extend_from_slice(&chunk);
+        if size == 0 {
+            return Some(body);
         }
     }
 }
