@@ -146,7 +146,11 @@ impl<'d, S: SpanSink> SinkWriter<'d, S> {
         if let Some(m) = &e.response_model {
             sink.attr(attr::GEN_AI_RESPONSE_MODEL, p.name(m));
         }
-        sink.attr(attr::GEN_AI_REQUEST_MODEL, p.name(&e.model));
+        // An empty model is one the request did not tell (a request over the
+        // capture's limit is not read): left out, not recorded as "".
+        if !e.model.is_empty() {
+            sink.attr(attr::GEN_AI_REQUEST_MODEL, p.name(&e.model));
+        }
         for (tokens, key, agentops_key) in [
             (e.input_tokens, attr::GEN_AI_INPUT_TOKENS, agentops::PROMPT_TOKENS),
             (e.output_tokens, attr::GEN_AI_OUTPUT_TOKENS, agentops::COMPLETION_TOKENS),

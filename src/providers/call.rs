@@ -77,7 +77,8 @@ impl ProviderCall {
     pub(crate) fn starting(scope: Option<Scope>, api: Api, request: Option<Value>, limit: usize) -> ProviderCall {
         // The stream decoder starts its clock now too: its time to the first chunk
         // is from the request.
-        let stream = api.stream(request.as_ref().unwrap_or(&Value::Null)).ok();
+        let unread = Value::Object(Default::default());
+        let stream = api.stream(request.as_ref().unwrap_or(&unread)).ok();
         ProviderCall {
             scope,
             api,
@@ -170,8 +171,9 @@ impl ProviderCall {
     fn end(&mut self, how: Ended) -> Result<(), ProviderError> {
         self.open = false;
         let asked = self.asked();
-        let empty = Value::Null;
-        let request = self.request.as_ref().unwrap_or(&empty);
+        // A request not read is an empty one to the adapters: the answer is read all the same.
+        let unread = Value::Object(Default::default());
+        let request = self.request.as_ref().unwrap_or(&unread);
         let (mut event, outcome) = self.response.event(&self.api, request, asked, self.status, how, self.started_at);
         if self.request.is_none() {
             event.prompt = None;
