@@ -333,7 +333,11 @@ fn a_provider_that_refuses_the_connection_fails_the_span() {
     });
     let span = got.call();
     assert_eq!(status(span).0, StatusCode::Error as i32);
-    assert!(status(span).1.starts_with("the request failed: "), "{}", status(span).1);
+    assert!(
+        status(span).1.starts_with(&format!("request to {base}/v1/chat/completions failed: ")),
+        "{}",
+        status(span).1
+    );
     assert_eq!(attr_str(&span.attributes, attr::ERROR_TYPE), Some("connection_failed"));
     assert_eq!(attr_str(&span.attributes, attr::GEN_AI_REQUEST_MODEL), Some("test-model"));
 }
@@ -451,14 +455,24 @@ fn credentials_never_reach_a_span() {
         );
         let r = http.post(format!("{base}/v1/models/gemini-test:generateContent?key={KEY}"));
         read_all(r.send_value(json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})).unwrap());
+        // A failure's message says where the request went, without the query.
+        let nowhere = format!("http://127.0.0.1:{}", common::closed_port());
+        let r = agent(&nowhere, |c| c).post(format!("{nowhere}/v1/models/gemini-test:generateContent?key={KEY}"));
+        assert!(r.send_value(json!({"contents": []})).is_err());
     });
-    assert_eq!(got.calls().len(), 3);
+    assert_eq!(got.calls().len(), 4);
     assert_eq!(provider.requests().len(), 3, "every credential reached the provider");
-    for span in got.calls() {
+    let (refused, answered): (Vec<&Span>, Vec<&Span>) =
+        got.calls().into_iter().partition(|s| attr_str(&s.attributes, attr::ERROR_TYPE) == Some("connection_failed"));
+    let refused = refused[0];
+    assert_eq!(attr_str(&refused.attributes, attr::ERROR_TYPE), Some("connection_failed"));
+    assert!(status(refused).1.contains(":generateContent failed: "), "{}", status(refused).1);
+    assert_eq!(answered.len(), 3);
+    for span in answered {
         assert_eq!(status(span).0, StatusCode::Error as i32);
         assert!(status(span).1.starts_with("HTTP 401"), "{}", status(span).1);
     }
-    assert!(status(got.calls()[0]).1.contains("[REDACTED]"));
+    assert!(got.calls().iter().any(|s| status(s).1.contains("Incorrect API key provided: [REDACTED]")));
     assert!(!got.bodies.is_empty());
     for body in &got.bodies {
         assert!(!body.windows(KEY.len()).any(|w| w == KEY.as_bytes()), "the key reached the receiver");
@@ -598,4 +612,53 @@ fn a_given_scope_is_recorded_into_from_any_thread() {
     let span = got.call();
     let action = got.spans.iter().find(|s| s.name.contains("plan")).expect("the action's span");
     assert_eq!(span.parent_span_id, action.span_id);
+}
+
+/// The guard, around a client that is not ureq: here HTTP/1.1 written by hand on
+/// a `TcpStream`, its streamed answer pushed to the call as it is read.
+#[test]
+fn the_guard_records_a_call_made_with_another_client() {
+    use agentops::providers::{Api, ProviderCall};
+    use std::io::{BufRead, Write};
+    let provider = provider(event_stream([sse(&chat_chunks()), b"data: [DONE]\n\n".to_vec()].concat()));
+    let got = run(|_| {
+        let request = chat_request(true);
+        let url = format!("{}/v1/chat/completions", provider.base_url());
+        let mut call = ProviderCall::start(Api::OpenAiChat, &request).url(&url);
+        let body = request.to_string();
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", provider.port())).unwrap();
+        write!(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        let mut answer = std::io::BufReader::new(conn);
+        let mut line = String::new();
+        answer.read_line(&mut line).unwrap();
+        call.status(line.split(' ').nth(1).unwrap().parse().unwrap());
+        let mut length = 0;
+        while {
+            line.clear();
+            answer.read_line(&mut line).unwrap();
+            line != "\r\n"
+        } {
+            if let Some((_, v)) = line.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("content-length")) {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        // The body as such a client hands it on: in pieces, as they are read.
+        let mut body = answer.take(length);
+        let mut piece = [0u8; 7];
+        loop {
+            let n = body.read(&mut piece).unwrap();
+            if n == 0 {
+                break;
+            }
+            call.push(&piece[..n]);
+        }
+        call.finish().unwrap();
+    });
+    let span = got.call();
+    assert_eq!(status(span).0, StatusCode::Unset as i32);
+    assert_eq!(attr_str(&span.attributes, attr::GEN_AI_RESPONSE_ID), Some("chatcmpl-2"));
+    assert_eq!(attr_int(&span.attributes, attr::GEN_AI_OUTPUT_TOKENS), Some(5));
+    assert_eq!(value(span, attr::GEN_AI_REQUEST_STREAM), Some(V::BoolValue(true)));
+    assert_eq!(attr_int(&span.attributes, attr::SERVER_PORT), Some(i64::from(provider.port())));
+    assert_eq!(messages(span, attr::GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"], "Sunny, 21°C.");
 }

@@ -1,15 +1,13 @@
 //! What the provider examples share: the tools the model may call, argument
-//! parsing, HTTP through ureq, and the exit rules.
+//! parsing and the exit rules. (HTTP is each example's own, recorded by the
+//! `ProviderCapture` middleware.)
 
 #![allow(dead_code)] // each example uses its part
 
-use std::borrow::Cow;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use agentops::providers::{ProviderError, Stream};
-use agentops::{AgentScope, Client, EndState, LlmEvent, OtelConfig, Session};
+use agentops::{AgentScope, Client, EndState, OtelConfig, Session};
 use serde_json::{json, Value};
 
 /// An example's `main`: arguments, a client from the environment (exporting like the
@@ -33,93 +31,6 @@ pub fn main_with(example: &str, converse: impl FnOnce(&AgentScope, &str, bool) -
     let session = client.start_session(&[example]);
     let outcome = session.agent("assistant", |agent| converse(agent, &question, stream));
     finish(&client, &session, outcome)
-}
-
-/// Reads a streamed response into `recorder`, printing the text (at `text_pointer`
-/// in each event's JSON) as it arrives.
-pub fn read_stream(
-    mut recorder: Stream,
-    body: &mut dyn BufRead,
-    text_pointer: &str,
-) -> Result<LlmEvent, ProviderError> {
-    let mut line = String::new();
-    while body.read_line(&mut line).unwrap_or(0) > 0 {
-        recorder.push(line.as_bytes())?;
-        if let Some(data) = line.trim().strip_prefix("data:").map(str::trim) {
-            let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
-            if let Some(text) = v.pointer(text_pointer).and_then(Value::as_str) {
-                print!("{text}");
-                let _ = std::io::stdout().flush();
-            }
-        }
-        line.clear();
-    }
-    recorder.finish()
-}
-
-/// A failed call: its LLM span (what was asked, and where) with status ERROR,
-/// `error.type` (`error_type`) and the message; the message back, for the user.
-pub fn record_failure(
-    agent: &AgentScope,
-    provider: &'static str,
-    (request, url): (&Value, &str),
-    started: SystemTime,
-    error_type: impl Into<Cow<'static, str>>,
-    message: String,
-) -> String {
-    let model = request["model"].as_str().unwrap_or_default().to_owned();
-    let call = LlmEvent::new(model).provider(provider).url(url).started_at(started);
-    agent.record(call.failed(error_type, message.clone()));
-    message
-}
-
-/// An error status: the call failed with the provider's error type (or the
-/// status, when its body says none) and `HTTP {status}: {its message}`.
-pub fn record_status(
-    agent: &AgentScope,
-    provider: &'static str,
-    call: (&Value, &str),
-    started: SystemTime,
-    status: u16,
-    body: &str,
-) -> String {
-    let error = ProviderError::from_status(provider, status, body.as_bytes());
-    let said = match &error {
-        ProviderError::Api { message, .. } => message.clone(),
-        other => other.to_string(),
-    };
-    record_failure(agent, provider, call, started, error.error_type(), format!("HTTP {status}: {said}"))
-}
-
-/// A response the adapter could not take: a stream cut short is recorded as far
-/// as it came (tokens and text so far, no finish reason, marked incomplete); any
-/// other error as [`record_failure`] does.
-pub fn record_provider_error(
-    agent: &AgentScope,
-    provider: &'static str,
-    (request, url): (&Value, &str),
-    started: SystemTime,
-    error: ProviderError,
-) -> String {
-    let message = error.to_string();
-    match error {
-        ProviderError::IncompleteStream { partial } => {
-            agent.record(partial.url(url).failed("incomplete_stream", message.clone()));
-            message
-        }
-        other => record_failure(agent, provider, (request, url), started, other.error_type(), message),
-    }
-}
-
-/// A failed request's kind, for `error.type`.
-fn transport_error_type(e: &ureq::Error) -> &'static str {
-    match e {
-        ureq::Error::Timeout(_) => "timeout",
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => "timeout",
-        ureq::Error::HostNotFound => "host_not_found",
-        ureq::Error::ConnectionFailed | ureq::Error::Io(_) => "connection_failed",
-        _ => "transport_error",
-    }
 }
 
 /// `--stream` and the question, from the command line.
@@ -179,50 +90,6 @@ pub fn run_tool(name: &str, args: &Value) -> Result<Value, String> {
         }
         other => Err(format!("no tool named {other}")),
     }
-}
-
-/// An HTTP agent that hands back error statuses as responses (the provider's
-/// error body is what the user needs to see), with a whole-call timeout of
-/// `PROVIDER_TIMEOUT_MS` (default 300 s).
-pub fn http() -> ureq::Agent {
-    let ms = std::env::var("PROVIDER_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_millis(ms)))
-        .build()
-        .into()
-}
-
-/// A response: its status and, for a stream, a reader of its body.
-pub struct Reply {
-    pub status: u16,
-    pub body: Box<dyn BufRead>,
-}
-
-/// POSTs `body` as JSON with `headers`; a failure's kind (`timeout`, …) and message.
-pub fn post(
-    agent: &ureq::Agent,
-    url: &str,
-    headers: &[(&str, String)],
-    body: &Value,
-) -> Result<Reply, (&'static str, String)> {
-    let mut req = agent.post(url).header("Content-Type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, v.as_str());
-    }
-    let resp = req
-        .send(serde_json::to_vec(body).unwrap_or_default())
-        .map_err(|e| (transport_error_type(&e), format!("request to {url} failed: {e}")))?;
-    let status = resp.status().as_u16();
-    let reader = resp.into_body().into_reader();
-    Ok(Reply { status, body: Box::new(BufReader::new(reader)) })
-}
-
-/// The whole body, as text.
-pub fn read_all(body: &mut dyn Read) -> String {
-    let mut text = String::new();
-    let _ = body.read_to_string(&mut text);
-    text
 }
 
 /// Ends the session, shuts the client down, prints the summary; exit 0 only when

@@ -120,6 +120,9 @@ impl Middleware for ProviderCapture {
             return next.handle(request);
         };
         let (parts, body) = request.into_parts();
+        // Where the request went, for a failure's message: without the query,
+        // where Gemini's key travels.
+        let where_to = without_query(&parts.uri);
         let mut reader = body.into_reader();
         let mut kept = Vec::new();
         (&mut reader).take(self.limit as u64 + 1).read_to_end(&mut kept).map_err(ureq::Error::Io)?;
@@ -158,7 +161,7 @@ impl Middleware for ProviderCapture {
                 Err(ureq::Error::StatusCode(status))
             }
             Err(e) => {
-                call.fail(error_type(&e), format!("the request failed: {e}"));
+                call.fail(error_type(&e), format!("request to {where_to} failed: {e}"));
                 Err(e)
             }
         }
@@ -182,6 +185,17 @@ fn secrets(parts: &http::request::Parts) -> Vec<String> {
             out.push(v.to_owned());
         }
     }
+    out
+}
+
+fn without_query(uri: &http::Uri) -> String {
+    let mut out = String::new();
+    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+        // The authority without userinfo: credentials are not printed either.
+        let host = authority.as_str().rsplit('@').next().unwrap_or_default();
+        out = format!("{scheme}://{host}");
+    }
+    out.push_str(uri.path());
     out
 }
 
