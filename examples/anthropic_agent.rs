@@ -42,7 +42,7 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         .middleware(capture)
         .build()
         .into();
-    let _entered = agent.enter();
+    // The agent's scope is current on this thread (`Scope::agent`): calls are recorded there.
     let url = format!("{}/v1/messages", base.trim_end_matches('/'));
     let tools: Vec<Value> = support::tool_specs()
         .into_iter()

@@ -50,8 +50,8 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         .middleware(capture)
         .build()
         .into();
-    // Calls made on this thread are recorded in the agent's scope.
-    let _entered = agent.enter();
+    // No more to do: inside `Scope::agent` (see `support::main_with`) the agent's scope
+    // is current on this thread, and the middleware records each call there.
     let url = format!("{}/chat/completions", base.trim_end_matches('/'));
     let tools: Vec<Value> = support::tool_specs()
         .into_iter()

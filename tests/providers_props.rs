@@ -1,8 +1,9 @@
-//! Property test: no JSON, however odd, panics an adapter or a stream; each gives
-//! an event or a typed error. The generator is biased toward the providers' own
+//! Property tests: no JSON, however odd, panics an adapter, a stream or a provider
+//! call; each gives an event or a typed error, and a call records exactly one span
+//! however it ends. The generator is biased toward the providers' own
 //! field names and types, so the adapters' deep paths are reached.
 
-use agentops::providers::{anthropic, gemini, openai, Stream};
+use agentops::providers::{anthropic, gemini, openai, Api, Stream};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -125,5 +126,45 @@ proptest! {
         let mut s = Stream::anthropic(&Value::Null).unwrap();
         let _ = s.push(&bytes);
         let _ = s.finish();
+    }
+
+    #[test]
+    fn a_provider_call_records_one_span_whatever_it_is_given(
+        req in json(),
+        events in prop::collection::vec(json(), 0..6),
+        whole in json(),
+        raw in prop::collection::vec(any::<u8>(), 0..256),
+        body_kind in 0u8..3,
+        status in prop::sample::select(vec![200u16, 201, 400, 401, 429, 500, 503]),
+        split in 1usize..64,
+        ending in 0u8..3,
+        limit in prop::sample::select(vec![16usize, 4096, 1 << 20]),
+    ) {
+        let memory = agentops::exporters::InMemoryExporter::new();
+        let config = agentops::OtelConfig::builder().in_memory(memory.clone()).enable_metrics(false).build().unwrap();
+        let client = agentops::Client::new(config).unwrap();
+        let session = client.start_session(&["props"]);
+        let body: Vec<u8> = match body_kind {
+            0 => events.iter().flat_map(|e| format!("data: {e}\n\n").into_bytes()).collect(),
+            1 => whole.to_string().into_bytes(),
+            _ => raw,
+        };
+        let apis = [Api::OpenAiChat, Api::OpenAiResponses, Api::AnthropicMessages, Api::Gemini { model: "m".into() }];
+        for api in apis {
+            let mut call = session.start_call(api, &req).url("https://api.example.com/v1/x?key=k").max_body_bytes(limit);
+            call.status(status);
+            for piece in body.chunks(split) {
+                call.push(piece);
+            }
+            match ending {
+                0 => { let _ = call.finish(); }
+                1 => call.fail("timeout", "no answer"),
+                _ => drop(call),
+            }
+        }
+        session.end(agentops::EndState::Success, "done");
+        client.shutdown(std::time::Duration::from_secs(10)).unwrap();
+        let calls = memory.spans().iter().filter(|s| s.name.starts_with("chat")).count();
+        prop_assert_eq!(calls, 4, "one span per call");
     }
 }

@@ -20,21 +20,32 @@ pub(crate) struct SseDecoder {
 
 impl SseDecoder {
     /// Decodes `bytes`, appending finished events to `out`.
-    pub fn push(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), ProviderError> {
-        for &b in bytes {
-            if b != b'\n' {
-                self.line.push(b);
-                if self.line.len() > MAX_BODY_BYTES {
-                    return Err(ProviderError::TooLarge { bytes: self.line.len() });
-                }
-                continue;
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), ProviderError> {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            let (head, rest) = (&bytes[..end], &bytes[end + 1..]);
+            bytes = rest;
+            if self.line.is_empty() {
+                // The whole line is in this push: read in place, not copied.
+                self.line_done(&String::from_utf8_lossy(strip_cr(head)), out);
+            } else {
+                self.keep(head)?;
+                // Taken out and put back, emptied: its capacity serves the next line.
+                let mut line = std::mem::take(&mut self.line);
+                self.line_done(&String::from_utf8_lossy(strip_cr(&line)), out);
+                line.clear();
+                self.line = line;
             }
-            let mut line = std::mem::take(&mut self.line);
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            self.line_done(&String::from_utf8_lossy(&line), out);
         }
+        self.keep(bytes)
+    }
+
+    /// Keeps the start of a line not yet ended, within the limit.
+    fn keep(&mut self, part: &[u8]) -> Result<(), ProviderError> {
+        let bytes = self.line.len() + part.len();
+        if bytes > MAX_BODY_BYTES {
+            return Err(ProviderError::TooLarge { bytes });
+        }
+        self.line.extend_from_slice(part);
         Ok(())
     }
 
@@ -69,6 +80,10 @@ impl SseDecoder {
             _ => {}
         }
     }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 #[cfg(test)]
