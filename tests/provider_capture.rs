@@ -597,6 +597,44 @@ fn gemini_server_sent_events() {
     assert!(!got.bodies.iter().any(|b| b.windows(KEY.len()).any(|w| w == KEY.as_bytes())));
 }
 
+/// `streamGenerateContent` without `alt=sse` answers with a JSON array of the
+/// chunks, all at once: read as the stream it is, with no time to a first chunk.
+#[test]
+fn gemini_streamed_as_one_json_array() {
+    let chunk = |text: &str, extra: Value| {
+        let mut c = json!({"candidates": [{"index": 0, "content": {"role": "model", "parts": [{"text": text}]}}],
+                           "modelVersion": "gemini-test-001", "responseId": "resp-2"});
+        if let Value::Object(extra) = extra {
+            for (k, v) in extra {
+                c[k] = v;
+            }
+        }
+        c
+    };
+    let array = json!([
+        chunk("Clou", json!({})),
+        chunk("dy.", json!({"usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 3}})),
+    ]);
+    let mut last = array[1].clone();
+    last["candidates"][0]["finishReason"] = json!("STOP");
+    let array = json!([array[0], last]);
+    let provider = provider(Reply::json(200, array));
+    let http = agent(&provider.base_url(), |c| c);
+    let got = run(|_| {
+        let url = format!("{}/v1/models/gemini-test:streamGenerateContent", provider.base_url());
+        let request = json!({"contents": [{"role": "user", "parts": [{"text": "Weather?"}]}]});
+        read_all(http.post(url).send_value(request).unwrap());
+    });
+    let span = got.call();
+    assert_eq!(status(span).0, StatusCode::Unset as i32);
+    assert_eq!(attr_str(&span.attributes, attr::GEN_AI_RESPONSE_ID), Some("resp-2"));
+    assert_eq!(attr_int(&span.attributes, attr::GEN_AI_OUTPUT_TOKENS), Some(3));
+    assert_eq!(strings(span, attr::GEN_AI_RESPONSE_FINISH_REASONS), ["STOP"]);
+    assert_eq!(value(span, attr::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK), None);
+    assert_eq!(messages(span, attr::GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"], "Cloudy.");
+    assert_eq!(messages(span, attr::GEN_AI_INPUT_MESSAGES)[0]["parts"][0]["content"], "Weather?");
+}
+
 #[test]
 fn a_given_scope_is_recorded_into_from_any_thread() {
     let provider = provider(Reply::json(200, chat_response()));

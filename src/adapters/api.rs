@@ -1,6 +1,10 @@
 //! `Api`: which provider API a call speaks, so that one recorder (a guard, a
 //! middleware) can pick the adapter and the stream decoder for it.
 
+use std::time::{Instant, SystemTime};
+
+use serde_json::Value;
+
 use super::body::{Body, ProviderError};
 use super::stream::Stream;
 use super::{anthropic, gemini, openai};
@@ -51,6 +55,14 @@ impl Api {
             Api::AnthropicMessages => anthropic::messages(request, response),
             Api::Gemini { model } => gemini::generate_content(model, request, response),
         }
+    }
+
+    /// A decoder of this API's streamed response to `request` (moved in), its clock
+    /// started when the request was sent.
+    pub(crate) fn stream_of(&self, request: Value, started: Instant, started_at: SystemTime) -> Option<Stream> {
+        // A `Value` is always JSON: the decoder is made for an empty request, then given this one.
+        let stream = self.stream(&Value::Null).ok()?;
+        Some(stream.resumed(request, started, started_at))
     }
 
     /// A decoder of this API's streamed response.

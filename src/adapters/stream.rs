@@ -74,6 +74,16 @@ impl Stream {
         })
     }
 
+    /// This stream, for `request` already parsed (moved in, not copied), its clock
+    /// started at `started` (when the request was sent, which may be before the
+    /// stream was known to be one).
+    pub(crate) fn resumed(mut self, request: Value, started: Instant, started_at: SystemTime) -> Stream {
+        self.request = request;
+        self.started = started;
+        self.started_at = started_at;
+        self
+    }
+
     /// An OpenAI(-compatible) chat completion stream (`"stream": true`; with
     /// `"stream_options": {"include_usage": true}` it carries the usage).
     ///

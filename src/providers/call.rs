@@ -4,7 +4,7 @@
 //! dropped unfinished.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 
@@ -52,11 +52,16 @@ use crate::session::scope::Scope;
 pub struct ProviderCall {
     scope: Option<Scope>,
     api: Api,
-    /// The request, as the adapters read it; `None` when it was over the limit or
-    /// not JSON (the call is then recorded without content).
+    /// The request, as the adapters read it, until a stream decoder takes it;
+    /// `None` from the start when it was over the limit or not JSON.
     request: Option<Value>,
+    /// The request could not be read: the call is recorded without content.
+    unread: bool,
+    /// The model the request names (or the URL, for Gemini).
+    model: Option<String>,
     provider: Option<Cow<'static, str>>,
     url: Option<String>,
+    started: Instant,
     started_at: SystemTime,
     status: Option<u16>,
     response: Response,
@@ -75,19 +80,23 @@ impl ProviderCall {
     }
 
     pub(crate) fn starting(scope: Option<Scope>, api: Api, request: Option<Value>, limit: usize) -> ProviderCall {
-        // The stream decoder starts its clock now too: its time to the first chunk
-        // is from the request.
-        let unread = Value::Object(Default::default());
-        let stream = api.stream(request.as_ref().unwrap_or(&unread)).ok();
+        let model = match &api {
+            Api::Gemini { model } => Some(model.clone()),
+            _ => request.as_ref().and_then(|r| r.get("model")).and_then(Value::as_str).map(str::to_owned),
+        };
         ProviderCall {
             scope,
             api,
+            unread: request.is_none(),
             request,
+            model,
             provider: None,
             url: None,
+            // A stream's time to its first chunk is from here, the request.
+            started: Instant::now(),
             started_at: SystemTime::now(),
             status: None,
-            response: Response::new(stream, limit),
+            response: Response::new(limit),
             secrets: Vec::new(),
             open: true,
         }
@@ -136,7 +145,10 @@ impl ProviderCall {
 
     /// Feeds response bytes as they arrive, split anywhere.
     pub fn push(&mut self, bytes: &[u8]) {
-        self.response.push(bytes);
+        let (api, request, started) = (&self.api, &mut self.request, (self.started, self.started_at));
+        // Server-sent events: the decoder takes the request (moved, not copied).
+        let stream = || api.stream_of(request.take().unwrap_or_else(unread), started.0, started.1);
+        self.response.push(bytes, stream);
     }
 
     /// Records the call, its answer complete.
@@ -171,11 +183,10 @@ impl ProviderCall {
     fn end(&mut self, how: Ended) -> Result<(), ProviderError> {
         self.open = false;
         let asked = self.asked();
-        // A request not read is an empty one to the adapters: the answer is read all the same.
-        let unread = Value::Object(Default::default());
-        let request = self.request.as_ref().unwrap_or(&unread);
-        let (mut event, outcome) = self.response.event(&self.api, request, asked, self.status, how, self.started_at);
-        if self.request.is_none() {
+        let request = self.request.take().unwrap_or_else(unread);
+        let started = (self.started, self.started_at);
+        let (mut event, outcome) = self.response.event(&self.api, request, asked, self.status, how, started);
+        if self.unread {
             event.prompt = None;
             event.details_mut().content_omitted = true;
         }
@@ -196,12 +207,8 @@ impl ProviderCall {
 
     /// The call as far as its request tells: model, provider, start.
     fn asked(&self) -> LlmEvent {
-        let model = match &self.api {
-            Api::Gemini { model } => Some(model.as_str()),
-            _ => self.request.as_ref().and_then(|r| r.get("model")).and_then(Value::as_str),
-        };
-        let provider = self.api.provider_name();
-        LlmEvent::new(model.unwrap_or_default().to_owned()).provider(provider).started_at(self.started_at)
+        let model = self.model.clone().unwrap_or_default();
+        LlmEvent::new(model).provider(self.api.provider_name()).started_at(self.started_at)
     }
 }
 
@@ -218,6 +225,12 @@ impl Drop for ProviderCall {
             let _ = self.end(Ended::Dropped);
         }
     }
+}
+
+/// The request the adapters see when it could not be read: an empty one, so that
+/// the answer is read all the same.
+fn unread() -> Value {
+    Value::Object(Default::default())
 }
 
 /// `message` with every secret in it replaced.

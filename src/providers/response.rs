@@ -3,7 +3,7 @@
 //! the call adds up to however it ended.
 
 use std::borrow::Cow;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde_json::Value;
 
@@ -42,15 +42,18 @@ pub(crate) struct Response {
     mode: Mode,
     /// The body was server-sent events (kept when the mode moves to `Omitted`).
     events: bool,
+    /// The events' decoder, made when the body turns out to be events.
     stream: Option<Stream>,
 }
 
 impl Response {
-    pub fn new(stream: Option<Stream>, limit: usize) -> Self {
-        Response { limit, seen: 0, mode: Mode::Waiting, events: false, stream }
+    pub fn new(limit: usize) -> Self {
+        Response { limit, seen: 0, mode: Mode::Waiting, events: false, stream: None }
     }
 
-    pub fn push(&mut self, bytes: &[u8]) {
+    /// Takes the next bytes of the body; `stream` makes the events' decoder, if
+    /// they are events (the call's request moves into it).
+    pub fn push(&mut self, bytes: &[u8], stream: impl FnOnce() -> Option<Stream>) {
         self.seen = self.seen.saturating_add(bytes.len());
         if self.seen > self.limit {
             // Neither the body nor what was decoded of it is kept past the limit.
@@ -67,6 +70,7 @@ impl Response {
                 Some(_) => {
                     self.mode = Mode::Events;
                     self.events = true;
+                    self.stream = stream();
                     self.feed(bytes);
                 }
             },
@@ -81,15 +85,16 @@ impl Response {
     }
 
     /// The event the call adds up to, and the error `finish` returns.
-    /// `asked` is the call as its request tells.
+    /// `asked` is the call as its request tells; `request` is the request when no
+    /// stream took it.
     pub fn event(
         &mut self,
         api: &Api,
-        request: &Value,
+        request: Value,
         asked: LlmEvent,
         status: Option<u16>,
         how: Ended,
-        started_at: SystemTime,
+        started: (Instant, SystemTime),
     ) -> (LlmEvent, Result<(), ProviderError>) {
         let asked = if self.events { asked.streamed() } else { asked };
         let mode = std::mem::replace(&mut self.mode, Mode::Omitted);
@@ -141,8 +146,8 @@ impl Response {
                 }
                 Err(e) => (asked.failed(e.error_type(), e.to_string()), Err(e)),
             },
-            (Mode::Whole(body), stream) => match whole(api, request, &body, stream) {
-                Ok(e) => (e.started_at(started_at), Ok(())),
+            (Mode::Whole(body), _) => match whole(api, request, &body, started) {
+                Ok(e) => (e.started_at(started.1), Ok(())),
                 Err(_) if dropped => (incomplete(asked), Ok(())),
                 Err(e) => (asked.failed(e.error_type(), e.to_string()), Err(e)),
             },
@@ -157,13 +162,18 @@ impl Response {
 
 /// The event of a whole JSON answer. Gemini's `streamGenerateContent` without
 /// `alt=sse` answers with a JSON array of its chunks: they are read as a stream's.
-fn whole(api: &Api, request: &Value, body: &[u8], stream: Option<Stream>) -> Result<LlmEvent, ProviderError> {
-    let (Api::Gemini { .. }, Some(mut stream)) = (api, stream) else {
-        return api.event(request, body);
-    };
+fn whole(api: &Api, request: Value, body: &[u8], started: (Instant, SystemTime)) -> Result<LlmEvent, ProviderError> {
+    if !matches!(api, Api::Gemini { .. }) {
+        return api.event(&request, body);
+    }
     let chunks = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(chunks)) => chunks,
-        _ => return api.event(request, body),
+        _ => return api.event(&request, body),
+    };
+    let Some(mut stream) = api.stream_of(request, started.0, started.1) else {
+        // `stream_of` makes a decoder for every API; were it not to, the chunks
+        // could not be read.
+        return Err(ProviderError::NotJson { detail: "the chunks could not be decoded".into() });
     };
     for chunk in &chunks {
         stream.push_event(&chunk.to_string())?;
