@@ -355,6 +355,30 @@ fn a_provider_that_does_not_answer_in_time_fails_the_span_with_timeout() {
     assert_eq!(attr_str(&span.attributes, attr::ERROR_TYPE), Some("timeout"));
 }
 
+/// A stream that stops arriving mid-way: the application's read times out, and
+/// the span fails with `timeout`, keeping what arrived.
+#[test]
+fn a_stream_that_stalls_past_the_timeout_fails_the_span_with_what_arrived() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n".to_vec();
+    let chunks = chat_chunks();
+    let first = sse(&chunks[..1]);
+    let provider = provider(Reply::Parts(vec![[head, first].concat(), sse(&chunks[1..])], Duration::from_secs(10)));
+    let http = agent_with(&provider.base_url(), |c| c, |b| b.timeout_global(Some(Duration::from_millis(500))));
+    let got = run(|_| {
+        let response =
+            http.post(format!("{}/v1/chat/completions", provider.base_url())).send_value(chat_request(true)).unwrap();
+        let mut body = Vec::new();
+        let read = response.into_body().into_reader().read_to_end(&mut body);
+        assert!(read.is_err(), "the read times out");
+    });
+    let span = got.call();
+    assert_eq!(status(span).0, StatusCode::Error as i32);
+    assert_eq!(attr_str(&span.attributes, attr::ERROR_TYPE), Some("timeout"), "{}", status(span).1);
+    assert!(status(span).1.starts_with("reading the answer failed: "), "{}", status(span).1);
+    assert_eq!(messages(span, attr::GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"], "Sun");
+    assert_eq!(value(span, attr::GEN_AI_REQUEST_STREAM), Some(V::BoolValue(true)));
+}
+
 #[test]
 fn requests_it_does_not_recognize_pass_through_unrecorded() {
     let provider = provider(Reply::json(200, chat_response()));
