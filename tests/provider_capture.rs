@@ -232,6 +232,39 @@ fn now_nanos() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
 }
 
+/// The path users run: https, the provider's certificate from a CA the
+/// application's agent trusts.
+#[test]
+fn over_https_plain_and_streamed() {
+    let provider = TestServer::start_as(common::Scheme::Https, 0, |r| {
+        if r.json()["stream"] == json!(true) {
+            event_stream([sse(&chat_chunks()), b"data: [DONE]\n\n".to_vec()].concat())
+        } else {
+            Reply::json(200, chat_response())
+        }
+    });
+    let pem = std::fs::read(provider.ca().unwrap()).unwrap();
+    let ca = ureq::tls::Certificate::from_pem(&pem).unwrap();
+    let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![ca])));
+    let http = agent_with(&provider.base_url(), |c| c, |b| b.tls_config(tls.build()));
+    assert!(provider.base_url().starts_with("https://"));
+    let got = run(|_| {
+        let url = format!("{}/v1/chat/completions", provider.base_url());
+        read_all(http.post(&url).send_value(chat_request(false)).unwrap());
+        read_all(http.post(&url).send_value(chat_request(true)).unwrap());
+    });
+    let calls = got.calls();
+    assert_eq!(calls.len(), 2);
+    for span in calls {
+        assert_eq!(status(span).0, StatusCode::Unset as i32);
+        assert_eq!(attr_int(&span.attributes, attr::SERVER_PORT), Some(i64::from(provider.port())));
+        assert_eq!(attr_int(&span.attributes, attr::GEN_AI_INPUT_TOKENS), Some(10));
+        let streamed = value(span, attr::GEN_AI_REQUEST_STREAM).is_some();
+        let id = if streamed { "chatcmpl-2" } else { "chatcmpl-1" };
+        assert_eq!(attr_str(&span.attributes, attr::GEN_AI_RESPONSE_ID), Some(id));
+    }
+}
+
 #[test]
 fn a_streamed_call_is_decoded_as_the_application_reads_it() {
     let provider = provider(event_stream([sse(&chat_chunks()), b"data: [DONE]\n\n".to_vec()].concat()));

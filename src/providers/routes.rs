@@ -55,9 +55,18 @@ impl BaseUrl {
         let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
         scheme.as_deref() == Some(self.scheme.as_str())
             && uri.host().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
-            && uri.port_u16() == self.port
+            && port_of(uri.port_u16(), &self.scheme) == port_of(self.port, &self.scheme)
             && uri.path().strip_prefix(self.path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
+}
+
+/// A port, or the scheme's default when none is written (`https://h` is `https://h:443`).
+fn port_of(port: Option<u16>, scheme: &str) -> Option<u16> {
+    port.or(match scheme {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    })
 }
 
 /// The provider call `uri` is, if it is one: under a registered base URL or a
@@ -141,5 +150,8 @@ mod tests {
         assert_eq!(at("https://localhost:11434/v1/chat/completions", &bases), None, "another scheme");
         assert_eq!(at("https://proxy.corp/llmx/chat/completions", &bases), None, "not under the path");
         assert_eq!(at("http://localhost:11434/v1/embeddings", &bases), None);
+        assert!(at("https://proxy.corp:443/llm/v1/messages", &bases).is_some(), "the default port, written");
+        assert!(at("http://gw:80/v1/chat/completions", &["http://gw/v1"]).is_some());
+        assert_eq!(at("https://proxy.corp:8443/llm/v1/messages", &bases), None);
     }
 }
