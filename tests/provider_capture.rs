@@ -757,3 +757,20 @@ fn the_guard_records_a_call_made_with_another_client() {
     assert_eq!(attr_int(&span.attributes, attr::SERVER_PORT), Some(i64::from(provider.port())));
     assert_eq!(messages(span, attr::GEN_AI_OUTPUT_MESSAGES)[0]["parts"][0]["content"], "Sunny, 21°C.");
 }
+
+/// The guard is told the key it cannot see in a header: a provider that echoes it
+/// in an error does not get it into the span.
+#[test]
+fn the_guard_cuts_a_key_it_is_given_out_of_what_the_provider_says() {
+    use agentops::providers::{Api, ProviderCall};
+    let echo =
+        json!({"error": {"message": format!("Incorrect API key provided: {KEY}."), "type": "invalid_request_error"}});
+    let got = run(|_| {
+        let call = ProviderCall::start(Api::OpenAiChat, chat_request(false)).redact(KEY);
+        let e = call.finish_with(401, echo.to_string().as_bytes()).unwrap_err();
+        assert_eq!(e.error_type(), "invalid_request_error");
+    });
+    let span = got.call();
+    assert_eq!(status(span), (StatusCode::Error as i32, "HTTP 401: Incorrect API key provided: [REDACTED]."));
+    assert!(!got.bodies.iter().any(|b| b.windows(KEY.len()).any(|w| w == KEY.as_bytes())));
+}

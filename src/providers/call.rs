@@ -129,12 +129,16 @@ impl ProviderCall {
         self
     }
 
-    /// A credential the request carries (an API key): it is cut out of any
-    /// message recorded (a provider may echo it in an error).
-    pub(crate) fn secret(&mut self, s: &str) {
-        if s.len() >= 4 {
-            self.secrets.push(s.to_owned());
+    /// A credential the request carries (its API key): cut out of any message
+    /// recorded, since a provider may echo a bad key in its error. Headers never
+    /// reach the span; this is for what the answer says. (The middleware does it
+    /// for the request's own credentials.) Strings under 4 bytes are ignored.
+    pub fn redact(mut self, secret: impl AsRef<str>) -> Self {
+        let secret = secret.as_ref();
+        if secret.len() >= 4 {
+            self.secrets.push(secret.to_owned());
         }
+        self
     }
 
     /// The answer's HTTP status (before its body is pushed): 400 or more makes

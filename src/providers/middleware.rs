@@ -133,7 +133,7 @@ impl Middleware for ProviderCapture {
             call = call.provider(p);
         }
         for secret in secrets(&parts) {
-            call.secret(&secret);
+            call = call.redact(secret);
         }
         let mut rest = Cursor::new(&kept[..]).chain(reader);
         let mut sent: &[u8] = &kept;
