@@ -10,8 +10,9 @@ use std::io::Read;
 use std::time::Duration;
 
 use agentops::providers::{ModelPrice, ProviderCapture};
-use agentops::{attr, Client, EndState, OtelConfig, Session};
-use common::{attr_f64, attr_int, attr_str, Reply, Request, TestServer};
+use agentops::{attr, Session};
+use common::session::Received;
+use common::{attr_f64, attr_int, attr_str, Reply, TestServer};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::{json, Value};
@@ -50,47 +51,10 @@ fn agent_with(
     config(ureq::Agent::config_builder().http_status_as_error(false).middleware(capture)).build().into()
 }
 
-/// What the receiver got from one session run through `f` (entered on this
-/// thread): every span, checked against the registry, and the raw OTLP bodies.
-struct Received {
-    spans: Vec<Span>,
-    bodies: Vec<Vec<u8>>,
-}
-
-impl Received {
-    fn calls(&self) -> Vec<&Span> {
-        self.spans.iter().filter(|s| s.name == "chat" || s.name.starts_with("chat ")).collect()
-    }
-
-    /// The one inference span.
-    fn call(&self) -> &Span {
-        let calls = self.calls();
-        assert_eq!(calls.len(), 1, "one span per call: {:?}", self.spans.iter().map(|s| &s.name).collect::<Vec<_>>());
-        calls[0]
-    }
-}
-
+/// Runs `f` in a session (entered on this thread) of a client that prices
+/// `test-model`; what its receiver got.
 fn run(f: impl FnOnce(&Session)) -> Received {
-    let receiver = TestServer::otlp();
-    let config = OtelConfig::builder()
-        .default_exporters(false)
-        .otlp(receiver.otlp_config())
-        .model_price("test-model", ModelPrice::per_million(1.0, 2.0))
-        .build()
-        .unwrap();
-    let client = Client::new(config).unwrap();
-    let session = client.start_session(&["capture"]);
-    {
-        let _entered = session.enter();
-        f(&session);
-    }
-    session.end(EndState::Success, "done");
-    client.shutdown(Duration::from_secs(10)).unwrap();
-    let spans = receiver.accepted_spans();
-    let problems = common::semconv::registry().check_spans(&spans);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-    let bodies = receiver.requests_to("/v1/traces").iter().map(Request::decoded_body).collect();
-    Received { spans: spans.into_iter().map(|(s, _)| s).collect(), bodies }
+    common::session::run(|b| b.model_price("test-model", ModelPrice::per_million(1.0, 2.0)), f)
 }
 
 fn value(s: &Span, key: &str) -> Option<V> {

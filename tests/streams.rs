@@ -5,11 +5,9 @@
 
 mod common;
 
-use std::time::Duration;
-
+use agentops::attr;
 use agentops::providers::{Api, ProviderError};
-use agentops::{attr, Client, EndState, OtelConfig};
-use common::{attr_int, attr_str, TestServer};
+use common::{attr_int, attr_str};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::{json, Value};
@@ -27,19 +25,7 @@ fn request() -> Value {
 
 /// Runs `f` in a session and gives back its one inference span.
 fn the_call(f: impl FnOnce(&agentops::Session)) -> Span {
-    let receiver = TestServer::otlp();
-    let config = OtelConfig::builder().default_exporters(false).otlp(receiver.otlp_config()).build().unwrap();
-    let client = Client::new(config).unwrap();
-    let session = client.start_session(&["streams"]);
-    f(&session);
-    session.end(EndState::Success, "done");
-    client.shutdown(Duration::from_secs(10)).unwrap();
-    let spans = receiver.accepted_spans();
-    let problems = common::semconv::registry().check_spans(&spans);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-    let mut calls: Vec<Span> = spans.into_iter().map(|(s, _)| s).filter(|s| s.name.starts_with("chat ")).collect();
-    assert_eq!(calls.len(), 1, "one span per call");
-    calls.remove(0)
+    common::session::run(|b| b, f).call().clone()
 }
 
 fn value(s: &Span, key: &str) -> Option<V> {

@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod metrics;
 pub mod semconv;
+pub mod session;
 pub mod tls;
 
 use std::collections::{HashMap, HashSet};
