@@ -5,6 +5,7 @@
 use std::io::{self, Read};
 
 use super::call::ProviderCall;
+use super::failure::io_error_type;
 
 /// A body reader that records its call as it is read.
 pub(crate) struct CapturedBody<R> {
@@ -42,18 +43,5 @@ impl<R: Read> Read for CapturedBody<R> {
             }
         }
         read
-    }
-}
-
-/// An I/O error's kind, for `error.type`.
-pub(crate) fn io_error_type(e: &io::Error) -> &'static str {
-    // ureq's body reader hands on its own errors (a timeout among them) inside an
-    // `io::Error` of kind `Other`.
-    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
-        return super::middleware::error_type(inner);
-    }
-    match e.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timeout",
-        _ => "connection_failed",
     }
 }

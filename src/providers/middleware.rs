@@ -9,6 +9,7 @@ use ureq::{AsSendBody, SendBody};
 
 use super::call::ProviderCall;
 use super::captured::CapturedBody;
+use super::failure::error_type;
 use super::routes::{route, BaseUrl};
 use crate::adapters::MAX_BODY_BYTES;
 use crate::error::config::ConfigError;
@@ -197,15 +198,4 @@ fn without_query(uri: &http::Uri) -> String {
     }
     out.push_str(uri.path());
     out
-}
-
-/// A failed request's kind, for `error.type`.
-pub(crate) fn error_type(e: &ureq::Error) -> &'static str {
-    match e {
-        ureq::Error::Timeout(_) => "timeout",
-        ureq::Error::Io(io) => super::captured::io_error_type(io),
-        ureq::Error::HostNotFound => "host_not_found",
-        ureq::Error::ConnectionFailed => "connection_failed",
-        _ => "transport_error",
-    }
 }

@@ -26,6 +26,7 @@
 
 mod call;
 mod captured;
+mod failure;
 mod middleware;
 mod response;
 mod routes;
