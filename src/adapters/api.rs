@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime};
 use serde_json::Value;
 
 use super::body::{Body, ProviderError};
-use super::stream::Stream;
+use super::stream::{Chunks, Stream};
 use super::{anthropic, gemini, openai};
 use crate::event::LlmEvent;
 
@@ -57,21 +57,15 @@ impl Api {
         }
     }
 
-    /// A decoder of this API's streamed response to `request` (moved in), its clock
-    /// started when the request was sent.
-    pub(crate) fn stream_of(&self, request: Value, started: Instant, started_at: SystemTime) -> Option<Stream> {
-        // A `Value` is always JSON: the decoder is made for an empty request, then given this one.
-        let stream = self.stream(&Value::Null).ok()?;
-        Some(stream.resumed(request, started, started_at))
-    }
-
-    /// A decoder of this API's streamed response.
-    pub(crate) fn stream(&self, request: impl Body) -> Result<Stream, ProviderError> {
-        match self {
-            Api::OpenAiChat => Stream::openai_chat(request),
-            Api::OpenAiResponses => Stream::openai_responses(request),
-            Api::AnthropicMessages => Stream::anthropic(request),
-            Api::Gemini { model } => Stream::gemini(model, request),
-        }
+    /// A decoder of this API's streamed response to `request` (moved in, not
+    /// copied), its clock started when the request was sent.
+    pub(crate) fn stream_of(&self, request: Value, started: Instant, started_at: SystemTime) -> Stream {
+        let chunks = match self {
+            Api::OpenAiChat => Chunks::OpenAiChat(Default::default()),
+            Api::OpenAiResponses => Chunks::OpenAiResponses(Default::default()),
+            Api::AnthropicMessages => Chunks::Anthropic(Default::default()),
+            Api::Gemini { model } => Chunks::Gemini(model.clone(), Default::default()),
+        };
+        Stream::new(request, chunks, started, started_at)
     }
 }

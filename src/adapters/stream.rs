@@ -15,7 +15,8 @@ use super::openai_responses::{self, ResponsesChunks};
 use super::sse::{SseDecoder, SseEvent};
 use crate::event::LlmEvent;
 
-enum Chunks {
+/// The decoder of one API's chunks.
+pub(crate) enum Chunks {
     OpenAiChat(ChatChunks),
     OpenAiResponses(ResponsesChunks),
     Anthropic(MessageChunks),
@@ -60,28 +61,26 @@ impl std::fmt::Debug for Stream {
 }
 
 impl Stream {
-    fn new(request: impl Body, chunks: Chunks) -> Result<Stream, ProviderError> {
-        Ok(Stream {
-            request: request.json()?.into_owned(),
+    /// A stream of `request` (already parsed, moved in), its clock started at
+    /// `started`: when the request was sent, which may be before the answer was
+    /// seen to be a stream.
+    pub(crate) fn new(request: Value, chunks: Chunks, started: Instant, started_at: SystemTime) -> Stream {
+        Stream {
+            request,
             chunks,
             decoder: SseDecoder::default(),
-            started: Instant::now(),
-            started_at: SystemTime::now(),
+            started,
+            started_at,
             first_chunk: None,
             last_chunk_at: None,
             done_marker: false,
             error: None,
-        })
+        }
     }
 
-    /// This stream, for `request` already parsed (moved in, not copied), its clock
-    /// started at `started` (when the request was sent, which may be before the
-    /// stream was known to be one).
-    pub(crate) fn resumed(mut self, request: Value, started: Instant, started_at: SystemTime) -> Stream {
-        self.request = request;
-        self.started = started;
-        self.started_at = started_at;
-        self
+    /// A stream of `request`, its clock started now.
+    fn starting_now(request: impl Body, chunks: Chunks) -> Result<Stream, ProviderError> {
+        Ok(Stream::new(request.json()?.into_owned(), chunks, Instant::now(), SystemTime::now()))
     }
 
     /// An OpenAI(-compatible) chat completion stream (`"stream": true`; with
@@ -90,7 +89,7 @@ impl Stream {
     /// # Errors
     /// The request is not JSON ([`Body::json`]).
     pub fn openai_chat(request: impl Body) -> Result<Stream, ProviderError> {
-        Stream::new(request, Chunks::OpenAiChat(ChatChunks::default()))
+        Stream::starting_now(request, Chunks::OpenAiChat(ChatChunks::default()))
     }
 
     /// An OpenAI Responses API stream.
@@ -98,7 +97,7 @@ impl Stream {
     /// # Errors
     /// The request is not JSON ([`Body::json`]).
     pub fn openai_responses(request: impl Body) -> Result<Stream, ProviderError> {
-        Stream::new(request, Chunks::OpenAiResponses(ResponsesChunks::default()))
+        Stream::starting_now(request, Chunks::OpenAiResponses(ResponsesChunks::default()))
     }
 
     /// An Anthropic Messages stream (`message_start` … `message_stop`).
@@ -106,7 +105,7 @@ impl Stream {
     /// # Errors
     /// The request is not JSON ([`Body::json`]).
     pub fn anthropic(request: impl Body) -> Result<Stream, ProviderError> {
-        Stream::new(request, Chunks::Anthropic(MessageChunks::default()))
+        Stream::starting_now(request, Chunks::Anthropic(MessageChunks::default()))
     }
 
     /// A Gemini `streamGenerateContent?alt=sse` stream of `model`.
@@ -114,7 +113,7 @@ impl Stream {
     /// # Errors
     /// The request is not JSON ([`Body::json`]).
     pub fn gemini(model: &str, request: impl Body) -> Result<Stream, ProviderError> {
-        Stream::new(request, Chunks::Gemini(model.to_owned(), GeminiChunks::default()))
+        Stream::starting_now(request, Chunks::Gemini(model.to_owned(), GeminiChunks::default()))
     }
 
     /// Feeds raw response bytes (server-sent events), split anywhere.

@@ -27,8 +27,8 @@ enum Mode {
     Waiting,
     /// A JSON body, kept whole.
     Whole(Vec<u8>),
-    /// Server-sent events, fed to the stream decoder.
-    Events,
+    /// Server-sent events, fed to their decoder as they pass.
+    Events(Box<Stream>),
     /// Over the limit: nothing more is kept.
     Omitted,
 }
@@ -42,45 +42,36 @@ pub(crate) struct Response {
     mode: Mode,
     /// The body was server-sent events (kept when the mode moves to `Omitted`).
     events: bool,
-    /// The events' decoder, made when the body turns out to be events.
-    stream: Option<Stream>,
 }
 
 impl Response {
     pub fn new(limit: usize) -> Self {
-        Response { limit, seen: 0, mode: Mode::Waiting, events: false, stream: None }
+        Response { limit, seen: 0, mode: Mode::Waiting, events: false }
     }
 
     /// Takes the next bytes of the body; `stream` makes the events' decoder, if
     /// they are events (the call's request moves into it).
-    pub fn push(&mut self, bytes: &[u8], stream: impl FnOnce() -> Option<Stream>) {
+    pub fn push(&mut self, bytes: &[u8], stream: impl FnOnce() -> Stream) {
         self.seen = self.seen.saturating_add(bytes.len());
         if self.seen > self.limit {
             // Neither the body nor what was decoded of it is kept past the limit.
             self.mode = Mode::Omitted;
-            self.stream = None;
         }
         match &mut self.mode {
             Mode::Omitted => {}
             Mode::Whole(body) => body.extend_from_slice(bytes),
-            Mode::Events => self.feed(bytes),
+            // The decoder keeps its first error; `finish` gives it.
+            Mode::Events(s) => drop(s.push(bytes)),
             Mode::Waiting => match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
                 None => {}
                 Some(b'{' | b'[') => self.mode = Mode::Whole(bytes.to_vec()),
                 Some(_) => {
-                    self.mode = Mode::Events;
+                    let mut s = Box::new(stream());
+                    let _ = s.push(bytes);
+                    self.mode = Mode::Events(s);
                     self.events = true;
-                    self.stream = stream();
-                    self.feed(bytes);
                 }
             },
-        }
-    }
-
-    fn feed(&mut self, bytes: &[u8]) {
-        if let Some(s) = &mut self.stream {
-            // The decoder keeps its first error; `finish` gives it.
-            let _ = s.push(bytes);
         }
     }
 
@@ -98,24 +89,23 @@ impl Response {
     ) -> (LlmEvent, Result<(), ProviderError>) {
         let asked = if self.events { asked.streamed() } else { asked };
         let mode = std::mem::replace(&mut self.mode, Mode::Omitted);
-        let stream = self.stream.take();
         if let Some(status) = status.filter(|s| *s >= 400) {
             let body = match &mode {
                 Mode::Whole(b) => &b[..],
                 _ => &[][..],
             };
             let e = ProviderError::from_status(api.family(), status, body);
+            // `from_status` always gives an API error, with the body's message if any.
             let said = match &e {
-                ProviderError::Api { message, .. } if message.is_empty() => format!("HTTP {status}"),
-                ProviderError::Api { message, .. } => format!("HTTP {status}: {message}"),
-                other => format!("HTTP {status}: {other}"),
+                ProviderError::Api { message, .. } if !message.is_empty() => format!("HTTP {status}: {message}"),
+                _ => format!("HTTP {status}"),
             };
             return (asked.failed(e.error_type(), said), Err(e));
         }
         if let Ended::Failed(kind, message) = how {
             // What a stream gave before it broke off is kept.
-            let partial = match (&mode, stream) {
-                (Mode::Events, Some(s)) => match s.finish() {
+            let partial = match mode {
+                Mode::Events(s) => match s.finish() {
                     Ok(e) => Some(e),
                     Err(ProviderError::IncompleteStream { partial }) => Some(*partial),
                     Err(_) => None,
@@ -129,13 +119,13 @@ impl Response {
             e.details_mut().incomplete = true;
             e.ended_at(SystemTime::now())
         };
-        match (mode, stream) {
-            (Mode::Omitted, _) | (Mode::Events, None) => {
+        match mode {
+            Mode::Omitted => {
                 let mut e = asked;
                 e.details_mut().content_omitted = true;
                 (e, Ok(()))
             }
-            (Mode::Events, Some(s)) => match s.finish() {
+            Mode::Events(s) => match s.finish() {
                 Ok(e) => (e, Ok(())),
                 // Stopped by the caller: what arrived, incomplete, but nothing failed.
                 Err(ProviderError::IncompleteStream { partial }) if dropped => (incomplete(*partial), Ok(())),
@@ -146,13 +136,13 @@ impl Response {
                 }
                 Err(e) => (asked.failed(e.error_type(), e.to_string()), Err(e)),
             },
-            (Mode::Whole(body), _) => match whole(api, request, &body, started) {
+            Mode::Whole(body) => match whole(api, request, &body, started) {
                 Ok(e) => (e.started_at(started.1), Ok(())),
                 Err(_) if dropped => (incomplete(asked), Ok(())),
                 Err(e) => (asked.failed(e.error_type(), e.to_string()), Err(e)),
             },
-            (Mode::Waiting, _) if dropped => (incomplete(asked), Ok(())),
-            (Mode::Waiting, _) => {
+            Mode::Waiting if dropped => (incomplete(asked), Ok(())),
+            Mode::Waiting => {
                 let e = ProviderError::NotJson { detail: "the body is empty".into() };
                 (asked.failed(e.error_type(), e.to_string()), Err(e))
             }
@@ -168,13 +158,10 @@ fn whole(api: &Api, request: Value, body: &[u8], started: (Instant, SystemTime))
     }
     let chunks = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Array(chunks)) => chunks,
-        _ => return api.event(&request, body),
+        Ok(answer) => return api.event(&request, &answer),
+        Err(_) => return api.event(&request, body),
     };
-    let Some(mut stream) = api.stream_of(request, started.0, started.1) else {
-        // `stream_of` makes a decoder for every API; were it not to, the chunks
-        // could not be read.
-        return Err(ProviderError::NotJson { detail: "the chunks could not be decoded".into() });
-    };
+    let mut stream = api.stream_of(request, started.0, started.1);
     for chunk in &chunks {
         stream.push_event(&chunk.to_string())?;
     }
