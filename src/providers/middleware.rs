@@ -121,8 +121,6 @@ impl Middleware for ProviderCapture {
             return next.handle(request);
         };
         let (parts, body) = request.into_parts();
-        // Where the request went, for a failure's message: without the query,
-        // where Gemini's key travels.
         let where_to = without_query(&parts.uri);
         let mut reader = body.into_reader();
         let mut kept = Vec::new();
@@ -189,13 +187,9 @@ fn secrets(parts: &http::request::Parts) -> Vec<String> {
     out
 }
 
+/// Where a request went, for a failure's message: without the query (where
+/// Gemini's key travels) and with any userinfo masked.
 fn without_query(uri: &http::Uri) -> String {
-    let mut out = String::new();
-    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
-        // The authority without userinfo: credentials are not printed either.
-        let host = authority.as_str().rsplit('@').next().unwrap_or_default();
-        out = format!("{scheme}://{host}");
-    }
-    out.push_str(uri.path());
-    out
+    let url = uri.to_string();
+    crate::util::redact::url(url.split_once('?').map_or(url.as_str(), |(before, _)| before))
 }

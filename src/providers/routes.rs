@@ -4,6 +4,7 @@
 use ureq::http::Uri;
 
 use crate::adapters::Api;
+use crate::util::url::target;
 
 /// Hosts of providers whose APIs are recognized without registering them, with
 /// their `gen_ai.provider.name` (`None`: the API's own). A leading `*.` matches
@@ -29,50 +30,34 @@ pub(crate) struct Route {
     pub provider: Option<&'static str>,
 }
 
-/// A base URL registered as a provider's: scheme, host and port, and the path
-/// prefix requests under it start with.
+/// A base URL registered as a provider's: what it points at (scheme, host, port;
+/// see [`target`]) and the path prefix requests under it start with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BaseUrl {
-    scheme: String,
-    host: String,
-    port: Option<u16>,
+    target: (String, String, u16),
     path: String,
 }
 
 impl BaseUrl {
     /// `None` for a URL without a scheme or host.
     pub fn parse(url: &str) -> Option<BaseUrl> {
-        let uri: Uri = url.trim().parse().ok()?;
-        Some(BaseUrl {
-            scheme: uri.scheme_str()?.to_ascii_lowercase(),
-            host: uri.host()?.to_ascii_lowercase(),
-            port: uri.port_u16(),
-            path: uri.path().trim_end_matches('/').to_owned(),
-        })
+        let url = url.trim();
+        let uri: Uri = url.parse().ok()?;
+        Some(BaseUrl { target: target(url)?, path: uri.path().trim_end_matches('/').to_owned() })
     }
 
-    fn contains(&self, uri: &Uri) -> bool {
-        let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
-        scheme.as_deref() == Some(self.scheme.as_str())
-            && uri.host().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
-            && port_of(uri.port_u16(), &self.scheme) == port_of(self.port, &self.scheme)
-            && uri.path().strip_prefix(self.path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    fn contains(&self, target: &(String, String, u16), path: &str) -> bool {
+        *target == self.target
+            && path.strip_prefix(self.path.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
-}
-
-/// A port, or the scheme's default when none is written (`https://h` is `https://h:443`).
-fn port_of(port: Option<u16>, scheme: &str) -> Option<u16> {
-    port.or(match scheme {
-        "https" => Some(443),
-        "http" => Some(80),
-        _ => None,
-    })
 }
 
 /// The provider call `uri` is, if it is one: under a registered base URL or a
 /// known provider host, with an endpoint path of a known API.
 pub(crate) fn route(uri: &Uri, bases: &[BaseUrl]) -> Option<Route> {
-    let provider = if bases.iter().any(|b| b.contains(uri)) {
+    let registered =
+        !bases.is_empty() && target(&uri.to_string()).is_some_and(|t| bases.iter().any(|b| b.contains(&t, uri.path())));
+    let provider = if registered {
         None
     } else {
         let host = uri.host()?.to_ascii_lowercase();
