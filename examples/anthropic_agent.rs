@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use agentops::event::ToolCall;
-use agentops::providers::ProviderCapture;
+use agentops::providers::{ProviderCapture, ProviderError};
 use agentops::AgentScope;
 use serde_json::{json, Value};
 
@@ -65,10 +65,10 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         let status = response.status().as_u16();
         let mut body = BufReader::new(response.into_body().into_reader());
         if status != 200 {
-            let mut text = String::new();
-            let _ = body.read_to_string(&mut text);
-            let said: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            return Err(format!("HTTP {status}: {}", said["error"]["message"].as_str().unwrap_or(&text)));
+            // The middleware recorded the failure; the user gets what the provider said.
+            let mut said = Vec::new();
+            let _ = body.read_to_end(&mut said);
+            return Err(format!("HTTP {status}: {}", ProviderError::from_status("anthropic", status, &said)));
         }
         let content = if stream { read_stream(&mut body)? } else { read_content(&mut body)? };
         let blocks = content.as_array().cloned().unwrap_or_default();

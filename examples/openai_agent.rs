@@ -25,7 +25,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use agentops::providers::ProviderCapture;
+use agentops::providers::{ProviderCapture, ProviderError};
 use agentops::AgentScope;
 use serde_json::{json, Value};
 
@@ -78,10 +78,10 @@ fn converse(agent: &AgentScope, question: &str, stream: bool) -> Result<String, 
         let status = response.status().as_u16();
         let mut body = BufReader::new(response.into_body().into_reader());
         if status != 200 {
-            let mut text = String::new();
-            let _ = body.read_to_string(&mut text);
-            let said: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            return Err(format!("HTTP {status}: {}", said["error"]["message"].as_str().unwrap_or(&text)));
+            // The middleware recorded the failure; the user gets what the provider said.
+            let mut said = Vec::new();
+            let _ = body.read_to_end(&mut said);
+            return Err(format!("HTTP {status}: {}", ProviderError::from_status("openai", status, &said)));
         }
         let message = if stream { read_stream(&mut body)? } else { read_message(&mut body)? };
         let calls = message["tool_calls"].as_array().cloned().unwrap_or_default();

@@ -224,7 +224,7 @@ fn a_provider_error_is_the_inference_spans_error() {
     });
     let (out, spans, llm) = failed_openai_run(format!("{}/v1", provider.base_url()), false, &[], "rate_limit_error");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("HTTP 429: Rate limit reached for gpt-4o-mini"), "{stderr}");
+    assert!(stderr.contains("HTTP 429: openai error rate_limit_error: Rate limit reached for gpt-4o-mini"), "{stderr}");
     assert_eq!(spans.len(), 3, "{:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>());
     assert_eq!(llm.status.unwrap().message, "HTTP 429: Rate limit reached for gpt-4o-mini");
     assert_eq!(attr_str(&llm.attributes, attr::GEN_AI_PROVIDER), Some("openai"));
