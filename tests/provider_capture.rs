@@ -12,7 +12,7 @@ use std::time::Duration;
 use agentops::providers::{ModelPrice, ProviderCapture};
 use agentops::{attr, Session};
 use common::session::Received;
-use common::{attr_f64, attr_int, attr_str, Reply, TestServer};
+use common::{attr_f64, attr_int, attr_str, span_value as value, Reply, TestServer};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::{json, Value};
@@ -55,10 +55,6 @@ fn agent_with(
 /// `test-model`; what its receiver got.
 fn run(f: impl FnOnce(&Session)) -> Received {
     common::session::run(|b| b.model_price("test-model", ModelPrice::per_million(1.0, 2.0)), f)
-}
-
-fn value(s: &Span, key: &str) -> Option<V> {
-    s.attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone()).and_then(|v| v.value)
 }
 
 fn strings(s: &Span, key: &str) -> Vec<String> {
@@ -400,10 +396,17 @@ fn requests_it_does_not_recognize_pass_through_unrecorded() {
 fn a_call_outside_any_scope_is_not_recorded_and_still_made() {
     let provider = provider(Reply::json(200, chat_response()));
     let http = agent(&provider.base_url(), |c| c);
-    // Not entered: no current scope on this thread.
-    let response =
-        http.post(format!("{}/v1/chat/completions", provider.base_url())).send_value(chat_request(false)).unwrap();
-    assert_eq!(serde_json::from_slice::<Value>(&read_all(response)).unwrap(), chat_response());
+    let url = format!("{}/v1/chat/completions", provider.base_url());
+    let got = run(|session| {
+        // Another thread: the session is current on the test's thread only.
+        let answer = std::thread::scope(|t| {
+            t.spawn(|| read_all(http.post(&url).send_value(chat_request(false)).unwrap())).join()
+        });
+        assert_eq!(serde_json::from_slice::<Value>(&answer.unwrap()).unwrap(), chat_response());
+        session.record(agentops::ActionEvent::new("after"));
+    });
+    assert!(got.calls().is_empty(), "{:?}", got.spans.iter().map(|s| &s.name).collect::<Vec<_>>());
+    assert_eq!(got.spans.len(), 2, "the session and the action: the export worked");
     assert_eq!(provider.requests().len(), 1);
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use agentops::attr;
 use agentops::providers::{Api, ProviderError};
-use common::{attr_int, attr_str};
+use common::{attr_int, attr_str, span_value as value};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use serde_json::{json, Value};
@@ -26,10 +26,6 @@ fn request() -> Value {
 /// Runs `f` in a session and gives back its one inference span.
 fn the_call(f: impl FnOnce(&agentops::Session)) -> Span {
     common::session::run(|b| b, f).call().clone()
-}
-
-fn value(s: &Span, key: &str) -> Option<V> {
-    s.attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone()).and_then(|v| v.value)
 }
 
 fn output_text(s: &Span) -> Value {

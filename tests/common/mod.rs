@@ -507,6 +507,11 @@ pub fn attr_f64(attrs: &[KeyValue], key: &str) -> Option<f64> {
     })
 }
 
+/// An attribute's value on a span, of whatever type.
+pub fn span_value(s: &Span, key: &str) -> Option<any_value::Value> {
+    s.attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone()).and_then(|v| v.value)
+}
+
 /// The number of distinct (trace id, span id) pairs, duplicates allowed.
 pub fn distinct_spans(spans: &[(Span, Vec<KeyValue>)]) -> usize {
     spans.iter().map(|(s, _)| (s.trace_id.clone(), s.span_id.clone())).collect::<HashSet<_>>().len()
