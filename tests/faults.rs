@@ -458,7 +458,7 @@ on_both_schemes! {
         let drip = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n".to_vec();
         let server = TestServer::start_as(scheme, 0, move |r| {
             if r.n == 1 {
-                Reply::Drip(drip.clone(), Duration::from_millis(100))
+                Reply::drip(&drip, Duration::from_millis(100))
             } else {
                 Reply::ok()
             }

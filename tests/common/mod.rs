@@ -2,7 +2,7 @@
 //! (rustls, with a CA made in the test): keep-alive, records every request, answers
 //! through a handler that can also inject faults (close the connection without an
 //! answer, answer late, any status and headers, raw bytes, a body without end,
-//! an answer dripped a byte at a time).
+//! an answer in parts with pauses, or dripped a byte at a time).
 #![allow(dead_code)]
 
 #[cfg(feature = "cli")]
@@ -110,8 +110,6 @@ pub enum Reply {
     Delay(Duration, Box<Reply>),
     /// Write these bytes as they are, then close.
     Raw(Vec<u8>),
-    /// Write these bytes one at a time, this long apart, then close.
-    Drip(Vec<u8>, Duration),
     /// Write these parts as they are, this long apart, then close (a stream that
     /// arrives in pieces).
     Parts(Vec<Vec<u8>>, Duration),
@@ -125,6 +123,10 @@ impl Reply {
     }
     pub fn status(code: u16) -> Reply {
         Reply::Status(code, vec![], vec![])
+    }
+    /// These bytes one at a time, this long apart, then close.
+    pub fn drip(bytes: &[u8], every: Duration) -> Reply {
+        Reply::Parts(bytes.iter().map(|b| vec![*b]).collect(), every)
     }
     pub fn json(code: u16, v: serde_json::Value) -> Reply {
         Reply::Status(code, vec![("Content-Type".into(), "application/json".into())], serde_json::to_vec(&v).unwrap())
@@ -394,18 +396,6 @@ fn serve(conn: impl Conn, s: &Shared) {
                 req.status = status_of(&bytes);
                 s.requests.lock().unwrap().push(req);
                 let _ = w.write_all(&bytes).and_then(|_| w.flush());
-                let _ = w.tcp().shutdown(Shutdown::Both);
-                return;
-            }
-            Reply::Drip(bytes, every) => {
-                req.status = status_of(&bytes);
-                s.requests.lock().unwrap().push(req);
-                for b in bytes {
-                    std::thread::sleep(every);
-                    if w.write_all(&[b]).and_then(|_| w.flush()).is_err() {
-                        return;
-                    }
-                }
                 let _ = w.tcp().shutdown(Shutdown::Both);
                 return;
             }
