@@ -219,7 +219,7 @@ impl ProviderCall {
 impl Scope {
     /// Starts recording a provider call in this scope (see [`ProviderCall`]).
     pub fn start_call(&self, api: Api, request: impl Body) -> ProviderCall {
-        ProviderCall::start(api, request).scope(self)
+        ProviderCall::starting(Some(self.clone()), api, request.json().ok().map(Cow::into_owned), MAX_BODY_BYTES)
     }
 }
 
